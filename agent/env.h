@@ -1,0 +1,43 @@
+/* STEER_* environment variables: one table of name, default, range and
+ * meaning, which the parser, `steer --help`, check-config and the README share. */
+#ifndef STEER_ENV_H
+#define STEER_ENV_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct steer_env {
+	char bpffs[PATH_MAX];  /* STEER_BPFFS: pin directory */
+	char cgroup[PATH_MAX]; /* STEER_CGROUP: cgroup v2 dir to attach to; "" = the v2 root */
+	int log_level;	       /* STEER_LOG_LEVEL: enum log_level */
+};
+
+struct env_var {
+	const char *name;     /* e.g. "STEER_BPFFS" */
+	const char *def;      /* default as text ("" = see meaning) */
+	const char *accepted; /* accepted values, for messages and docs */
+	const char *meaning;  /* one line for --help and the README */
+	/* Parse value into env; on failure fill err naming the value and range. */
+	int (*parse)(const char *value, struct steer_env *env, char *err, size_t errlen);
+};
+
+extern const struct env_var env_vars[];
+extern const size_t env_vars_count;
+
+/* Fill env from defaults then from envp (a NULL-terminated "K=V" array, e.g.
+ * environ). Unknown STEER_* names are reported on warn with the closest known
+ * name. Returns 0, or -1 with err naming the variable, the bad value and what
+ * is accepted. */
+int env_load(struct steer_env *env, char *const *envp, FILE *warn, char *err, size_t errlen);
+
+/* The closest known variable name to name (for "did you mean"), or NULL. */
+const char *env_closest(const char *name);
+
+/* Print the table (name, default, accepted, meaning) for --help. */
+void env_print_table(FILE *out);
+
+/* Print the effective settings, one "NAME=value" line each. */
+void env_print_effective(const struct steer_env *env, FILE *out);
+
+#endif
