@@ -25,6 +25,7 @@ msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all deps test unit integration demo clean help format lint
 
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)

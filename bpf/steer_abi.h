@@ -41,17 +41,21 @@ enum steer_family {
 
 /* Replica states kept by the agent (health checks build on these). */
 enum steer_replica_state {
-	STEER_REPLICA_UNUSED = 0, /* slot id free; never routed to */
+	STEER_REPLICA_UNUSED = 0, /* id free; never routed to */
 	STEER_REPLICA_ACTIVE = 1, /* receives new connections */
 };
 
 /* Pinned map names (stable: bpftool users and restarts rely on them). */
-#define STEER_MAP_SERVICES	   "steer_svc_v1"
-#define STEER_MAP_SLOTS		   "steer_slots_v1"
-#define STEER_MAP_REPLICAS	   "steer_replicas_v1"
-#define STEER_MAP_SVC_STATS	   "steer_svc_stats_v1"
+#define STEER_MAP_SERVICES	"steer_svc_v1"
+#define STEER_MAP_SLOTS		"steer_slots_v1"
+#define STEER_MAP_REPLICAS	"steer_replicas_v1"
+#define STEER_MAP_SVC_STATS	"steer_svc_stats_v1"
 #define STEER_MAP_REPLICA_STATS "steer_replica_stats_v1"
-#define STEER_MAP_REVNAT	   "steer_revnat_v1"
+#define STEER_MAP_REVNAT	"steer_revnat_v1"
+#define STEER_MAP_SVC_NAMES	"steer_svc_names_v1"
+
+/* Longest service name, including the NUL. */
+#define STEER_SVC_NAME_LEN 64
 
 /* Key of steer_svc_v1: one service, i.e. one VIP:port and protocol. */
 struct steer_svc_key {
@@ -88,6 +92,7 @@ struct steer_replica {
 struct steer_svc_stats {
 	__u64 steered; /* connects and datagrams rewritten to a replica */
 	__u64 misses;  /* connects or datagrams that found no routable replica */
+	__u64 errors;  /* refused because a map lookup failed (fail closed) */
 };
 
 /* Value of steer_replica_stats_v1 (per-CPU array indexed by replica id). */
@@ -112,6 +117,13 @@ struct steer_revnat_value {
 	__u8 pad[1];	/* zero */
 };
 
+/* Value of steer_svc_names_v1 (array indexed by svc_id): the config's name
+ * for the service, so `steer status` and bpftool need no config file. Written
+ * by the agent only; the datapath never reads it. */
+struct steer_svc_name {
+	char name[STEER_SVC_NAME_LEN]; /* NUL-terminated */
+};
+
 /* Index of a slot in steer_slots_v1. */
 static inline __u32 steer_slot_index(__u32 svc_id, __u32 bank, __u32 slot)
 {
@@ -124,9 +136,10 @@ _Static_assert(sizeof(struct steer_svc_key) == 20, "steer_svc_key layout changed
 _Static_assert(sizeof(struct steer_svc_value) == 8, "steer_svc_value layout changed");
 _Static_assert(sizeof(struct steer_slot) == 4, "steer_slot layout changed");
 _Static_assert(sizeof(struct steer_replica) == 24, "steer_replica layout changed");
-_Static_assert(sizeof(struct steer_svc_stats) == 16, "steer_svc_stats layout changed");
+_Static_assert(sizeof(struct steer_svc_stats) == 24, "steer_svc_stats layout changed");
 _Static_assert(sizeof(struct steer_replica_stats) == 8, "steer_replica_stats layout changed");
 _Static_assert(sizeof(struct steer_revnat_key) == 32, "steer_revnat_key layout changed");
 _Static_assert(sizeof(struct steer_revnat_value) == 20, "steer_revnat_value layout changed");
+_Static_assert(sizeof(struct steer_svc_name) == 64, "steer_svc_name layout changed");
 
 #endif /* STEER_ABI_H */

@@ -1,0 +1,184 @@
+#include "datapath.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "steer_sock.skel.h"
+#include "../bpf/steer_abi.h"
+
+#define LINK_PREFIX "link_"
+
+/* Every pin steer creates, so `down` removes exactly these and nothing else. */
+static const char *const prog_names[] = {
+    "sock4_connect", "sock6_connect", "sock4_sendmsg",	   "sock6_sendmsg",
+    "sock4_recvmsg", "sock6_recvmsg", "sock4_getpeername", "sock6_getpeername",
+};
+static const char *const map_names[] = {
+    STEER_MAP_SERVICES,	     STEER_MAP_SLOTS,  STEER_MAP_REPLICAS,  STEER_MAP_SVC_STATS,
+    STEER_MAP_REPLICA_STATS, STEER_MAP_REVNAT, STEER_MAP_SVC_NAMES,
+};
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+int datapath_load(struct datapath *dp, const char *pin_dir, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	int ret;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->skel = steer_sock_bpf__open_opts(&opts);
+	if (!dp->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	ret = steer_sock_bpf__load(dp->skel);
+	if (ret) {
+		snprintf(err, errlen,
+			 "cannot load the BPF datapath: %s (the verifier's or libbpf's reason is "
+			 "logged above; a pinned map with another layout also fails here: "
+			 "`steer down` removes it)",
+			 strerror(-ret));
+		steer_sock_bpf__destroy(dp->skel);
+		dp->skel = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static unsigned long long cgroup_id_of_fd(int fd)
+{
+	struct stat st;
+
+	/* On cgroup v2 the directory's inode number is the cgroup id. */
+	return fstat(fd, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+static unsigned long long link_cgroup_id(const struct bpf_link *link)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len))
+		return 0;
+	return info.cgroup.cgroup_id;
+}
+
+/* Attach prog to the cgroup and pin the link at path (replacing any pin). */
+static int attach_new(struct bpf_program *prog, int cgroup_fd, const char *path, char *err,
+		      size_t errlen)
+{
+	struct bpf_link *link = bpf_program__attach_cgroup(prog, cgroup_fd);
+	int ret;
+
+	if (!link) {
+		snprintf(err, errlen, "cannot attach %s: %s", bpf_program__name(prog),
+			 strerror(errno));
+		return -1;
+	}
+	/* An old pin (other cgroup) goes only after the new link is live. */
+	if (unlink(path) && errno != ENOENT)
+		log_warn("cannot remove old link pin %s: %s", path, strerror(errno));
+	ret = bpf_link__pin(link, path);
+	if (ret) {
+		snprintf(err, errlen, "cannot pin link %s: %s", path, strerror(-ret));
+		bpf_link__destroy(link);
+		return -1;
+	}
+	bpf_link__destroy(link); /* closes our fd; the pin keeps it attached */
+	return 0;
+}
+
+int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, char *err,
+		    size_t errlen)
+{
+	unsigned long long want_cg = cgroup_id_of_fd(cgroup_fd);
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+
+	bpf_object__for_each_program(prog, dp->skel->obj)
+	{
+		struct bpf_link *link;
+
+		snprintf(path, sizeof(path), "%s/" LINK_PREFIX "%s", pin_dir,
+			 bpf_program__name(prog));
+		link = bpf_link__open(path);
+		if (link && link_cgroup_id(link) == want_cg) {
+			int ret = bpf_link__update_program(link, prog);
+
+			bpf_link__destroy(link);
+			if (ret) {
+				snprintf(err, errlen, "cannot update pinned link %s: %s", path,
+					 strerror(-ret));
+				return -1;
+			}
+			dp->adopted++;
+			continue;
+		}
+		if (link) {
+			log_warn("%s is attached to another cgroup (id %llu); moving it to id %llu",
+				 path, link_cgroup_id(link), want_cg);
+			bpf_link__destroy(link);
+		}
+		if (attach_new(prog, cgroup_fd, path, err, errlen))
+			return -1;
+		dp->attached++;
+	}
+	return 0;
+}
+
+void datapath_close(struct datapath *dp)
+{
+	steer_sock_bpf__destroy(dp->skel); /* NULL-safe; pins stay */
+	dp->skel = NULL;
+}
+
+int datapath_is_pinned(const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, STEER_MAP_SERVICES);
+	return access(path, F_OK) == 0;
+}
+
+int datapath_down(const char *pin_dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int removed = 0;
+
+	for (size_t i = 0; i < ARRAY_LEN(prog_names); i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/" LINK_PREFIX "%s", pin_dir, prog_names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		/* Detach explicitly: another holder of the link fd must not keep the
+		 * hook alive after `down`. */
+		if (bpf_link_detach(fd))
+			log_warn("cannot detach %s: %s", path, strerror(errno));
+		close(fd);
+		if (unlink(path) == 0)
+			removed++;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(map_names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_names[i]);
+		if (unlink(path) == 0)
+			removed++;
+		else if (errno != ENOENT)
+			log_warn("cannot remove %s: %s", path, strerror(errno));
+	}
+	if (rmdir(pin_dir) && errno != ENOENT) {
+		snprintf(err, errlen, "removed %d pins, but %s is not empty: %s", removed, pin_dir,
+			 strerror(errno));
+		return -1;
+	}
+	return removed;
+}

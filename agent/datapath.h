@@ -1,0 +1,35 @@
+/* Load, attach, adopt and remove the pinned BPF datapath. */
+#ifndef STEER_DATAPATH_H
+#define STEER_DATAPATH_H
+
+#include <stddef.h>
+
+struct steer_sock_bpf;
+
+struct datapath {
+	struct steer_sock_bpf *skel;
+	int adopted;  /* links found pinned and updated in place */
+	int attached; /* links created by this run */
+};
+
+/* Open and load the skeleton. Maps already pinned under pin_dir are reused
+ * (their contents stay); missing ones are created and pinned. */
+int datapath_load(struct datapath *dp, const char *pin_dir, char *err, size_t errlen);
+
+/* Attach every program to cgroup_fd through a pinned bpf_link. A link already
+ * pinned is updated in place to the new program, so the hook is never
+ * detached. */
+int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, char *err,
+		    size_t errlen);
+
+/* Close fds; pinned links and maps stay and keep working. */
+void datapath_close(struct datapath *dp);
+
+/* Detach the pinned links and remove every pin steer made under pin_dir, then
+ * the directory. Returns the number of pins removed, or -1 with err set. */
+int datapath_down(const char *pin_dir, char *err, size_t errlen);
+
+/* Does pin_dir hold a pinned datapath (the service map)? */
+int datapath_is_pinned(const char *pin_dir);
+
+#endif

@@ -1,0 +1,28 @@
+/* Encoding of config objects into map keys and values (pure, no I/O). */
+#ifndef STEER_KEYS_H
+#define STEER_KEYS_H
+
+#include <stdbool.h>
+
+#include "addr.h"
+#include "../bpf/steer_abi.h"
+
+/* The steer_svc_v1 key of a VIP and protocol; every padding byte zero. */
+void svc_key_encode(const struct endpoint *vip, uint8_t proto, struct steer_svc_key *key);
+
+/* The endpoint and protocol a service key stands for. */
+void svc_key_decode(const struct steer_svc_key *key, struct endpoint *vip, uint8_t *proto);
+
+/* The steer_replicas_v1 value of an active replica of service svc_id. */
+void replica_encode(const struct endpoint *ep, uint32_t svc_id, struct steer_replica *r);
+
+/* The endpoint a replica value stands for. */
+void replica_decode(const struct steer_replica *r, struct endpoint *ep);
+
+/* Does replica r stand for endpoint ep? */
+bool replica_matches(const struct steer_replica *r, const struct endpoint *ep);
+
+/* "tcp" or "udp" (or "proto-N"). */
+const char *proto_name(uint8_t proto);
+
+#endif

@@ -1,0 +1,21 @@
+/* struct map_ops over the real pinned maps (bpf syscalls on map fds). */
+#ifndef STEER_MAPOPS_H
+#define STEER_MAPOPS_H
+
+#include "reconcile.h"
+
+struct map_fds {
+	int svc, slots, replicas, svc_stats, replica_stats, names;
+	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
+	int barrier_inner;
+};
+
+/* Open every map pinned under pin_dir; writers also get the readers barrier.
+ * Returns 0 or a negative errno; on failure nothing stays open. */
+int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writing);
+void map_fds_close(struct map_fds *fds);
+
+/* Fill ops to operate on fds. */
+void map_ops_init(struct map_ops *ops, struct map_fds *fds);
+
+#endif

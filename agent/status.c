@@ -1,0 +1,221 @@
+#include "status.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "addr.h"
+#include "keys.h"
+#include "mapops.h"
+
+struct replica_view {
+	uint32_t id;
+	struct steer_replica r;
+	uint64_t steered;
+};
+
+struct svc_view {
+	struct steer_svc_key key;
+	struct steer_svc_value val;
+	char name[STEER_SVC_NAME_LEN];
+	struct steer_svc_stats stats;
+	int nreplicas;
+	struct replica_view replicas[STEER_MAX_SLOTS];
+};
+
+/* Sum a per-CPU value of u64 counters over all possible CPUs. */
+static int percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride = (nfields * sizeof(uint64_t) + 7) & ~(size_t)7;
+	unsigned char *buf;
+
+	if (ncpu < 0)
+		return ncpu;
+	buf = calloc((size_t)ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, buf)) {
+		free(buf);
+		return -errno;
+	}
+	memset(sum, 0, nfields * sizeof(uint64_t));
+	for (int c = 0; c < ncpu; c++)
+		for (size_t f = 0; f < nfields; f++) {
+			uint64_t v;
+
+			memcpy(&v, buf + (size_t)c * stride + f * sizeof(uint64_t), sizeof(v));
+			sum[f] += v;
+		}
+	free(buf);
+	return 0;
+}
+
+static int load_service(const struct map_fds *fds, struct svc_view *sv)
+{
+	struct steer_svc_name name = {};
+	uint64_t counters[3];
+
+	if (bpf_map_lookup_elem(fds->svc, &sv->key, &sv->val))
+		return -errno;
+	if (sv->val.svc_id >= STEER_MAX_SERVICES || sv->val.count > STEER_MAX_SLOTS ||
+	    sv->val.bank >= STEER_SLOT_BANKS)
+		return -EUCLEAN;
+	if (bpf_map_lookup_elem(fds->names, &sv->val.svc_id, &name) == 0)
+		memcpy(sv->name, name.name, sizeof(sv->name) - 1);
+	if (percpu_sum(fds->svc_stats, sv->val.svc_id, counters, 3) == 0) {
+		sv->stats.steered = counters[0];
+		sv->stats.misses = counters[1];
+		sv->stats.errors = counters[2];
+	}
+	for (uint32_t i = 0; i < sv->val.count; i++) {
+		uint32_t idx = steer_slot_index(sv->val.svc_id, sv->val.bank, i);
+		struct replica_view *rv = &sv->replicas[sv->nreplicas];
+		struct steer_slot slot;
+
+		if (bpf_map_lookup_elem(fds->slots, &idx, &slot) ||
+		    bpf_map_lookup_elem(fds->replicas, &slot.replica_id, &rv->r))
+			continue;
+		rv->id = slot.replica_id;
+		percpu_sum(fds->replica_stats, rv->id, &rv->steered, 1);
+		sv->nreplicas++;
+	}
+	return 0;
+}
+
+static const char *replica_state_name(uint8_t state)
+{
+	return state == STEER_REPLICA_ACTIVE ? "active" : "unused";
+}
+
+static void print_text(const struct svc_view *sv, int n, FILE *out)
+{
+	char buf[ADDR_STRLEN];
+
+	if (n == 0)
+		fprintf(out, "no services\n");
+	for (int i = 0; i < n; i++) {
+		struct endpoint vip;
+		uint8_t proto;
+
+		svc_key_decode(&sv[i].key, &vip, &proto);
+		fprintf(out,
+			"service %s %s/%s id=%u replicas=%d steered=%llu misses=%llu errors=%llu\n",
+			sv[i].name[0] ? sv[i].name : "?", endpoint_format(&vip, buf, sizeof(buf)),
+			proto_name(proto), sv[i].val.svc_id, sv[i].nreplicas,
+			(unsigned long long)sv[i].stats.steered,
+			(unsigned long long)sv[i].stats.misses,
+			(unsigned long long)sv[i].stats.errors);
+		for (int r = 0; r < sv[i].nreplicas; r++) {
+			const struct replica_view *rv = &sv[i].replicas[r];
+			struct endpoint ep;
+
+			replica_decode(&rv->r, &ep);
+			fprintf(out, "  replica %s id=%u state=%s steered=%llu\n",
+				endpoint_format(&ep, buf, sizeof(buf)), rv->id,
+				replica_state_name(rv->r.state), (unsigned long long)rv->steered);
+		}
+	}
+}
+
+/* Names are checked by the config parser, but the maps may hold anything. */
+static void json_string(const char *s, FILE *out)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void print_json(const struct svc_view *sv, int n, FILE *out)
+{
+	char buf[ADDR_STRLEN];
+
+	fprintf(out, "{\"services\":[");
+	for (int i = 0; i < n; i++) {
+		struct endpoint vip;
+		uint8_t proto;
+
+		svc_key_decode(&sv[i].key, &vip, &proto);
+		fprintf(out, "%s{\"name\":", i ? "," : "");
+		json_string(sv[i].name, out);
+		fprintf(out,
+			",\"vip\":\"%s\",\"protocol\":\"%s\",\"id\":%u,\"steered\":%llu,"
+			"\"misses\":%llu,\"errors\":%llu,\"replicas\":[",
+			endpoint_format(&vip, buf, sizeof(buf)), proto_name(proto),
+			sv[i].val.svc_id, (unsigned long long)sv[i].stats.steered,
+			(unsigned long long)sv[i].stats.misses,
+			(unsigned long long)sv[i].stats.errors);
+		for (int r = 0; r < sv[i].nreplicas; r++) {
+			const struct replica_view *rv = &sv[i].replicas[r];
+			struct endpoint ep;
+
+			replica_decode(&rv->r, &ep);
+			fprintf(
+			    out,
+			    "%s{\"address\":\"%s\",\"id\":%u,\"state\":\"%s\",\"steered\":%llu}",
+			    r ? "," : "", endpoint_format(&ep, buf, sizeof(buf)), rv->id,
+			    replica_state_name(rv->r.state), (unsigned long long)rv->steered);
+		}
+		fprintf(out, "]}");
+	}
+	fprintf(out, "]}\n");
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct svc_view *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+int status_print(const char *pin_dir, bool json, FILE *out, char *err, size_t errlen)
+{
+	struct svc_view *views = calloc(STEER_MAX_SERVICES, sizeof(*views));
+	struct steer_svc_key key, prev;
+	const struct steer_svc_key *prevp = NULL;
+	struct map_fds fds;
+	int n = 0, ret;
+
+	if (!views) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ret = map_fds_open_pinned(&fds, pin_dir, 0);
+	if (ret) {
+		snprintf(err, errlen,
+			 "no steer datapath pinned under %s (%s); is STEER_BPFFS right?", pin_dir,
+			 strerror(-ret));
+		free(views);
+		return -1;
+	}
+	while (n < STEER_MAX_SERVICES && bpf_map_get_next_key(fds.svc, prevp, &key) == 0) {
+		prev = key;
+		prevp = &prev;
+		views[n].key = key;
+		if (load_service(&fds, &views[n]) == 0)
+			n++;
+		else
+			memset(&views[n], 0, sizeof(views[n]));
+	}
+	qsort(views, (size_t)n, sizeof(*views), by_name);
+	if (json)
+		print_json(views, n, out);
+	else
+		print_text(views, n, out);
+	map_fds_close(&fds);
+	free(views);
+	return 0;
+}
