@@ -1,0 +1,126 @@
+# Shared setup for steer's integration tests. Each test builds its own world:
+# a child cgroup v2, a network namespace, a private pin directory. teardown
+# runs on every exit, failing or not, and removes all of it.
+# shellcheck shell=bash
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+STEER=$BUILD/steer
+ECHO=$BUILD/steer-echo
+CLIENT=$BUILD/steer-client
+ID=$$-$RANDOM
+TMP=$(mktemp -d "/tmp/steer-test-$ID.XXXX")
+PIN=/sys/fs/bpf/steer-test-$ID
+NS=steer-test-$ID
+CG=""
+PIDS=()
+AGENT_PID=""
+FAILED=0
+
+log() { printf '    %s\n' "$*"; }
+fail() { printf '    FAIL: %s\n' "$*"; FAILED=1; }
+# check DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" == "$3" ]; then log "ok: $1 ($3)"; else fail "$1: expected '$2', got '$3'"; fi
+}
+skip() { printf '    SKIP: %s\n' "$*"; exit 77; }
+
+cgroup2_root() {
+	local m
+	m=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+	if [ -z "$m" ]; then
+		m=/run/steer/cgroup2
+		mkdir -p "$m" && mount -t cgroup2 cgroup2 "$m" || return 1
+	fi
+	echo "$m"
+}
+
+setup_world() {
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	local root
+	root=$(cgroup2_root) || { echo "no cgroup v2" >&2; exit 1; }
+	CG=$root/steer-test-$ID
+	mkdir "$CG"
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	export STEER_BPFFS=$PIN STEER_CGROUP=$CG
+}
+
+teardown() {
+	local p
+	set +e
+	for p in "${PIDS[@]}" $AGENT_PID; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}" $AGENT_PID; do wait "$p" 2>/dev/null; done
+	if [ -d "$PIN" ]; then "$STEER" down >/dev/null 2>&1 || rm -rf "$PIN"; fi
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		# Anything left in the cgroup was started by this test.
+		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		rmdir "$CG" 2>/dev/null || sleep 0.2 && rmdir "$CG" 2>/dev/null
+	fi
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+# Run a command in the test netns, inside the test cgroup.
+in_cg() {
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec nsenter --net="$@"' sh "$CG" "/run/netns/$NS" -- "$@"
+}
+# Run a command in the test netns, outside the test cgroup.
+in_ns() {
+	nsenter --net="/run/netns/$NS" -- "$@"
+}
+
+# Wait (bounded) until FILE contains PATTERN; returns 1 on timeout.
+wait_for_line() {
+	local file=$1 pattern=$2 tries=${3:-200}
+	while [ "$tries" -gt 0 ]; do
+		grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+# start_echo NAME ADDR:PORT — a replica in the test netns.
+start_echo() {
+	local out=$TMP/echo-$1.out
+	in_ns "$ECHO" --name "$1" --listen "$2" >"$out" 2>&1 &
+	PIDS+=($!)
+	eval "ECHO_PID_$1=$!"
+	wait_for_line "$out" '^listening' || { fail "replica $1 did not start: $(cat "$out")"; return 1; }
+}
+
+# start_agent CONFIG [LOG] — steer run in the background; waits for "ready".
+start_agent() {
+	local logf=${2:-$TMP/agent.log}
+	: >"$logf"
+	"$STEER" run --config "$1" 2>>"$logf" &
+	AGENT_PID=$!
+	if ! wait_for_line "$logf" 'ready:'; then
+		fail "agent did not become ready: $(cat "$logf")"
+		return 1
+	fi
+}
+
+stop_agent() {
+	[ -n "$AGENT_PID" ] || return 0
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID"
+	local rc=$?
+	AGENT_PID=""
+	return $rc
+}
+
+# reply_count OUTPUT NAME — the count steer-client printed for a replica.
+reply_count() {
+	awk -v n="$2" '$1 == "reply" && $2 == n {print $3; f=1} END {if (!f) print 0}' "$1"
+}
+ok_fail() { awk '$1 == "ok" {print "ok=" $2 " fail=" $4}' "$1"; }
+
+finish() {
+	[ "$FAILED" -eq 0 ]
+	exit $?
+}
