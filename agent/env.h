@@ -40,4 +40,12 @@ void env_print_table(FILE *out);
 /* Print the effective settings, one "NAME=value" line each. */
 void env_print_effective(const struct steer_env *env, FILE *out);
 
+/* Parse a decimal integer in [lo, hi]: optional '-', digits, nothing else (no
+ * blanks, no '+', no hex). Returns 0, or -1 leaving *out unchanged. */
+int env_parse_int(const char *text, long long lo, long long hi, long long *out);
+
+/* Parse a finite decimal number ("0.5", "1e3") in [lo, hi]; no blanks, inf,
+ * nan or hex. Returns 0, or -1 leaving *out unchanged. */
+int env_parse_decimal(const char *text, double lo, double hi, double *out);
+
 #endif

@@ -1,0 +1,275 @@
+/* STEER_* environment variables. To add one: a field in struct steer_env, an
+ * ENV_* index, a row in env_vars[], a parse function (usually a one-line call
+ * of parse_path/env_parse_int/env_parse_decimal) and a case in env_value(). */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+#include "log.h"
+
+#define ENV_PREFIX "STEER_"
+
+enum env_index {
+	ENV_BPFFS,
+	ENV_CGROUP,
+	ENV_LOG_LEVEL,
+	ENV_COUNT,
+};
+
+static int parse_bpffs(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_cgroup(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_log_level(const char *value, struct steer_env *env, char *err, size_t errlen);
+
+const struct env_var env_vars[] = {
+    [ENV_BPFFS] = {"STEER_BPFFS", "/sys/fs/bpf/steer",
+		   "absolute path on a bpf filesystem, no '..', max PATH_MAX-1 chars",
+		   "pin directory for maps and links", parse_bpffs},
+    [ENV_CGROUP] = {"STEER_CGROUP", "",
+		    "empty, or absolute path of a cgroup v2 dir, no '..', max PATH_MAX-1 chars",
+		    "cgroup whose processes are steered (empty: the cgroup v2 root)", parse_cgroup},
+    [ENV_LOG_LEVEL] = {"STEER_LOG_LEVEL", "info", "error|warn|info|debug",
+		       "least severe messages logged", parse_log_level},
+};
+
+const size_t env_vars_count = sizeof(env_vars) / sizeof(env_vars[0]);
+
+_Static_assert(sizeof(env_vars) / sizeof(env_vars[0]) == ENV_COUNT, "env_vars[] and ENV_* differ");
+
+/* The one message for a rejected value: names the variable, quotes the value
+ * and repeats what the table says is accepted. */
+static int bad_value(enum env_index i, const char *value, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s='%s': expected %s", env_vars[i].name, value,
+		 env_vars[i].accepted);
+	return -1;
+}
+
+int env_parse_int(const char *text, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!isdigit((unsigned char)text[0]) &&
+	    !(text[0] == '-' && isdigit((unsigned char)text[1])))
+		return -1;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int env_parse_decimal(const char *text, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	/* strtod also takes "inf", "nan", hex floats and leading blanks; a
+	 * decimal number is only made of these characters. */
+	if (text[0] == '\0' || text[strspn(text, "0123456789.eE+-")] != '\0')
+		return -1;
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || *end != '\0' || !isfinite(v) || !(v >= lo && v <= hi))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* An absolute path without ".." components that fits dst[PATH_MAX]. */
+static bool path_is_acceptable(const char *value)
+{
+	const char *p = value;
+
+	if (value[0] != '/' || strlen(value) >= PATH_MAX)
+		return false;
+	while ((p = strstr(p, "..")) != NULL) {
+		if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0'))
+			return false;
+		p += 2;
+	}
+	return true;
+}
+
+static int parse_bpffs(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	if (!path_is_acceptable(value))
+		return bad_value(ENV_BPFFS, value, err, errlen);
+	strcpy(env->bpffs, value);
+	return 0;
+}
+
+static int parse_cgroup(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	if (value[0] != '\0' && !path_is_acceptable(value))
+		return bad_value(ENV_CGROUP, value, err, errlen);
+	strcpy(env->cgroup, value);
+	return 0;
+}
+
+static int parse_log_level(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	int level = log_level_parse(value);
+
+	if (level < 0)
+		return bad_value(ENV_LOG_LEVEL, value, err, errlen);
+	env->log_level = level;
+	return 0;
+}
+
+/* The effective value of variable i, as NAME=value shows it. */
+static const char *env_value(enum env_index i, const struct steer_env *env)
+{
+	switch (i) {
+	case ENV_BPFFS:
+		return env->bpffs;
+	case ENV_CGROUP:
+		return env->cgroup[0] ? env->cgroup : "(cgroup v2 root)";
+	case ENV_LOG_LEVEL:
+		return log_level_name(env->log_level);
+	case ENV_COUNT:
+		break;
+	}
+	return "?";
+}
+
+/* The value of the first "name=" entry in envp (as getenv() picks), or NULL. */
+static const char *envp_find(char *const *envp, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			return *envp + len + 1;
+	return NULL;
+}
+
+static const struct env_var *env_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < env_vars_count; i++)
+		if (strlen(env_vars[i].name) == len && strncmp(env_vars[i].name, name, len) == 0)
+			return &env_vars[i];
+	return NULL;
+}
+
+int env_load(struct steer_env *env, char *const *envp, FILE *warn, char *err, size_t errlen)
+{
+	memset(env, 0, sizeof(*env));
+	for (size_t i = 0; i < env_vars_count; i++)
+		if (env_vars[i].parse(env_vars[i].def, env, err, errlen) < 0)
+			return -1; /* a bad default: a bug in the table */
+
+	for (size_t i = 0; i < env_vars_count; i++) {
+		const char *value = envp_find(envp, env_vars[i].name);
+
+		if (value && env_vars[i].parse(value, env, err, errlen) < 0)
+			return -1;
+	}
+
+	for (; envp && *envp && warn; envp++) {
+		const char *eq = strchr(*envp, '=');
+		size_t len = eq ? (size_t)(eq - *envp) : strlen(*envp);
+		char name[128];
+		const char *near;
+
+		if (strncmp(*envp, ENV_PREFIX, strlen(ENV_PREFIX)) != 0 || env_find(*envp, len))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)len, *envp);
+		near = env_closest(name);
+		if (near)
+			fprintf(warn, "steer: warn: unknown variable %s; did you mean %s?\n", name,
+				near);
+		else
+			fprintf(warn,
+				"steer: warn: unknown variable %s (steer --help lists the known "
+				"ones)\n",
+				name);
+	}
+	return 0;
+}
+
+/* Edit distance between a and b (b is a table name, so short). */
+static size_t levenshtein(const char *a, const char *b)
+{
+	size_t row[64], blen = strlen(b);
+
+	if (blen >= sizeof(row) / sizeof(row[0]))
+		return (size_t)-1;
+	for (size_t j = 0; j <= blen; j++)
+		row[j] = j;
+	for (size_t i = 1; a[i - 1]; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= blen; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[blen];
+}
+
+const char *env_closest(const char *name)
+{
+	size_t len = strlen(name), limit = len / 3 > 3 ? len / 3 : 3;
+	size_t best = (size_t)-1;
+	const char *closest = NULL;
+
+	for (size_t i = 0; i < env_vars_count; i++) {
+		size_t d = levenshtein(name, env_vars[i].name);
+
+		if (d < best) {
+			best = d;
+			closest = env_vars[i].name;
+		}
+	}
+	return best <= limit ? closest : NULL;
+}
+
+static const char *def_text(const struct env_var *v)
+{
+	return v->def[0] ? v->def : "(empty)";
+}
+
+void env_print_table(FILE *out)
+{
+	int wname = (int)strlen("NAME"), wdef = (int)strlen("DEFAULT");
+	int wacc = (int)strlen("ACCEPTED");
+
+	for (size_t i = 0; i < env_vars_count; i++) {
+		const struct env_var *v = &env_vars[i];
+
+		if ((int)strlen(v->name) > wname)
+			wname = (int)strlen(v->name);
+		if ((int)strlen(def_text(v)) > wdef)
+			wdef = (int)strlen(def_text(v));
+		if ((int)strlen(v->accepted) > wacc)
+			wacc = (int)strlen(v->accepted);
+	}
+	fprintf(out, "%-*s  %-*s  %-*s  %s\n", wname, "NAME", wdef, "DEFAULT", wacc, "ACCEPTED",
+		"MEANING");
+	for (size_t i = 0; i < env_vars_count; i++) {
+		const struct env_var *v = &env_vars[i];
+
+		fprintf(out, "%-*s  %-*s  %-*s  %s\n", wname, v->name, wdef, def_text(v), wacc,
+			v->accepted, v->meaning);
+	}
+}
+
+void env_print_effective(const struct steer_env *env, FILE *out)
+{
+	for (size_t i = 0; i < env_vars_count; i++)
+		fprintf(out, "%s=%s\n", env_vars[i].name, env_value((enum env_index)i, env));
+}

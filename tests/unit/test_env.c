@@ -1,0 +1,379 @@
+/* Unit tests for agent/env.c: the STEER_* table, env_load(), suggestions,
+ * the number helpers and the printed table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/env.h"
+#include "agent/log.h"
+
+/* env_load() on envp; returns its result, leaves warnings in *warnings
+ * (malloc'd) and the error in err. */
+static int load(struct steer_env *env, char *const *envp, char **warnings, char *err, size_t errlen)
+{
+	size_t len;
+	FILE *warn = open_memstream(warnings, &len);
+	int ret;
+
+	assert_non_null(warn);
+	err[0] = '\0';
+	ret = env_load(env, envp, warn, err, errlen);
+	fclose(warn);
+	return ret;
+}
+
+static void test_env_defaults_apply_without_variables(void **state)
+{
+	char *const envp[] = {"PATH=/usr/bin", "HOME=/root", NULL};
+	struct steer_env *env = malloc(sizeof(*env));
+	char err[256], *warnings;
+
+	(void)state;
+	assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), 0);
+	assert_string_equal(env->bpffs, "/sys/fs/bpf/steer");
+	assert_string_equal(env->cgroup, "");
+	assert_int_equal(env->log_level, LOG_INFO);
+	assert_string_equal(warnings, "");
+	free(warnings);
+
+	assert_int_equal(env_load(env, NULL, NULL, err, sizeof(err)), 0);
+	assert_string_equal(env->bpffs, "/sys/fs/bpf/steer");
+	free(env);
+}
+
+static const struct {
+	char *var; /* NAME=value as in environ */
+	const char *bpffs, *cgroup;
+	int log_level;
+} good[] = {
+    {"STEER_BPFFS=/sys/fs/bpf/test", "/sys/fs/bpf/test", "", LOG_INFO},
+    {"STEER_BPFFS=/", "/", "", LOG_INFO},
+    {"STEER_BPFFS=/sys/fs/bpf/a..b/", "/sys/fs/bpf/a..b/", "", LOG_INFO},
+    {"STEER_CGROUP=/sys/fs/cgroup/steer-test", "/sys/fs/bpf/steer", "/sys/fs/cgroup/steer-test",
+     LOG_INFO},
+    {"STEER_CGROUP=", "/sys/fs/bpf/steer", "", LOG_INFO},
+    {"STEER_LOG_LEVEL=error", "/sys/fs/bpf/steer", "", LOG_ERROR},
+    {"STEER_LOG_LEVEL=warn", "/sys/fs/bpf/steer", "", LOG_WARN},
+    {"STEER_LOG_LEVEL=info", "/sys/fs/bpf/steer", "", LOG_INFO},
+    {"STEER_LOG_LEVEL=debug", "/sys/fs/bpf/steer", "", LOG_DEBUG},
+};
+
+static void test_env_accepts_good_values(void **state)
+{
+	struct steer_env *env = malloc(sizeof(*env));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *const envp[] = {"OTHER=1", good[i].var, NULL};
+		char err[256], *warnings;
+
+		assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), 0);
+		assert_string_equal(err, "");
+		assert_string_equal(warnings, "");
+		free(warnings);
+		assert_string_equal(env->bpffs, good[i].bpffs);
+		assert_string_equal(env->cgroup, good[i].cgroup);
+		assert_int_equal(env->log_level, good[i].log_level);
+	}
+	free(env);
+}
+
+#define BPFFS_ACCEPTED	"absolute path on a bpf filesystem, no '..', max PATH_MAX-1 chars"
+#define CGROUP_ACCEPTED "empty, or absolute path of a cgroup v2 dir, no '..', max PATH_MAX-1 chars"
+
+static const struct {
+	char *var;
+	const char *err;
+} bad[] = {
+    {"STEER_BPFFS=", "STEER_BPFFS='': expected " BPFFS_ACCEPTED},
+    {"STEER_BPFFS=sys/fs/bpf", "STEER_BPFFS='sys/fs/bpf': expected " BPFFS_ACCEPTED},
+    {"STEER_BPFFS=/sys/fs/bpf/..", "STEER_BPFFS='/sys/fs/bpf/..': expected " BPFFS_ACCEPTED},
+    {"STEER_BPFFS=/sys/../tmp", "STEER_BPFFS='/sys/../tmp': expected " BPFFS_ACCEPTED},
+    {"STEER_BPFFS= /sys/fs/bpf", "STEER_BPFFS=' /sys/fs/bpf': expected " BPFFS_ACCEPTED},
+    {"STEER_CGROUP=steer", "STEER_CGROUP='steer': expected " CGROUP_ACCEPTED},
+    {"STEER_CGROUP=/sys/fs/cgroup/../x",
+     "STEER_CGROUP='/sys/fs/cgroup/../x': expected " CGROUP_ACCEPTED},
+    {"STEER_LOG_LEVEL=loud", "STEER_LOG_LEVEL='loud': expected error|warn|info|debug"},
+    {"STEER_LOG_LEVEL=INFO", "STEER_LOG_LEVEL='INFO': expected error|warn|info|debug"},
+    {"STEER_LOG_LEVEL=", "STEER_LOG_LEVEL='': expected error|warn|info|debug"},
+    {"STEER_LOG_LEVEL=info ", "STEER_LOG_LEVEL='info ': expected error|warn|info|debug"},
+};
+
+static void test_env_rejects_bad_values_naming_variable_value_and_accepted(void **state)
+{
+	struct steer_env *env = malloc(sizeof(*env));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *const envp[] = {bad[i].var, NULL};
+		char err[512], *warnings;
+
+		assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), -1);
+		assert_string_equal(err, bad[i].err);
+		free(warnings);
+	}
+	free(env);
+}
+
+static void test_env_rejects_path_of_path_max_characters(void **state)
+{
+	struct steer_env *env = malloc(sizeof(*env));
+	char *var = malloc(strlen("STEER_BPFFS=") + PATH_MAX + 1);
+	char *envp[] = {var, NULL};
+	char err[256], *warnings;
+
+	(void)state;
+	strcpy(var, "STEER_BPFFS=");
+	memset(var + strlen(var), 'a', PATH_MAX);
+	var[strlen("STEER_BPFFS=")] = '/';
+	var[strlen("STEER_BPFFS=") + PATH_MAX] = '\0';
+	assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), -1);
+	assert_memory_equal(err, "STEER_BPFFS='/aaa", 17);
+	free(warnings);
+
+	var[strlen("STEER_BPFFS=") + PATH_MAX - 1] = '\0'; /* PATH_MAX-1 characters: fits */
+	assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), 0);
+	assert_int_equal(strlen(env->bpffs), PATH_MAX - 1);
+	free(warnings);
+	free(var);
+	free(env);
+}
+
+static void test_env_first_occurrence_wins_like_getenv(void **state)
+{
+	char *const envp[] = {"STEER_LOG_LEVEL=debug", "STEER_LOG_LEVEL=loud", NULL};
+	struct steer_env *env = malloc(sizeof(*env));
+	char err[256], *warnings;
+
+	(void)state;
+	assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), 0);
+	assert_int_equal(env->log_level, LOG_DEBUG);
+	free(warnings);
+	free(env);
+}
+
+static void test_env_warns_about_unknown_steer_variables_with_suggestion(void **state)
+{
+	char *const envp[] = {
+	    "STEER_BPFS=/x", "STEER_LOGLEVEL=debug", "STEER_CGROUPS",  "STEER_XYZZY=1",
+	    "STEERING=1",    "steer_bpffs=/x",	     "STEER_BPFFS=/y", NULL};
+	struct steer_env *env = malloc(sizeof(*env));
+	char err[256], *warnings;
+
+	(void)state;
+	assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), 0);
+	assert_string_equal(warnings,
+			    "steer: warn: unknown variable STEER_BPFS; did you mean STEER_BPFFS?\n"
+			    "steer: warn: unknown variable STEER_LOGLEVEL; did you mean "
+			    "STEER_LOG_LEVEL?\n"
+			    "steer: warn: unknown variable STEER_CGROUPS; did you mean "
+			    "STEER_CGROUP?\n"
+			    "steer: warn: unknown variable STEER_XYZZY (steer --help lists the "
+			    "known ones)\n");
+	assert_string_equal(env->bpffs, "/y");
+	free(warnings);
+	free(env);
+}
+
+static const struct {
+	const char *name;
+	const char *closest; /* NULL: nothing close enough */
+} near[] = {
+    {"STEER_BPFFS", "STEER_BPFFS"},
+    {"STEER_BPFS", "STEER_BPFFS"},
+    {"STEER_BPF_FS", "STEER_BPFFS"},
+    {"STEER_bpffs", NULL}, /* 5 edits, limit max(3, 11/3) */
+    {"STEER_CGRUOP", "STEER_CGROUP"},
+    {"STEER_LOG_LEVL", "STEER_LOG_LEVEL"},
+    {"STEER_LOGLEVEL", "STEER_LOG_LEVEL"},
+    {"STEER_LOG", NULL},
+    {"STEER_XYZZY", NULL},
+    {"", NULL},
+};
+
+static void test_env_closest_suggests_only_near_names(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
+		const char *got = env_closest(near[i].name);
+
+		if (near[i].closest)
+			assert_string_equal(got ? got : "(null)", near[i].closest);
+		else
+			assert_string_equal(got ? got : "(null)", "(null)");
+	}
+}
+
+static const struct {
+	const char *text;
+	long long lo, hi;
+	int ret;
+	long long value;
+} ints[] = {
+    {"0", 0, 10, 0, 0},
+    {"10", 0, 10, 0, 10},
+    {"007", 0, 10, 0, 7},
+    {"-5", -10, 10, 0, -5},
+    {"9223372036854775807", 0, 9223372036854775807LL, 0, 9223372036854775807LL},
+    {"11", 0, 10, -1, 0},
+    {"-1", 0, 10, -1, 0},
+    {"9223372036854775808", 0, 9223372036854775807LL, -1, 0},
+    {"-99999999999999999999", -10, 10, -1, 0},
+    {"", 0, 10, -1, 0},
+    {"-", 0, 10, -1, 0},
+    {"+5", 0, 10, -1, 0},
+    {" 5", 0, 10, -1, 0},
+    {"5 ", 0, 10, -1, 0},
+    {"5x", 0, 10, -1, 0},
+    {"0x5", 0, 10, -1, 0},
+    {"1.0", 0, 10, -1, 0},
+};
+
+static void test_env_parse_int_checks_range_and_junk(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		long long v = 12345;
+
+		assert_int_equal(env_parse_int(ints[i].text, ints[i].lo, ints[i].hi, &v),
+				 ints[i].ret);
+		assert_true(v == (ints[i].ret == 0 ? ints[i].value : 12345));
+	}
+}
+
+static const struct {
+	const char *text;
+	double lo, hi;
+	int ret;
+	double value;
+} decimals[] = {
+    {"0", 0, 1, 0, 0},	     {"0.5", 0, 1, 0, 0.5},    {".25", 0, 1, 0, 0.25},
+    {"1", 0, 1, 0, 1},	     {"1e2", 0, 1000, 0, 100}, {"-0.5", -1, 1, 0, -0.5},
+    {"1.5", 0, 1, -1, 0},    {"-0.1", 0, 1, -1, 0},    {"1e999", 0, 1e300, -1, 0},
+    {"1e-999", 0, 1, -1, 0}, {"inf", 0, 1e300, -1, 0}, {"nan", 0, 1, -1, 0},
+    {"0x1p-1", 0, 1, -1, 0}, {"", 0, 1, -1, 0},	       {".", 0, 1, -1, 0},
+    {" 0.5", 0, 1, -1, 0},   {"0.5 ", 0, 1, -1, 0},    {"0.5.1", 0, 1, -1, 0},
+    {"1e", 0, 10, -1, 0},
+};
+
+static void test_env_parse_decimal_checks_range_and_junk(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(decimals) / sizeof(decimals[0]); i++) {
+		double v = 12345;
+
+		assert_int_equal(
+		    env_parse_decimal(decimals[i].text, decimals[i].lo, decimals[i].hi, &v),
+		    decimals[i].ret);
+		assert_true(v == (decimals[i].ret == 0 ? decimals[i].value : 12345));
+	}
+}
+
+static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
+{
+	struct steer_env *env = malloc(sizeof(*env));
+
+	(void)state;
+	assert_int_equal(env_vars_count, 3);
+	for (size_t i = 0; i < env_vars_count; i++) {
+		char err[256] = "";
+
+		assert_non_null(env_vars[i].name);
+		assert_memory_equal(env_vars[i].name, "STEER_", 6);
+		assert_non_null(env_vars[i].def);
+		assert_true(strlen(env_vars[i].accepted) > 0);
+		assert_true(strlen(env_vars[i].meaning) > 0);
+		assert_int_equal(env_vars[i].parse(env_vars[i].def, env, err, sizeof(err)), 0);
+	}
+	free(env);
+}
+
+static void test_env_print_table_aligns_columns(void **state)
+{
+	char *out;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+	const char *line;
+	ptrdiff_t col = -1;
+	size_t rows = 0;
+
+	(void)state;
+	env_print_table(f);
+	fclose(f);
+	/* The MEANING column starts at the same offset on every line. */
+	for (line = out; *line; line = strchr(line, '\n') + 1, rows++) {
+		const char *m =
+		    rows == 0 ? strstr(line, "MEANING") : strstr(line, env_vars[rows - 1].meaning);
+
+		assert_non_null(m);
+		if (col < 0)
+			col = m - line;
+		assert_int_equal(m - line, col);
+		assert_memory_equal(line, rows == 0 ? "NAME " : env_vars[rows - 1].name,
+				    strlen(rows == 0 ? "NAME " : env_vars[rows - 1].name));
+	}
+	assert_int_equal(rows, env_vars_count + 1);
+	assert_non_null(strstr(out, "STEER_CGROUP     (empty)"));
+	free(out);
+}
+
+static void test_env_print_effective_shows_name_value_lines(void **state)
+{
+	char *const envp[] = {"STEER_LOG_LEVEL=debug", NULL};
+	struct steer_env *env = malloc(sizeof(*env));
+	char err[256], *out;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(env_load(env, envp, NULL, err, sizeof(err)), 0);
+	f = open_memstream(&out, &len);
+	env_print_effective(env, f);
+	fclose(f);
+	assert_string_equal(out, "STEER_BPFFS=/sys/fs/bpf/steer\n"
+				 "STEER_CGROUP=(cgroup v2 root)\n"
+				 "STEER_LOG_LEVEL=debug\n");
+	free(out);
+
+	strcpy(env->cgroup, "/sys/fs/cgroup/x");
+	f = open_memstream(&out, &len);
+	env_print_effective(env, f);
+	fclose(f);
+	assert_non_null(strstr(out, "\nSTEER_CGROUP=/sys/fs/cgroup/x\n"));
+	free(out);
+	free(env);
+}
+
+static void test_env_log_level_names_round_trip(void **state)
+{
+	(void)state;
+	for (int l = LOG_ERROR; l <= LOG_DEBUG; l++)
+		assert_int_equal(log_level_parse(log_level_name(l)), l);
+	assert_int_equal(log_level_parse("verbose"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_env_defaults_apply_without_variables),
+	    cmocka_unit_test(test_env_accepts_good_values),
+	    cmocka_unit_test(test_env_rejects_bad_values_naming_variable_value_and_accepted),
+	    cmocka_unit_test(test_env_rejects_path_of_path_max_characters),
+	    cmocka_unit_test(test_env_first_occurrence_wins_like_getenv),
+	    cmocka_unit_test(test_env_warns_about_unknown_steer_variables_with_suggestion),
+	    cmocka_unit_test(test_env_closest_suggests_only_near_names),
+	    cmocka_unit_test(test_env_parse_int_checks_range_and_junk),
+	    cmocka_unit_test(test_env_parse_decimal_checks_range_and_junk),
+	    cmocka_unit_test(test_env_table_defaults_parse_and_rows_are_complete),
+	    cmocka_unit_test(test_env_print_table_aligns_columns),
+	    cmocka_unit_test(test_env_print_effective_shows_name_value_lines),
+	    cmocka_unit_test(test_env_log_level_names_round_trip),
+	};
+
+	return cmocka_run_group_tests_name("env", tests, NULL, NULL);
+}
