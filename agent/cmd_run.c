@@ -32,17 +32,23 @@ static int apply_config(const struct map_ops *ops, const struct steer_config *cf
 	return 0;
 }
 
-/* SIGHUP: re-read the file; a bad file changes nothing. */
+/* SIGHUP: re-read the file into a scratch copy; a bad file changes nothing. */
 static void reload(const struct map_ops *ops, const char *config_path, struct steer_config *cfg)
 {
+	struct steer_config *next = calloc(1, sizeof(*next));
 	char err[ERRLEN];
 
 	log_info("SIGHUP: reloading %s", config_path);
-	if (config_load(config_path, cfg, err, sizeof(err))) {
-		log_err("reload refused, keeping the running config: %s", err);
+	if (!next) {
+		log_err("reload refused, keeping the running config: out of memory");
 		return;
 	}
-	apply_config(ops, cfg);
+	if (config_load(config_path, next, err, sizeof(err))) {
+		log_err("reload refused, keeping the running config: %s", err);
+	} else if (apply_config(ops, next) == 0) {
+		memcpy(cfg, next, sizeof(*cfg));
+	}
+	free(next);
 }
 
 static int wait_for_signals(const struct map_ops *ops, const char *config_path,
