@@ -109,7 +109,8 @@ int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, cha
 
 		snprintf(path, sizeof(path), "%s/" LINK_PREFIX "%s", pin_dir,
 			 bpf_program__name(prog));
-		link = bpf_link__open(path);
+		/* access() first: libbpf warns about every failed open. */
+		link = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
 		if (link && link_cgroup_id(link) == want_cg) {
 			int ret = bpf_link__update_program(link, prog);
 
