@@ -16,12 +16,15 @@
 
 #define ERRLEN 512
 
+/* Replica id allocation continues across reloads of one agent. */
+static struct reconcile_state reconcile_state;
+
 static int apply_config(const struct map_ops *ops, const struct steer_config *cfg)
 {
 	struct reconcile_result res;
 	char err[ERRLEN];
 
-	if (reconcile(ops, cfg, &res, err, sizeof(err))) {
+	if (reconcile(ops, &reconcile_state, cfg, &res, err, sizeof(err))) {
 		log_err("cannot apply config: %s", err);
 		return -1;
 	}

@@ -56,6 +56,6 @@ const char *proto_name(uint8_t proto)
 	case IPPROTO_UDP:
 		return "udp";
 	default:
-		return "proto-?";
+		return "other";
 	}
 }

@@ -22,7 +22,7 @@ void replica_decode(const struct steer_replica *r, struct endpoint *ep);
 /* Does replica r stand for endpoint ep? */
 bool replica_matches(const struct steer_replica *r, const struct endpoint *ep);
 
-/* "tcp" or "udp" (or "proto-N"). */
+/* "tcp", "udp", or "other". */
 const char *proto_name(uint8_t proto);
 
 #endif

@@ -14,7 +14,8 @@ struct live_svc {
 	struct steer_svc_value val;
 	uint32_t ids[STEER_MAX_SLOTS];
 	struct steer_replica reps[STEER_MAX_SLOTS];
-	bool wanted; /* still in the config */
+	bool wanted;   /* still in the config */
+	bool replaced; /* its value was flipped or deleted: old bank retirable */
 };
 
 /* What the maps hold now, and which ids are taken. */
@@ -24,6 +25,8 @@ struct snapshot {
 	bool svc_id_used[STEER_MAX_SERVICES];
 	bool replica_used[STEER_MAX_REPLICAS];
 	bool replica_kept[STEER_MAX_REPLICAS];
+	int norphans; /* ACTIVE replicas no live bank points at */
+	uint32_t orphans[STEER_MAX_REPLICAS];
 	uint32_t next_replica; /* round-robin cursor: ids are not reused soon */
 };
 
@@ -31,7 +34,29 @@ struct snapshot {
 struct flip {
 	struct steer_svc_key key;
 	struct steer_svc_value val;
+	struct live_svc *was; /* what it replaces, NULL for a new service */
 };
+
+/* Replicas ACTIVE in the map but in no live bank: left by a crash or a failed
+ * rewrite. They are retired after the next wait for readers. */
+static int snapshot_find_orphans(const struct map_ops *ops, struct snapshot *s)
+{
+	for (uint32_t id = 0; id < STEER_MAX_REPLICAS; id++) {
+		struct steer_replica r;
+		int ret;
+
+		if (s->replica_used[id])
+			continue;
+		ret = ops->replica_get(ops->ctx, id, &r);
+		if (ret)
+			return ret;
+		if (r.state == STEER_REPLICA_UNUSED)
+			continue;
+		s->replica_used[id] = true; /* not reusable before the wait */
+		s->orphans[s->norphans++] = id;
+	}
+	return 0;
+}
 
 static int snapshot_read(const struct map_ops *ops, struct snapshot *s, char *err, size_t errlen)
 {
@@ -77,12 +102,15 @@ static int snapshot_read(const struct map_ops *ops, struct snapshot *s, char *er
 		}
 		s->nsvc++;
 	}
-	if (ret != -ENOENT) {
+	if (ret != -ENOENT && ret != 0) {
 		snprintf(err, errlen, "cannot walk the service map: %s", strerror(-ret));
 		return ret;
 	}
 	s->next_replica = highest % STEER_MAX_REPLICAS;
-	return 0;
+	ret = snapshot_find_orphans(ops, s);
+	if (ret)
+		snprintf(err, errlen, "cannot read the replica map: %s", strerror(-ret));
+	return ret;
 }
 
 static struct live_svc *snapshot_find(struct snapshot *s, const struct steer_svc_key *key)
@@ -229,6 +257,7 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s, const st
 	fl->val.svc_id = svc_id;
 	fl->val.count = (uint16_t)sc->nreplicas;
 	fl->val.bank = ls ? (uint8_t)!ls->val.bank : 0;
+	fl->was = ls;
 	for (int r = 0; r < sc->nreplicas; r++) {
 		struct steer_slot slot = {.replica_id = ids[r]};
 
@@ -243,11 +272,90 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s, const st
 	return 1;
 }
 
-int reconcile(const struct map_ops *ops, const struct steer_config *cfg,
-	      struct reconcile_result *res, char *err, size_t errlen)
+/* Steps 5-6: wait until no reader holds an old bank, then zero the replicas
+ * that left every set. Returns 0 or the first error (with err set). */
+static int settle(const struct map_ops *ops, struct snapshot *s, struct reconcile_result *res,
+		  char *err, size_t errlen)
+{
+	const struct steer_replica zero = {};
+	int ret = ops->wait_for_readers(ops->ctx);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot wait for datapath readers: %s", strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < s->nsvc; i++) {
+		/* A service whose switch did not happen still reads its old bank. */
+		if (!s->svc[i].replaced)
+			continue;
+		for (uint32_t r = 0; r < s->svc[i].val.count; r++) {
+			uint32_t id = s->svc[i].ids[r];
+
+			if (s->replica_kept[id])
+				continue;
+			s->replica_kept[id] = true; /* retire once */
+			ret = ops->replica_put(ops->ctx, id, &zero);
+			if (ret) {
+				snprintf(err, errlen, "cannot retire replica id %u: %s", id,
+					 strerror(-ret));
+				return ret;
+			}
+			res->replicas_retired++;
+		}
+	}
+	for (int i = 0; i < s->norphans; i++) {
+		ret = ops->replica_put(ops->ctx, s->orphans[i], &zero);
+		if (ret) {
+			snprintf(err, errlen, "cannot retire replica id %u: %s", s->orphans[i],
+				 strerror(-ret));
+			return ret;
+		}
+		res->replicas_retired++;
+	}
+	return 0;
+}
+
+/* Steps 3-4. Returns 0 or an error with err set; *touched says whether any
+ * service value was replaced or deleted (so readers may hold old banks). */
+static int commit(const struct map_ops *ops, struct snapshot *s, const struct flip *flips,
+		  int nflips, struct reconcile_result *res, bool *touched, char *err, size_t errlen)
+{
+	int ret;
+
+	for (int i = 0; i < nflips; i++) {
+		ret = ops->svc_put(ops->ctx, &flips[i].key, &flips[i].val);
+		if (ret) {
+			snprintf(err, errlen, "cannot switch service id %u: %s",
+				 flips[i].val.svc_id, strerror(-ret));
+			return ret;
+		}
+		if (flips[i].was)
+			flips[i].was->replaced = true;
+		*touched = true;
+	}
+	for (int i = 0; i < s->nsvc; i++) {
+		if (s->svc[i].wanted)
+			continue;
+		ret = ops->svc_del(ops->ctx, &s->svc[i].key);
+		if (ret && ret != -ENOENT) {
+			snprintf(err, errlen, "cannot remove service id %u: %s",
+				 s->svc[i].val.svc_id, strerror(-ret));
+			return ret;
+		}
+		s->svc[i].replaced = true;
+		*touched = true;
+		res->removed++;
+	}
+	return 0;
+}
+
+int reconcile(const struct map_ops *ops, struct reconcile_state *st,
+	      const struct steer_config *cfg, struct reconcile_result *res, char *err,
+	      size_t errlen)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
 	struct flip *flips = calloc(STEER_MAX_SERVICES, sizeof(*flips));
+	bool touched = false;
 	int nflips = 0, ret;
 
 	memset(res, 0, sizeof(*res));
@@ -259,6 +367,8 @@ int reconcile(const struct map_ops *ops, const struct steer_config *cfg,
 	ret = snapshot_read(ops, s, err, errlen);
 	if (ret)
 		goto out;
+	if (st->seeded)
+		s->next_replica = st->next_replica % STEER_MAX_REPLICAS;
 	ret = check_capacity(s, cfg, err, errlen);
 	if (ret)
 		goto out;
@@ -273,54 +383,23 @@ int reconcile(const struct map_ops *ops, const struct steer_config *cfg,
 		nflips += ret;
 	}
 
-	for (int i = 0; i < nflips; i++) {
-		ret = ops->svc_put(ops->ctx, &flips[i].key, &flips[i].val);
-		if (ret) {
-			snprintf(err, errlen, "cannot switch service id %u: %s",
-				 flips[i].val.svc_id, strerror(-ret));
-			goto out;
-		}
-	}
-	for (int i = 0; i < s->nsvc; i++) {
-		if (s->svc[i].wanted)
-			continue;
-		ret = ops->svc_del(ops->ctx, &s->svc[i].key);
-		if (ret && ret != -ENOENT) {
-			snprintf(err, errlen, "cannot remove service id %u: %s",
-				 s->svc[i].val.svc_id, strerror(-ret));
-			goto out;
-		}
-		res->removed++;
-	}
-	if (nflips == 0 && res->removed == 0) {
-		ret = 0;
-		goto out;
-	}
-
-	ret = ops->wait_for_readers(ops->ctx);
+	ret = commit(ops, s, flips, nflips, res, &touched, err, errlen);
 	if (ret) {
-		snprintf(err, errlen, "cannot wait for datapath readers: %s", strerror(-ret));
+		/* Readers may hold what we just replaced: settle anyway, but
+		 * report the first error. */
+		char ignored[256];
+
+		if (touched)
+			settle(ops, s, res, ignored, sizeof(ignored));
 		goto out;
 	}
-	for (int i = 0; i < s->nsvc; i++) {
-		for (uint32_t r = 0; r < s->svc[i].val.count; r++) {
-			const struct steer_replica zero = {};
-			uint32_t id = s->svc[i].ids[r];
-
-			if (s->replica_kept[id])
-				continue;
-			s->replica_kept[id] = true; /* retire once */
-			ret = ops->replica_put(ops->ctx, id, &zero);
-			if (ret) {
-				snprintf(err, errlen, "cannot retire replica id %u: %s", id,
-					 strerror(-ret));
-				goto out;
-			}
-			res->replicas_retired++;
-		}
-	}
-	ret = 0;
+	if (touched || s->norphans)
+		ret = settle(ops, s, res, err, errlen);
 out:
+	if (s) {
+		st->seeded = true;
+		st->next_replica = s->next_replica;
+	}
 	free(flips);
 	free(s);
 	return ret;

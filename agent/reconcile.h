@@ -10,6 +10,10 @@
  *  5. wait_for_readers(): after it, no datapath run can hold an old bank;
  *  6. only then are replicas that left every set zeroed and their ids freed,
  *     and the old banks become the idle ones for the next rewrite.
+ * If a write fails after the first flip, steps 5 and 6 still run (best
+ * effort) before the error is returned, so the next rewrite never writes into
+ * a bank a reader may hold. Replicas left ACTIVE but unreferenced (a crash
+ * between steps 1 and 3) are found by the next snapshot and retired in step 6.
  * Nothing changes for a service whose replica list is unchanged, so a restart
  * that re-reads the same config writes nothing the datapath reads.
  *
@@ -18,6 +22,7 @@
 #ifndef STEER_RECONCILE_H
 #define STEER_RECONCILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +49,14 @@ struct map_ops {
 	int (*wait_for_readers)(void *ctx);
 };
 
+/* State the caller keeps between calls. Replica ids are handed out
+ * round-robin from next_replica, so a retired id is not reused soon and a
+ * replica id in status or bpftool output does not silently change owner. */
+struct reconcile_state {
+	bool seeded;	       /* next_replica is valid; else seeded from the maps */
+	uint32_t next_replica; /* next id to try */
+};
+
 struct reconcile_result {
 	int added, changed, removed, unchanged; /* services */
 	int replicas_added, replicas_retired;
@@ -52,7 +65,8 @@ struct reconcile_result {
 /* Apply cfg to the maps behind ops. Returns 0, or a negative errno with err
  * set. A config that does not fit (ids exhausted) is refused before any
  * write. */
-int reconcile(const struct map_ops *ops, const struct steer_config *cfg,
-	      struct reconcile_result *res, char *err, size_t errlen);
+int reconcile(const struct map_ops *ops, struct reconcile_state *st,
+	      const struct steer_config *cfg, struct reconcile_result *res, char *err,
+	      size_t errlen);
 
 #endif

@@ -507,6 +507,7 @@ struct world {
 	struct steer_config *applied; /* what the maps hold: the reader's "old" */
 	struct steer_config *cfg[4];  /* scratch */
 	struct reconcile_result res;
+	struct reconcile_state rs;
 	char err[1024];
 };
 
@@ -558,7 +559,7 @@ static int apply_ex(struct world *w, const struct steer_config *cfg, int fail_at
 	f->allowed[1] = cfg;
 	f->allowed[2] = also;
 	w->err[0] = '\0';
-	ret = reconcile(&w->ops, cfg, &w->res, w->err, sizeof(w->err));
+	ret = reconcile(&w->ops, &w->rs, cfg, &w->res, w->err, sizeof(w->err));
 	f->fail_at = 0;
 	if (ret == 0 && cfg != w->applied)
 		memcpy(w->applied, cfg, sizeof(*cfg));
