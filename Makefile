@@ -82,7 +82,8 @@ integration: deps all ## run the integration tests against the kernel (root)
 	$(call msg,TEST,integration)
 	$(Q)tests/integration/run.sh $(T)
 
-test: deps ## run unit and integration tests (root); T=name runs one integration test
+test: deps ## lint, unit and integration tests (root); T=name runs one integration test
+	$(Q)$(MAKE) --no-print-directory lint
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 
@@ -95,7 +96,7 @@ format: ## format the tree with clang-format
 lint: ## clang-format check and cppcheck
 	$(Q)clang-format --dry-run -Werror agent/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/tools/*.c
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr -I. -I$(BUILD) agent tests/tools
+		--inline-suppr --suppress=unknownMacro -I. -I$(BUILD) agent tests/tools
 
 clean: ## remove build/
 	$(call msg,CLEAN,$(BUILD))

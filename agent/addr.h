@@ -10,9 +10,9 @@
 #define ADDR_STRLEN 64 /* fits "[ffff:...:ffff]:65535" and a NUL */
 
 struct endpoint {
-	uint8_t family;	 /* STEER_FAMILY_V4 or STEER_FAMILY_V6 */
-	__be32 addr[4];	 /* network order; IPv4 uses addr[0], rest zero */
-	uint16_t port;	 /* host order, 1..65535 */
+	uint8_t family; /* STEER_FAMILY_V4 or STEER_FAMILY_V6 */
+	__be32 addr[4]; /* network order; IPv4 uses addr[0], rest zero */
+	uint16_t port;	/* host order, 1..65535 */
 };
 
 /* Parse "A.B.C.D:PORT" or "[V6]:PORT". Returns 0, or -1 with a message in err

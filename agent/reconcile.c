@@ -349,9 +349,8 @@ static int commit(const struct map_ops *ops, struct snapshot *s, const struct fl
 	return 0;
 }
 
-int reconcile(const struct map_ops *ops, struct reconcile_state *st,
-	      const struct steer_config *cfg, struct reconcile_result *res, char *err,
-	      size_t errlen)
+int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struct steer_config *cfg,
+	      struct reconcile_result *res, char *err, size_t errlen)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
 	struct flip *flips = calloc(STEER_MAX_SERVICES, sizeof(*flips));

@@ -65,8 +65,7 @@ struct reconcile_result {
 /* Apply cfg to the maps behind ops. Returns 0, or a negative errno with err
  * set. A config that does not fit (ids exhausted) is refused before any
  * write. */
-int reconcile(const struct map_ops *ops, struct reconcile_state *st,
-	      const struct steer_config *cfg, struct reconcile_result *res, char *err,
-	      size_t errlen);
+int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struct steer_config *cfg,
+	      struct reconcile_result *res, char *err, size_t errlen);
 
 #endif
