@@ -58,6 +58,8 @@ teardown() {
 		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		rmdir "$CG" 2>/dev/null || sleep 0.2 && rmdir "$CG" 2>/dev/null
 	fi
+	# Whatever still runs in the test's namespace was started by the test.
+	for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -71,6 +73,15 @@ in_cg() {
 # Run a command in the test netns, outside the test cgroup.
 in_ns() {
 	nsenter --net="/run/netns/$NS" -- "$@"
+}
+# spawn_in_cg OUT CMD...: like in_cg, in the background, stdout to OUT; the
+# pid ($!) is the command's own (sh and nsenter exec it), so kill reaches it.
+spawn_in_cg() {
+	local out=$1
+	shift
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec nsenter --net="$@"' sh "$CG" "/run/netns/$NS" -- "$@" >"$out" 2>&1 &
+	LAST_PID=$!
+	PIDS+=($LAST_PID)
 }
 
 # Wait (bounded) until FILE contains PATTERN; returns 1 on timeout.
@@ -87,7 +98,7 @@ wait_for_line() {
 # start_echo NAME ADDR:PORT — a replica in the test netns.
 start_echo() {
 	local out=$TMP/echo-$1.out
-	in_ns "$ECHO" --name "$1" --listen "$2" >"$out" 2>&1 &
+	nsenter --net="/run/netns/$NS" -- "$ECHO" --name "$1" --listen "$2" >"$out" 2>&1 &
 	PIDS+=($!)
 	eval "ECHO_PID_$1=$!"
 	wait_for_line "$out" '^listening' || { fail "replica $1 did not start: $(cat "$out")"; return 1; }

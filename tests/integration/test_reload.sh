@@ -16,9 +16,8 @@ for i in 1 2 3 4; do start_echo "r$i" "127.0.0.1:900$i"; done
 write_config 9001 9002
 start_agent "$TMP/steer.ini" || finish
 
-in_cg "$CLIENT" tcp 127.77.0.1:8080 --until-file "$TMP/stop" --quiet >"$TMP/loop.out" 2>&1 &
-LOOP=$!
-PIDS+=($LOOP)
+spawn_in_cg "$TMP/loop.out" "$CLIENT" tcp 127.77.0.1:8080 --until-file "$TMP/stop" --quiet
+LOOP=$LAST_PID
 
 # applied_more_than N: wait (bounded) until the agent logged more than N applies.
 applied_more_than() {

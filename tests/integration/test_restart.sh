@@ -16,9 +16,8 @@ for i in 1 2 3; do start_echo "r$i" "127.0.0.1:900$i"; done
 start_agent "$TMP/steer.ini" || finish
 grep -q 'attached=8' "$TMP/agent.log" || fail "first run did not attach 8 links: $(cat "$TMP/agent.log")"
 
-in_cg "$CLIENT" tcp 127.77.0.1:8080 --until-file "$TMP/stop" --interval-us 500 --quiet >"$TMP/loop.out" 2>"$TMP/loop.err" &
-LOOP=$!
-PIDS+=($LOOP)
+spawn_in_cg "$TMP/loop.out" "$CLIENT" tcp 127.77.0.1:8080 --until-file "$TMP/stop" --interval-us 500 --quiet
+LOOP=$LAST_PID
 
 for round in 1 2 3; do
 	echo "subtest restart-$round"

@@ -6,7 +6,12 @@
 setup_world
 HOST=$NS-b
 ip netns add "$HOST"
-trap 'ip netns del "$HOST" 2>/dev/null; teardown' EXIT
+teardown_host() {
+	for p in $(ip netns pids "$HOST" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	ip netns del "$HOST" 2>/dev/null
+	teardown
+}
+trap teardown_host EXIT
 ip -n "$HOST" link set lo up
 ip link add va-$$ netns "$NS" type veth peer name vb-$$ netns "$HOST"
 ip -n "$NS" addr add 198.18.0.1/24 dev va-$$
