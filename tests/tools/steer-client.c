@@ -1,0 +1,460 @@
+/* steer-client: connect to a service address again and again and count which
+ * replica answered (steer-echo replies with its name) and why attempts failed.
+ * The output is meant for test scripts: one "reply NAME COUNT" per name, one
+ * "error REASON COUNT" per reason, then "ok N fail N". Exit 0 if nothing
+ * failed, 1 otherwise, 2 on bad usage.
+ *
+ * Every attempt uses a fresh socket, because steering happens at connect() (or
+ * at the first sendto() of an unconnected UDP socket).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEY_LEN	    64	   /* a reply name or failure reason, with its NUL */
+#define TABLE_MAX   64	   /* distinct names / reasons; the rest count as "other" */
+#define RUN_CAP_MS  600000 /* no run lasts longer, whatever stops it normally */
+#define OTHER	    "other"
+#define ADDR_STRLEN 64 /* "[v6]:65535" and a NUL */
+
+struct tally {
+	char key[KEY_LEN];
+	unsigned long n;
+};
+
+struct table {
+	struct tally e[TABLE_MAX];
+	int used;
+};
+
+struct opts {
+	bool udp;			/* mode: udp, else tcp */
+	struct sockaddr_storage target; /* where to connect / send */
+	struct sockaddr_storage expect; /* who must answer; the target by default */
+	socklen_t target_len;
+	unsigned long count; /* attempts; only a limit if count_limits */
+	bool count_limits;
+	unsigned long duration_ms; /* 0: no duration limit */
+	const char *until_file;	   /* stop once this path exists */
+	unsigned long interval_us; /* pause between attempts */
+	unsigned long timeout_ms;  /* for connect and for the reply */
+	bool connected;		   /* udp: connect() instead of sendto() */
+	bool quiet;		   /* no per-failure lines on stderr */
+};
+
+static struct table replies, errors;
+static unsigned long n_ok, n_fail;
+static long long t0_ms;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Reasons read "connect:ECONNREFUSED", not a number, for the errors tests expect. */
+static const char *errno_name(int err)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} known[] = {{ECONNREFUSED, "ECONNREFUSED"},
+		     {EHOSTUNREACH, "EHOSTUNREACH"},
+		     {ENETUNREACH, "ENETUNREACH"},
+		     {ETIMEDOUT, "ETIMEDOUT"},
+		     {ECONNRESET, "ECONNRESET"},
+		     {EPERM, "EPERM"},
+		     {EACCES, "EACCES"},
+		     {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
+		     {EINVAL, "EINVAL"},
+		     {EAFNOSUPPORT, "EAFNOSUPPORT"},
+		     {EPIPE, "EPIPE"}};
+	static char num[16];
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (known[i].err == err)
+			return known[i].name;
+	snprintf(num, sizeof(num), "%d", err);
+	return num;
+}
+
+static void usage(const char *why)
+{
+	fprintf(
+	    stderr,
+	    "steer-client: %s\n"
+	    "usage: steer-client tcp ADDR:PORT [--count N] [--duration-ms D] [--until-file PATH]\n"
+	    "                    [--interval-us U] [--timeout-ms T] [--expect-peer ADDR:PORT] "
+	    "[--quiet]\n"
+	    "       steer-client udp ADDR:PORT [--connected] [same options as tcp]\n"
+	    "  ADDR:PORT is A.B.C.D:PORT or [V6]:PORT, PORT 1..65535; N >= 1, D and T in\n"
+	    "  1..%d, U in 0..60000000\n",
+	    why, RUN_CAP_MS);
+	exit(2);
+}
+
+/* Parse "A.B.C.D:PORT" or "[V6]:PORT" (the agent's endpoint syntax). */
+static int parse_endpoint(const char *text, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	const char *colon = strrchr(text, ':');
+	size_t hlen = colon ? (size_t)(colon - text) : 0;
+	char host[INET6_ADDRSTRLEN + 2] = "";
+	unsigned long port = 0;
+
+	if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1))
+		port = strtoul(colon + 1, NULL, 10); /* ULONG_MAX on overflow */
+	if (hlen >= sizeof(host) || port < 1 || port > 65535)
+		return -1;
+	memcpy(host, text, hlen);
+	memset(ss, 0, sizeof(*ss));
+	if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host[hlen - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*sslen = sizeof(*s6);
+		return inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1 ? 0 : -1;
+	}
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	*sslen = sizeof(*s4);
+	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
+}
+
+/* Format as parse_endpoint() accepts it, so a "peer=" reason can be pasted back. */
+static void format_endpoint(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	bool v6 = ss->ss_family == AF_INET6;
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(ss->ss_family, v6 ? (const void *)&s6->sin6_addr : (const void *)&s4->sin_addr,
+		  host, sizeof(host));
+	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
+		 ntohs(v6 ? s6->sin6_port : s4->sin_port));
+}
+
+/* Compare family, address and port only: sockaddrs also carry flow info etc. */
+static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a6->sin6_port == b6->sin6_port &&
+	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+}
+
+static unsigned long parse_num(const char *opt, const char *text, unsigned long min,
+			       unsigned long max)
+{
+	char *end, why[256];
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || v < min || v > max) {
+		snprintf(why, sizeof(why), "%s '%s' is not a number in %lu..%lu", opt, text, min,
+			 max);
+		usage(why);
+	}
+	return v;
+}
+
+/* Count key in t; once the table is full, new keys are counted as "other". */
+static void tally(struct table *t, const char *key)
+{
+	for (int i = 0; i < t->used; i++) {
+		if (!strcmp(t->e[i].key, key)) {
+			t->e[i].n++;
+			return;
+		}
+	}
+	if (t->used < TABLE_MAX - 1 || (t->used < TABLE_MAX && !strcmp(key, OTHER))) {
+		snprintf(t->e[t->used].key, KEY_LEN, "%s", key);
+		t->e[t->used++].n = 1;
+		return;
+	}
+	tally(t, OTHER);
+}
+
+static int tally_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tally *)a)->key, ((const struct tally *)b)->key);
+}
+
+/* Sorted, so a test can compare the output with a fixed expectation. */
+static void print_table(const char *what, struct table *t)
+{
+	qsort(t->e, t->used, sizeof(t->e[0]), tally_cmp);
+	for (int i = 0; i < t->used; i++)
+		printf("%s %s %lu\n", what, t->e[i].key, t->e[i].n);
+}
+
+static void record_failure(const char *reason, unsigned long attempt, bool quiet)
+{
+	n_fail++;
+	tally(&errors, reason);
+	if (!quiet)
+		fprintf(stderr, "steer-client: %lld ms: attempt %lu: %s\n", now_ms() - t0_ms,
+			attempt, reason);
+}
+
+/* Every failed step fills why (KEY_LEN bytes) with its reason and returns -1. */
+__attribute__((format(printf, 2, 3))) static int fail(char *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, KEY_LEN, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Wait for events on fd until deadline; 1 ready, 0 timed out, -1 with errno. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	int n;
+
+	do {
+		long long left = deadline - now_ms();
+
+		n = poll(&p, 1, left > 0 ? (int)left : 0);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* Non-blocking connect bounded by timeout; the socket stays non-blocking. */
+static int connect_within(int fd, const struct opts *o, char *why)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (connect(fd, (const struct sockaddr *)&o->target, o->target_len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return fail(why, "connect:%s", errno_name(errno));
+	switch (wait_fd(fd, POLLOUT, now_ms() + (long long)o->timeout_ms)) {
+	case 0:
+		return fail(why, "connect:timeout");
+	case -1:
+		return fail(why, "poll:%s", errno_name(errno));
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return fail(why, "getsockopt:%s", errno_name(errno));
+	return err ? fail(why, "connect:%s", errno_name(err)) : 0;
+}
+
+/* The peer the socket reports must be the one we expect: for a steered VIP,
+ * the getpeername hook has to hide the replica's real address. */
+static int check_peer(int fd, const struct opts *o, char *why)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	char text[ADDR_STRLEN];
+
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
+		return fail(why, "getpeername:%s", errno_name(errno));
+	if (same_endpoint(&peer, &o->expect))
+		return 0;
+	format_endpoint(&peer, text, sizeof(text));
+	return fail(why, "peer=%s", text);
+}
+
+/* Wait for the reply: for TCP up to the first '\n' (it may arrive in pieces),
+ * for UDP one datagram. Unconnected UDP also checks who sent it. The name is
+ * the reply without '\n', one token so the summary stays parseable. */
+static int recv_reply(int fd, const struct opts *o, char *name, char *why)
+{
+	long long deadline = now_ms() + (long long)o->timeout_ms;
+	struct sockaddr_storage from;
+	socklen_t fromlen = sizeof(from);
+	char buf[KEY_LEN + 1] = "", text[ADDR_STRLEN], *nl = NULL;
+	size_t len = 0;
+	bool done = false;
+
+	while (!done) {
+		int ready = wait_fd(fd, POLLIN, deadline);
+		ssize_t n = ready > 0 ? recvfrom(fd, buf + len, sizeof(buf) - len, 0,
+						 (struct sockaddr *)&from, &fromlen)
+				      : -1;
+
+		if (ready == 0)
+			return fail(why, "recv:timeout");
+		if (n == 0 && !o->udp)
+			return fail(why, "recv:EOF");
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return fail(why, "recv:%s", errno_name(errno));
+		len += n > 0 ? n : 0;
+		nl = memchr(buf, '\n', len);
+		done = (n >= 0 && o->udp) || nl || len == sizeof(buf);
+	}
+	if (o->udp && !o->connected && !same_endpoint(&from, &o->expect)) {
+		format_endpoint(&from, text, sizeof(text));
+		return fail(why, "peer=%s", text);
+	}
+	len = nl ? (size_t)(nl - buf) : len;
+	if (len == 0 || len >= KEY_LEN)
+		return fail(why, "recv:%s", len ? "overlong" : "empty");
+	for (size_t i = 0; i < len; i++)
+		name[i] = (unsigned char)buf[i] <= ' ' || buf[i] == 0x7f ? '?' : buf[i];
+	name[len] = '\0';
+	return 0;
+}
+
+/* One attempt on a fresh socket: 0 with the replica's name, or -1 with why. */
+static int attempt(const struct opts *o, char *name, char *why)
+{
+	static const char hello[] = "hello\n";
+	const ssize_t hello_len = sizeof(hello) - 1;
+	int fd = socket(o->target.ss_family,
+			(o->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ssize_t n;
+	int ret;
+
+	if (fd < 0)
+		return fail(why, "socket:%s", errno_name(errno));
+	if (o->udp && !o->connected) {
+		n = sendto(fd, hello, hello_len, 0, (const struct sockaddr *)&o->target,
+			   o->target_len);
+		ret = n == hello_len ? 0 : fail(why, "sendto:%s", errno_name(errno));
+	} else {
+		ret = connect_within(fd, o, why);
+		if (!ret)
+			ret = check_peer(fd, o, why);
+		if (!ret && (n = send(fd, hello, hello_len, MSG_NOSIGNAL)) != hello_len)
+			ret = fail(why, "send:%s", n < 0 ? errno_name(errno) : "short");
+	}
+	if (!ret)
+		ret = recv_reply(fd, o, name, why);
+	close(fd);
+	return ret;
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	char why[256];
+	socklen_t len;
+
+	if (argc < 3 || (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp")))
+		usage("the first argument must be tcp or udp, the second ADDR:PORT");
+	o->udp = !strcmp(argv[1], "udp");
+	o->count = 1;
+	o->timeout_ms = 2000;
+	if (parse_endpoint(argv[2], &o->target, &o->target_len) < 0) {
+		snprintf(why, sizeof(why), "target '%s' is not A.B.C.D:PORT or [V6]:PORT", argv[2]);
+		usage(why);
+	}
+	o->expect = o->target;
+	for (int i = 3; i < argc; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(opt, "--quiet")) {
+			o->quiet = true;
+			continue;
+		}
+		if (!strcmp(opt, "--connected")) {
+			if (!o->udp)
+				usage("--connected is only accepted in udp mode");
+			o->connected = true;
+			continue;
+		}
+		if (!val) {
+			snprintf(why, sizeof(why), "'%s' is not an option, or lacks its value",
+				 opt);
+			usage(why);
+		}
+		i++; /* every other option takes a value */
+		if (!strcmp(opt, "--count")) {
+			o->count = parse_num(opt, val, 1, 1000000000);
+			o->count_limits = true;
+		} else if (!strcmp(opt, "--duration-ms")) {
+			o->duration_ms = parse_num(opt, val, 1, RUN_CAP_MS);
+		} else if (!strcmp(opt, "--interval-us")) {
+			o->interval_us = parse_num(opt, val, 0, 60000000);
+		} else if (!strcmp(opt, "--timeout-ms")) {
+			o->timeout_ms = parse_num(opt, val, 1, RUN_CAP_MS);
+		} else if (!strcmp(opt, "--until-file")) {
+			o->until_file = val;
+		} else if (!strcmp(opt, "--expect-peer")) {
+			if (parse_endpoint(val, &o->expect, &len) < 0) {
+				snprintf(why, sizeof(why),
+					 "--expect-peer '%s' is not A.B.C.D:PORT or [V6]:PORT",
+					 val);
+				usage(why);
+			}
+		} else {
+			snprintf(why, sizeof(why), "unknown option '%s'", opt);
+			usage(why);
+		}
+	}
+	/* --duration-ms and --until-file replace the default count of 1. */
+	if (!o->duration_ms && !o->until_file)
+		o->count_limits = true;
+}
+
+/* Whether to stop after `done` attempts. A run that hits the safety cap while
+ * waiting for --until-file is itself a failure: the test never signalled. */
+static bool run_is_over(const struct opts *o, unsigned long done)
+{
+	long long elapsed = now_ms() - t0_ms;
+
+	if (o->count_limits && done >= o->count)
+		return true;
+	if (o->duration_ms && elapsed >= (long long)o->duration_ms)
+		return true;
+	if (o->until_file && access(o->until_file, F_OK) == 0)
+		return true;
+	if (o->until_file && elapsed >= RUN_CAP_MS) {
+		record_failure("until-file:timeout", done, o->quiet);
+		return true;
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {0};
+	unsigned long done = 0;
+
+	parse_args(argc, argv, &o);
+	t0_ms = now_ms();
+	for (;;) {
+		char name[KEY_LEN], why[KEY_LEN];
+		struct timespec pause = {o.interval_us / 1000000, (o.interval_us % 1000000) * 1000};
+
+		done++;
+		if (attempt(&o, name, why) == 0) {
+			n_ok++;
+			tally(&replies, name);
+		} else {
+			record_failure(why, done, o.quiet);
+		}
+		if (run_is_over(&o, done))
+			break;
+		if (o.interval_us)
+			nanosleep(&pause, NULL);
+	}
+
+	print_table("reply", &replies);
+	print_table("error", &errors);
+	printf("ok %lu fail %lu\n", n_ok, n_fail);
+	return n_fail ? 1 : 0;
+}
