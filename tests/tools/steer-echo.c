@@ -121,7 +121,10 @@ static int open_socket(int type, const struct sockaddr_storage *ss, socklen_t ss
 		perror("steer-echo: socket");
 		exit(1);
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* TCP only: restarts must not wait out TIME_WAIT. On UDP it would let a
+	 * second replica bind the same port silently instead of failing. */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* "[::]:P" must not also claim 0.0.0.0:P, where another replica may listen. */
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
