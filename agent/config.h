@@ -3,6 +3,7 @@
 #ifndef STEER_CONFIG_H
 #define STEER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -11,6 +12,29 @@
 
 #define SVC_NAME_MAX 64
 
+enum health_kind {
+	HEALTH_KIND_NONE = 0, /* no periodic checks: replicas are UP at once */
+	HEALTH_KIND_TCP,      /* a non-blocking connect */
+	HEALTH_KIND_HTTP,     /* HTTP/1.1 GET path, status in [expect_lo, expect_hi] */
+};
+
+#define HEALTH_PATH_MAX 256
+
+/* Health keys of a service. A key not in the file takes the STEER_HEALTH_*
+ * default (config_apply_env()); `set` records which were in the file. */
+struct health_config {
+	enum health_kind kind;	     /* default: tcp for TCP services, none for UDP */
+	char path[HEALTH_PATH_MAX];  /* http: request path, starts with '/' */
+	uint32_t interval_ms;	     /* health_interval_ms */
+	uint32_t timeout_ms;	     /* health_timeout_ms, <= interval_ms */
+	uint32_t rise;		     /* health_rise */
+	uint32_t fall;		     /* health_fall */
+	uint16_t expect_lo, expect_hi; /* health_expect, default 200-399 */
+	struct {
+		bool kind, interval_ms, timeout_ms, rise, fall, expect;
+	} set;
+};
+
 struct svc_config {
 	char name[SVC_NAME_MAX]; /* from [service NAME] */
 	int line;		 /* line of the section header, for messages */
@@ -18,6 +42,7 @@ struct svc_config {
 	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	int nreplicas;
 	struct endpoint replicas[STEER_MAX_SLOTS];
+	struct health_config health;
 };
 
 struct steer_config {
@@ -33,6 +58,28 @@ int config_load(const char *path, struct steer_config *cfg, char *err, size_t er
 /* Same, from a string; name is used in messages in place of the file name. */
 int config_parse_string(const char *text, const char *name, struct steer_config *cfg, char *err,
 			size_t errlen);
+
+/* Fill every health value the file did not set from the environment's
+ * STEER_HEALTH_* defaults, then check cross-field rules (timeout <=
+ * interval). Returns 0, or -1 with err naming the service, the values and the
+ * rule. */
+struct steer_env;
+int config_apply_env(struct steer_config *cfg, const struct steer_env *env, char *err,
+		     size_t errlen);
+
+/* Whole-config checks (duplicate VIPs, replica equal to a VIP, families,
+ * limits), as config_load() runs them; name prefixes messages. */
+int config_validate(const struct steer_config *cfg, const char *name, char *err, size_t errlen);
+
+/* Runtime edits for the control socket: cfg is changed only if the result
+ * is valid. Return 0, or -1 with err naming the service/replica and why. */
+int config_add_replica(struct steer_config *cfg, const char *service, const struct endpoint *ep,
+		       char *err, size_t errlen);
+int config_remove_replica(struct steer_config *cfg, const char *service,
+			  const struct endpoint *ep, char *err, size_t errlen);
+
+/* The service named name, or NULL. */
+struct svc_config *config_find_service(struct steer_config *cfg, const char *name);
 
 /* Print the effective config (what check-config shows). */
 void config_print(const struct steer_config *cfg, FILE *out);

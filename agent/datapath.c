@@ -11,7 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
-#include "steer_sock.skel.h"
+#include "steer.skel.h"
 #include "../bpf/steer_abi.h"
 
 #define LINK_PREFIX "link_"
@@ -34,19 +34,19 @@ int datapath_load(struct datapath *dp, const char *pin_dir, char *err, size_t er
 	int ret;
 
 	memset(dp, 0, sizeof(*dp));
-	dp->skel = steer_sock_bpf__open_opts(&opts);
+	dp->skel = steer_bpf__open_opts(&opts);
 	if (!dp->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return -1;
 	}
-	ret = steer_sock_bpf__load(dp->skel);
+	ret = steer_bpf__load(dp->skel);
 	if (ret) {
 		snprintf(err, errlen,
 			 "cannot load the BPF datapath: %s (the verifier's or libbpf's reason is "
 			 "logged above; a pinned map with another layout also fails here: "
 			 "`steer down` removes it)",
 			 strerror(-ret));
-		steer_sock_bpf__destroy(dp->skel);
+		steer_bpf__destroy(dp->skel);
 		dp->skel = NULL;
 		return -1;
 	}
@@ -137,7 +137,7 @@ int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, cha
 
 void datapath_close(struct datapath *dp)
 {
-	steer_sock_bpf__destroy(dp->skel); /* NULL-safe; pins stay */
+	steer_bpf__destroy(dp->skel); /* NULL-safe; pins stay */
 	dp->skel = NULL;
 }
 

@@ -4,10 +4,10 @@
 
 #include <stddef.h>
 
-struct steer_sock_bpf;
+struct steer_bpf;
 
 struct datapath {
-	struct steer_sock_bpf *skel;
+	struct steer_bpf *skel;
 	int adopted;  /* links found pinned and updated in place */
 	int attached; /* links created by this run */
 };

@@ -3,7 +3,7 @@
  * Service lookup and replica selection for the socket hooks.
  *
  * Contract: helpers return 0 or a negative errno and never decide a verdict;
- * only the SEC() entry points in steer_sock.bpf.c turn an error into one.
+ * only the SEC() entry points in steer.bpf.c turn an error into one.
  * -EHOSTUNREACH means "service known, no routable replica" (a miss); any other
  * error means a map was inconsistent and the connect fails closed.
  *

@@ -39,10 +39,32 @@ enum steer_family {
 	STEER_FAMILY_V6 = 10,
 };
 
-/* Replica states kept by the agent (health checks build on these). */
+/* Replica states, written by the agent. Only UP receives new connections. */
 enum steer_replica_state {
-	STEER_REPLICA_UNUSED = 0, /* id free; never routed to */
-	STEER_REPLICA_ACTIVE = 1, /* receives new connections */
+	STEER_REPLICA_UNUSED = 0,   /* id free; never routed to */
+	STEER_REPLICA_UP = 1,	    /* healthy: receives new connections */
+	STEER_REPLICA_DOWN = 2,	    /* failed its checks or was ejected */
+	STEER_REPLICA_UNKNOWN = 3,  /* never seen healthy yet: no traffic */
+	STEER_REPLICA_DRAINING = 4, /* operator drain: established connections carry on */
+};
+
+/* Why a replica was taken out of selection. */
+enum steer_eject_reason {
+	STEER_EJECT_NONE = 0,
+	STEER_EJECT_LISTENER_CLOSED = 1, /* its listening socket on this host closed */
+	STEER_EJECT_CONNECT_FAILED = 2,	 /* connects to it failed (SYN_SENT -> CLOSE) */
+	STEER_EJECT_CHECK_FAILED = 3,	 /* active checks failed `fall` times */
+};
+
+/* Outcome of an active health check. */
+enum steer_check_result {
+	STEER_CHECK_NONE = 0,	      /* not checked yet */
+	STEER_CHECK_OK = 1,
+	STEER_CHECK_REFUSED = 2,      /* connect refused or reset */
+	STEER_CHECK_TIMEOUT = 3,      /* no answer within the timeout */
+	STEER_CHECK_BAD_STATUS = 4,   /* HTTP status outside the expected range */
+	STEER_CHECK_BAD_RESPONSE = 5, /* not an HTTP response */
+	STEER_CHECK_ERROR = 6,	      /* other socket error */
 };
 
 /* Pinned map names (stable: bpftool users and restarts rely on them). */
@@ -124,6 +146,49 @@ struct steer_svc_name {
 	char name[STEER_SVC_NAME_LEN]; /* NUL-terminated */
 };
 
+/* Key of steer_backends_v1: one replica endpoint, whichever services use it. */
+struct steer_backend_key {
+	__be32 addr[4]; /* network order; IPv4 uses addr[0], rest zero */
+	__be16 port;	/* network order */
+	__u8 family;	/* enum steer_family */
+	__u8 pad;	/* zero */
+};
+
+/* Value of steer_backends_v1. The agent creates the entry and sets `local`;
+ * the datapath sets ejected_ns and counts failures; the agent clears
+ * ejected_ns once active checks see the endpoint healthy again. */
+struct steer_backend {
+	__u64 ejected_ns;	     /* bpf_ktime_get_ns() at ejection, 0 = not ejected */
+	__u64 failed_connects;	     /* connects to it that failed, ever */
+	__u32 consecutive_failures; /* failed connects since the last good one */
+	__u8 reason;		     /* enum steer_eject_reason of the last ejection */
+	__u8 local;		     /* 1 if the address is on this host */
+	__u8 pad[2];		     /* zero */
+};
+
+/* A record in the steer_events_v1 ring buffer: the datapath ejected an
+ * endpoint. addr all zero means "every local replica on this port". */
+struct steer_event {
+	__u64 ts_ns;	/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__be32 addr[4]; /* network order */
+	__be16 port;	/* network order */
+	__u8 family;	/* enum steer_family */
+	__u8 reason;	/* enum steer_eject_reason */
+	__u32 pad;	/* zero */
+};
+
+/* Value of steer_replica_status_v1 (array indexed by replica id): the health
+ * checker's view, so `steer status` can show it without the agent. Written by
+ * the agent only. */
+struct steer_replica_status {
+	__u64 since_ns;		     /* CLOCK_REALTIME ns of the last state change */
+	__u64 last_check_ns;	     /* CLOCK_REALTIME ns of the last check, 0 = none */
+	__u32 last_latency_us;	     /* duration of the last check */
+	__u16 consecutive_failures; /* checks failed in a row */
+	__u8 last_result;	     /* enum steer_check_result */
+	__u8 eject_reason;	     /* enum steer_eject_reason of the last ejection */
+};
+
 /* Index of a slot in steer_slots_v1. */
 static inline __u32 steer_slot_index(__u32 svc_id, __u32 bank, __u32 slot)
 {
@@ -141,5 +206,9 @@ _Static_assert(sizeof(struct steer_replica_stats) == 8, "steer_replica_stats lay
 _Static_assert(sizeof(struct steer_revnat_key) == 32, "steer_revnat_key layout changed");
 _Static_assert(sizeof(struct steer_revnat_value) == 20, "steer_revnat_value layout changed");
 _Static_assert(sizeof(struct steer_svc_name) == 64, "steer_svc_name layout changed");
+_Static_assert(sizeof(struct steer_backend_key) == 20, "steer_backend_key layout changed");
+_Static_assert(sizeof(struct steer_backend) == 24, "steer_backend layout changed");
+_Static_assert(sizeof(struct steer_event) == 32, "steer_event layout changed");
+_Static_assert(sizeof(struct steer_replica_status) == 24, "steer_replica_status layout changed");
 
 #endif /* STEER_ABI_H */
