@@ -28,7 +28,7 @@ void replica_encode(const struct endpoint *ep, uint32_t svc_id, struct steer_rep
 	memcpy(r->addr, ep->addr, sizeof(r->addr));
 	r->port = htons(ep->port);
 	r->family = ep->family;
-	r->state = STEER_REPLICA_ACTIVE;
+	r->state = STEER_REPLICA_UP;
 	r->svc_id = svc_id;
 }
 

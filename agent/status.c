@@ -89,7 +89,7 @@ static int load_service(const struct map_fds *fds, struct svc_view *sv)
 
 static const char *replica_state_name(uint8_t state)
 {
-	return state == STEER_REPLICA_ACTIVE ? "active" : "unused";
+	return state == STEER_REPLICA_UP ? "active" : "unused";
 }
 
 static void print_text(const struct svc_view *sv, int n, FILE *out)

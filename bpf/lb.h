@@ -88,7 +88,7 @@ static __always_inline struct steer_svc_stats *svc_stats(__u32 svc_id)
  * datapath is skipped here. */
 static __always_inline bool replica_is_routable(const struct steer_replica *r, __u8 family)
 {
-	return r->state == STEER_REPLICA_ACTIVE && r->family == family;
+	return r->state == STEER_REPLICA_UP && r->family == family;
 }
 
 /*

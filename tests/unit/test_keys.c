@@ -156,7 +156,7 @@ static void test_keys_replica_encode_sets_active_and_svc_id(void **state)
 		memcpy(want.addr, e.addr, sizeof(want.addr));
 		want.port = htons(e.port);
 		want.family = e.family;
-		want.state = STEER_REPLICA_ACTIVE;
+		want.state = STEER_REPLICA_UP;
 		want.svc_id = cases[i].svc_id;
 		assert_memory_equal(&r, &want, sizeof(r));
 

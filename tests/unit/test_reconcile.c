@@ -183,7 +183,7 @@ static void reader_check(struct fake *f)
 				return;
 			}
 			r = &f->m.replicas[rid];
-			if (r->state != STEER_REPLICA_ACTIVE || r->family != key->family ||
+			if (r->state != STEER_REPLICA_UP || r->family != key->family ||
 			    r->svc_id != v->svc_id) {
 				violate(f,
 					"svc id %u bank %u slot %u -> replica %u: state %u family "
@@ -722,7 +722,7 @@ static void assert_maps_hold(const struct fake *f, const struct steer_config *cf
 				fail_msg("service '%s' slot %d: replica %u is %s, want %s",
 					 sc->name, r, id, endpoint_format(&have, a, sizeof(a)),
 					 endpoint_format(&sc->replicas[r], b, sizeof(b)));
-			assert_int_equal(rep->state, STEER_REPLICA_ACTIVE);
+			assert_int_equal(rep->state, STEER_REPLICA_UP);
 			assert_int_equal(rep->svc_id, v->svc_id);
 			if (rep_seen[id])
 				fail_msg("service '%s' slot %d: replica id %u used twice", sc->name,
@@ -822,14 +822,14 @@ test_reconcile_first_apply_adds_services_in_bank_0_with_active_replicas_and_name
 	for (uint32_t s = 0; s < web.count; s++) {
 		const struct steer_replica *r = &f->m.replicas[slot_replica(f, &web, s)];
 
-		assert_int_equal(r->state, STEER_REPLICA_ACTIVE);
+		assert_int_equal(r->state, STEER_REPLICA_UP);
 		assert_int_equal(r->svc_id, web.svc_id);
 		assert_int_equal(r->family, STEER_FAMILY_V4);
 	}
 	for (uint32_t s = 0; s < dns.count; s++) {
 		const struct steer_replica *r = &f->m.replicas[slot_replica(f, &dns, s)];
 
-		assert_int_equal(r->state, STEER_REPLICA_ACTIVE);
+		assert_int_equal(r->state, STEER_REPLICA_UP);
 		assert_int_equal(r->svc_id, dns.svc_id);
 		assert_int_equal(r->family, STEER_FAMILY_V6);
 	}
@@ -987,7 +987,7 @@ static void test_reconcile_changed_replicas_fill_other_bank_flip_then_wait_then_
 				int p_rep = log_find(f, 0, OP_REPLICA_PUT, false, new_id[r]);
 
 				assert_true(p_rep >= 0 && p_rep < p_put);
-				assert_int_equal(f->log[p_rep].rep.state, STEER_REPLICA_ACTIVE);
+				assert_int_equal(f->log[p_rep].rep.state, STEER_REPLICA_UP);
 				added++;
 			}
 		}
@@ -1400,7 +1400,7 @@ static struct steer_replica active_replica(const char *text, uint32_t svc_id)
 	memcpy(r.addr, e.addr, sizeof(r.addr));
 	r.port = htons(e.port);
 	r.family = e.family;
-	r.state = STEER_REPLICA_ACTIVE;
+	r.state = STEER_REPLICA_UP;
 	r.svc_id = svc_id;
 	return r;
 }
