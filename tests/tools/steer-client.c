@@ -49,6 +49,7 @@ struct opts {
 	unsigned long timeout_ms;  /* for connect and for the reply */
 	bool connected;		   /* udp: connect() instead of sendto() */
 	bool quiet;		   /* no per-failure lines on stderr */
+	bool stream;		   /* tcp on one long-lived connection */
 };
 
 static struct table replies, errors;
@@ -98,6 +99,8 @@ static void usage(const char *why)
 	    "                    [--interval-us U] [--timeout-ms T] [--expect-peer ADDR:PORT] "
 	    "[--quiet]\n"
 	    "       steer-client udp ADDR:PORT [--connected] [same options as tcp]\n"
+	    "       steer-client stream ADDR:PORT [same options as tcp]: one connection,\n"
+	    "                    one request/reply per attempt on it; stops at the first failure\n"
 	    "  ADDR:PORT is A.B.C.D:PORT or [V6]:PORT, PORT 1..65535; N >= 1, D and T in\n"
 	    "  1..%d, U in 0..60000000\n",
 	    why, RUN_CAP_MS);
@@ -353,9 +356,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	char why[256];
 	socklen_t len;
 
-	if (argc < 3 || (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp")))
-		usage("the first argument must be tcp or udp, the second ADDR:PORT");
+	if (argc < 3 ||
+	    (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp") && strcmp(argv[1], "stream")))
+		usage("the first argument must be tcp, udp or stream, the second ADDR:PORT");
 	o->udp = !strcmp(argv[1], "udp");
+	o->stream = !strcmp(argv[1], "stream");
 	o->count = 1;
 	o->timeout_ms = 2000;
 	if (parse_endpoint(argv[2], &o->target, &o->target_len) < 0) {
@@ -429,30 +434,89 @@ static bool run_is_over(const struct opts *o, unsigned long done)
 	return false;
 }
 
-int main(int argc, char **argv)
+/* One request/reply on an established connection. */
+static int exchange(int fd, const struct opts *o, char *name, char *why)
 {
-	struct opts o = {0};
-	unsigned long done = 0;
+	static const char hello[] = "hello\n";
+	ssize_t n = send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL);
 
-	parse_args(argc, argv, &o);
-	t0_ms = now_ms();
+	if (n != (ssize_t)sizeof(hello) - 1)
+		return fail(why, "send:%s", n < 0 ? errno_name(errno) : "short");
+	return recv_reply(fd, o, name, why);
+}
+
+/* stream mode: every attempt reuses one connection; the first failure ends
+ * the run, since the connection is gone. */
+static int run_stream(const struct opts *o)
+{
+	char name[KEY_LEN], why[KEY_LEN];
+	unsigned long done = 0;
+	int fd = socket(o->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		fail(why, "socket:%s", errno_name(errno));
+		record_failure(why, 1, o->quiet);
+		return 1;
+	}
+	if (connect_within(fd, o, why) || check_peer(fd, o, why)) {
+		record_failure(why, 1, o->quiet);
+		close(fd);
+		return 1;
+	}
 	for (;;) {
-		char name[KEY_LEN], why[KEY_LEN];
-		struct timespec pause = {o.interval_us / 1000000, (o.interval_us % 1000000) * 1000};
+		struct timespec pause = {o->interval_us / 1000000,
+					 (o->interval_us % 1000000) * 1000};
 
 		done++;
-		if (attempt(&o, name, why) == 0) {
+		if (exchange(fd, o, name, why)) {
+			record_failure(why, done, o->quiet);
+			break;
+		}
+		n_ok++;
+		tally(&replies, name);
+		if (run_is_over(o, done))
+			break;
+		if (o->interval_us)
+			nanosleep(&pause, NULL);
+	}
+	close(fd);
+	return 0;
+}
+
+/* tcp and udp modes: a fresh socket per attempt. */
+static void run_attempts(const struct opts *o)
+{
+	unsigned long done = 0;
+
+	for (;;) {
+		char name[KEY_LEN], why[KEY_LEN];
+		struct timespec pause = {o->interval_us / 1000000,
+					 (o->interval_us % 1000000) * 1000};
+
+		done++;
+		if (attempt(o, name, why) == 0) {
 			n_ok++;
 			tally(&replies, name);
 		} else {
-			record_failure(why, done, o.quiet);
+			record_failure(why, done, o->quiet);
 		}
-		if (run_is_over(&o, done))
+		if (run_is_over(o, done))
 			break;
-		if (o.interval_us)
+		if (o->interval_us)
 			nanosleep(&pause, NULL);
 	}
+}
 
+int main(int argc, char **argv)
+{
+	struct opts o = {0};
+
+	parse_args(argc, argv, &o);
+	t0_ms = now_ms();
+	if (o.stream)
+		run_stream(&o);
+	else
+		run_attempts(&o);
 	print_table("reply", &replies);
 	print_table("error", &errors);
 	printf("ok %lu fail %lu\n", n_ok, n_fail);

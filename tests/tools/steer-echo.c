@@ -6,6 +6,11 @@
  * Prints "listening ADDR:PORT" once all sockets are bound; exits 0 on
  * SIGTERM/SIGINT, 2 on bad arguments, 1 when a socket cannot be set up.
  *
+ * A connection whose first line starts with "GET " is an HTTP health check:
+ * it gets one HTTP response with the current health status, then is closed.
+ * The tests switch that status with signals: SIGUSR1 answers 500, SIGUSR2
+ * stops answering checks at all (a hung replica), SIGHUP answers 200 again.
+ *
  * One thread, one level-triggered epoll loop. Signals arrive on a signalfd in
  * the same loop, so shutdown never races with a half-handled event.
  */
@@ -40,6 +45,7 @@ struct watch {
 
 struct conn {
 	struct watch w;		 /* must be first: epoll hands back &conn->w */
+	bool http;		 /* an HTTP health check: answered once, or never if mute */
 	size_t len;		 /* bytes of an unfinished line in buf */
 	unsigned long long owed; /* reply bytes not yet written */
 	char buf[LINE_MAX_LEN];
@@ -48,6 +54,7 @@ struct conn {
 static char replies[LINE_MAX_LEN]; /* "NAME\n" repeated, to answer many lines per send() */
 static size_t reply_len, replies_len;
 static int epfd = -1;
+static int http_status = 200; /* 0: accept checks but never answer */
 
 static void usage(const char *why)
 {
@@ -164,6 +171,27 @@ static int conn_flush(struct conn *c)
 	return 0;
 }
 
+/* Answer a health check once its request is complete; a mute replica keeps
+ * the connection open and says nothing, as a hung process would. */
+static int http_answer(struct conn *c)
+{
+	char resp[256];
+	int n;
+
+	if (c->len == sizeof(c->buf))
+		return -1;
+	if (!memmem(c->buf, c->len, "\r\n\r\n", 4) || http_status == 0) {
+		c->len = 0; /* keep reading, bounded */
+		return 0;
+	}
+	n = snprintf(resp, sizeof(resp),
+		     "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%.*s",
+		     http_status, http_status == 200 ? "OK" : "Internal Server Error", reply_len,
+		     (int)reply_len, replies);
+	send(c->w.fd, resp, (size_t)n, MSG_NOSIGNAL);
+	return -1; /* answered: close */
+}
+
 /* Read what is there, owe one reply per complete line, keep the unfinished tail. */
 static int conn_read(struct conn *c)
 {
@@ -175,6 +203,10 @@ static int conn_read(struct conn *c)
 	if (n <= 0)
 		return -1; /* peer closed or reset */
 	c->len += n;
+	if (!c->http && c->owed == 0 && c->len >= 4 && !memcmp(c->buf, "GET ", 4))
+		c->http = true;
+	if (c->http)
+		return http_answer(c);
 	while ((nl = memchr(start, '\n', c->len - (start - c->buf)))) {
 		c->owed += reply_len;
 		start = nl + 1;
@@ -251,6 +283,24 @@ static void on_udp(int ufd)
 	}
 }
 
+/* Returns true for the signals that end the process. */
+static bool on_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1)
+			http_status = 500;
+		else if (si.ssi_signo == SIGUSR2)
+			http_status = 0;
+		else if (si.ssi_signo == SIGHUP)
+			http_status = 200;
+		else
+			return true;
+	}
+	return false;
+}
+
 /* Thousands of test connections exceed the usual soft limit of 1024 fds. */
 static void raise_fd_limit(void)
 {
@@ -313,6 +363,9 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	sig_w.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -345,7 +398,10 @@ int main(int argc, char **argv)
 
 			switch (w->kind) {
 			case K_SIGNAL:
-				return 0; /* SIGTERM or SIGINT: the kernel closes the rest */
+				if (on_signal(w->fd))
+					return 0; /* SIGTERM or SIGINT: the kernel closes the rest
+						   */
+				break;
 			case K_LISTENER:
 				on_listener(w->fd);
 				break;
