@@ -1,9 +1,12 @@
 /* The short subcommands: down, status, check-config. */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "commands.h"
 #include "config.h"
+#include "control.h"
 #include "datapath.h"
 #include "log.h"
 #include "status.h"
@@ -43,7 +46,8 @@ int cmd_check_config(const struct steer_env *env, const char *config_path)
 		log_err("out of memory");
 		return 1;
 	}
-	if (config_load(config_path, cfg, err, sizeof(err))) {
+	if (config_load(config_path, cfg, err, sizeof(err)) ||
+	    config_apply_env(cfg, env, err, sizeof(err))) {
 		log_err("%s", err);
 		free(cfg);
 		return EXIT_INVALID;
@@ -54,4 +58,27 @@ int cmd_check_config(const struct steer_env *env, const char *config_path)
 	config_print(cfg, stdout);
 	free(cfg);
 	return 0;
+}
+
+int cmd_replica(const struct steer_env *env, const char *verb, const char *service,
+		const char *addr)
+{
+	char line[CONTROL_LINE_MAX], reply[CONTROL_LINE_MAX], err[ERRLEN];
+	struct control_cmd cmd;
+	int ret;
+
+	snprintf(line, sizeof(line), "replica %s %s %s", verb, service, addr);
+	/* Refuse bad input here, with the same message the agent would give. */
+	if (control_parse(line, &cmd, err, sizeof(err))) {
+		log_err("%s", err);
+		return EXIT_INVALID;
+	}
+	ret = control_request(env->control_socket, line, reply, sizeof(reply), 10000);
+	if (ret < 0) {
+		log_err("cannot reach the agent on %s: %s (is `steer run` running? STEER_CONTROL_SOCKET)",
+			env->control_socket, strerror(errno));
+		return 1;
+	}
+	printf("%s\n", reply);
+	return ret == 0 ? 0 : 1;
 }

@@ -1,14 +1,20 @@
 /* `steer run`: check the kernel, load or adopt the pinned datapath, write the
- * config into the maps, then stay in the foreground until a signal. */
+ * config into the maps, then run the event loop (health checks, ejection
+ * events, the control socket, signals) in the foreground. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <ev.h>
+
+#include "checker.h"
 #include "commands.h"
 #include "config.h"
+#include "control.h"
 #include "datapath.h"
+#include "events.h"
 #include "log.h"
 #include "mapops.h"
 #include "reconcile.h"
@@ -16,142 +22,259 @@
 
 #define ERRLEN 512
 
-/* Replica id allocation continues across reloads of one agent. */
-static struct reconcile_state reconcile_state;
+struct agent {
+	const struct steer_env *env;
+	const char *config_path;
+	struct steer_config *cfg; /* what the maps hold */
+	struct map_ops ops;
+	struct map_fds fds;
+	struct reconcile_state rs; /* replica ids continue across reloads */
+	struct checker *checker;
+	struct ev_loop *loop;
+	ev_signal sigterm, sigint, sighup;
+	ev_timer first_round;
+	int status;
+};
 
-static int apply_config(const struct map_ops *ops, const struct steer_config *cfg)
+/* Load and validate a config file with the environment's defaults. */
+static int load_config(const struct agent *a, struct steer_config *cfg, char *err, size_t errlen)
+{
+	if (config_load(a->config_path, cfg, err, errlen))
+		return -1;
+	return config_apply_env(cfg, a->env, err, errlen);
+}
+
+/* Write next into the maps; on success it becomes the running config. */
+static int apply_config(struct agent *a, const struct steer_config *next, const char *what,
+			char *err, size_t errlen)
 {
 	struct reconcile_result res;
-	char err[ERRLEN];
 
-	if (reconcile(ops, &reconcile_state, cfg, &res, err, sizeof(err))) {
-		log_err("cannot apply config: %s", err);
+	if (reconcile(&a->ops, &a->rs, next, &res, err, errlen))
 		return -1;
-	}
-	log_info("config applied: services added=%d changed=%d removed=%d unchanged=%d, "
+	if (next != a->cfg)
+		memcpy(a->cfg, next, sizeof(*a->cfg));
+	log_info("%s applied: services added=%d changed=%d removed=%d unchanged=%d, "
 		 "replicas added=%d retired=%d",
-		 res.added, res.changed, res.removed, res.unchanged, res.replicas_added,
+		 what, res.added, res.changed, res.removed, res.unchanged, res.replicas_added,
 		 res.replicas_retired);
+	if (a->checker)
+		checker_sync(a->checker, a->cfg);
 	return 0;
 }
 
 /* SIGHUP: re-read the file into a scratch copy; a bad file changes nothing. */
-static void reload(const struct map_ops *ops, const char *config_path, struct steer_config *cfg)
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct agent *a = w->data;
 	struct steer_config *next = calloc(1, sizeof(*next));
 	char err[ERRLEN];
 
-	log_info("SIGHUP: reloading %s", config_path);
+	(void)loop;
+	(void)revents;
+	log_info("SIGHUP: reloading %s", a->config_path);
 	if (!next) {
 		log_err("reload refused, keeping the running config: out of memory");
 		return;
 	}
-	if (config_load(config_path, next, err, sizeof(err))) {
+	if (load_config(a, next, err, sizeof(err)) ||
+	    apply_config(a, next, "config", err, sizeof(err)))
 		log_err("reload refused, keeping the running config: %s", err);
-	} else if (apply_config(ops, next) == 0) {
-		memcpy(cfg, next, sizeof(*cfg));
-	}
 	free(next);
 }
 
-static int wait_for_signals(const struct map_ops *ops, const char *config_path,
-			    struct steer_config *cfg)
+static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	sigset_t set;
-	int sig;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
-		if (sig < 0 && errno == EINTR)
-			continue;
-		if (sig < 0) {
-			log_err("sigwaitinfo: %s", strerror(errno));
-			return 1;
-		}
-		if (sig == SIGHUP) {
-			reload(ops, config_path, cfg);
-			continue;
-		}
-		log_info("%s: exiting; the datapath stays pinned and working (`steer down` "
-			 "removes it)",
-			 strsignal(sig));
-		return 0;
-	}
+	(void)revents;
+	log_info("%s: exiting; the datapath stays pinned and working (`steer down` removes it)",
+		 strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
 }
 
-int cmd_run(const struct steer_env *env, const char *config_path)
+/* The control socket's commands. Replica changes go through the same
+ * validate-then-reconcile path as a reload; nothing changes on error. */
+static int on_control(void *arg, const struct control_cmd *cmd, char *reply, size_t len)
 {
-	struct steer_config *cfg = calloc(1, sizeof(*cfg));
-	struct datapath dp = {};
-	struct map_fds fds = {.svc = -1};
-	struct map_ops ops;
-	char err[ERRLEN], cgroup[4096];
-	sigset_t set;
-	int cgfd = -1, status = 1;
+	struct agent *a = arg;
+	struct steer_config *next;
+	char addr[ADDR_STRLEN], err[ERRLEN];
+	int ret;
 
-	if (!cfg) {
-		log_err("out of memory");
-		return 1;
+	endpoint_format(&cmd->replica, addr, sizeof(addr));
+	if (cmd->verb == CONTROL_DRAIN || cmd->verb == CONTROL_UNDRAIN) {
+		ret = checker_set_draining(a->checker, cmd->service, &cmd->replica,
+					   cmd->verb == CONTROL_DRAIN, err, sizeof(err));
+		snprintf(reply, len, "%s", ret ? err : cmd->verb == CONTROL_DRAIN ? "drained" : "undrained");
+		return ret;
 	}
-	/* Validate everything before touching the kernel: nothing half-applied. */
-	if (config_load(config_path, cfg, err, sizeof(err))) {
-		log_err("%s", err);
-		free(cfg);
-		return EXIT_INVALID;
+	next = malloc(sizeof(*next));
+	if (!next) {
+		snprintf(reply, len, "out of memory");
+		return -1;
 	}
-	/* Signals are taken synchronously, so block them before anything can
-	 * leave a half-done state behind. */
+	memcpy(next, a->cfg, sizeof(*next));
+	if (cmd->verb == CONTROL_ADD)
+		ret = config_add_replica(next, cmd->service, &cmd->replica, err, sizeof(err));
+	else
+		ret = config_remove_replica(next, cmd->service, &cmd->replica, err, sizeof(err));
+	if (ret == 0)
+		ret = apply_config(a, next, "control command", err, sizeof(err));
+	if (ret)
+		snprintf(reply, len, "%s", err);
+	else
+		snprintf(reply, len, "%s replica %s of service %s",
+			 cmd->verb == CONTROL_ADD ? "added" : "removed", addr, cmd->service);
+	log_info("control: replica %s %s %s: %s", cmd->verb == CONTROL_ADD ? "add" : "remove",
+		 cmd->service, addr, ret ? err : "ok");
+	free(next);
+	return ret;
+}
+
+/* Log once when every replica has been checked: the pinned state a
+ * restarted agent kept is now its own. */
+static void on_first_round(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void)revents;
+	if (!checker_first_round_done(a->checker))
+		return;
+	ev_timer_stop(loop, w);
+	log_info("first round of health checks complete");
+}
+
+static void block_signals(void)
+{
+	sigset_t set;
+
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN); /* probes and control clients may hang up */
+}
+
+static void watch_signals(struct agent *a)
+{
+	ev_signal_init(&a->sigterm, on_stop, SIGTERM);
+	ev_signal_init(&a->sigint, on_stop, SIGINT);
+	ev_signal_init(&a->sighup, on_sighup, SIGHUP);
+	a->sighup.data = a;
+	ev_signal_start(a->loop, &a->sigterm);
+	ev_signal_start(a->loop, &a->sigint);
+	ev_signal_start(a->loop, &a->sighup);
+}
+
+/* Kernel prerequisites and the datapath; returns the cgroup fd or -1. */
+static int prepare_datapath(struct agent *a, struct datapath *dp, char *cgroup, size_t cglen)
+{
+	const struct steer_env *env = a->env;
+	char err[ERRLEN];
+	int cgfd;
 
 	if (sysprep_check_btf(err, sizeof(err)))
 		log_warn("%s; continuing (steer's programs use UAPI types only)", err);
-	if (sysprep_pin_dir(env->bpffs, err, sizeof(err))) {
+	if (sysprep_pin_dir(env->bpffs, err, sizeof(err)) || sysprep_tracefs(err, sizeof(err))) {
 		log_err("%s", err);
-		goto cleanup;
+		return -1;
 	}
-	cgfd = sysprep_open_cgroup(env->cgroup, cgroup, sizeof(cgroup), err, sizeof(err));
+	cgfd = sysprep_open_cgroup(env->cgroup, cgroup, cglen, err, sizeof(err));
 	if (cgfd < 0) {
 		log_err("%s", err);
-		status = env->cgroup[0] ? EXIT_INVALID : 1;
-		goto cleanup;
+		a->status = env->cgroup[0] ? EXIT_INVALID : 1;
+		return -1;
 	}
 	if (!env->cgroup[0])
 		log_warn("attaching to the cgroup v2 root %s: every process on this node is "
 			 "steered (set STEER_CGROUP to limit it)",
 			 cgroup);
-
-	if (datapath_load(&dp, env->bpffs, err, sizeof(err))) {
+	if (datapath_load(dp, env->bpffs, env->passive_eject_failures, err, sizeof(err))) {
 		log_err("%s", err);
-		goto cleanup;
+		close(cgfd);
+		return -1;
 	}
-	if (map_fds_open_pinned(&fds, env->bpffs, 1)) {
+	return cgfd;
+}
+
+int cmd_run(const struct steer_env *env, const char *config_path)
+{
+	struct agent a = {.env = env, .config_path = config_path, .status = 1};
+	struct control_handler handler = {.arg = &a, .apply = on_control};
+	struct control_server *control = NULL;
+	struct events *events = NULL;
+	struct datapath dp = {};
+	char err[ERRLEN], cgroup[4096];
+	int cgfd = -1;
+
+	map_fds_init(&a.fds);
+	a.cfg = calloc(1, sizeof(*a.cfg));
+	if (!a.cfg) {
+		log_err("out of memory");
+		return 1;
+	}
+	/* Validate everything before touching the kernel: nothing half-applied. */
+	if (load_config(&a, a.cfg, err, sizeof(err))) {
+		log_err("%s", err);
+		free(a.cfg);
+		return EXIT_INVALID;
+	}
+	block_signals();
+
+	cgfd = prepare_datapath(&a, &dp, cgroup, sizeof(cgroup));
+	if (cgfd < 0)
+		goto cleanup;
+	if (map_fds_open_pinned(&a.fds, env->bpffs, 1)) {
 		log_err("cannot open the maps pinned under %s: %s", env->bpffs, strerror(errno));
 		goto cleanup;
 	}
-	map_ops_init(&ops, &fds);
-	if (apply_config(&ops, cfg))
+	map_ops_init(&a.ops, &a.fds);
+	if (apply_config(&a, a.cfg, "config", err, sizeof(err))) {
+		log_err("cannot apply config: %s", err);
 		goto cleanup;
+	}
 	if (datapath_attach(&dp, cgfd, env->bpffs, err, sizeof(err))) {
 		log_err("%s", err);
 		goto cleanup;
 	}
-	log_info("ready: %d services, cgroup %s, pins under %s (links adopted=%d attached=%d)",
-		 cfg->nservices, cgroup, env->bpffs, dp.adopted, dp.attached);
-	status = wait_for_signals(&ops, config_path, cfg);
+
+	a.loop = ev_default_loop(EVFLAG_SIGNALFD);
+	a.checker = checker_new(a.loop, &a.fds);
+	if (!a.checker) {
+		log_err("out of memory");
+		goto cleanup;
+	}
+	checker_sync(a.checker, a.cfg);
+	events = events_open(a.loop, a.fds.events, a.checker);
+	if (!events) {
+		log_err("cannot read ejection events: %s", strerror(errno));
+		goto cleanup;
+	}
+	control = control_listen(a.loop, env->control_socket, &handler, err, sizeof(err));
+	if (!control) {
+		log_err("%s", err);
+		goto cleanup;
+	}
+	watch_signals(&a);
+	ev_timer_init(&a.first_round, on_first_round, 0.01, 0.01);
+	a.first_round.data = &a;
+	ev_timer_start(a.loop, &a.first_round);
+
+	log_info("ready: %d services, cgroup %s, pins under %s, control %s (links adopted=%d "
+		 "attached=%d)",
+		 a.cfg->nservices, cgroup, env->bpffs, env->control_socket, dp.adopted,
+		 dp.attached);
+	ev_run(a.loop, 0);
+	a.status = 0;
 
 cleanup:
-	map_fds_close(&fds);
+	control_close(control);
+	events_close(events);
+	checker_free(a.checker);
+	map_fds_close(&a.fds);
 	datapath_close(&dp);
 	if (cgfd >= 0)
 		close(cgfd);
-	free(cfg);
-	return status;
+	free(a.cfg);
+	return a.status;
 }

@@ -13,5 +13,7 @@ int cmd_run(const struct steer_env *env, const char *config_path);
 int cmd_down(const struct steer_env *env);
 int cmd_status(const struct steer_env *env, bool json);
 int cmd_check_config(const struct steer_env *env, const char *config_path);
+int cmd_replica(const struct steer_env *env, const char *verb, const char *service,
+		const char *addr);
 
 #endif

@@ -22,13 +22,16 @@ static const char *const prog_names[] = {
     "sock4_recvmsg", "sock6_recvmsg", "sock4_getpeername", "sock6_getpeername",
 };
 static const char *const map_names[] = {
-    STEER_MAP_SERVICES,	     STEER_MAP_SLOTS,  STEER_MAP_REPLICAS,  STEER_MAP_SVC_STATS,
-    STEER_MAP_REPLICA_STATS, STEER_MAP_REVNAT, STEER_MAP_SVC_NAMES,
+	STEER_MAP_SERVICES,	STEER_MAP_SLOTS,	 STEER_MAP_REPLICAS,
+	STEER_MAP_SVC_STATS,	STEER_MAP_REPLICA_STATS, STEER_MAP_REVNAT,
+	STEER_MAP_SVC_NAMES,	STEER_MAP_BACKENDS,	 STEER_MAP_EVENTS,
+	STEER_MAP_REPLICA_STATUS,
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-int datapath_load(struct datapath *dp, const char *pin_dir, char *err, size_t errlen)
+int datapath_load(struct datapath *dp, const char *pin_dir, uint32_t eject_after_failures,
+		  char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	int ret;
@@ -39,6 +42,7 @@ int datapath_load(struct datapath *dp, const char *pin_dir, char *err, size_t er
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return -1;
 	}
+	dp->skel->rodata->eject_after_failures = eject_after_failures;
 	ret = steer_bpf__load(dp->skel);
 	if (ret) {
 		snprintf(err, errlen,
@@ -96,6 +100,33 @@ static int attach_new(struct bpf_program *prog, int cgroup_fd, const char *path,
 	return 0;
 }
 
+/*
+ * A tracepoint link cannot be updated in place: attach the new program
+ * first, then replace the pin, which releases the old link. For a moment
+ * both run; an ejection seen twice is still one ejection.
+ */
+static int attach_tracepoint(struct bpf_program *prog, const char *pin_dir, char *err,
+			     size_t errlen)
+{
+	struct bpf_link *link = bpf_program__attach(prog);
+	char path[PATH_MAX];
+	int ret;
+
+	if (!link) {
+		snprintf(err, errlen, "cannot attach %s to tracepoint sock/inet_sock_set_state: %s",
+			 bpf_program__name(prog), strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/" LINK_PREFIX "%s", pin_dir, bpf_program__name(prog));
+	if (unlink(path) && errno != ENOENT)
+		log_warn("cannot remove old link pin %s: %s", path, strerror(errno));
+	ret = bpf_link__pin(link, path);
+	if (ret)
+		snprintf(err, errlen, "cannot pin link %s: %s", path, strerror(-ret));
+	bpf_link__destroy(link);
+	return ret ? -1 : 0;
+}
+
 int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, char *err,
 		    size_t errlen)
 {
@@ -106,6 +137,12 @@ int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, cha
 	bpf_object__for_each_program(prog, dp->skel->obj)
 	{
 		struct bpf_link *link;
+
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACEPOINT) {
+			if (attach_tracepoint(prog, pin_dir, err, errlen))
+				return -1;
+			continue;
+		}
 
 		snprintf(path, sizeof(path), "%s/" LINK_PREFIX "%s", pin_dir,
 			 bpf_program__name(prog));
@@ -163,7 +200,9 @@ int datapath_down(const char *pin_dir, char *err, size_t errlen)
 			continue;
 		/* Detach explicitly: another holder of the link fd must not keep the
 		 * hook alive after `down`. */
-		if (bpf_link_detach(fd))
+		/* Perf-event links (the tracepoint) have no detach: unpinning
+		 * the last reference releases them. */
+		if (bpf_link_detach(fd) && errno != EOPNOTSUPP && errno != EINVAL)
 			log_warn("cannot detach %s: %s", path, strerror(errno));
 		close(fd);
 		if (unlink(path) == 0)

@@ -3,6 +3,7 @@
 #define STEER_DATAPATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct steer_bpf;
 
@@ -14,7 +15,8 @@ struct datapath {
 
 /* Open and load the skeleton. Maps already pinned under pin_dir are reused
  * (their contents stay); missing ones are created and pinned. */
-int datapath_load(struct datapath *dp, const char *pin_dir, char *err, size_t errlen);
+int datapath_load(struct datapath *dp, const char *pin_dir, uint32_t eject_after_failures,
+		  char *err, size_t errlen);
 
 /* Attach every program to cgroup_fd through a pinned bpf_link. A link already
  * pinned is updated in place to the new program, so the hook is never

@@ -22,14 +22,32 @@ void svc_key_decode(const struct steer_svc_key *key, struct endpoint *vip, uint8
 	*proto = key->proto;
 }
 
-void replica_encode(const struct endpoint *ep, uint32_t svc_id, struct steer_replica *r)
+void replica_encode(const struct endpoint *ep, uint32_t svc_id, uint8_t state,
+		    struct steer_replica *r)
 {
 	memset(r, 0, sizeof(*r));
 	memcpy(r->addr, ep->addr, sizeof(r->addr));
 	r->port = htons(ep->port);
 	r->family = ep->family;
-	r->state = STEER_REPLICA_UP;
+	r->state = state;
 	r->svc_id = svc_id;
+}
+
+void backend_key_encode(const struct endpoint *ep, uint8_t proto, struct steer_backend_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->addr, ep->addr, sizeof(key->addr));
+	key->port = htons(ep->port);
+	key->family = ep->family;
+	key->proto = proto;
+}
+
+void backend_key_decode(const struct steer_backend_key *key, struct endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	memcpy(ep->addr, key->addr, sizeof(ep->addr));
+	ep->port = ntohs(key->port);
+	ep->family = key->family;
 }
 
 void replica_decode(const struct steer_replica *r, struct endpoint *ep)

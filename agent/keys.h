@@ -13,8 +13,13 @@ void svc_key_encode(const struct endpoint *vip, uint8_t proto, struct steer_svc_
 /* The endpoint and protocol a service key stands for. */
 void svc_key_decode(const struct steer_svc_key *key, struct endpoint *vip, uint8_t *proto);
 
-/* The steer_replicas_v1 value of an active replica of service svc_id. */
-void replica_encode(const struct endpoint *ep, uint32_t svc_id, struct steer_replica *r);
+/* The steer_replicas_v1 value of a replica of service svc_id in state. */
+void replica_encode(const struct endpoint *ep, uint32_t svc_id, uint8_t state,
+		    struct steer_replica *r);
+
+/* The steer_backends_v1 key of a replica endpoint. */
+void backend_key_encode(const struct endpoint *ep, uint8_t proto, struct steer_backend_key *key);
+void backend_key_decode(const struct steer_backend_key *key, struct endpoint *ep);
 
 /* The endpoint a replica value stands for. */
 void replica_decode(const struct steer_replica *r, struct endpoint *ep);

@@ -30,6 +30,10 @@ static void usage(FILE *out)
 		"  status [--json]       services, replicas and counters from the pinned maps\n"
 		"  check-config FILE     validate FILE and the environment, print the effective\n"
 		"                        settings; exit 0 if valid, 2 if not\n"
+		"  replica add|remove|drain|undrain SERVICE ADDR:PORT\n"
+		"                        change a running agent's replicas through its control\n"
+		"                        socket; drain stops new connections to a replica while\n"
+		"                        established ones carry on\n"
 		"  version               print the version\n"
 		"  help, --help          this text\n"
 		"\n"
@@ -88,6 +92,13 @@ int main(int argc, char **argv)
 		if (need_arg(argc, argv, 2, "FILE"))
 			return EXIT_INVALID;
 		return cmd_check_config(&env, argv[2]);
+	}
+	if (!strcmp(cmd, "replica")) {
+		if (argc == 5)
+			return cmd_replica(&env, argv[2], argv[3], argv[4]);
+		fprintf(stderr, "steer: replica: usage: steer replica add|remove|drain|undrain "
+				"SERVICE ADDR:PORT\n");
+		return EXIT_INVALID;
 	}
 	fprintf(stderr, "steer: unknown command or arguments: '%s' (see `steer --help`)\n", cmd);
 	return EXIT_INVALID;

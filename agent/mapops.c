@@ -1,6 +1,9 @@
 #include "mapops.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +68,56 @@ static int name_put(void *ctx, uint32_t svc_id, const struct steer_svc_name *nam
 	return neg_errno(bpf_map_update_elem(F(ctx)->names, &svc_id, name, BPF_ANY));
 }
 
+static int backend_next(void *ctx, const struct steer_backend_key *prev,
+			struct steer_backend_key *next)
+{
+	return neg_errno(bpf_map_get_next_key(F(ctx)->backends, prev, next));
+}
+
+static int backend_get(void *ctx, const struct steer_backend_key *key, struct steer_backend *b)
+{
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->backends, key, b));
+}
+
+static int backend_put(void *ctx, const struct steer_backend_key *key,
+		       const struct steer_backend *b)
+{
+	return neg_errno(bpf_map_update_elem(F(ctx)->backends, key, b, BPF_ANY));
+}
+
+static int backend_del(void *ctx, const struct steer_backend_key *key)
+{
+	return neg_errno(bpf_map_delete_elem(F(ctx)->backends, key));
+}
+
+bool endpoint_is_local(const struct endpoint *ep)
+{
+	struct ifaddrs *ifs, *i;
+	bool local = false;
+
+	if (ep->family == STEER_FAMILY_V4 && (ntohl(ep->addr[0]) >> 24) == 127)
+		return true;
+	if (getifaddrs(&ifs))
+		return false;
+	for (i = ifs; i && !local; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != ep->family)
+			continue;
+		if (ep->family == STEER_FAMILY_V4)
+			local = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == ep->addr[0];
+		else
+			local = !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, ep->addr,
+					16);
+	}
+	freeifaddrs(ifs);
+	return local;
+}
+
+static bool is_local(void *ctx, const struct endpoint *ep)
+{
+	(void)ctx;
+	return endpoint_is_local(ep);
+}
+
 /* Per-CPU values are written for every possible CPU at once. */
 static int percpu_zero(int fd, uint32_t key, size_t value_size)
 {
@@ -121,6 +174,13 @@ static int create_barrier(struct map_fds *fds)
 	return fds->readers_barrier < 0 ? -errno : 0;
 }
 
+void map_fds_init(struct map_fds *fds)
+{
+	fds->svc = fds->slots = fds->replicas = fds->svc_stats = fds->replica_stats = -1;
+	fds->names = fds->readers_barrier = fds->barrier_inner = -1;
+	fds->backends = fds->replica_status = fds->events = -1;
+}
+
 int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writing)
 {
 	const struct {
@@ -137,8 +197,7 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 	char path[PATH_MAX];
 	int ret;
 
-	fds->svc = fds->slots = fds->replicas = fds->svc_stats = fds->replica_stats = -1;
-	fds->names = fds->readers_barrier = fds->barrier_inner = -1;
+	map_fds_init(fds);
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, maps[i].name);
 		*maps[i].fd = bpf_obj_get(path);
@@ -157,7 +216,8 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 void map_fds_close(struct map_fds *fds)
 {
 	int *all[] = {&fds->svc,	   &fds->slots, &fds->replicas,	       &fds->svc_stats,
-		      &fds->replica_stats, &fds->names, &fds->readers_barrier, &fds->barrier_inner};
+		      &fds->replica_stats, &fds->names, &fds->readers_barrier, &fds->barrier_inner,
+		      &fds->backends, &fds->replica_status, &fds->events};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (*all[i] >= 0)
@@ -182,5 +242,10 @@ void map_ops_init(struct map_ops *ops, struct map_fds *fds)
 	    .svc_stats_reset = svc_stats_reset,
 	    .replica_stats_reset = replica_stats_reset,
 	    .wait_for_readers = wait_for_readers,
+	    .backend_next = backend_next,
+	    .backend_get = backend_get,
+	    .backend_put = backend_put,
+	    .backend_del = backend_del,
+	    .is_local = is_local,
 	};
 }

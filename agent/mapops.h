@@ -2,18 +2,28 @@
 #ifndef STEER_MAPOPS_H
 #define STEER_MAPOPS_H
 
+#include <stdbool.h>
+
+#include "addr.h"
 #include "reconcile.h"
 
 struct map_fds {
 	int svc, slots, replicas, svc_stats, replica_stats, names;
+	int backends, replica_status, events;
 	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
 	int barrier_inner;
 };
+
+/* Every fd -1, so map_fds_close() is safe before any open. */
+void map_fds_init(struct map_fds *fds);
 
 /* Open every map pinned under pin_dir; writers also get the readers barrier.
  * Returns 0 or a negative errno; on failure nothing stays open. */
 int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writing);
 void map_fds_close(struct map_fds *fds);
+
+/* Is ep's address assigned to this host (loopback included)? */
+bool endpoint_is_local(const struct endpoint *ep);
 
 /* Fill ops to operate on fds. */
 void map_ops_init(struct map_ops *ops, struct map_fds *fds);

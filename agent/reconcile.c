@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 
 #include "keys.h"
 
@@ -230,7 +231,10 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s, const st
 		ret = alloc_replica_id(s, &ids[r]);
 		if (!ret)
 			ret = ops->replica_stats_reset(ops->ctx, ids[r]);
-		replica_encode(&sc->replicas[r], svc_id, &rep);
+		replica_encode(&sc->replicas[r], svc_id,
+			       sc->health.kind == HEALTH_KIND_NONE ? STEER_REPLICA_UP
+								   : STEER_REPLICA_UNKNOWN,
+			       &rep);
 		if (!ret)
 			ret = ops->replica_put(ops->ctx, ids[r], &rep);
 		if (ret)
@@ -270,6 +274,81 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s, const st
 	else
 		res->added++;
 	return 1;
+}
+
+static bool cfg_has_backend(const struct steer_config *cfg, const struct steer_backend_key *key)
+{
+	for (int i = 0; i < cfg->nservices; i++) {
+		const struct svc_config *sc = &cfg->services[i];
+
+		if (sc->proto != IPPROTO_TCP)
+			continue;
+		for (int r = 0; r < sc->nreplicas; r++) {
+			struct steer_backend_key k;
+
+			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &k);
+			if (!memcmp(&k, key, sizeof(k)))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Before any replica can be UP: an entry per TCP endpoint, for the datapath
+ * to mark ejected. Existing entries keep their ejection and counters. */
+static int backends_ensure(const struct map_ops *ops, const struct steer_config *cfg, char *err,
+			   size_t errlen)
+{
+	for (int i = 0; i < cfg->nservices; i++) {
+		const struct svc_config *sc = &cfg->services[i];
+
+		if (sc->proto != IPPROTO_TCP)
+			continue;
+		for (int r = 0; r < sc->nreplicas; r++) {
+			struct steer_backend_key key;
+			struct steer_backend b;
+			int ret;
+
+			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &key);
+			if (ops->backend_get(ops->ctx, &key, &b) == 0)
+				continue;
+			memset(&b, 0, sizeof(b));
+			b.local = ops->is_local(ops->ctx, &sc->replicas[r]);
+			ret = ops->backend_put(ops->ctx, &key, &b);
+			if (ret) {
+				snprintf(err, errlen, "cannot write the backend entry of a replica of '%s': %s",
+					 sc->name, strerror(-ret));
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+/* After settle: entries no configured TCP replica uses any more. */
+static int backends_prune(const struct map_ops *ops, const struct steer_config *cfg)
+{
+	struct steer_backend_key key, prev, gone[64];
+	const struct steer_backend_key *prevp = NULL;
+	int ngone = 0, ret;
+
+	/* Deleting while walking restarts a hash walk; collect, then delete. */
+	do {
+		ngone = 0;
+		prevp = NULL;
+		while (ngone < 64 && ops->backend_next(ops->ctx, prevp, &key) == 0) {
+			prev = key;
+			prevp = &prev;
+			if (!cfg_has_backend(cfg, &key))
+				gone[ngone++] = key;
+		}
+		for (int i = 0; i < ngone; i++) {
+			ret = ops->backend_del(ops->ctx, &gone[i]);
+			if (ret && ret != -ENOENT)
+				return ret;
+		}
+	} while (ngone == 64);
+	return 0;
 }
 
 /* Steps 5-6: wait until no reader holds an old bank, then zero the replicas
@@ -371,6 +450,9 @@ int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struc
 	ret = check_capacity(s, cfg, err, errlen);
 	if (ret)
 		goto out;
+	ret = backends_ensure(ops, cfg, err, errlen);
+	if (ret)
+		goto out;
 
 	for (int i = 0; i < cfg->nservices; i++) {
 		ret = stage_service(ops, s, &cfg->services[i], &flips[nflips], res);
@@ -394,6 +476,12 @@ int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struc
 	}
 	if (touched || s->norphans)
 		ret = settle(ops, s, res, err, errlen);
+	if (ret == 0) {
+		ret = backends_prune(ops, cfg);
+		if (ret)
+			snprintf(err, errlen, "cannot remove unused backend entries: %s",
+				 strerror(-ret));
+	}
 out:
 	if (s) {
 		st->seeded = true;

@@ -14,6 +14,10 @@
  * effort) before the error is returned, so the next rewrite never writes into
  * a bank a reader may hold. Replicas left ACTIVE but unreferenced (a crash
  * between steps 1 and 3) are found by the next snapshot and retired in step 6.
+ * Before step 1, every TCP replica endpoint gets its steer_backends_v1 entry
+ * (never ejected, `local` set), and after step 6 entries no replica uses any
+ * more are deleted. New replicas start UNKNOWN (no traffic until checks pass)
+ * or UP for a service without checks; a kept replica keeps its state.
  * Nothing changes for a service whose replica list is unchanged, so a restart
  * that re-reads the same config writes nothing the datapath reads.
  *
@@ -47,6 +51,15 @@ struct map_ops {
 	int (*replica_stats_reset)(void *ctx, uint32_t replica_id);
 	/* Return once no running datapath program can still see old values. */
 	int (*wait_for_readers)(void *ctx);
+	/* Passive-ejection entries, one per TCP replica endpoint. */
+	int (*backend_next)(void *ctx, const struct steer_backend_key *prev,
+			    struct steer_backend_key *next);
+	int (*backend_get)(void *ctx, const struct steer_backend_key *key, struct steer_backend *b);
+	int (*backend_put)(void *ctx, const struct steer_backend_key *key,
+			   const struct steer_backend *b);
+	int (*backend_del)(void *ctx, const struct steer_backend_key *key);
+	/* Is ep's address on this host (for wildcard-listener ejection)? */
+	bool (*is_local)(void *ctx, const struct endpoint *ep);
 };
 
 /* State the caller keeps between calls. Replica ids are handed out

@@ -4,11 +4,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <netinet/in.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "addr.h"
+#include "health.h"
 #include "keys.h"
 #include "mapops.h"
 
@@ -16,6 +19,8 @@ struct replica_view {
 	uint32_t id;
 	struct steer_replica r;
 	uint64_t steered;
+	struct steer_replica_status st;
+	struct steer_backend b; /* zero for UDP replicas */
 };
 
 struct svc_view {
@@ -82,14 +87,46 @@ static int load_service(const struct map_fds *fds, struct svc_view *sv)
 			continue;
 		rv->id = slot.replica_id;
 		percpu_sum(fds->replica_stats, rv->id, &rv->steered, 1);
+		bpf_map_lookup_elem(fds->replica_status, &rv->id, &rv->st);
+		{
+			struct steer_backend_key bk;
+			struct endpoint ep;
+
+			replica_decode(&rv->r, &ep);
+			backend_key_encode(&ep, IPPROTO_TCP, &bk);
+			if (sv->key.proto == IPPROTO_TCP)
+				bpf_map_lookup_elem(fds->backends, &bk, &rv->b);
+		}
 		sv->nreplicas++;
 	}
 	return 0;
 }
 
-static const char *replica_state_name(uint8_t state)
+static const char *check_result_name(uint8_t r)
 {
-	return state == STEER_REPLICA_UP ? "active" : "unused";
+	static const char *const names[] = {"none", "ok", "refused", "timeout", "bad-status",
+					    "bad-response", "error"};
+
+	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+static const char *eject_reason_name(uint8_t r)
+{
+	static const char *const names[] = {"none", "listener-closed", "connect-failed",
+					    "check-failed"};
+
+	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+/* ISO 8601 UTC of a CLOCK_REALTIME ns value, "-" for none. */
+static const char *iso_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (!ns || !gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "-");
+	return buf;
 }
 
 static void print_text(const struct svc_view *sv, int n, FILE *out)
@@ -114,10 +151,19 @@ static void print_text(const struct svc_view *sv, int n, FILE *out)
 			const struct replica_view *rv = &sv[i].replicas[r];
 			struct endpoint ep;
 
+			char since[32];
+
 			replica_decode(&rv->r, &ep);
-			fprintf(out, "  replica %s id=%u state=%s steered=%llu\n",
+			fprintf(out,
+				"  replica %s id=%u state=%s since=%s check=%s/%uus fails=%u "
+				"steered=%llu failed_connects=%llu ejected=%s\n",
 				endpoint_format(&ep, buf, sizeof(buf)), rv->id,
-				replica_state_name(rv->r.state), (unsigned long long)rv->steered);
+				health_state_name(rv->r.state),
+				iso_time(rv->st.since_ns, since, sizeof(since)),
+				check_result_name(rv->st.last_result), rv->st.last_latency_us,
+				rv->st.consecutive_failures, (unsigned long long)rv->steered,
+				(unsigned long long)rv->b.failed_connects,
+				rv->b.ejected_ns ? eject_reason_name(rv->b.reason) : "no");
 		}
 	}
 }
@@ -162,12 +208,24 @@ static void print_json(const struct svc_view *sv, int n, FILE *out)
 			const struct replica_view *rv = &sv[i].replicas[r];
 			struct endpoint ep;
 
+			char since[32], checked[32];
+
 			replica_decode(&rv->r, &ep);
-			fprintf(
-			    out,
-			    "%s{\"address\":\"%s\",\"id\":%u,\"state\":\"%s\",\"steered\":%llu}",
-			    r ? "," : "", endpoint_format(&ep, buf, sizeof(buf)), rv->id,
-			    replica_state_name(rv->r.state), (unsigned long long)rv->steered);
+			fprintf(out,
+				"%s{\"address\":\"%s\",\"id\":%u,\"state\":\"%s\",\"steered\":%llu,"
+				"\"since\":\"%s\",\"last_check\":\"%s\",\"last_result\":\"%s\","
+				"\"last_latency_us\":%u,\"consecutive_failures\":%u,"
+				"\"failed_connects\":%llu,\"ejected\":%s,\"eject_reason\":\"%s\","
+				"\"ejected_ns\":%llu}",
+				r ? "," : "", endpoint_format(&ep, buf, sizeof(buf)), rv->id,
+				health_state_name(rv->r.state), (unsigned long long)rv->steered,
+				iso_time(rv->st.since_ns, since, sizeof(since)),
+				iso_time(rv->st.last_check_ns, checked, sizeof(checked)),
+				check_result_name(rv->st.last_result), rv->st.last_latency_us,
+				rv->st.consecutive_failures, (unsigned long long)rv->b.failed_connects,
+				rv->b.ejected_ns ? "true" : "false",
+				eject_reason_name(rv->b.ejected_ns ? rv->b.reason : rv->st.eject_reason),
+				(unsigned long long)rv->b.ejected_ns);
 		}
 		fprintf(out, "]}");
 	}

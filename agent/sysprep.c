@@ -169,3 +169,17 @@ int sysprep_check_btf(char *err, size_t errlen)
 		 strerror(errno));
 	return -1;
 }
+
+int sysprep_tracefs(char *err, size_t errlen)
+{
+	/* libbpf looks in debugfs's tracing directory, else in tracefs's. */
+	if (access("/sys/kernel/debug/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/tracing/events", F_OK) == 0)
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		snprintf(err, errlen, "cannot mount tracefs at /sys/kernel/tracing: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -27,6 +27,10 @@ int mountinfo_find_cgroup2(const char *mountinfo, char *out, size_t len);
  * empty. Returns an O_RDONLY fd or -1 with err set. */
 int sysprep_open_cgroup(const char *path, char *resolved, size_t len, char *err, size_t errlen);
 
+/* Make tracepoints attachable: mount tracefs at /sys/kernel/tracing if no
+ * tracing directory is reachable. Returns 0, or -1 with err set. */
+int sysprep_tracefs(char *err, size_t errlen);
+
 /* 0 if the kernel exposes BTF, else -1 with err set (a warning, not fatal:
  * the datapath uses UAPI types only). */
 int sysprep_check_btf(char *err, size_t errlen);

@@ -84,11 +84,33 @@ static __always_inline struct steer_svc_stats *svc_stats(__u32 svc_id)
 	return bpf_map_lookup_elem(&steer_svc_stats_v1, &svc_id);
 }
 
-/* The seam for in-kernel ejection: later, a replica marked down by the
- * datapath is skipped here. */
-static __always_inline bool replica_is_routable(const struct steer_replica *r, __u8 family)
+static __always_inline const struct steer_backend *backend_of(const struct steer_replica *r,
+							    __u8 proto)
 {
-	return r->state == STEER_REPLICA_UP && r->family == family;
+	struct steer_backend_key key = {};
+
+	key.addr[0] = r->addr[0];
+	key.addr[1] = r->addr[1];
+	key.addr[2] = r->addr[2];
+	key.addr[3] = r->addr[3];
+	key.port = r->port;
+	key.family = r->family;
+	key.proto = proto;
+	return bpf_map_lookup_elem(&steer_backends_v1, &key);
+}
+
+/* UP in the agent's view and not ejected by the datapath since. A replica
+ * without a backend entry is routable: the agent writes the entry before
+ * the replica can be UP, so a missing one only means "never ejected". */
+static __always_inline bool replica_is_routable(const struct steer_replica *r, __u8 family,
+						__u8 proto)
+{
+	const struct steer_backend *b;
+
+	if (r->state != STEER_REPLICA_UP || r->family != family)
+		return false;
+	b = backend_of(r, proto);
+	return !b || !b->ejected_ns;
 }
 
 /*
@@ -96,7 +118,7 @@ static __always_inline bool replica_is_routable(const struct steer_replica *r, _
  * forward so an unroutable slot hands its share to the next one.
  */
 static __always_inline int svc_pick_replica(__u32 svc_id, __u32 bank, __u32 count, __u32 hint,
-					    __u8 family, __u32 *replica_id,
+					    __u8 family, __u8 proto, __u32 *replica_id,
 					    const struct steer_replica **replica)
 {
 	__u32 start, i;
@@ -120,7 +142,7 @@ static __always_inline int svc_pick_replica(__u32 svc_id, __u32 bank, __u32 coun
 		r = bpf_map_lookup_elem(&steer_replicas_v1, &rid);
 		if (!r)
 			return -ENOENT;
-		if (replica_is_routable(r, family)) {
+		if (replica_is_routable(r, family, proto)) {
 			*replica_id = rid;
 			*replica = r;
 			return 0;
@@ -209,7 +231,7 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 	cookie = bpf_get_socket_cookie(ctx);
 	hint = proto == IPPROTO_TCP ? bpf_get_prandom_u32() : (__u32)(cookie ^ (cookie >> 32));
 
-	err = svc_pick_replica(svc_id, bank, count, hint, family, &rid, &r);
+	err = svc_pick_replica(svc_id, bank, count, hint, family, proto, &rid, &r);
 	if (err == -EHOSTUNREACH)
 		return svc_handle_miss(stats);
 	if (err || !r)

@@ -75,4 +75,30 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_svc_names_v1 SEC(".maps");
 
+/* Replica endpoint -> ejection state and failed-connect counters. The agent
+ * creates entries; the datapath only updates existing ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STEER_MAX_REPLICAS);
+	__type(key, struct steer_backend_key);
+	__type(value, struct steer_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_backends_v1 SEC(".maps");
+
+/* Ejections, for the agent: struct steer_event records. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, STEER_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_events_v1 SEC(".maps");
+
+/* Replica id -> the health checker's view, for status. Agent-only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_REPLICAS);
+	__type(key, __u32);
+	__type(value, struct steer_replica_status);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_replica_status_v1 SEC(".maps");
+
 #endif /* STEER_MAPS_H */

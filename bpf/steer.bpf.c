@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lb.h"
+#include "eject.h"
 
 #define SYS_REJECT  0
 #define SYS_PROCEED 1
@@ -69,6 +70,20 @@ int sock6_getpeername(struct bpf_sock_addr *ctx)
 {
 	sock_unsteer(ctx, STEER_FAMILY_V6);
 	return SYS_PROCEED;
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int sock_state_watch(struct inet_sock_set_state_args *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	if (ctx->oldstate == BPF_TCP_LISTEN && ctx->newstate == BPF_TCP_CLOSE)
+		on_listener_closed(ctx);
+	else if (ctx->oldstate == BPF_TCP_SYN_SENT && ctx->newstate == BPF_TCP_CLOSE)
+		on_connect_done(ctx, false);
+	else if (ctx->oldstate == BPF_TCP_SYN_SENT && ctx->newstate == BPF_TCP_ESTABLISHED)
+		on_connect_done(ctx, true);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

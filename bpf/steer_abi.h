@@ -75,6 +75,12 @@ enum steer_check_result {
 #define STEER_MAP_REPLICA_STATS "steer_replica_stats_v1"
 #define STEER_MAP_REVNAT	"steer_revnat_v1"
 #define STEER_MAP_SVC_NAMES	"steer_svc_names_v1"
+#define STEER_MAP_BACKENDS	"steer_backends_v1"
+#define STEER_MAP_EVENTS	"steer_events_v1"
+#define STEER_MAP_REPLICA_STATUS "steer_replica_status_v1"
+
+/* Ring buffer size for ejection events (bytes, a power of two). */
+#define STEER_EVENTS_BYTES (256 * 1024)
 
 /* Longest service name, including the NUL. */
 #define STEER_SVC_NAME_LEN 64
@@ -146,12 +152,13 @@ struct steer_svc_name {
 	char name[STEER_SVC_NAME_LEN]; /* NUL-terminated */
 };
 
-/* Key of steer_backends_v1: one replica endpoint, whichever services use it. */
+/* Key of steer_backends_v1: one TCP replica endpoint, whichever services use
+ * it. UDP replicas have no entry: passive ejection watches TCP only. */
 struct steer_backend_key {
 	__be32 addr[4]; /* network order; IPv4 uses addr[0], rest zero */
 	__be16 port;	/* network order */
 	__u8 family;	/* enum steer_family */
-	__u8 pad;	/* zero */
+	__u8 proto;	/* IPPROTO_TCP */
 };
 
 /* Value of steer_backends_v1. The agent creates the entry and sets `local`;

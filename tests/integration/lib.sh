@@ -44,7 +44,10 @@ setup_world() {
 	mkdir "$CG"
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
-	export STEER_BPFFS=$PIN STEER_CGROUP=$CG
+	export STEER_BPFFS=$PIN STEER_CGROUP=$CG STEER_CONTROL_SOCKET=$TMP/steer.sock
+	# Fast checks keep the tests short; tests about timing set their own.
+	export STEER_HEALTH_INTERVAL_MS=${STEER_HEALTH_INTERVAL_MS:-100}
+	export STEER_HEALTH_TIMEOUT_MS=${STEER_HEALTH_TIMEOUT_MS:-100}
 }
 
 teardown() {
@@ -114,6 +117,36 @@ start_agent() {
 		fail "agent did not become ready: $(cat "$logf")"
 		return 1
 	fi
+}
+
+# replica_states — "ADDR:PORT=state" per replica, sorted, from steer status.
+replica_states() {
+	"$STEER" status --json 2>/dev/null | grep -o '"address":"[^"]*","id":[0-9]*,"state":"[a-z]*"' |
+		sed 's/"address":"\([^"]*\)","id":[0-9]*,"state":"\([a-z]*\)"/\1=\2/' | sort
+}
+
+# wait_state ADDR:PORT STATE [TRIES] — bounded wait for a replica's state.
+wait_state() {
+	local tries=${3:-200}
+	while [ "$tries" -gt 0 ]; do
+		replica_states | grep -qx -- "$1=$2" && return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	fail "replica $1 did not become $2; states: $(replica_states | tr '\n' ' ')"
+	return 1
+}
+
+# wait_all_up N — bounded wait until N replicas are up.
+wait_all_up() {
+	local tries=200
+	while [ "$tries" -gt 0 ]; do
+		[ "$(replica_states | grep -c '=up$')" -ge "$1" ] && return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	fail "fewer than $1 replicas came up: $(replica_states | tr '\n' ' ')"
+	return 1
 }
 
 stop_agent() {

@@ -36,6 +36,7 @@ expect_invalid "bad port, nothing pinned yet" "badport.ini:2" "$STEER" run --con
 [ ! -e "$PIN" ] || fail "a refused config created $PIN"
 
 start_agent "$TMP/good.ini" || finish
+wait_all_up 2
 stop_agent
 dump() { for m in steer_svc_v1 steer_slots_v1 steer_replicas_v1; do bpftool map dump pinned "$PIN/$m"; done; }
 dump >"$TMP/before.dump"

@@ -10,6 +10,7 @@ replica = 127.0.0.1:9001
 INI
 start_echo r1 127.0.0.1:9001
 start_agent "$TMP/steer.ini" || finish
+wait_all_up 1
 in_cg "$CLIENT" tcp 127.77.0.1:8080 --count 5 --quiet >"$TMP/before.out"
 check_eq "steered before down" "ok=5 fail=0" "$(ok_fail "$TMP/before.out")"
 n=$(bpftool cgroup show "$CG" | grep -c sock)

@@ -14,6 +14,7 @@ replica = 127.0.0.1:9003
 INI
 for i in 1 2 3; do start_echo "r$i" "127.0.0.1:900$i"; done
 start_agent "$TMP/steer.ini" || finish
+wait_all_up 3
 grep -q 'attached=8' "$TMP/agent.log" || fail "first run did not attach 8 links: $(cat "$TMP/agent.log")"
 
 spawn_in_cg "$TMP/loop.out" "$CLIENT" tcp 127.77.0.1:8080 --until-file "$TMP/stop" --interval-us 500 --quiet

@@ -25,6 +25,7 @@ for i in 1 2 3; do
 	start_echo "r${i}v6" "[::1]:900$i"
 done
 start_agent "$TMP/steer.ini" || finish
+wait_all_up 6
 
 # chi2 OUTPUT N NAMES... — chi-square statistic of the reply counts.
 chi2() {
@@ -55,7 +56,7 @@ echo "subtest status-counters"
 steered=$(grep -o '"name":"web4"[^]]*' "$TMP/status.json" | grep -o '"steered":[0-9]*' | head -1 | cut -d: -f2)
 check_eq "web4 steered counter equals the connects made" 3000 "$steered"
 r1=$(reply_count "$TMP/tcp4.out" r1)
-got=$(grep -o '"name":"web4".*' "$TMP/status.json" | grep -o '"address":"127.0.0.1:9001","id":[0-9]*,"state":"active","steered":[0-9]*' | grep -o '[0-9]*$')
+got=$(grep -o '"name":"web4".*' "$TMP/status.json" | grep -o '"address":"127.0.0.1:9001","id":[0-9]*,"state":"up","steered":[0-9]*' | grep -o '[0-9]*$')
 check_eq "replica 127.0.0.1:9001 steered counter equals its replies" "$r1" "$got"
 "$STEER" status | grep -q '^service web4 127.77.0.1:8080/tcp' || fail "text status lacks web4: $("$STEER" status)"
 

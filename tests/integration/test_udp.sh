@@ -22,6 +22,7 @@ start_echo u2 127.0.0.1:9102
 start_echo u1v6 "[::1]:9101"
 start_echo u2v6 "[::1]:9102"
 start_agent "$TMP/steer.ini" || finish
+wait_all_up 4
 
 for variant in "udp4 127.77.0.2:5353 u1 u2" "udp6 [fd00::78]:5353 u1v6 u2v6"; do
 	set -- $variant

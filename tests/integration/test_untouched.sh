@@ -14,6 +14,7 @@ start_echo r1 127.0.0.1:9001
 start_echo r2 127.0.0.1:9002
 start_echo other 127.0.0.1:9500
 start_agent "$TMP/steer.ini" || finish
+wait_all_up 2
 
 echo "subtest non-vip-destination"
 in_cg "$CLIENT" tcp 127.0.0.1:9500 --count 50 --quiet >"$TMP/other.out"

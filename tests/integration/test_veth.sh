@@ -47,6 +47,7 @@ for i in 1 2; do
 	done
 done
 start_agent "$TMP/steer.ini" || finish
+wait_all_up 6
 
 echo "subtest remote-tcp4"
 in_cg "$CLIENT" tcp 198.18.100.1:80 --count 200 --quiet >"$TMP/t4.out"

@@ -81,8 +81,18 @@ struct fake_maps {
 
 #define MAX_ALLOWED 3
 
+/* steer_backends_v1: not read by the reader checks, so writes to it are kept
+ * apart from the datapath writes the tests count. */
+struct fake_backends {
+	int n;
+	struct steer_backend_key key[STEER_MAX_REPLICAS];
+	struct steer_backend val[STEER_MAX_REPLICAS];
+	int puts, dels;
+};
+
 struct fake {
 	struct fake_maps m;
+	struct fake_backends b;
 	/* per-CPU counters, modelled by how often they were zeroed */
 	int svc_stats_resets[STEER_MAX_SERVICES];
 	int replica_stats_resets[STEER_MAX_REPLICAS];
@@ -479,6 +489,74 @@ static int fake_wait_for_readers(void *ctx)
 	return 0;
 }
 
+static int fake_backend_index(const struct fake *f, const struct steer_backend_key *key)
+{
+	for (int i = 0; i < f->b.n; i++)
+		if (!memcmp(&f->b.key[i], key, sizeof(*key)))
+			return i;
+	return -1;
+}
+
+static int fake_backend_next(void *ctx, const struct steer_backend_key *prev,
+			     struct steer_backend_key *next)
+{
+	struct fake *f = ctx;
+	int i = prev ? fake_backend_index(f, prev) + 1 : 0;
+
+	if (i >= f->b.n)
+		return -ENOENT;
+	*next = f->b.key[i];
+	return 0;
+}
+
+static int fake_backend_get(void *ctx, const struct steer_backend_key *key, struct steer_backend *b)
+{
+	struct fake *f = ctx;
+	int i = fake_backend_index(f, key);
+
+	if (i < 0)
+		return -ENOENT;
+	*b = f->b.val[i];
+	return 0;
+}
+
+static int fake_backend_put(void *ctx, const struct steer_backend_key *key,
+			    const struct steer_backend *b)
+{
+	struct fake *f = ctx;
+	int i = fake_backend_index(f, key);
+
+	if (i < 0) {
+		if (f->b.n >= STEER_MAX_REPLICAS)
+			return -E2BIG;
+		i = f->b.n++;
+		f->b.key[i] = *key;
+	}
+	f->b.val[i] = *b;
+	f->b.puts++;
+	return 0;
+}
+
+static int fake_backend_del(void *ctx, const struct steer_backend_key *key)
+{
+	struct fake *f = ctx;
+	int i = fake_backend_index(f, key);
+
+	if (i < 0)
+		return -ENOENT;
+	f->b.key[i] = f->b.key[f->b.n - 1];
+	f->b.val[i] = f->b.val[f->b.n - 1];
+	f->b.n--;
+	f->b.dels++;
+	return 0;
+}
+
+static bool fake_is_local(void *ctx, const struct endpoint *ep)
+{
+	(void)ctx;
+	return ep->family == STEER_FAMILY_V4 && (ntohl(ep->addr[0]) >> 24) == 127;
+}
+
 static struct map_ops fake_ops(struct fake *f)
 {
 	return (struct map_ops){
@@ -495,6 +573,11 @@ static struct map_ops fake_ops(struct fake *f)
 	    .svc_stats_reset = fake_svc_stats_reset,
 	    .replica_stats_reset = fake_replica_stats_reset,
 	    .wait_for_readers = fake_wait_for_readers,
+	    .backend_next = fake_backend_next,
+	    .backend_get = fake_backend_get,
+	    .backend_put = fake_backend_put,
+	    .backend_del = fake_backend_del,
+	    .is_local = fake_is_local,
 	};
 }
 
