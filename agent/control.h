@@ -11,8 +11,8 @@
 #include "addr.h"
 #include "config.h"
 
-#define CONTROL_LINE_MAX 4096 /* longer lines are refused */
-#define CONTROL_CLIENTS_MAX 64 /* more concurrent clients are refused */
+#define CONTROL_LINE_MAX	  4096 /* longer lines are refused */
+#define CONTROL_CLIENTS_MAX	  64   /* more concurrent clients are refused */
 #define CONTROL_CLIENT_TIMEOUT_MS 5000
 
 enum control_verb {
@@ -51,13 +51,17 @@ struct control_server *control_listen(struct ev_loop *loop, const char *path,
 				      const struct control_handler *handler, char *err,
 				      size_t errlen);
 
+/* How long an accepted client may take to send its line (and then to read
+ * the reply); ms <= 0 restores CONTROL_CLIENT_TIMEOUT_MS. Process-wide, read
+ * when a client is accepted; for tests. */
+void control_set_client_timeout_ms(int ms);
+
 /* Stop listening, drop clients, remove the socket file. NULL-safe. */
 void control_close(struct control_server *srv);
 
 /* Client side: send line, read the one-line reply into reply (no newline).
  * Returns 0 if the agent answered "ok ...", 1 if it answered "error: ...",
  * -1 (errno set) if the agent could not be reached. */
-int control_request(const char *path, const char *line, char *reply, size_t len,
-		    int timeout_ms);
+int control_request(const char *path, const char *line, char *reply, size_t len, int timeout_ms);
 
 #endif
