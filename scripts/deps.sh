@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 libcmocka-dev libinih-dev iproute2 linux-libc-dev gawk procps util-linux \
-clang-format cppcheck"
+clang-format cppcheck libev-dev"
 
 missing=""
 for p in $PACKAGES; do
