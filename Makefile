@@ -13,7 +13,7 @@ CFLAGS     ?= -O2 -g
 CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) -I. \
 	      -DSTEER_VERSION='"$(VERSION)"'
 LDLIBS     += -lbpf -lelf -lz -linih -lev
-BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+BPF_CFLAGS := -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I/usr/include/$(MULTIARCH) -I.
 
 ifeq ($(V),1)
