@@ -20,6 +20,7 @@
 static const char *const prog_names[] = {
     "sock4_connect", "sock6_connect", "sock4_sendmsg",	   "sock6_sendmsg",
     "sock4_recvmsg", "sock6_recvmsg", "sock4_getpeername", "sock6_getpeername",
+    "sock_state_watch",
 };
 static const char *const map_names[] = {
 	STEER_MAP_SERVICES,	STEER_MAP_SLOTS,	 STEER_MAP_REPLICAS,

@@ -193,6 +193,9 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 	    {STEER_MAP_SVC_STATS, &fds->svc_stats},
 	    {STEER_MAP_REPLICA_STATS, &fds->replica_stats},
 	    {STEER_MAP_SVC_NAMES, &fds->names},
+	    {STEER_MAP_BACKENDS, &fds->backends},
+	    {STEER_MAP_REPLICA_STATUS, &fds->replica_status},
+	    {STEER_MAP_EVENTS, &fds->events},
 	};
 	char path[PATH_MAX];
 	int ret;

@@ -107,11 +107,13 @@ start_echo() {
 	wait_for_line "$out" '^listening' || { fail "replica $1 did not start: $(cat "$out")"; return 1; }
 }
 
-# start_agent CONFIG [LOG] — steer run in the background; waits for "ready".
+# start_agent CONFIG [LOG] — steer run in the background, in the test netns;
+# waits for "ready".
 start_agent() {
 	local logf=${2:-$TMP/agent.log}
 	: >"$logf"
-	"$STEER" run --config "$1" 2>>"$logf" &
+	# The agent probes replicas from where the clients are: the test netns.
+	nsenter --net="/run/netns/$NS" -- "$STEER" run --config "$1" 2>>"$logf" &
 	AGENT_PID=$!
 	if ! wait_for_line "$logf" 'ready:'; then
 		fail "agent did not become ready: $(cat "$logf")"

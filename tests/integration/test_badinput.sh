@@ -7,6 +7,7 @@ setup_world
 cat >"$TMP/good.ini" <<INI
 [service web]
 vip = 127.77.0.1:8080
+health = none
 replica = 127.0.0.1:9001
 replica = 127.0.0.1:9002
 INI
