@@ -26,7 +26,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test unit integration demo clean help format lint
+.PHONY: all deps test unit integration demo bench clean help format lint
 
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -87,14 +87,23 @@ test: deps ## lint, unit and integration tests (root); T=name runs one integrati
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 
+BENCH_TOOLS := $(BUILD)/bench-listeners
+
+$(BUILD)/bench-%: bench/%.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+bench: deps all $(BENCH_TOOLS) ## run the benchmarks, write docs/benchmarks.md (root; BENCH_QUICK=1)
+	$(Q)bench/run.sh
+
 demo: deps all ## start 3 replicas, steer a VIP to them, show the spread, tear down
 	$(Q)examples/demo.sh
 
 format: ## format the tree with clang-format
-	$(Q)clang-format -i agent/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/tools/*.c
+	$(Q)clang-format -i agent/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/tools/*.c bench/*.c
 
 lint: ## clang-format check and cppcheck
-	$(Q)clang-format --dry-run -Werror agent/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/tools/*.c
+	$(Q)clang-format --dry-run -Werror agent/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/tools/*.c bench/*.c
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=unknownMacro -I. -I$(BUILD) agent tests/tools
 
