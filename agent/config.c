@@ -13,7 +13,12 @@
  * inih splits "KEY = VALUE" and reports lines it cannot parse; on_key() checks
  * each key; validate() then checks what needs the whole file, service by
  * service. Only the first error is reported: line errors in file order, then
- * validate()'s. */
+ * validate()'s.
+ *
+ * validate() also runs on configs built in memory (config_validate()), where
+ * it knows only each service's section line; and the runtime edits
+ * (config_add_replica()) share its replica rules through replica_problem(),
+ * so a rule and its message exist once. */
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,33 +30,65 @@
 #include <ini.h>
 
 #include "config.h"
+#include "env.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)
 #define ADDR_ACCEPTED	 "A.B.C.D:PORT or [IPV6]:PORT"
 #define NAME_ACCEPTED	 "1-63 characters of A-Z a-z 0-9 _ . -"
 #define LINE_ACCEPTED                                                                              \
 	"[service NAME], KEY = VALUE, a blank line, or a comment starting with ';' or '#'"
+#define HEALTH_ACCEPTED	  "tcp|http PATH|none"
+#define PATH_ACCEPTED	  "'/' then at most 254 visible ASCII characters, no blanks"
+#define EXPECT_ACCEPTED	  "a status code 100-599, or LO-HI with 100 <= LO <= HI <= 599"
+#define EXPECT_DEFAULT_LO 200
+#define EXPECT_DEFAULT_HI 399
 
 struct parse_ctx;
 
 /* One row per key a [service NAME] section may hold. */
 struct key_def {
 	const char *key;
-	int (*handle)(struct parse_ctx *ctx, const char *value);
+	int (*handle)(struct parse_ctx *ctx, const struct key_def *def, const char *value);
 	bool repeatable;
+	/* key_uint() rows only: the accepted range, where the value goes in
+	 * struct health_config and where its `set` flag is. */
+	uint32_t lo, hi;
+	size_t value_off, set_off;
 };
 
-static int key_vip(struct parse_ctx *ctx, const char *value);
-static int key_protocol(struct parse_ctx *ctx, const char *value);
-static int key_replica(struct parse_ctx *ctx, const char *value);
+static int key_vip(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_protocol(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_health(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_uint(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_expect(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+
+#define UINT_KEY(name, field, lo, hi)                                                              \
+	{                                                                                          \
+		name, key_uint, false, lo, hi, offsetof(struct health_config, field),              \
+		    offsetof(struct health_config, set.field)                                      \
+	}
 
 static const struct key_def keys[] = {
-    {"vip", key_vip, false},
-    {"protocol", key_protocol, false},
-    {"replica", key_replica, true},
+    {"vip", key_vip, false, 0, 0, 0, 0},
+    {"protocol", key_protocol, false, 0, 0, 0, 0},
+    {"replica", key_replica, true, 0, 0, 0, 0},
+    {"health", key_health, false, 0, 0, 0, 0},
+    UINT_KEY("health_interval_ms", interval_ms, 10, 3600000),
+    UINT_KEY("health_timeout_ms", timeout_ms, 1, 600000),
+    UINT_KEY("health_rise", rise, 1, 100),
+    UINT_KEY("health_fall", fall, 1, 100),
+    {"health_expect", key_expect, false, 0, 0, 0, 0},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* Where things are in the file, for messages. */
+struct config_lines {
+	int vip[STEER_MAX_SERVICES];
+	int health[STEER_MAX_SERVICES]; /* the `health` key, 0 if absent */
+	int replica[STEER_MAX_SERVICES][STEER_MAX_SLOTS];
+};
 
 struct parse_ctx {
 	const char *name;	  /* file name used in messages */
@@ -61,29 +98,47 @@ struct parse_ctx {
 	struct steer_config *cfg; /* being filled */
 	struct svc_config *svc;	  /* current section; NULL before the first */
 	int key_line[NKEYS];	  /* first line of each key in the current section */
-	int vip_line[STEER_MAX_SERVICES];
-	int replica_line[STEER_MAX_SERVICES][STEER_MAX_SLOTS];
+	struct config_lines lines;
 	char *err;
 	size_t errlen;
 	int err_line; /* line of the first error; 0 while there is none */
 };
+
+/* Write "NAME:LINE: message" to err, or "NAME: message" when line is 0 (not
+ * known: a replica added at runtime, a config built in memory). */
+__attribute__((format(printf, 5, 0))) static void
+vreport(char *err, size_t errlen, const char *name, int line, const char *fmt, va_list ap)
+{
+	int n = line ? snprintf(err, errlen, "%s:%d: ", name, line)
+		     : snprintf(err, errlen, "%s: ", name);
+
+	if (n >= 0 && (size_t)n < errlen)
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+}
+
+__attribute__((format(printf, 5, 6))) static int report(char *err, size_t errlen, const char *name,
+							int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(err, errlen, name, line, fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 /* Record "NAME:LINE: message" unless an error is already recorded. */
 __attribute__((format(printf, 3, 4))) static int fail(struct parse_ctx *ctx, int line,
 						      const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (ctx->err_line)
 		return -1;
-	ctx->err_line = line;
-	n = snprintf(ctx->err, ctx->errlen, "%s:%d: ", ctx->name, line);
-	if (n >= 0 && (size_t)n < ctx->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(ctx->err + n, ctx->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
+	ctx->err_line = line ? line : -1; /* nonzero: there is an error */
+	va_start(ap, fmt);
+	vreport(ctx->err, ctx->errlen, ctx->name, line, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -92,23 +147,75 @@ static const char *proto_name(uint8_t proto)
 	return proto == IPPROTO_UDP ? "udp" : "tcp";
 }
 
-static int svc_index(const struct parse_ctx *ctx, const struct svc_config *svc)
+static const char *family_name(uint8_t family)
 {
-	return (int)(svc - ctx->cfg->services);
+	return family == STEER_FAMILY_V4 ? "IPv4" : family == STEER_FAMILY_V6 ? "IPv6" : "unset";
 }
 
-static int key_vip(struct parse_ctx *ctx, const char *value)
+static const char *health_kind_name(enum health_kind kind)
+{
+	switch (kind) {
+	case HEALTH_KIND_NONE:
+		return "none";
+	case HEALTH_KIND_TCP:
+		return "tcp";
+	case HEALTH_KIND_HTTP:
+		return "http";
+	}
+	return "?";
+}
+
+/* A health check path we can put on an HTTP/1.1 request line as it is. */
+static bool health_path_ok(const char *path)
+{
+	size_t len = strlen(path);
+
+	if (path[0] != '/' || len >= HEALTH_PATH_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (path[i] <= ' ' || path[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* The kind a service gets without a `health` key. */
+static enum health_kind default_health_kind(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? HEALTH_KIND_NONE : HEALTH_KIND_TCP;
+}
+
+/* The health defaults that do not come from the environment. */
+static void fill_static_defaults(struct svc_config *svc)
+{
+	struct health_config *h = &svc->health;
+
+	if (!h->set.kind)
+		h->kind = default_health_kind(svc->proto);
+	if (!h->set.expect) {
+		h->expect_lo = EXPECT_DEFAULT_LO;
+		h->expect_hi = EXPECT_DEFAULT_HI;
+	}
+}
+
+static int svc_index(const struct steer_config *cfg, const struct svc_config *svc)
+{
+	return (int)(svc - cfg->services);
+}
+
+static int key_vip(struct parse_ctx *ctx, const struct key_def *def, const char *value)
 {
 	char msg[512];
 
+	(void)def;
 	if (endpoint_parse(value, &ctx->svc->vip, msg, sizeof(msg)) < 0)
 		return fail(ctx, ctx->lineno, "vip: %s", msg);
-	ctx->vip_line[svc_index(ctx, ctx->svc)] = ctx->lineno;
+	ctx->lines.vip[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
 	return 0;
 }
 
-static int key_protocol(struct parse_ctx *ctx, const char *value)
+static int key_protocol(struct parse_ctx *ctx, const struct key_def *def, const char *value)
 {
+	(void)def;
 	if (strcmp(value, "tcp") == 0)
 		ctx->svc->proto = IPPROTO_TCP;
 	else if (strcmp(value, "udp") == 0)
@@ -118,13 +225,14 @@ static int key_protocol(struct parse_ctx *ctx, const char *value)
 	return 0;
 }
 
-static int key_replica(struct parse_ctx *ctx, const char *value)
+static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const char *value)
 {
 	struct svc_config *svc = ctx->svc;
-	int *lines = ctx->replica_line[svc_index(ctx, svc)];
+	int *lines = ctx->lines.replica[svc_index(ctx->cfg, svc)];
 	char msg[512], buf[ADDR_STRLEN];
 	struct endpoint ep;
 
+	(void)def;
 	if (endpoint_parse(value, &ep, msg, sizeof(msg)) < 0)
 		return fail(ctx, ctx->lineno, "replica: %s", msg);
 	for (int i = 0; i < svc->nreplicas; i++)
@@ -141,11 +249,98 @@ static int key_replica(struct parse_ctx *ctx, const char *value)
 	return 0;
 }
 
+/* health = tcp | http PATH | none. Whether http suits the protocol is
+ * validate()'s question: `protocol` may come later in the section. */
+static int key_health(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	struct health_config *h = &ctx->svc->health;
+	const char *path;
+
+	(void)def;
+	if (strcmp(value, "tcp") == 0) {
+		h->kind = HEALTH_KIND_TCP;
+	} else if (strcmp(value, "none") == 0) {
+		h->kind = HEALTH_KIND_NONE;
+	} else if (strncmp(value, "http", 4) == 0 &&
+		   (value[4] == '\0' || isblank((unsigned char)value[4]))) {
+		for (path = value + 4; isblank((unsigned char)*path); path++)
+			;
+		if (!health_path_ok(path))
+			return fail(ctx, ctx->lineno,
+				    "bad health path '%s' (accepted: " PATH_ACCEPTED ")", path);
+		h->kind = HEALTH_KIND_HTTP;
+		strcpy(h->path, path);
+	} else {
+		return fail(ctx, ctx->lineno, "bad health '%s' (accepted: " HEALTH_ACCEPTED ")",
+			    value);
+	}
+	h->set.kind = true;
+	ctx->lines.health[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
+	return 0;
+}
+
+/* The value and the `set` flag of a key_uint() row in h. */
+static uint32_t uint_value(const struct health_config *h, const struct key_def *def)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)h + def->value_off, sizeof(v));
+	return v;
+}
+
+static bool uint_is_set(const struct health_config *h, const struct key_def *def)
+{
+	return *((const bool *)((const char *)h + def->set_off));
+}
+
+static int key_uint(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	struct health_config *h = &ctx->svc->health;
+	long long v;
+
+	if (env_parse_int(value, def->lo, def->hi, &v) < 0)
+		return fail(ctx, ctx->lineno, "bad %s '%s' (accepted: %u-%u)", def->key, value,
+			    (unsigned)def->lo, (unsigned)def->hi);
+	*(uint32_t *)((char *)h + def->value_off) = (uint32_t)v;
+	*(bool *)((char *)h + def->set_off) = true;
+	return 0;
+}
+
+/* health_expect = NNN or LO-HI. */
+static int key_expect(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	struct health_config *h = &ctx->svc->health;
+	const char *dash = strchr(value, '-');
+	char lo_text[16];
+	long long lo, hi;
+
+	if (!dash) {
+		if (env_parse_int(value, 100, 599, &lo) < 0)
+			goto bad;
+		hi = lo;
+	} else {
+		if ((size_t)(dash - value) >= sizeof(lo_text))
+			goto bad;
+		memcpy(lo_text, value, (size_t)(dash - value));
+		lo_text[dash - value] = '\0';
+		if (env_parse_int(lo_text, 100, 599, &lo) < 0 ||
+		    env_parse_int(dash + 1, lo, 599, &hi) < 0)
+			goto bad;
+	}
+	h->expect_lo = (uint16_t)lo;
+	h->expect_hi = (uint16_t)hi;
+	h->set.expect = true;
+	return 0;
+bad:
+	return fail(ctx, ctx->lineno, "bad %s '%s' (accepted: " EXPECT_ACCEPTED ")", def->key,
+		    value);
+}
+
 /* inih's handler: returns nonzero on success. */
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
 	struct parse_ctx *ctx = user;
-	char accepted[128] = "";
+	char accepted[256] = "";
 	size_t k;
 
 	(void)section; /* always "": read_line() keeps section headers from inih */
@@ -171,7 +366,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			    key, ctx->svc->name, ctx->key_line[k]) == 0;
 	if (!ctx->key_line[k])
 		ctx->key_line[k] = ctx->lineno;
-	return keys[k].handle(ctx, value) == 0;
+	return keys[k].handle(ctx, &keys[k], value) == 0;
 }
 
 static bool is_name_char(char c)
@@ -292,61 +487,181 @@ static char *read_line(char *buf, int size, void *stream)
 	return buf;
 }
 
-/* Checks that need the whole file, in file order of the services. */
-static void validate(struct parse_ctx *ctx)
+/* Line of service i's vip, or its section's line when the file's lines are
+ * not known (a config built in memory or edited at runtime). */
+static int vip_line(const struct steer_config *cfg, const struct config_lines *lines, int i)
 {
-	const struct steer_config *cfg = ctx->cfg;
-	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	return lines ? lines->vip[i] : cfg->services[i].line;
+}
 
-	for (int i = 0; i < cfg->nservices && !ctx->err_line; i++) {
+/* Why ep cannot be replica number ri of service si (ri == nreplicas: a new
+ * one), written to msg; or 0 if it can. The service has a vip. */
+static int replica_problem(const struct steer_config *cfg, int si, int ri,
+			   const struct endpoint *ep, const struct config_lines *lines, char *msg,
+			   size_t len)
+{
+	const struct svc_config *svc = &cfg->services[si];
+	char a[ADDR_STRLEN], b[ADDR_STRLEN], at[32] = "";
+
+	endpoint_format(ep, a, sizeof(a));
+	for (int r = 0; r < ri; r++) {
+		if (!endpoint_equal(&svc->replicas[r], ep))
+			continue;
+		if (lines)
+			snprintf(at, sizeof(at), " (first at line %d)", lines->replica[si][r]);
+		snprintf(msg, len, "duplicate replica %s in service '%s'%s", a, svc->name, at);
+		return -1;
+	}
+	if (ep->family != svc->vip.family) {
+		snprintf(msg, len,
+			 "replica %s of service '%s' is %s but its vip %s is %s (accepted: "
+			 "replicas of the vip's family)",
+			 a, svc->name, family_name(ep->family),
+			 endpoint_format(&svc->vip, b, sizeof(b)), family_name(svc->vip.family));
+		return -1;
+	}
+	for (int j = 0; j < cfg->nservices; j++) {
+		int line = vip_line(cfg, lines, j);
+
+		if (!endpoint_equal(ep, &cfg->services[j].vip))
+			continue;
+		if (line)
+			snprintf(at, sizeof(at), "line %d; ", line);
+		snprintf(msg, len,
+			 "replica %s of service '%s' is the vip of service '%s' (%saccepted: an "
+			 "address that is no service's vip)",
+			 a, svc->name, cfg->services[j].name, at);
+		return -1;
+	}
+	return 0;
+}
+
+/* Health keys of service i that no key handler has vetted: those of a
+ * config built in memory, and http on a udp service. */
+static int health_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
+			  const char *name, char *err, size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+	const struct health_config *h = &svc->health;
+	int line = lines && lines->health[i] ? lines->health[i] : svc->line;
+
+	if (h->kind == HEALTH_KIND_HTTP && svc->proto == IPPROTO_UDP)
+		return report(err, errlen, name, line,
+			      "service '%s' has health = http but protocol udp (accepted for "
+			      "udp: tcp|none)",
+			      svc->name);
+	if (h->kind != HEALTH_KIND_NONE && h->kind != HEALTH_KIND_TCP &&
+	    h->kind != HEALTH_KIND_HTTP)
+		return report(err, errlen, name, line,
+			      "service '%s' has health kind %d (accepted: " HEALTH_ACCEPTED ")",
+			      svc->name, (int)h->kind);
+	if (h->kind == HEALTH_KIND_HTTP &&
+	    (strnlen(h->path, HEALTH_PATH_MAX) == HEALTH_PATH_MAX || !health_path_ok(h->path)))
+		return report(err, errlen, name, line,
+			      "service '%s' has a bad health path '%.*s' (accepted: " PATH_ACCEPTED
+			      ")",
+			      svc->name, HEALTH_PATH_MAX - 1, h->path);
+	for (size_t k = 0; k < NKEYS; k++) {
+		const struct key_def *def = &keys[k];
+		uint32_t v;
+
+		if (def->handle != key_uint || !uint_is_set(h, def))
+			continue;
+		v = uint_value(h, def);
+		if (v < def->lo || v > def->hi)
+			return report(err, errlen, name, svc->line,
+				      "service '%s' has %s=%u (accepted: %u-%u)", svc->name,
+				      def->key, (unsigned)v, (unsigned)def->lo, (unsigned)def->hi);
+	}
+	if (h->set.expect &&
+	    (h->expect_lo < 100 || h->expect_hi > 599 || h->expect_lo > h->expect_hi))
+		return report(err, errlen, name, svc->line,
+			      "service '%s' has health_expect=%u-%u (accepted: " EXPECT_ACCEPTED
+			      ")",
+			      svc->name, h->expect_lo, h->expect_hi);
+	return 0;
+}
+
+/* Checks that need the whole config, in order of the services. lines is
+ * NULL for a config that did not come from parsing: messages then give a
+ * service's section line (0 when built in memory, then left out). */
+static int validate(const struct steer_config *cfg, const struct config_lines *lines,
+		    const char *name, char *err, size_t errlen)
+{
+	char a[ADDR_STRLEN], msg[512];
+
+	if (cfg->nservices < 0 || cfg->nservices > STEER_MAX_SERVICES)
+		return report(err, errlen, name, 0, "%d services (limit STEER_MAX_SERVICES=%d)",
+			      cfg->nservices, STEER_MAX_SERVICES);
+	for (int i = 0; i < cfg->nservices; i++) {
 		const struct svc_config *svc = &cfg->services[i];
+		size_t name_len = strnlen(svc->name, SVC_NAME_MAX);
 
-		if (svc->vip.family == STEER_FAMILY_NONE) {
-			fail(ctx, svc->line,
-			     "service '%s' has no vip (accepted: vip = " ADDR_ACCEPTED ")",
-			     svc->name);
-			return;
+		/* What the parser rules out line by line; only an in-memory
+		 * config can get here with these wrong. */
+		for (size_t c = 0; c < name_len; c++)
+			if (!is_name_char(svc->name[c]))
+				name_len = SVC_NAME_MAX;
+		if (name_len < 1 || name_len >= SVC_NAME_MAX)
+			return report(err, errlen, name, svc->line,
+				      "bad service name '%.*s' (accepted: " NAME_ACCEPTED ")",
+				      SVC_NAME_MAX - 1, svc->name);
+		for (int j = 0; j < i; j++) {
+			char at[32] = "";
+
+			if (strcmp(cfg->services[j].name, svc->name) != 0)
+				continue;
+			if (cfg->services[j].line)
+				snprintf(at, sizeof(at), " (first at line %d)",
+					 cfg->services[j].line);
+			return report(err, errlen, name, svc->line, "duplicate service '%s'%s",
+				      svc->name, at);
 		}
+		if (svc->proto != IPPROTO_TCP && svc->proto != IPPROTO_UDP)
+			return report(err, errlen, name, svc->line,
+				      "service '%s' has protocol %u (accepted: tcp|udp)", svc->name,
+				      svc->proto);
+		if (svc->nreplicas < 0)
+			return report(err, errlen, name, svc->line,
+				      "service '%s' has %d replicas (accepted: 0-%d)", svc->name,
+				      svc->nreplicas, STEER_MAX_SLOTS);
+		if (svc->nreplicas > STEER_MAX_SLOTS)
+			return report(err, errlen, name, svc->line,
+				      "service '%s' has more than %d replicas (limit "
+				      "STEER_MAX_SLOTS=%d)",
+				      svc->name, STEER_MAX_SLOTS, STEER_MAX_SLOTS);
+
+		if (svc->vip.family == STEER_FAMILY_NONE)
+			return report(err, errlen, name, svc->line,
+				      "service '%s' has no vip (accepted: vip = " ADDR_ACCEPTED ")",
+				      svc->name);
 		for (int j = 0; j < i; j++) {
 			const struct svc_config *o = &cfg->services[j];
+			char at[32] = "";
 
-			if (o->proto == svc->proto && endpoint_equal(&o->vip, &svc->vip)) {
-				fail(ctx, ctx->vip_line[i],
-				     "service '%s' has the same vip %s (%s) as service '%s' (line "
-				     "%d)",
-				     svc->name, endpoint_format(&svc->vip, a, sizeof(a)),
-				     proto_name(svc->proto), o->name, ctx->vip_line[j]);
-				return;
-			}
+			if (o->proto != svc->proto || !endpoint_equal(&o->vip, &svc->vip))
+				continue;
+			if (vip_line(cfg, lines, j))
+				snprintf(at, sizeof(at), " (line %d)", vip_line(cfg, lines, j));
+			return report(err, errlen, name, vip_line(cfg, lines, i),
+				      "service '%s' has the same vip %s (%s) as service '%s'%s",
+				      svc->name, endpoint_format(&svc->vip, a, sizeof(a)),
+				      proto_name(svc->proto), o->name, at);
 		}
-		for (int r = 0; r < svc->nreplicas; r++) {
-			const struct endpoint *rep = &svc->replicas[r];
-			int line = ctx->replica_line[i][r];
-
-			if (rep->family != svc->vip.family) {
-				fail(ctx, line,
-				     "replica %s of service '%s' is %s but its vip %s is %s "
-				     "(accepted: "
-				     "replicas of the vip's family)",
-				     endpoint_format(rep, a, sizeof(a)), svc->name,
-				     rep->family == STEER_FAMILY_V4 ? "IPv4" : "IPv6",
-				     endpoint_format(&svc->vip, b, sizeof(b)),
-				     svc->vip.family == STEER_FAMILY_V4 ? "IPv4" : "IPv6");
-				return;
-			}
-			for (int j = 0; j < cfg->nservices; j++) {
-				if (!endpoint_equal(rep, &cfg->services[j].vip))
-					continue;
-				fail(ctx, line,
-				     "replica %s of service '%s' is the vip of service '%s' (line "
-				     "%d; "
-				     "accepted: an address that is no service's vip)",
-				     endpoint_format(rep, a, sizeof(a)), svc->name,
-				     cfg->services[j].name, ctx->vip_line[j]);
-				return;
-			}
-		}
+		if (health_problem(cfg, i, lines, name, err, errlen) < 0)
+			return -1;
+		for (int r = 0; r < svc->nreplicas; r++)
+			if (replica_problem(cfg, i, r, &svc->replicas[r], lines, msg, sizeof(msg)) <
+			    0)
+				return report(err, errlen, name, lines ? lines->replica[i][r] : 0,
+					      "%s", msg);
 	}
+	return 0;
+}
+
+int config_validate(const struct steer_config *cfg, const char *name, char *err, size_t errlen)
+{
+	return validate(cfg, NULL, name, err, errlen);
 }
 
 int config_parse_string(const char *text, const char *name, struct steer_config *cfg, char *err,
@@ -380,8 +695,13 @@ int config_parse_string(const char *text, const char *name, struct steer_config 
 	} else if (ret < 0 && !ctx->err_line) {
 		fail(ctx, ctx->lineno, "inih failed with %d", ret);
 	}
-	if (!ctx->err_line)
-		validate(ctx);
+	if (!ctx->err_line) {
+		/* Every section is complete: `protocol` decides the default kind. */
+		for (int i = 0; i < cfg->nservices; i++)
+			fill_static_defaults(&cfg->services[i]);
+		if (validate(cfg, &ctx->lines, name, err, errlen) < 0)
+			ctx->err_line = -1;
+	}
 
 	ret = ctx->err_line ? -1 : 0;
 	free(ctx);
@@ -449,6 +769,152 @@ int config_load(const char *path, struct steer_config *cfg, char *err, size_t er
 	return ret;
 }
 
+/* One health value for config_apply_env(): the file's, or the environment's
+ * default. from gets " (from VAR)" for a message when it is the latter. */
+static void fill_from_env(uint32_t *value, bool set, uint32_t env_value, const char *var,
+			  char *from, size_t len)
+{
+	if (set) {
+		from[0] = '\0';
+	} else {
+		*value = env_value;
+		snprintf(from, len, " (from %s)", var);
+	}
+}
+
+int config_apply_env(struct steer_config *cfg, const struct steer_env *env, char *err,
+		     size_t errlen)
+{
+	for (int i = 0; i < cfg->nservices; i++) {
+		struct svc_config *svc = &cfg->services[i];
+		struct health_config *h = &svc->health;
+		char from_interval[64], from_timeout[64], from_rise[64], from_fall[64];
+
+		fill_static_defaults(svc);
+		fill_from_env(&h->interval_ms, h->set.interval_ms, env->health_interval_ms,
+			      "STEER_HEALTH_INTERVAL_MS", from_interval, sizeof(from_interval));
+		fill_from_env(&h->timeout_ms, h->set.timeout_ms, env->health_timeout_ms,
+			      "STEER_HEALTH_TIMEOUT_MS", from_timeout, sizeof(from_timeout));
+		fill_from_env(&h->rise, h->set.rise, env->health_rise, "STEER_HEALTH_RISE",
+			      from_rise, sizeof(from_rise));
+		fill_from_env(&h->fall, h->set.fall, env->health_fall, "STEER_HEALTH_FALL",
+			      from_fall, sizeof(from_fall));
+		/* Checked whatever the kind: a value that cannot work is an error
+		 * even while it is unused. */
+		if (h->timeout_ms > h->interval_ms) {
+			snprintf(err, errlen,
+				 "service '%s': health_timeout_ms=%u%s is more than "
+				 "health_interval_ms=%u%s (accepted: timeout <= interval)",
+				 svc->name, (unsigned)h->timeout_ms, from_timeout,
+				 (unsigned)h->interval_ms, from_interval);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct svc_config *config_find_service(struct steer_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->nservices; i++)
+		if (strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
+	return NULL;
+}
+
+int config_add_replica(struct steer_config *cfg, const char *service, const struct endpoint *ep,
+		       char *err, size_t errlen)
+{
+	struct svc_config *svc = config_find_service(cfg, service);
+
+	if (!svc) {
+		snprintf(err, errlen, "unknown service '%s'", service);
+		return -1;
+	}
+	/* Same rules and messages as a replica line in the file; cfg is not
+	 * touched until all of them pass. */
+	if (replica_problem(cfg, svc_index(cfg, svc), svc->nreplicas, ep, NULL, err, errlen) < 0)
+		return -1;
+	if (svc->nreplicas >= STEER_MAX_SLOTS) {
+		snprintf(err, errlen,
+			 "service '%s' has more than %d replicas (limit STEER_MAX_SLOTS=%d)",
+			 svc->name, STEER_MAX_SLOTS, STEER_MAX_SLOTS);
+		return -1;
+	}
+	svc->replicas[svc->nreplicas++] = *ep;
+	return 0;
+}
+
+int config_remove_replica(struct steer_config *cfg, const char *service, const struct endpoint *ep,
+			  char *err, size_t errlen)
+{
+	struct svc_config *svc = config_find_service(cfg, service);
+	char buf[ADDR_STRLEN];
+
+	if (!svc) {
+		snprintf(err, errlen, "unknown service '%s'", service);
+		return -1;
+	}
+	for (int r = 0; r < svc->nreplicas; r++) {
+		if (!endpoint_equal(&svc->replicas[r], ep))
+			continue;
+		/* Keep the others in order: slots follow the config's order. */
+		memmove(&svc->replicas[r], &svc->replicas[r + 1],
+			(size_t)(svc->nreplicas - r - 1) * sizeof(svc->replicas[0]));
+		svc->nreplicas--;
+		memset(&svc->replicas[svc->nreplicas], 0, sizeof(svc->replicas[0]));
+		return 0;
+	}
+	snprintf(err, errlen, "service '%s' has no replica %s", svc->name,
+		 endpoint_format(ep, buf, sizeof(buf)));
+	return -1;
+}
+
+/* Print one numeric health key: as a key if the file set it; as a comment
+ * naming where it came from if config_apply_env() filled it (0: not filled
+ * yet, so nothing to show). Parsing the output back therefore gives the same
+ * values and the same `set` flags. */
+static void print_uint(FILE *out, const char *key, uint32_t value, bool set, const char *var)
+{
+	if (set)
+		fprintf(out, "%s = %u\n", key, (unsigned)value);
+	else if (value)
+		fprintf(out, "; %s = %u (default: %s)\n", key, (unsigned)value, var);
+}
+
+static void print_health(const struct svc_config *svc, FILE *out)
+{
+	const struct health_config *h = &svc->health;
+	bool checked = h->kind != HEALTH_KIND_NONE;
+	char expect[16];
+
+	if (h->set.kind)
+		fprintf(out, "health = %s%s%s\n", health_kind_name(h->kind),
+			h->kind == HEALTH_KIND_HTTP ? " " : "",
+			h->kind == HEALTH_KIND_HTTP ? h->path : "");
+	else
+		fprintf(out, "; health = %s (default for %s)\n", health_kind_name(h->kind),
+			proto_name(svc->proto));
+	/* Defaults that do not apply to the kind are left out; set keys never. */
+	if (h->set.interval_ms || checked)
+		print_uint(out, "health_interval_ms", h->interval_ms, h->set.interval_ms,
+			   "STEER_HEALTH_INTERVAL_MS");
+	if (h->set.timeout_ms || checked)
+		print_uint(out, "health_timeout_ms", h->timeout_ms, h->set.timeout_ms,
+			   "STEER_HEALTH_TIMEOUT_MS");
+	if (h->set.rise || checked)
+		print_uint(out, "health_rise", h->rise, h->set.rise, "STEER_HEALTH_RISE");
+	if (h->set.fall || checked)
+		print_uint(out, "health_fall", h->fall, h->set.fall, "STEER_HEALTH_FALL");
+	if (h->expect_lo == h->expect_hi)
+		snprintf(expect, sizeof(expect), "%u", h->expect_lo);
+	else
+		snprintf(expect, sizeof(expect), "%u-%u", h->expect_lo, h->expect_hi);
+	if (h->set.expect)
+		fprintf(out, "health_expect = %s\n", expect);
+	else if (h->kind == HEALTH_KIND_HTTP)
+		fprintf(out, "; health_expect = %s (default)\n", expect);
+}
+
 void config_print(const struct steer_config *cfg, FILE *out)
 {
 	char buf[ADDR_STRLEN];
@@ -459,6 +925,7 @@ void config_print(const struct steer_config *cfg, FILE *out)
 		fprintf(out, "%s[service %s]\n", i ? "\n" : "", svc->name);
 		fprintf(out, "vip = %s\n", endpoint_format(&svc->vip, buf, sizeof(buf)));
 		fprintf(out, "protocol = %s\n", proto_name(svc->proto));
+		print_health(svc, out);
 		for (int r = 0; r < svc->nreplicas; r++)
 			fprintf(out, "replica = %s\n",
 				endpoint_format(&svc->replicas[r], buf, sizeof(buf)));

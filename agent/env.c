@@ -1,6 +1,7 @@
 /* STEER_* environment variables. To add one: a field in struct steer_env, an
  * ENV_* index, a row in env_vars[], a parse function (usually a one-line call
- * of parse_path/env_parse_int/env_parse_decimal) and a case in env_value(). */
+ * of path_is_acceptable/parse_uint/env_parse_decimal) and a case in
+ * env_value(). */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -17,12 +18,27 @@ enum env_index {
 	ENV_BPFFS,
 	ENV_CGROUP,
 	ENV_LOG_LEVEL,
+	ENV_HEALTH_INTERVAL_MS,
+	ENV_HEALTH_TIMEOUT_MS,
+	ENV_HEALTH_RISE,
+	ENV_HEALTH_FALL,
+	ENV_PASSIVE_EJECT_FAILURES,
+	ENV_CONTROL_SOCKET,
 	ENV_COUNT,
 };
 
 static int parse_bpffs(const char *value, struct steer_env *env, char *err, size_t errlen);
 static int parse_cgroup(const char *value, struct steer_env *env, char *err, size_t errlen);
 static int parse_log_level(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_health_interval_ms(const char *value, struct steer_env *env, char *err,
+				    size_t errlen);
+static int parse_health_timeout_ms(const char *value, struct steer_env *env, char *err,
+				   size_t errlen);
+static int parse_health_rise(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_health_fall(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_passive_eject_failures(const char *value, struct steer_env *env, char *err,
+					size_t errlen);
+static int parse_control_socket(const char *value, struct steer_env *env, char *err, size_t errlen);
 
 const struct env_var env_vars[] = {
     [ENV_BPFFS] = {"STEER_BPFFS", "/sys/fs/bpf/steer",
@@ -33,6 +49,22 @@ const struct env_var env_vars[] = {
 		    "cgroup whose processes are steered (empty: the cgroup v2 root)", parse_cgroup},
     [ENV_LOG_LEVEL] = {"STEER_LOG_LEVEL", "info", "error|warn|info|debug",
 		       "least severe messages logged", parse_log_level},
+    [ENV_HEALTH_INTERVAL_MS] = {"STEER_HEALTH_INTERVAL_MS", "500", "10-3600000",
+				"default interval between active checks", parse_health_interval_ms},
+    [ENV_HEALTH_TIMEOUT_MS] = {"STEER_HEALTH_TIMEOUT_MS", "250",
+			       "1-600000, at most STEER_HEALTH_INTERVAL_MS",
+			       "default check timeout", parse_health_timeout_ms},
+    [ENV_HEALTH_RISE] = {"STEER_HEALTH_RISE", "2", "1-100",
+			 "good checks in a row to mark a replica up", parse_health_rise},
+    [ENV_HEALTH_FALL] = {"STEER_HEALTH_FALL", "2", "1-100",
+			 "failed checks in a row to mark it down", parse_health_fall},
+    [ENV_PASSIVE_EJECT_FAILURES] = {"STEER_PASSIVE_EJECT_FAILURES", "1", "0-1000",
+				    "failed connects in a row after which the datapath ejects a "
+				    "replica (0 = never)",
+				    parse_passive_eject_failures},
+    [ENV_CONTROL_SOCKET] = {"STEER_CONTROL_SOCKET", "/run/steer/steer.sock",
+			    "absolute path, at most 107 bytes", "the control socket",
+			    parse_control_socket},
 };
 
 const size_t env_vars_count = sizeof(env_vars) / sizeof(env_vars[0]);
@@ -122,8 +154,63 @@ static int parse_log_level(const char *value, struct steer_env *env, char *err, 
 	return 0;
 }
 
-/* The effective value of variable i, as NAME=value shows it. */
-static const char *env_value(enum env_index i, const struct steer_env *env)
+/* An integer variable: decimal digits only, in [lo, hi]. */
+static int parse_uint(enum env_index i, const char *value, uint32_t lo, uint32_t hi, uint32_t *dst,
+		      char *err, size_t errlen)
+{
+	long long v;
+
+	if (env_parse_int(value, lo, hi, &v) < 0)
+		return bad_value(i, value, err, errlen);
+	*dst = (uint32_t)v;
+	return 0;
+}
+
+static int parse_health_interval_ms(const char *value, struct steer_env *env, char *err,
+				    size_t errlen)
+{
+	return parse_uint(ENV_HEALTH_INTERVAL_MS, value, 10, 3600000, &env->health_interval_ms, err,
+			  errlen);
+}
+
+/* The range only: that the timeout fits in the interval is checked once
+ * both are known, at the end of env_load(). */
+static int parse_health_timeout_ms(const char *value, struct steer_env *env, char *err,
+				   size_t errlen)
+{
+	return parse_uint(ENV_HEALTH_TIMEOUT_MS, value, 1, 600000, &env->health_timeout_ms, err,
+			  errlen);
+}
+
+static int parse_health_rise(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	return parse_uint(ENV_HEALTH_RISE, value, 1, 100, &env->health_rise, err, errlen);
+}
+
+static int parse_health_fall(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	return parse_uint(ENV_HEALTH_FALL, value, 1, 100, &env->health_fall, err, errlen);
+}
+
+static int parse_passive_eject_failures(const char *value, struct steer_env *env, char *err,
+					size_t errlen)
+{
+	return parse_uint(ENV_PASSIVE_EJECT_FAILURES, value, 0, 1000, &env->passive_eject_failures,
+			  err, errlen);
+}
+
+/* An absolute path that fits sockaddr_un.sun_path (108 bytes with the NUL). */
+static int parse_control_socket(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	if (value[0] != '/' || strlen(value) >= sizeof(env->control_socket))
+		return bad_value(ENV_CONTROL_SOCKET, value, err, errlen);
+	strcpy(env->control_socket, value);
+	return 0;
+}
+
+/* The effective value of variable i, as NAME=value shows it; numbers are
+ * formatted into buf. */
+static const char *env_value(enum env_index i, const struct steer_env *env, char *buf, size_t len)
 {
 	switch (i) {
 	case ENV_BPFFS:
@@ -132,6 +219,23 @@ static const char *env_value(enum env_index i, const struct steer_env *env)
 		return env->cgroup[0] ? env->cgroup : "(cgroup v2 root)";
 	case ENV_LOG_LEVEL:
 		return log_level_name(env->log_level);
+	case ENV_HEALTH_INTERVAL_MS:
+		snprintf(buf, len, "%u", (unsigned)env->health_interval_ms);
+		return buf;
+	case ENV_HEALTH_TIMEOUT_MS:
+		snprintf(buf, len, "%u", (unsigned)env->health_timeout_ms);
+		return buf;
+	case ENV_HEALTH_RISE:
+		snprintf(buf, len, "%u", (unsigned)env->health_rise);
+		return buf;
+	case ENV_HEALTH_FALL:
+		snprintf(buf, len, "%u", (unsigned)env->health_fall);
+		return buf;
+	case ENV_PASSIVE_EJECT_FAILURES:
+		snprintf(buf, len, "%u", (unsigned)env->passive_eject_failures);
+		return buf;
+	case ENV_CONTROL_SOCKET:
+		return env->control_socket;
 	case ENV_COUNT:
 		break;
 	}
@@ -169,6 +273,19 @@ int env_load(struct steer_env *env, char *const *envp, FILE *warn, char *err, si
 
 		if (value && env_vars[i].parse(value, env, err, errlen) < 0)
 			return -1;
+	}
+	if (env->health_timeout_ms > env->health_interval_ms) {
+		/* Say which one was left at its default: setting only the
+		 * interval below 250 ms trips over the default timeout. */
+		bool timeout_set = envp_find(envp, env_vars[ENV_HEALTH_TIMEOUT_MS].name) != NULL;
+		bool interval_set = envp_find(envp, env_vars[ENV_HEALTH_INTERVAL_MS].name) != NULL;
+
+		snprintf(err, errlen,
+			 "%s=%u%s is more than %s=%u%s (accepted: timeout <= interval)",
+			 env_vars[ENV_HEALTH_TIMEOUT_MS].name, (unsigned)env->health_timeout_ms,
+			 timeout_set ? "" : " (default)", env_vars[ENV_HEALTH_INTERVAL_MS].name,
+			 (unsigned)env->health_interval_ms, interval_set ? "" : " (default)");
+		return -1;
 	}
 
 	for (; envp && *envp && warn; envp++) {
@@ -270,6 +387,9 @@ void env_print_table(FILE *out)
 
 void env_print_effective(const struct steer_env *env, FILE *out)
 {
+	char buf[32];
+
 	for (size_t i = 0; i < env_vars_count; i++)
-		fprintf(out, "%s=%s\n", env_vars[i].name, env_value((enum env_index)i, env));
+		fprintf(out, "%s=%s\n", env_vars[i].name,
+			env_value((enum env_index)i, env, buf, sizeof(buf)));
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "agent/config.h"
+#include "agent/env.h"
 
 /* struct steer_config is ~400 KiB: one heap copy per test, never the stack. */
 static int setup(void **state)
@@ -144,6 +145,10 @@ static void test_config_accepts_limits_exactly(void **state)
 	free(text);
 }
 
+#define WEB		"[service web]\nvip = 1.2.3.4:80\n"
+#define HEALTH_ACCEPTED "(accepted: tcp|http PATH|none)"
+#define PATH_ACCEPTED	"(accepted: '/' then at most 254 visible ASCII characters, no blanks)"
+#define EXPECT_ACCEPTED "(accepted: a status code 100-599, or LO-HI with 100 <= LO <= HI <= 599)"
 #define LINE_ACCEPTED                                                                              \
 	"(accepted: [service NAME], KEY = VALUE, a blank line, or a comment starting with ';' or " \
 	"'#')"
@@ -154,7 +159,8 @@ static const struct {
 	const char *err;
 } bad[] = {
     {"unknown key", "[service web]\nvip = 1.2.3.4:80\nvips = 1.2.3.5:80\n",
-     "t.ini:3: unknown key 'vips' in service 'web' (accepted: vip, protocol, replica)"},
+     "t.ini:3: unknown key 'vips' in service 'web' (accepted: vip, protocol, replica, health, "
+     "health_interval_ms, health_timeout_ms, health_rise, health_fall, health_expect)"},
     {"duplicate vip key", "[service web]\nvip = 1.2.3.4:80\nvip = 1.2.3.5:80\n",
      "t.ini:3: duplicate key 'vip' in service 'web' (first at line 2; accepted: once per "
      "service)"},
@@ -234,6 +240,91 @@ static const struct {
     {"key before any section", "\nvip = 1.2.3.4:80\n[service web]\n",
      "t.ini:2: key 'vip' before the first section (accepted: keys inside a [service NAME] "
      "section)"},
+    /* health keys */
+    {"bad health kind", WEB "health = udp\n", "t.ini:3: bad health 'udp' " HEALTH_ACCEPTED},
+    {"health kind is case-sensitive", WEB "health = TCP\n",
+     "t.ini:3: bad health 'TCP' " HEALTH_ACCEPTED},
+    {"health kind with extra text", WEB "health = tcp 80\n",
+     "t.ini:3: bad health 'tcp 80' " HEALTH_ACCEPTED},
+    {"https is not http", WEB "health = https /x\n",
+     "t.ini:3: bad health 'https /x' " HEALTH_ACCEPTED},
+    {"http glued to its path", WEB "health = http/x\n",
+     "t.ini:3: bad health 'http/x' " HEALTH_ACCEPTED},
+    {"empty health", WEB "health =\n", "t.ini:3: bad health '' " HEALTH_ACCEPTED},
+    {"http without path", WEB "health = http\n", "t.ini:3: bad health path '' " PATH_ACCEPTED},
+    {"http path without leading slash", WEB "health = http healthz\n",
+     "t.ini:3: bad health path 'healthz' " PATH_ACCEPTED},
+    {"http path with a blank", WEB "health = http /a b\n",
+     "t.ini:3: bad health path '/a b' " PATH_ACCEPTED},
+    {"http path with a control character",
+     WEB "health = http /a\x01"
+	 "b\n",
+     "t.ini:3: bad health path '/a\x01"
+     "b' " PATH_ACCEPTED},
+    {"http path with DEL", WEB "health = http /a\x7f\n",
+     "t.ini:3: bad health path '/a\x7f' " PATH_ACCEPTED},
+    {"http path not ASCII", WEB "health = http /caf\xc3\xa9\n",
+     "t.ini:3: bad health path '/caf\xc3\xa9' " PATH_ACCEPTED},
+    {"duplicate health key", WEB "health = tcp\nhealth = none\n",
+     "t.ini:4: duplicate key 'health' in service 'web' (first at line 3; accepted: once per "
+     "service)"},
+    {"http on a udp service", "[service dns]\nvip = 1.2.3.4:53\nprotocol = udp\nhealth = http /x\n",
+     "t.ini:4: service 'dns' has health = http but protocol udp (accepted for udp: tcp|none)"},
+    {"http on a service that says udp later",
+     "[service dns]\nvip = 1.2.3.4:53\nhealth = http /x\nreplica = 10.0.0.1:53\nprotocol = "
+     "udp\n",
+     "t.ini:3: service 'dns' has health = http but protocol udp (accepted for udp: tcp|none)"},
+    {"interval below range", WEB "health_interval_ms = 9\n",
+     "t.ini:3: bad health_interval_ms '9' (accepted: 10-3600000)"},
+    {"interval above range", WEB "health_interval_ms = 3600001\n",
+     "t.ini:3: bad health_interval_ms '3600001' (accepted: 10-3600000)"},
+    {"interval negative", WEB "health_interval_ms = -500\n",
+     "t.ini:3: bad health_interval_ms '-500' (accepted: 10-3600000)"},
+    {"interval overflowing", WEB "health_interval_ms = 99999999999999999999\n",
+     "t.ini:3: bad health_interval_ms '99999999999999999999' (accepted: 10-3600000)"},
+    {"interval as a decimal", WEB "health_interval_ms = 500.0\n",
+     "t.ini:3: bad health_interval_ms '500.0' (accepted: 10-3600000)"},
+    {"interval with a unit", WEB "health_interval_ms = 500ms\n",
+     "t.ini:3: bad health_interval_ms '500ms' (accepted: 10-3600000)"},
+    {"interval with a plus", WEB "health_interval_ms = +500\n",
+     "t.ini:3: bad health_interval_ms '+500' (accepted: 10-3600000)"},
+    {"interval empty", WEB "health_interval_ms =\n",
+     "t.ini:3: bad health_interval_ms '' (accepted: 10-3600000)"},
+    {"timeout zero", WEB "health_timeout_ms = 0\n",
+     "t.ini:3: bad health_timeout_ms '0' (accepted: 1-600000)"},
+    {"timeout above range", WEB "health_timeout_ms = 600001\n",
+     "t.ini:3: bad health_timeout_ms '600001' (accepted: 1-600000)"},
+    {"rise zero", WEB "health_rise = 0\n", "t.ini:3: bad health_rise '0' (accepted: 1-100)"},
+    {"rise above range", WEB "health_rise = 101\n",
+     "t.ini:3: bad health_rise '101' (accepted: 1-100)"},
+    {"fall zero", WEB "health_fall = 0\n", "t.ini:3: bad health_fall '0' (accepted: 1-100)"},
+    {"fall above range", WEB "health_fall = 101\n",
+     "t.ini:3: bad health_fall '101' (accepted: 1-100)"},
+    {"fall in hex", WEB "health_fall = 0x5\n", "t.ini:3: bad health_fall '0x5' (accepted: 1-100)"},
+    {"duplicate numeric key", WEB "health_rise = 2\nhealth_rise = 3\n",
+     "t.ini:4: duplicate key 'health_rise' in service 'web' (first at line 3; accepted: once "
+     "per service)"},
+    {"expect below range", WEB "health_expect = 99\n",
+     "t.ini:3: bad health_expect '99' " EXPECT_ACCEPTED},
+    {"expect above range", WEB "health_expect = 600\n",
+     "t.ini:3: bad health_expect '600' " EXPECT_ACCEPTED},
+    {"expect range reversed", WEB "health_expect = 300-200\n",
+     "t.ini:3: bad health_expect '300-200' " EXPECT_ACCEPTED},
+    {"expect range past 599", WEB "health_expect = 200-600\n",
+     "t.ini:3: bad health_expect '200-600' " EXPECT_ACCEPTED},
+    {"expect range without high end", WEB "health_expect = 200-\n",
+     "t.ini:3: bad health_expect '200-' " EXPECT_ACCEPTED},
+    {"expect range without low end", WEB "health_expect = -200\n",
+     "t.ini:3: bad health_expect '-200' " EXPECT_ACCEPTED},
+    {"expect range with blanks", WEB "health_expect = 200 - 299\n",
+     "t.ini:3: bad health_expect '200 - 299' " EXPECT_ACCEPTED},
+    {"expect range with two dashes", WEB "health_expect = 200--299\n",
+     "t.ini:3: bad health_expect '200--299' " EXPECT_ACCEPTED},
+    {"expect with a long low end", WEB "health_expect = 00000000000000000200-299\n",
+     "t.ini:3: bad health_expect '00000000000000000200-299' " EXPECT_ACCEPTED},
+    {"expect as a class", WEB "health_expect = 2xx\n",
+     "t.ini:3: bad health_expect '2xx' " EXPECT_ACCEPTED},
+    {"expect empty", WEB "health_expect =\n", "t.ini:3: bad health_expect '' " EXPECT_ACCEPTED},
 };
 
 static void test_config_rejects_bad_input_with_file_line_and_accepted(void **state)
@@ -318,9 +409,11 @@ static void test_config_print_round_trips(void **state)
 	f = open_memstream(&out, &len);
 	config_print(cfg, f);
 	fclose(f);
+	/* without config_apply_env(), only the kind's default is known */
 	assert_string_equal(out, "[service web]\n"
 				 "vip = 10.96.0.1:80\n"
 				 "protocol = tcp\n"
+				 "; health = tcp (default for tcp)\n"
 				 "replica = 10.0.0.1:8080\n"
 				 "replica = 10.0.0.2:8080\n"
 				 "replica = 10.0.0.3:8080\n"
@@ -328,11 +421,13 @@ static void test_config_print_round_trips(void **state)
 				 "[service dns.v6-1]\n"
 				 "vip = [fd00::53]:53\n"
 				 "protocol = udp\n"
+				 "; health = none (default for udp)\n"
 				 "replica = [fd00::1]:5353\n"
 				 "\n"
 				 "[service empty_one]\n"
 				 "vip = 10.96.0.1:80\n"
-				 "protocol = udp\n");
+				 "protocol = udp\n"
+				 "; health = none (default for udp)\n");
 
 	assert_int_equal(parse(again, out), 0);
 	assert_int_equal(again->nservices, cfg->nservices);
@@ -349,6 +444,659 @@ static void test_config_print_round_trips(void **state)
 	f = open_memstream(&out2, &len);
 	config_print(again, f);
 	fclose(f);
+	assert_string_equal(out2, out);
+	free(out);
+	free(out2);
+}
+
+/* What the health keys of a service parse to (before config_apply_env()). */
+static const struct {
+	const char *what;
+	const char *text; /* one service */
+	enum health_kind kind;
+	const char *path;
+	uint32_t interval_ms, timeout_ms, rise, fall;
+	uint16_t expect_lo, expect_hi;
+	const char *set; /* set.kind, interval_ms, timeout_ms, rise, fall, expect as 0/1 */
+} health_good[] = {
+    {"tcp service checks tcp by default", WEB, HEALTH_KIND_TCP, "", 0, 0, 0, 0, 200, 399, "000000"},
+    {"udp service has no checks by default", "[service d]\nvip = 1.2.3.4:53\nprotocol = udp\n",
+     HEALTH_KIND_NONE, "", 0, 0, 0, 0, 200, 399, "000000"},
+    {"protocol after the other keys still decides the default",
+     "[service d]\nvip = 1.2.3.4:53\nreplica = 10.0.0.1:53\nprotocol = udp\n", HEALTH_KIND_NONE, "",
+     0, 0, 0, 0, 200, 399, "000000"},
+    {"explicit tcp", WEB "health = tcp\n", HEALTH_KIND_TCP, "", 0, 0, 0, 0, 200, 399, "100000"},
+    {"tcp checks on a udp service", "[service d]\nvip = 1.2.3.4:53\nprotocol = udp\nhealth = tcp\n",
+     HEALTH_KIND_TCP, "", 0, 0, 0, 0, 200, 399, "100000"},
+    {"none on a tcp service", WEB "health = none\n", HEALTH_KIND_NONE, "", 0, 0, 0, 0, 200, 399,
+     "100000"},
+    {"http with a path", WEB "health = http /healthz?full=1&x=%20\n", HEALTH_KIND_HTTP,
+     "/healthz?full=1&x=%20", 0, 0, 0, 0, 200, 399, "100000"},
+    {"http with blanks before the path and a comment after",
+     WEB "health = http \t /ready   ; the readiness check\n", HEALTH_KIND_HTTP, "/ready", 0, 0, 0,
+     0, 200, 399, "100000"},
+    {"http path of one slash", WEB "health = http /\n", HEALTH_KIND_HTTP, "/", 0, 0, 0, 0, 200, 399,
+     "100000"},
+    {"http path with '#' and ';' not after a blank", WEB "health = http /a;b#c\n", HEALTH_KIND_HTTP,
+     "/a;b#c", 0, 0, 0, 0, 200, 399, "100000"},
+    {"lower limits",
+     WEB "health_interval_ms = 10\nhealth_timeout_ms = 1\nhealth_rise = 1\nhealth_fall = "
+	 "1\nhealth_expect = 100\n",
+     HEALTH_KIND_TCP, "", 10, 1, 1, 1, 100, 100, "011111"},
+    {"upper limits",
+     WEB "health_interval_ms = 3600000\nhealth_timeout_ms = 600000\nhealth_rise = "
+	 "100\nhealth_fall = 100\nhealth_expect = 599\n",
+     HEALTH_KIND_TCP, "", 3600000, 600000, 100, 100, 599, 599, "011111"},
+    {"expect range", WEB "health_expect = 200-204\n", HEALTH_KIND_TCP, "", 0, 0, 0, 0, 200, 204,
+     "000001"},
+    {"widest expect range", WEB "health_expect = 100-599\n", HEALTH_KIND_TCP, "", 0, 0, 0, 0, 100,
+     599, "000001"},
+    {"leading zeros", WEB "health_rise = 007\nhealth_expect = 0200-0299\n", HEALTH_KIND_TCP, "", 0,
+     0, 7, 0, 200, 299, "000101"},
+};
+
+static void test_config_parses_health_keys(void **state)
+{
+	struct steer_config *cfg = *state;
+
+	for (size_t i = 0; i < sizeof(health_good) / sizeof(health_good[0]); i++) {
+		const struct health_config *h = &cfg->services[0].health;
+		char got[512], want[512];
+
+		assert_int_equal(parse(cfg, health_good[i].text), 0);
+		snprintf(
+		    got, sizeof(got), "%s: kind=%d path='%s' %u %u %u %u %u-%u set=%d%d%d%d%d%d",
+		    health_good[i].what, h->kind, h->path, h->interval_ms, h->timeout_ms, h->rise,
+		    h->fall, h->expect_lo, h->expect_hi, h->set.kind, h->set.interval_ms,
+		    h->set.timeout_ms, h->set.rise, h->set.fall, h->set.expect);
+		snprintf(want, sizeof(want), "%s: kind=%d path='%s' %u %u %u %u %u-%u set=%s",
+			 health_good[i].what, health_good[i].kind, health_good[i].path,
+			 health_good[i].interval_ms, health_good[i].timeout_ms, health_good[i].rise,
+			 health_good[i].fall, health_good[i].expect_lo, health_good[i].expect_hi,
+			 health_good[i].set);
+		assert_string_equal(got, want);
+	}
+}
+
+/* env_load() of a NULL-terminated list of "K=V" into a static env. */
+static const struct steer_env *load_env(char *const *envp)
+{
+	static struct steer_env env;
+	char msg[256];
+
+	if (env_load(&env, envp, NULL, msg, sizeof(msg)) < 0)
+		fail_msg("env_load: %s", msg);
+	return &env;
+}
+
+static void test_config_apply_env_fills_only_unset_values(void **state)
+{
+	struct steer_config *cfg = *state;
+	char *const envp[] = {"STEER_HEALTH_INTERVAL_MS=1000", "STEER_HEALTH_RISE=5", NULL};
+	const struct health_config *a = &cfg->services[0].health, *b = &cfg->services[1].health;
+
+	assert_int_equal(parse(cfg,
+			       "[service a]\nvip = 1.2.3.4:80\n"
+			       "[service b]\nvip = 1.2.3.5:80\nhealth_interval_ms = 2000\n"
+			       "health_timeout_ms = 2000\nhealth_fall = 7\nhealth_expect = 204\n"),
+			 0);
+	assert_int_equal(config_apply_env(cfg, load_env(envp), err, sizeof(err)), 0);
+	assert_int_equal(a->interval_ms, 1000);
+	assert_int_equal(a->timeout_ms, 250);
+	assert_int_equal(a->rise, 5);
+	assert_int_equal(a->fall, 2);
+	assert_int_equal(a->expect_lo, 200);
+	assert_int_equal(a->expect_hi, 399);
+	assert_false(a->set.interval_ms || a->set.timeout_ms || a->set.rise || a->set.fall ||
+		     a->set.expect || a->set.kind);
+	assert_int_equal(b->interval_ms, 2000);
+	assert_int_equal(b->timeout_ms, 2000);
+	assert_int_equal(b->rise, 5);
+	assert_int_equal(b->fall, 7);
+	assert_int_equal(b->expect_lo, 204);
+	assert_int_equal(b->expect_hi, 204);
+
+	/* Applied again with another environment (a reload): the defaults
+	 * follow it, the file's values stay. */
+	assert_int_equal(config_apply_env(cfg, load_env(NULL), err, sizeof(err)), 0);
+	assert_int_equal(a->interval_ms, 500);
+	assert_int_equal(a->rise, 2);
+	assert_int_equal(b->interval_ms, 2000);
+	assert_int_equal(b->rise, 2);
+	assert_int_equal(b->fall, 7);
+}
+
+static const struct {
+	const char *what;
+	const char *text;
+	char *env[3];
+	const char *err; /* NULL: accepted */
+} timeouts[] = {
+    {"timeout equal to interval",
+     WEB "health_timeout_ms = 500\nhealth_interval_ms = 500\n",
+     {NULL},
+     NULL},
+    {"both from the file",
+     WEB "health_timeout_ms = 600\nhealth_interval_ms = 500\n",
+     {NULL},
+     "service 'web': health_timeout_ms=600 is more than health_interval_ms=500 (accepted: "
+     "timeout <= interval)"},
+    {"interval from the environment",
+     WEB "health_timeout_ms = 600\n",
+     {NULL},
+     "service 'web': health_timeout_ms=600 is more than health_interval_ms=500 (from "
+     "STEER_HEALTH_INTERVAL_MS) (accepted: timeout <= interval)"},
+    {"timeout from the environment",
+     WEB "health_interval_ms = 100\n",
+     {NULL},
+     "service 'web': health_timeout_ms=250 (from STEER_HEALTH_TIMEOUT_MS) is more than "
+     "health_interval_ms=100 (accepted: timeout <= interval)"},
+    {"timeout from a set environment variable",
+     WEB "health_interval_ms = 100\n",
+     {"STEER_HEALTH_TIMEOUT_MS=100", NULL},
+     NULL},
+    {"checked on a service without checks too",
+     "[service d]\nvip = 1.2.3.4:53\nprotocol = udp\nhealth_timeout_ms = 501\n",
+     {NULL},
+     "service 'd': health_timeout_ms=501 is more than health_interval_ms=500 (from "
+     "STEER_HEALTH_INTERVAL_MS) (accepted: timeout <= interval)"},
+    {"the first service that breaks the rule is named",
+     "[service a]\nvip = 1.2.3.4:80\n[service b]\nvip = 1.2.3.5:80\nhealth_interval_ms = 20\n",
+     {"STEER_HEALTH_TIMEOUT_MS=30", "STEER_HEALTH_INTERVAL_MS=40", NULL},
+     "service 'b': health_timeout_ms=30 (from STEER_HEALTH_TIMEOUT_MS) is more than "
+     "health_interval_ms=20 (accepted: timeout <= interval)"},
+};
+
+static void test_config_apply_env_refuses_timeout_over_interval(void **state)
+{
+	struct steer_config *cfg = *state;
+
+	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		char got[sizeof(err) + 128], want[sizeof(err) + 128];
+		int ret;
+
+		assert_int_equal(parse(cfg, timeouts[i].text), 0);
+		ret = config_apply_env(cfg, load_env(timeouts[i].env), err, sizeof(err));
+		snprintf(got, sizeof(got), "%s: %d %s", timeouts[i].what, ret, ret ? err : "");
+		snprintf(want, sizeof(want), "%s: %d %s", timeouts[i].what,
+			 timeouts[i].err ? -1 : 0, timeouts[i].err ? timeouts[i].err : "");
+		assert_string_equal(got, want);
+	}
+}
+
+static void ep(struct endpoint *out, const char *text)
+{
+	char msg[256];
+
+	if (endpoint_parse(text, out, msg, sizeof(msg)) < 0)
+		fail_msg("%s", msg);
+}
+
+/* Two services built in memory, as a runtime caller would: web (tcp,
+ * 10.96.0.1:80, two replicas) and dns (udp, [fd00::53]:53, one replica). */
+static void build(struct steer_config *cfg)
+{
+	struct svc_config *web = &cfg->services[0], *dns = &cfg->services[1];
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->nservices = 2;
+	strcpy(web->name, "web");
+	ep(&web->vip, "10.96.0.1:80");
+	web->proto = IPPROTO_TCP;
+	web->nreplicas = 2;
+	ep(&web->replicas[0], "10.0.0.1:80");
+	ep(&web->replicas[1], "10.0.0.2:80");
+	web->health.kind = HEALTH_KIND_TCP;
+	strcpy(dns->name, "dns");
+	ep(&dns->vip, "[fd00::53]:53");
+	dns->proto = IPPROTO_UDP;
+	dns->nreplicas = 1;
+	ep(&dns->replicas[0], "[fd00::1]:53");
+}
+
+static void break_no_vip(struct steer_config *c)
+{
+	memset(&c->services[0].vip, 0, sizeof(c->services[0].vip));
+}
+static void break_no_vip_at_line(struct steer_config *c)
+{
+	break_no_vip(c);
+	c->services[0].line = 4;
+}
+static void break_same_vip(struct steer_config *c)
+{
+	c->services[1].vip = c->services[0].vip;
+	c->services[1].proto = IPPROTO_TCP;
+}
+static void break_same_vip_at_lines(struct steer_config *c)
+{
+	break_same_vip(c);
+	c->services[0].line = 1;
+	c->services[1].line = 6;
+}
+static void break_family(struct steer_config *c)
+{
+	ep(&c->services[0].replicas[1], "[fd00::2]:80");
+}
+static void break_replica_is_vip(struct steer_config *c)
+{
+	ep(&c->services[1].replicas[0], "[fd00::53]:53");
+}
+static void break_replica_is_vip_at_line(struct steer_config *c)
+{
+	break_replica_is_vip(c);
+	c->services[1].line = 9;
+}
+static void break_duplicate_replica(struct steer_config *c)
+{
+	c->services[0].replicas[1] = c->services[0].replicas[0];
+}
+static void break_too_many_replicas(struct steer_config *c)
+{
+	c->services[0].nreplicas = STEER_MAX_SLOTS + 1;
+}
+static void break_negative_replicas(struct steer_config *c)
+{
+	c->services[0].nreplicas = -1;
+}
+static void break_too_many_services(struct steer_config *c)
+{
+	c->nservices = STEER_MAX_SERVICES + 1;
+}
+static void break_http_on_udp(struct steer_config *c)
+{
+	c->services[1].health.kind = HEALTH_KIND_HTTP;
+	strcpy(c->services[1].health.path, "/x");
+}
+static void break_http_path(struct steer_config *c)
+{
+	c->services[0].health.kind = HEALTH_KIND_HTTP;
+	strcpy(c->services[0].health.path, "x");
+}
+static void break_http_path_unterminated(struct steer_config *c)
+{
+	c->services[0].health.kind = HEALTH_KIND_HTTP;
+	c->services[0].health.path[0] = '/';
+	memset(c->services[0].health.path + 1, 'a', HEALTH_PATH_MAX - 1);
+}
+static void break_set_rise(struct steer_config *c)
+{
+	c->services[0].health.set.rise = true; /* rise is 0 */
+}
+static void break_set_interval(struct steer_config *c)
+{
+	c->services[0].health.interval_ms = 3600001;
+	c->services[0].health.set.interval_ms = true;
+}
+static void break_expect(struct steer_config *c)
+{
+	c->services[0].health.expect_lo = 300;
+	c->services[0].health.expect_hi = 200;
+	c->services[0].health.set.expect = true;
+}
+static void break_name(struct steer_config *c)
+{
+	strcpy(c->services[1].name, "a b");
+}
+static void break_same_name(struct steer_config *c)
+{
+	strcpy(c->services[1].name, "web");
+}
+static void break_protocol(struct steer_config *c)
+{
+	c->services[0].proto = IPPROTO_ICMP;
+}
+
+static const struct {
+	const char *what;
+	void (*mutate)(struct steer_config *cfg);
+	const char *err;
+} mem_bad[] = {
+    {"no vip", break_no_vip,
+     "mem: service 'web' has no vip (accepted: vip = A.B.C.D:PORT or [IPV6]:PORT)"},
+    {"no vip, section line known", break_no_vip_at_line,
+     "mem:4: service 'web' has no vip (accepted: vip = A.B.C.D:PORT or [IPV6]:PORT)"},
+    {"same vip", break_same_vip,
+     "mem: service 'dns' has the same vip 10.96.0.1:80 (tcp) as service 'web'"},
+    {"same vip, section lines known", break_same_vip_at_lines,
+     "mem:6: service 'dns' has the same vip 10.96.0.1:80 (tcp) as service 'web' (line 1)"},
+    {"replica family", break_family,
+     "mem: replica [fd00::2]:80 of service 'web' is IPv6 but its vip 10.96.0.1:80 is IPv4 "
+     "(accepted: replicas of the vip's family)"},
+    {"replica is a vip", break_replica_is_vip,
+     "mem: replica [fd00::53]:53 of service 'dns' is the vip of service 'dns' (accepted: an "
+     "address that is no service's vip)"},
+    {"replica is a vip, section line known", break_replica_is_vip_at_line,
+     "mem: replica [fd00::53]:53 of service 'dns' is the vip of service 'dns' (line 9; "
+     "accepted: an address that is no service's vip)"},
+    {"duplicate replica", break_duplicate_replica,
+     "mem: duplicate replica 10.0.0.1:80 in service 'web'"},
+    {"too many replicas", break_too_many_replicas,
+     "mem: service 'web' has more than 64 replicas (limit STEER_MAX_SLOTS=64)"},
+    {"negative replica count", break_negative_replicas,
+     "mem: service 'web' has -1 replicas (accepted: 0-64)"},
+    {"too many services", break_too_many_services,
+     "mem: 257 services (limit STEER_MAX_SERVICES=256)"},
+    {"http on udp", break_http_on_udp,
+     "mem: service 'dns' has health = http but protocol udp (accepted for udp: tcp|none)"},
+    {"bad http path", break_http_path,
+     "mem: service 'web' has a bad health path 'x' (accepted: '/' then at most 254 visible "
+     "ASCII characters, no blanks)"},
+    {"rise set to 0", break_set_rise, "mem: service 'web' has health_rise=0 (accepted: 1-100)"},
+    {"interval set above range", break_set_interval,
+     "mem: service 'web' has health_interval_ms=3600001 (accepted: 10-3600000)"},
+    {"expect reversed", break_expect,
+     "mem: service 'web' has health_expect=300-200 (accepted: a status code 100-599, or LO-HI "
+     "with 100 <= LO <= HI <= 599)"},
+    {"bad name", break_name,
+     "mem: bad service name 'a b' (accepted: 1-63 characters of A-Z a-z 0-9 _ . -)"},
+    {"same name", break_same_name, "mem: duplicate service 'web'"},
+    {"bad protocol", break_protocol, "mem: service 'web' has protocol 1 (accepted: tcp|udp)"},
+};
+
+static void test_config_validate_checks_a_config_built_in_memory(void **state)
+{
+	struct steer_config *cfg = *state;
+	char want[HEALTH_PATH_MAX + 200];
+
+	build(cfg);
+	assert_int_equal(config_validate(cfg, "mem", err, sizeof(err)), 0);
+	/* unset health values (still 0) are config_apply_env()'s to fill */
+	assert_int_equal(cfg->services[0].health.rise, 0);
+
+	for (size_t i = 0; i < sizeof(mem_bad) / sizeof(mem_bad[0]); i++) {
+		char got[sizeof(err) + 128], exp[sizeof(err) + 128];
+
+		build(cfg);
+		mem_bad[i].mutate(cfg);
+		err[0] = '\0';
+		assert_int_equal(config_validate(cfg, "mem", err, sizeof(err)), -1);
+		snprintf(got, sizeof(got), "%s: %s", mem_bad[i].what, err);
+		snprintf(exp, sizeof(exp), "%s: %s", mem_bad[i].what, mem_bad[i].err);
+		assert_string_equal(got, exp);
+	}
+
+	/* A 255-character path fits; the same without its NUL does not. */
+	build(cfg);
+	break_http_path_unterminated(cfg);
+	cfg->services[0].health.path[HEALTH_PATH_MAX - 1] = '\0';
+	assert_int_equal(config_validate(cfg, "mem", err, sizeof(err)), 0);
+	build(cfg);
+	break_http_path_unterminated(cfg);
+	assert_int_equal(config_validate(cfg, "mem", err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+		 "mem: service 'web' has a bad health path '/%0254d' (accepted: '/' then at "
+		 "most 254 visible ASCII characters, no blanks)",
+		 0);
+	memset(want + strlen("mem: service 'web' has a bad health path '/"), 'a', 254);
+	assert_string_equal(err, want);
+}
+
+static const char edit_file[] = "[service web]\n"
+				"vip = 10.96.0.1:80\n"
+				"replica = 10.0.0.1:80\n"
+				"replica = 10.0.0.2:80\n"
+				"replica = 10.0.0.3:80\n"
+				"\n"
+				"[service api]\n"
+				"vip = 10.96.0.2:443\n"
+				"\n"
+				"[service dns6]\n"
+				"protocol = udp\n"
+				"vip = [fd00::53]:53\n";
+
+static void test_config_add_replica_appends_a_valid_replica(void **state)
+{
+	struct steer_config *cfg = *state;
+	struct svc_config *web, *dns6;
+	struct endpoint e;
+
+	assert_int_equal(parse(cfg, edit_file), 0);
+	web = config_find_service(cfg, "web");
+	dns6 = config_find_service(cfg, "dns6");
+	assert_ptr_equal(web, &cfg->services[0]);
+	assert_ptr_equal(dns6, &cfg->services[2]);
+	assert_null(config_find_service(cfg, "we"));
+	assert_null(config_find_service(cfg, ""));
+
+	ep(&e, "10.0.0.4:80");
+	assert_int_equal(config_add_replica(cfg, "web", &e, err, sizeof(err)), 0);
+	assert_int_equal(web->nreplicas, 4);
+	assert_true(endpoint_equal(&web->replicas[3], &e));
+	ep(&e, "[fd00::1]:53");
+	assert_int_equal(config_add_replica(cfg, "dns6", &e, err, sizeof(err)), 0);
+	assert_int_equal(dns6->nreplicas, 1);
+	/* the same address under another service is fine */
+	ep(&e, "10.0.0.4:80");
+	assert_int_equal(config_add_replica(cfg, "api", &e, err, sizeof(err)), 0);
+	assert_int_equal(config_validate(cfg, "edited", err, sizeof(err)), 0);
+}
+
+static const struct {
+	const char *what;
+	const char *service, *replica;
+	const char *err;
+} add_bad[] = {
+    {"unknown service", "nope", "10.0.0.9:80", "unknown service 'nope'"},
+    {"service names are exact", "WEB", "10.0.0.9:80", "unknown service 'WEB'"},
+    {"duplicate", "web", "10.0.0.2:80", "duplicate replica 10.0.0.2:80 in service 'web'"},
+    {"own vip", "web", "10.96.0.1:80",
+     "replica 10.96.0.1:80 of service 'web' is the vip of service 'web' (line 1; accepted: an "
+     "address that is no service's vip)"},
+    {"another service's vip", "web", "10.96.0.2:443",
+     "replica 10.96.0.2:443 of service 'web' is the vip of service 'api' (line 7; accepted: an "
+     "address that is no service's vip)"},
+    {"wrong family", "web", "[fd00::9]:80",
+     "replica [fd00::9]:80 of service 'web' is IPv6 but its vip 10.96.0.1:80 is IPv4 "
+     "(accepted: replicas of the vip's family)"},
+    {"wrong family for v6", "dns6", "10.0.0.9:53",
+     "replica 10.0.0.9:53 of service 'dns6' is IPv4 but its vip [fd00::53]:53 is IPv6 "
+     "(accepted: replicas of the vip's family)"},
+};
+
+static void test_config_add_replica_refuses_and_leaves_config_unchanged(void **state)
+{
+	struct steer_config *cfg = *state, *copy = cfg + 1;
+	char *full;
+
+	assert_int_equal(parse(cfg, edit_file), 0);
+	memcpy(copy, cfg, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(add_bad) / sizeof(add_bad[0]); i++) {
+		char got[sizeof(err) + 128], want[sizeof(err) + 128];
+		struct endpoint e;
+
+		ep(&e, add_bad[i].replica);
+		err[0] = '\0';
+		assert_int_equal(config_add_replica(cfg, add_bad[i].service, &e, err, sizeof(err)),
+				 -1);
+		snprintf(got, sizeof(got), "%s: %s", add_bad[i].what, err);
+		snprintf(want, sizeof(want), "%s: %s", add_bad[i].what, add_bad[i].err);
+		assert_string_equal(got, want);
+		assert_memory_equal(cfg, copy, sizeof(*cfg));
+	}
+
+	/* a full service */
+	full = many_replicas(STEER_MAX_SLOTS);
+	assert_int_equal(parse(cfg, full), 0);
+	memcpy(copy, cfg, sizeof(*cfg));
+	{
+		struct endpoint e;
+
+		ep(&e, "10.9.9.9:80");
+		assert_int_equal(config_add_replica(cfg, "web", &e, err, sizeof(err)), -1);
+		assert_string_equal(
+		    err, "service 'web' has more than 64 replicas (limit STEER_MAX_SLOTS=64)");
+		assert_memory_equal(cfg, copy, sizeof(*cfg));
+	}
+	free(full);
+}
+
+static void test_config_remove_replica_keeps_the_others_in_order(void **state)
+{
+	struct steer_config *cfg = *state;
+	struct svc_config *web = &cfg->services[0];
+	struct endpoint e, zero;
+
+	memset(&zero, 0, sizeof(zero));
+	assert_int_equal(parse(cfg, edit_file), 0);
+	ep(&e, "10.0.0.1:80");
+	assert_int_equal(config_remove_replica(cfg, "web", &e, err, sizeof(err)), 0);
+	assert_int_equal(web->nreplicas, 2);
+	assert_ep(&web->replicas[0], "10.0.0.2:80");
+	assert_ep(&web->replicas[1], "10.0.0.3:80");
+	assert_memory_equal(&web->replicas[2], &zero, sizeof(zero));
+
+	ep(&e, "10.0.0.3:80");
+	assert_int_equal(config_remove_replica(cfg, "web", &e, err, sizeof(err)), 0);
+	ep(&e, "10.0.0.2:80");
+	assert_int_equal(config_remove_replica(cfg, "web", &e, err, sizeof(err)), 0);
+	assert_int_equal(web->nreplicas, 0);
+	assert_memory_equal(&web->replicas[0], &zero, sizeof(zero));
+
+	/* removed, it can be added back */
+	assert_int_equal(config_add_replica(cfg, "web", &e, err, sizeof(err)), 0);
+	assert_int_equal(web->nreplicas, 1);
+	assert_int_equal(config_validate(cfg, "edited", err, sizeof(err)), 0);
+}
+
+static const struct {
+	const char *what;
+	const char *service, *replica;
+	const char *err;
+} remove_bad[] = {
+    {"unknown service", "nope", "10.0.0.1:80", "unknown service 'nope'"},
+    {"not a replica", "web", "10.0.0.9:80", "service 'web' has no replica 10.0.0.9:80"},
+    {"another service's replica", "api", "10.0.0.1:80", "service 'api' has no replica 10.0.0.1:80"},
+    {"same address, other port", "web", "10.0.0.1:81", "service 'web' has no replica 10.0.0.1:81"},
+    {"the vip", "web", "10.96.0.1:80", "service 'web' has no replica 10.96.0.1:80"},
+};
+
+static void test_config_remove_replica_refuses_and_leaves_config_unchanged(void **state)
+{
+	struct steer_config *cfg = *state, *copy = cfg + 1;
+
+	assert_int_equal(parse(cfg, edit_file), 0);
+	memcpy(copy, cfg, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(remove_bad) / sizeof(remove_bad[0]); i++) {
+		char got[sizeof(err) + 128], want[sizeof(err) + 128];
+		struct endpoint e;
+
+		ep(&e, remove_bad[i].replica);
+		err[0] = '\0';
+		assert_int_equal(
+		    config_remove_replica(cfg, remove_bad[i].service, &e, err, sizeof(err)), -1);
+		snprintf(got, sizeof(got), "%s: %s", remove_bad[i].what, err);
+		snprintf(want, sizeof(want), "%s: %s", remove_bad[i].what, remove_bad[i].err);
+		assert_string_equal(got, want);
+		assert_memory_equal(cfg, copy, sizeof(*cfg));
+	}
+}
+
+static const char health_file[] = "[service web]\n"
+				  "vip = 10.96.0.1:80\n"
+				  "health = http /healthz\n"
+				  "health_interval_ms = 1000\n"
+				  "health_expect = 200\n"
+				  "replica = 10.0.0.1:8080\n"
+				  "\n"
+				  "[service dns]\n"
+				  "protocol = udp\n"
+				  "vip = [fd00::53]:53\n"
+				  "replica = [fd00::1]:53\n"
+				  "\n"
+				  "[service db]\n"
+				  "vip = 10.96.0.5:5432\n"
+				  "health = tcp\n"
+				  "health_timeout_ms = 100\n"
+				  "health_rise = 3\n"
+				  "health_fall = 1\n"
+				  "\n"
+				  "[service quiet]\n"
+				  "vip = 10.96.0.6:80\n"
+				  "health = none\n"
+				  "health_rise = 4\n"
+				  "\n"
+				  "[service api]\n"
+				  "vip = 10.96.0.7:80\n"
+				  "health = http /\n"
+				  "health_expect = 200-299\n";
+
+static char *print(const struct steer_config *cfg)
+{
+	char *out;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_non_null(f);
+	config_print(cfg, f);
+	fclose(f);
+	return out;
+}
+
+/* The effective health settings are shown; those that came from the
+ * environment as comments, so parsing the output back and applying the same
+ * environment gives the same config. */
+static void test_config_print_round_trips_health_keys(void **state)
+{
+	struct steer_config *cfg = *state, *again = cfg + 1;
+	const struct steer_env *env = load_env(NULL);
+	char *out, *out2;
+
+	assert_int_equal(parse(cfg, health_file), 0);
+	assert_int_equal(config_apply_env(cfg, env, err, sizeof(err)), 0);
+	out = print(cfg);
+	assert_string_equal(out, "[service web]\n"
+				 "vip = 10.96.0.1:80\n"
+				 "protocol = tcp\n"
+				 "health = http /healthz\n"
+				 "health_interval_ms = 1000\n"
+				 "; health_timeout_ms = 250 (default: STEER_HEALTH_TIMEOUT_MS)\n"
+				 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
+				 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
+				 "health_expect = 200\n"
+				 "replica = 10.0.0.1:8080\n"
+				 "\n"
+				 "[service dns]\n"
+				 "vip = [fd00::53]:53\n"
+				 "protocol = udp\n"
+				 "; health = none (default for udp)\n"
+				 "replica = [fd00::1]:53\n"
+				 "\n"
+				 "[service db]\n"
+				 "vip = 10.96.0.5:5432\n"
+				 "protocol = tcp\n"
+				 "health = tcp\n"
+				 "; health_interval_ms = 500 (default: STEER_HEALTH_INTERVAL_MS)\n"
+				 "health_timeout_ms = 100\n"
+				 "health_rise = 3\n"
+				 "health_fall = 1\n"
+				 "\n"
+				 "[service quiet]\n"
+				 "vip = 10.96.0.6:80\n"
+				 "protocol = tcp\n"
+				 "health = none\n"
+				 "health_rise = 4\n"
+				 "\n"
+				 "[service api]\n"
+				 "vip = 10.96.0.7:80\n"
+				 "protocol = tcp\n"
+				 "health = http /\n"
+				 "; health_interval_ms = 500 (default: STEER_HEALTH_INTERVAL_MS)\n"
+				 "; health_timeout_ms = 250 (default: STEER_HEALTH_TIMEOUT_MS)\n"
+				 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
+				 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
+				 "health_expect = 200-299\n");
+
+	assert_int_equal(parse(again, out), 0);
+	assert_int_equal(config_apply_env(again, env, err, sizeof(err)), 0);
+	assert_int_equal(again->nservices, cfg->nservices);
+	for (int i = 0; i < cfg->nservices; i++) {
+		/* everything but the section's line, which the printout moves */
+		again->services[i].line = cfg->services[i].line;
+		assert_memory_equal(&again->services[i], &cfg->services[i],
+				    sizeof(cfg->services[i]));
+	}
+	out2 = print(again);
 	assert_string_equal(out2, out);
 	free(out);
 	free(out2);
@@ -433,6 +1181,23 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_config_rejects_duplicate_vip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_print_round_trips, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_parses_health_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_apply_env_fills_only_unset_values, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_apply_env_refuses_timeout_over_interval,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_validate_checks_a_config_built_in_memory,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_add_replica_appends_a_valid_replica, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_config_add_replica_refuses_and_leaves_config_unchanged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_remove_replica_keeps_the_others_in_order,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_config_remove_replica_refuses_and_leaves_config_unchanged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_print_round_trips_health_keys, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_config_load_reads_file_and_names_it_in_errors,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_load_rejects_missing_file, setup, teardown),

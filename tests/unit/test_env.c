@@ -12,6 +12,19 @@
 #include "agent/env.h"
 #include "agent/log.h"
 
+#define CONTROL_ACCEPTED "absolute path, at most 107 bytes"
+#define SOCK_DEF	 "/run/steer/steer.sock"
+/* 107 and 106 characters: with a leading '/', one byte too many for
+ * sockaddr_un.sun_path and its NUL, and exactly enough. */
+#define SOCK107                                                                                    \
+	"run/steer/"                                                                               \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaa.sock"
+#define SOCK106                                                                                    \
+	"run/steer/"                                                                               \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaa.sock"
+
 /* env_load() on envp; returns its result, leaves warnings in *warnings
  * (malloc'd) and the error in err. */
 static int load(struct steer_env *env, char *const *envp, char **warnings, char *err, size_t errlen)
@@ -38,6 +51,12 @@ static void test_env_defaults_apply_without_variables(void **state)
 	assert_string_equal(env->bpffs, "/sys/fs/bpf/steer");
 	assert_string_equal(env->cgroup, "");
 	assert_int_equal(env->log_level, LOG_INFO);
+	assert_int_equal(env->health_interval_ms, 500);
+	assert_int_equal(env->health_timeout_ms, 250);
+	assert_int_equal(env->health_rise, 2);
+	assert_int_equal(env->health_fall, 2);
+	assert_int_equal(env->passive_eject_failures, 1);
+	assert_string_equal(env->control_socket, "/run/steer/steer.sock");
 	assert_string_equal(warnings, "");
 	free(warnings);
 
@@ -63,6 +82,57 @@ static const struct {
     {"STEER_LOG_LEVEL=debug", "/sys/fs/bpf/steer", "", LOG_DEBUG},
 };
 
+static const struct {
+	char *vars[3]; /* NAME=value as in environ */
+	uint32_t interval_ms, timeout_ms, rise, fall, eject;
+	const char *control;
+} good_health[] = {
+    {{"STEER_HEALTH_INTERVAL_MS=10", "STEER_HEALTH_TIMEOUT_MS=10"}, 10, 10, 2, 2, 1, SOCK_DEF},
+    {{"STEER_HEALTH_INTERVAL_MS=3600000", "STEER_HEALTH_TIMEOUT_MS=600000"},
+     3600000,
+     600000,
+     2,
+     2,
+     1,
+     SOCK_DEF},
+    {{"STEER_HEALTH_TIMEOUT_MS=1"}, 500, 1, 2, 2, 1, SOCK_DEF},
+    {{"STEER_HEALTH_TIMEOUT_MS=500"}, 500, 500, 2, 2, 1, SOCK_DEF}, /* equal: fits */
+    {{"STEER_HEALTH_INTERVAL_MS=0250"}, 250, 250, 2, 2, 1, SOCK_DEF},
+    {{"STEER_HEALTH_RISE=1", "STEER_HEALTH_FALL=100"}, 500, 250, 1, 100, 1, SOCK_DEF},
+    {{"STEER_HEALTH_RISE=100", "STEER_HEALTH_FALL=1"}, 500, 250, 100, 1, 1, SOCK_DEF},
+    {{"STEER_PASSIVE_EJECT_FAILURES=0"}, 500, 250, 2, 2, 0, SOCK_DEF},
+    {{"STEER_PASSIVE_EJECT_FAILURES=1000"}, 500, 250, 2, 2, 1000, SOCK_DEF},
+    {{"STEER_CONTROL_SOCKET=/tmp/s"}, 500, 250, 2, 2, 1, "/tmp/s"},
+    {{"STEER_CONTROL_SOCKET=/"}, 500, 250, 2, 2, 1, "/"},
+    {{"STEER_CONTROL_SOCKET=/" SOCK106}, 500, 250, 2, 2, 1, "/" SOCK106},
+};
+
+static void test_env_accepts_good_health_values(void **state)
+{
+	struct steer_env *env = malloc(sizeof(*env));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good_health) / sizeof(good_health[0]); i++) {
+		char *const envp[] = {"OTHER=1", good_health[i].vars[0], good_health[i].vars[1],
+				      NULL};
+		char err[256], *warnings, got[512], want[512];
+
+		assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), 0);
+		assert_string_equal(warnings, "");
+		free(warnings);
+		snprintf(got, sizeof(got), "%s: %u %u %u %u %u %s", good_health[i].vars[0],
+			 env->health_interval_ms, env->health_timeout_ms, env->health_rise,
+			 env->health_fall, env->passive_eject_failures, env->control_socket);
+		snprintf(want, sizeof(want), "%s: %u %u %u %u %u %s", good_health[i].vars[0],
+			 good_health[i].interval_ms, good_health[i].timeout_ms, good_health[i].rise,
+			 good_health[i].fall, good_health[i].eject, good_health[i].control);
+		assert_string_equal(got, want);
+	}
+	assert_int_equal(strlen("/" SOCK106), 107);
+	assert_int_equal(strlen("/" SOCK107), 108);
+	free(env);
+}
+
 static void test_env_accepts_good_values(void **state)
 {
 	struct steer_env *env = malloc(sizeof(*env));
@@ -85,7 +155,6 @@ static void test_env_accepts_good_values(void **state)
 
 #define BPFFS_ACCEPTED	"absolute path on a bpf filesystem, no '..', max PATH_MAX-1 chars"
 #define CGROUP_ACCEPTED "empty, or absolute path of a cgroup v2 dir, no '..', max PATH_MAX-1 chars"
-
 static const struct {
 	char *var;
 	const char *err;
@@ -102,6 +171,70 @@ static const struct {
     {"STEER_LOG_LEVEL=INFO", "STEER_LOG_LEVEL='INFO': expected error|warn|info|debug"},
     {"STEER_LOG_LEVEL=", "STEER_LOG_LEVEL='': expected error|warn|info|debug"},
     {"STEER_LOG_LEVEL=info ", "STEER_LOG_LEVEL='info ': expected error|warn|info|debug"},
+    {"STEER_HEALTH_INTERVAL_MS=9", "STEER_HEALTH_INTERVAL_MS='9': expected 10-3600000"},
+    {"STEER_HEALTH_INTERVAL_MS=3600001", "STEER_HEALTH_INTERVAL_MS='3600001': expected 10-3600000"},
+    {"STEER_HEALTH_INTERVAL_MS=-500", "STEER_HEALTH_INTERVAL_MS='-500': expected 10-3600000"},
+    {"STEER_HEALTH_INTERVAL_MS=99999999999999999999",
+     "STEER_HEALTH_INTERVAL_MS='99999999999999999999': expected 10-3600000"},
+    {"STEER_HEALTH_INTERVAL_MS=4294967796",
+     "STEER_HEALTH_INTERVAL_MS='4294967796': expected 10-3600000"}, /* 500 + 2^32 */
+    {"STEER_HEALTH_INTERVAL_MS=500.0", "STEER_HEALTH_INTERVAL_MS='500.0': expected 10-3600000"},
+    {"STEER_HEALTH_INTERVAL_MS=500ms", "STEER_HEALTH_INTERVAL_MS='500ms': expected 10-3600000"},
+    {"STEER_HEALTH_INTERVAL_MS=", "STEER_HEALTH_INTERVAL_MS='': expected 10-3600000"},
+    {"STEER_HEALTH_TIMEOUT_MS=0",
+     "STEER_HEALTH_TIMEOUT_MS='0': expected 1-600000, at most STEER_HEALTH_INTERVAL_MS"},
+    {"STEER_HEALTH_TIMEOUT_MS=600001",
+     "STEER_HEALTH_TIMEOUT_MS='600001': expected 1-600000, at most STEER_HEALTH_INTERVAL_MS"},
+    {"STEER_HEALTH_TIMEOUT_MS=-1",
+     "STEER_HEALTH_TIMEOUT_MS='-1': expected 1-600000, at most STEER_HEALTH_INTERVAL_MS"},
+    {"STEER_HEALTH_TIMEOUT_MS=99999999999999999999",
+     "STEER_HEALTH_TIMEOUT_MS='99999999999999999999': expected 1-600000, at most "
+     "STEER_HEALTH_INTERVAL_MS"},
+    {"STEER_HEALTH_TIMEOUT_MS=0.5",
+     "STEER_HEALTH_TIMEOUT_MS='0.5': expected 1-600000, at most STEER_HEALTH_INTERVAL_MS"},
+    {"STEER_HEALTH_TIMEOUT_MS=",
+     "STEER_HEALTH_TIMEOUT_MS='': expected 1-600000, at most STEER_HEALTH_INTERVAL_MS"},
+    {"STEER_HEALTH_RISE=0", "STEER_HEALTH_RISE='0': expected 1-100"},
+    {"STEER_HEALTH_RISE=101", "STEER_HEALTH_RISE='101': expected 1-100"},
+    {"STEER_HEALTH_RISE=-2", "STEER_HEALTH_RISE='-2': expected 1-100"},
+    {"STEER_HEALTH_RISE=99999999999999999999",
+     "STEER_HEALTH_RISE='99999999999999999999': expected 1-100"},
+    {"STEER_HEALTH_RISE=2.0", "STEER_HEALTH_RISE='2.0': expected 1-100"},
+    {"STEER_HEALTH_RISE=+2", "STEER_HEALTH_RISE='+2': expected 1-100"},
+    {"STEER_HEALTH_RISE= 2", "STEER_HEALTH_RISE=' 2': expected 1-100"},
+    {"STEER_HEALTH_RISE=", "STEER_HEALTH_RISE='': expected 1-100"},
+    {"STEER_HEALTH_FALL=0", "STEER_HEALTH_FALL='0': expected 1-100"},
+    {"STEER_HEALTH_FALL=101", "STEER_HEALTH_FALL='101': expected 1-100"},
+    {"STEER_HEALTH_FALL=-1", "STEER_HEALTH_FALL='-1': expected 1-100"},
+    {"STEER_HEALTH_FALL=99999999999999999999",
+     "STEER_HEALTH_FALL='99999999999999999999': expected 1-100"},
+    {"STEER_HEALTH_FALL=1e1", "STEER_HEALTH_FALL='1e1': expected 1-100"},
+    {"STEER_HEALTH_FALL=0x2", "STEER_HEALTH_FALL='0x2': expected 1-100"},
+    {"STEER_HEALTH_FALL=", "STEER_HEALTH_FALL='': expected 1-100"},
+    {"STEER_PASSIVE_EJECT_FAILURES=1001", "STEER_PASSIVE_EJECT_FAILURES='1001': expected 0-1000"},
+    {"STEER_PASSIVE_EJECT_FAILURES=-1", "STEER_PASSIVE_EJECT_FAILURES='-1': expected 0-1000"},
+    {"STEER_PASSIVE_EJECT_FAILURES=99999999999999999999",
+     "STEER_PASSIVE_EJECT_FAILURES='99999999999999999999': expected 0-1000"},
+    {"STEER_PASSIVE_EJECT_FAILURES=1.5", "STEER_PASSIVE_EJECT_FAILURES='1.5': expected 0-1000"},
+    {"STEER_PASSIVE_EJECT_FAILURES=never", "STEER_PASSIVE_EJECT_FAILURES='never': expected 0-1000"},
+    {"STEER_PASSIVE_EJECT_FAILURES=", "STEER_PASSIVE_EJECT_FAILURES='': expected 0-1000"},
+    {"STEER_CONTROL_SOCKET=", "STEER_CONTROL_SOCKET='': expected " CONTROL_ACCEPTED},
+    {"STEER_CONTROL_SOCKET=steer.sock",
+     "STEER_CONTROL_SOCKET='steer.sock': expected " CONTROL_ACCEPTED},
+    {"STEER_CONTROL_SOCKET=./steer.sock",
+     "STEER_CONTROL_SOCKET='./steer.sock': expected " CONTROL_ACCEPTED},
+    {"STEER_CONTROL_SOCKET= /run/steer.sock",
+     "STEER_CONTROL_SOCKET=' /run/steer.sock': expected " CONTROL_ACCEPTED},
+    /* 108 bytes: one too many for sockaddr_un.sun_path with its NUL */
+    {"STEER_CONTROL_SOCKET=/" SOCK107,
+     "STEER_CONTROL_SOCKET='/" SOCK107 "': expected " CONTROL_ACCEPTED},
+    /* the timeout must fit in the interval, set or default */
+    {"STEER_HEALTH_INTERVAL_MS=100",
+     "STEER_HEALTH_TIMEOUT_MS=250 (default) is more than STEER_HEALTH_INTERVAL_MS=100 "
+     "(accepted: timeout <= interval)"},
+    {"STEER_HEALTH_TIMEOUT_MS=501",
+     "STEER_HEALTH_TIMEOUT_MS=501 is more than STEER_HEALTH_INTERVAL_MS=500 (default) "
+     "(accepted: timeout <= interval)"},
 };
 
 static void test_env_rejects_bad_values_naming_variable_value_and_accepted(void **state)
@@ -193,6 +326,11 @@ static const struct {
     {"STEER_LOGLEVEL", "STEER_LOG_LEVEL"},
     {"STEER_LOG", NULL},
     {"STEER_XYZZY", NULL},
+    {"STEER_HEALTH_INTERVAL", "STEER_HEALTH_INTERVAL_MS"},
+    {"STEER_HEALTH_RISES", "STEER_HEALTH_RISE"},
+    {"STEER_HEALTH_FAIL", "STEER_HEALTH_FALL"},
+    {"STEER_PASSIVE_EJECT_FAILURE", "STEER_PASSIVE_EJECT_FAILURES"},
+    {"STEER_CONTROL_SOCK", "STEER_CONTROL_SOCKET"},
     {"", NULL},
 };
 
@@ -279,7 +417,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 3);
+	assert_int_equal(env_vars_count, 9);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -318,7 +456,8 @@ static void test_env_print_table_aligns_columns(void **state)
 				    strlen(rows == 0 ? "NAME " : env_vars[rows - 1].name));
 	}
 	assert_int_equal(rows, env_vars_count + 1);
-	assert_non_null(strstr(out, "STEER_CGROUP     (empty)"));
+	assert_non_null(strstr(out, "STEER_CGROUP                  (empty)"));
+	assert_non_null(strstr(out, "\nSTEER_PASSIVE_EJECT_FAILURES  1 "));
 	free(out);
 }
 
@@ -337,7 +476,13 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 	fclose(f);
 	assert_string_equal(out, "STEER_BPFFS=/sys/fs/bpf/steer\n"
 				 "STEER_CGROUP=(cgroup v2 root)\n"
-				 "STEER_LOG_LEVEL=debug\n");
+				 "STEER_LOG_LEVEL=debug\n"
+				 "STEER_HEALTH_INTERVAL_MS=500\n"
+				 "STEER_HEALTH_TIMEOUT_MS=250\n"
+				 "STEER_HEALTH_RISE=2\n"
+				 "STEER_HEALTH_FALL=2\n"
+				 "STEER_PASSIVE_EJECT_FAILURES=1\n"
+				 "STEER_CONTROL_SOCKET=/run/steer/steer.sock\n");
 	free(out);
 
 	strcpy(env->cgroup, "/sys/fs/cgroup/x");
@@ -362,6 +507,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_env_defaults_apply_without_variables),
 	    cmocka_unit_test(test_env_accepts_good_values),
+	    cmocka_unit_test(test_env_accepts_good_health_values),
 	    cmocka_unit_test(test_env_rejects_bad_values_naming_variable_value_and_accepted),
 	    cmocka_unit_test(test_env_rejects_path_of_path_max_characters),
 	    cmocka_unit_test(test_env_first_occurrence_wins_like_getenv),
