@@ -29,6 +29,8 @@ struct replica_rec {
 };
 
 struct checker {
+	checker_routable_fn on_routable;
+	void *on_routable_arg;
 	struct ev_loop *loop;
 	struct map_fds *fds;
 	uint64_t started_mono_ns;
@@ -46,10 +48,13 @@ static uint64_t clock_ns(clockid_t id)
 static const char *check_result_name(uint8_t r)
 {
 	static const char *const names[] = {
-		[STEER_CHECK_NONE] = "none",	       [STEER_CHECK_OK] = "ok",
-		[STEER_CHECK_REFUSED] = "refused",     [STEER_CHECK_TIMEOUT] = "timeout",
-		[STEER_CHECK_BAD_STATUS] = "bad-status", [STEER_CHECK_BAD_RESPONSE] = "bad-response",
-		[STEER_CHECK_ERROR] = "error",
+	    [STEER_CHECK_NONE] = "none",
+	    [STEER_CHECK_OK] = "ok",
+	    [STEER_CHECK_REFUSED] = "refused",
+	    [STEER_CHECK_TIMEOUT] = "timeout",
+	    [STEER_CHECK_BAD_STATUS] = "bad-status",
+	    [STEER_CHECK_BAD_RESPONSE] = "bad-response",
+	    [STEER_CHECK_ERROR] = "error",
 	};
 
 	return r < sizeof(names) / sizeof(names[0]) && names[r] ? names[r] : "?";
@@ -80,7 +85,7 @@ static bool needs_checks(const struct replica_rec *r)
 static void write_status(struct replica_rec *r)
 {
 	r->st.consecutive_failures =
-		r->h.consecutive_fail > 0xffff ? 0xffff : (uint16_t)r->h.consecutive_fail;
+	    r->h.consecutive_fail > 0xffff ? 0xffff : (uint16_t)r->h.consecutive_fail;
 	if (bpf_map_update_elem(r->c->fds->replica_status, &r->id, &r->st, BPF_ANY))
 		log_debug("replica id %u: cannot write status: %s", r->id, strerror(errno));
 }
@@ -116,7 +121,8 @@ static void apply_state(struct replica_rec *r, const char *why)
 
 	if (want == STEER_REPLICA_UP)
 		clear_ejection(r);
-	if (bpf_map_lookup_elem(r->c->fds->replicas, &r->id, &rep) || !replica_matches(&rep, &r->ep)) {
+	if (bpf_map_lookup_elem(r->c->fds->replicas, &r->id, &rep) ||
+	    !replica_matches(&rep, &r->ep)) {
 		log_warn("replica id %u of '%s' vanished from the map", r->id, r->svc);
 		return;
 	}
@@ -130,6 +136,8 @@ static void apply_state(struct replica_rec *r, const char *why)
 		log_err("replica id %u: cannot write state: %s", r->id, strerror(errno));
 	r->st.since_ns = clock_ns(CLOCK_REALTIME);
 	write_status(r);
+	if (want == STEER_REPLICA_UP && r->c->on_routable)
+		r->c->on_routable(r->c->on_routable_arg, r->svc);
 }
 
 static void schedule(struct replica_rec *r, double after_s)
@@ -160,9 +168,9 @@ static void on_probe_done(void *arg, uint8_t result, uint32_t latency_us, const 
 	change = health_record(&r->h, &p, ok, clock_ns(CLOCK_MONOTONIC));
 	if (change == HEALTH_NOW_DOWN)
 		r->st.eject_reason = STEER_EJECT_CHECK_FAILED;
-	snprintf(why, sizeof(why), "%u checks %s, last: %s%s%s", ok ? r->h.consecutive_ok : r->h.consecutive_fail,
-		 ok ? "passed" : "failed", check_result_name(result), detail && *detail ? ", " : "",
-		 detail ? detail : "");
+	snprintf(why, sizeof(why), "%u checks %s, last: %s%s%s",
+		 ok ? r->h.consecutive_ok : r->h.consecutive_fail, ok ? "passed" : "failed",
+		 check_result_name(result), detail && *detail ? ", " : "", detail ? detail : "");
 	if (change != HEALTH_SAME)
 		apply_state(r, why);
 	write_status(r);
@@ -174,12 +182,12 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct replica_rec *r = w->data;
 	struct probe_spec spec = {
-		.kind = r->hc.kind == HEALTH_KIND_HTTP ? PROBE_HTTP : PROBE_TCP,
-		.target = r->ep,
-		.timeout_ms = r->hc.timeout_ms,
-		.path = r->hc.path,
-		.expect_lo = r->hc.expect_lo,
-		.expect_hi = r->hc.expect_hi,
+	    .kind = r->hc.kind == HEALTH_KIND_HTTP ? PROBE_HTTP : PROBE_TCP,
+	    .target = r->ep,
+	    .timeout_ms = r->hc.timeout_ms,
+	    .path = r->hc.path,
+	    .expect_lo = r->hc.expect_lo,
+	    .expect_hi = r->hc.expect_hi,
 	};
 
 	(void)loop;
@@ -189,8 +197,8 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	r->inflight = probe_start(r->c->loop, &spec, on_probe_done, r);
 	if (!r->inflight) {
 		/* fd limits, ENOBUFS...: try again later, never give up. */
-		log_debug("service %s: cannot start a check of replica id %u: %s; retrying",
-			  r->svc, r->id, strerror(errno));
+		log_debug("service %s: cannot start a check of replica id %u: %s; retrying", r->svc,
+			  r->id, strerror(errno));
 		schedule(r, interval_s(r));
 	}
 }
@@ -279,8 +287,8 @@ static void adopt(struct checker *c, uint32_t id, const struct steer_replica *re
 		schedule(r, 0.); /* never seen healthy: check at once */
 	else
 		schedule(r, (double)health_first_offset((uint64_t)r->hc.interval_ms * 1000000ull,
-							 (uint32_t)random()) /
-				    1e9);
+							(uint32_t)random()) /
+				1e9);
 }
 
 static int sync_service(struct checker *c, const struct svc_config *sc)
@@ -383,12 +391,19 @@ int checker_set_draining(struct checker *c, const char *service, const struct en
 		if (!r || strcmp(r->svc, service) || !endpoint_equal(&r->ep, ep))
 			continue;
 		if (health_set_draining(&r->h, drain))
-			apply_state(r, drain ? "drained by the operator" : "undrained by the operator");
+			apply_state(r, drain ? "drained by the operator"
+					     : "undrained by the operator");
 		return 0;
 	}
 	snprintf(err, errlen, "service '%s' has no replica %s", service,
 		 endpoint_format(ep, buf, sizeof(buf)));
 	return -1;
+}
+
+void checker_on_routable(struct checker *c, checker_routable_fn fn, void *arg)
+{
+	c->on_routable = fn;
+	c->on_routable_arg = arg;
 }
 
 bool checker_first_round_done(const struct checker *c)

@@ -29,6 +29,11 @@ void checker_on_event(struct checker *c, const struct steer_event *ev);
 int checker_set_draining(struct checker *c, const char *service, const struct endpoint *ep,
 			 bool drain, char *err, size_t errlen);
 
+/* Called whenever a replica of service becomes routable (UP and not
+ * draining): the miss path tries its held connections at once. */
+typedef void (*checker_routable_fn)(void *arg, const char *service);
+void checker_on_routable(struct checker *c, checker_routable_fn fn, void *arg);
+
 /* Has every replica completed at least one check (or needs none)? */
 bool checker_first_round_done(const struct checker *c);
 

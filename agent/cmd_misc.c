@@ -75,7 +75,8 @@ int cmd_replica(const struct steer_env *env, const char *verb, const char *servi
 	}
 	ret = control_request(env->control_socket, line, reply, sizeof(reply), 10000);
 	if (ret < 0) {
-		log_err("cannot reach the agent on %s: %s (is `steer run` running? STEER_CONTROL_SOCKET)",
+		log_err("cannot reach the agent on %s: %s (is `steer run` running? "
+			"STEER_CONTROL_SOCKET)",
 			env->control_socket, strerror(errno));
 		return 1;
 	}

@@ -104,7 +104,10 @@ static int on_control(void *arg, const struct control_cmd *cmd, char *reply, siz
 	if (cmd->verb == CONTROL_DRAIN || cmd->verb == CONTROL_UNDRAIN) {
 		ret = checker_set_draining(a->checker, cmd->service, &cmd->replica,
 					   cmd->verb == CONTROL_DRAIN, err, sizeof(err));
-		snprintf(reply, len, "%s", ret ? err : cmd->verb == CONTROL_DRAIN ? "drained" : "undrained");
+		snprintf(reply, len, "%s",
+			 ret			      ? err
+			 : cmd->verb == CONTROL_DRAIN ? "drained"
+						      : "undrained");
 		return ret;
 	}
 	next = malloc(sizeof(*next));

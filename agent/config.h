@@ -23,12 +23,12 @@ enum health_kind {
 /* Health keys of a service. A key not in the file takes the STEER_HEALTH_*
  * default (config_apply_env()); `set` records which were in the file. */
 struct health_config {
-	enum health_kind kind;	     /* default: tcp for TCP services, none for UDP */
-	char path[HEALTH_PATH_MAX];  /* http: request path, starts with '/' */
-	uint32_t interval_ms;	     /* health_interval_ms */
-	uint32_t timeout_ms;	     /* health_timeout_ms, <= interval_ms */
-	uint32_t rise;		     /* health_rise */
-	uint32_t fall;		     /* health_fall */
+	enum health_kind kind;	       /* default: tcp for TCP services, none for UDP */
+	char path[HEALTH_PATH_MAX];    /* http: request path, starts with '/' */
+	uint32_t interval_ms;	       /* health_interval_ms */
+	uint32_t timeout_ms;	       /* health_timeout_ms, <= interval_ms */
+	uint32_t rise;		       /* health_rise */
+	uint32_t fall;		       /* health_fall */
 	uint16_t expect_lo, expect_hi; /* health_expect, default 200-399 */
 	struct {
 		bool kind, interval_ms, timeout_ms, rise, fall, expect;
@@ -75,8 +75,8 @@ int config_validate(const struct steer_config *cfg, const char *name, char *err,
  * is valid. Return 0, or -1 with err naming the service/replica and why. */
 int config_add_replica(struct steer_config *cfg, const char *service, const struct endpoint *ep,
 		       char *err, size_t errlen);
-int config_remove_replica(struct steer_config *cfg, const char *service,
-			  const struct endpoint *ep, char *err, size_t errlen);
+int config_remove_replica(struct steer_config *cfg, const char *service, const struct endpoint *ep,
+			  char *err, size_t errlen);
 
 /* The service named name, or NULL. */
 struct svc_config *config_find_service(struct steer_config *cfg, const char *name);

@@ -18,15 +18,13 @@
 
 /* Every pin steer creates, so `down` removes exactly these and nothing else. */
 static const char *const prog_names[] = {
-    "sock4_connect", "sock6_connect", "sock4_sendmsg",	   "sock6_sendmsg",
-    "sock4_recvmsg", "sock6_recvmsg", "sock4_getpeername", "sock6_getpeername",
-    "sock_state_watch",
+    "sock4_connect", "sock6_connect",	  "sock4_sendmsg",     "sock6_sendmsg",	   "sock4_recvmsg",
+    "sock6_recvmsg", "sock4_getpeername", "sock6_getpeername", "sock_state_watch",
 };
 static const char *const map_names[] = {
-	STEER_MAP_SERVICES,	STEER_MAP_SLOTS,	 STEER_MAP_REPLICAS,
-	STEER_MAP_SVC_STATS,	STEER_MAP_REPLICA_STATS, STEER_MAP_REVNAT,
-	STEER_MAP_SVC_NAMES,	STEER_MAP_BACKENDS,	 STEER_MAP_EVENTS,
-	STEER_MAP_REPLICA_STATUS,
+    STEER_MAP_SERVICES,	     STEER_MAP_SLOTS,	       STEER_MAP_REPLICAS,  STEER_MAP_SVC_STATS,
+    STEER_MAP_REPLICA_STATS, STEER_MAP_REVNAT,	       STEER_MAP_SVC_NAMES, STEER_MAP_BACKENDS,
+    STEER_MAP_EVENTS,	     STEER_MAP_REPLICA_STATUS, STEER_MAP_HOLD,	    STEER_MAP_HOLD_STATS,
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

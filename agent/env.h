@@ -12,12 +12,12 @@ struct steer_env {
 	char bpffs[PATH_MAX];  /* STEER_BPFFS: pin directory */
 	char cgroup[PATH_MAX]; /* STEER_CGROUP: cgroup v2 dir to attach to; "" = the v2 root */
 	int log_level;	       /* STEER_LOG_LEVEL: enum log_level */
-	uint32_t health_interval_ms;	/* STEER_HEALTH_INTERVAL_MS, default 500 */
-	uint32_t health_timeout_ms;	/* STEER_HEALTH_TIMEOUT_MS, default 250 */
-	uint32_t health_rise;		/* STEER_HEALTH_RISE, default 2 */
-	uint32_t health_fall;		/* STEER_HEALTH_FALL, default 2 */
+	uint32_t health_interval_ms;	 /* STEER_HEALTH_INTERVAL_MS, default 500 */
+	uint32_t health_timeout_ms;	 /* STEER_HEALTH_TIMEOUT_MS, default 250 */
+	uint32_t health_rise;		 /* STEER_HEALTH_RISE, default 2 */
+	uint32_t health_fall;		 /* STEER_HEALTH_FALL, default 2 */
 	uint32_t passive_eject_failures; /* STEER_PASSIVE_EJECT_FAILURES, default 1; 0 = off */
-	char control_socket[108];	/* STEER_CONTROL_SOCKET, default /run/steer/steer.sock */
+	char control_socket[108];	 /* STEER_CONTROL_SOCKET, default /run/steer/steer.sock */
 };
 
 struct env_var {

@@ -105,8 +105,8 @@ bool endpoint_is_local(const struct endpoint *ep)
 		if (ep->family == STEER_FAMILY_V4)
 			local = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == ep->addr[0];
 		else
-			local = !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, ep->addr,
-					16);
+			local =
+			    !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, ep->addr, 16);
 	}
 	freeifaddrs(ifs);
 	return local;
@@ -179,6 +179,7 @@ void map_fds_init(struct map_fds *fds)
 	fds->svc = fds->slots = fds->replicas = fds->svc_stats = fds->replica_stats = -1;
 	fds->names = fds->readers_barrier = fds->barrier_inner = -1;
 	fds->backends = fds->replica_status = fds->events = -1;
+	fds->hold = fds->hold_stats = -1;
 }
 
 int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writing)
@@ -196,6 +197,8 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 	    {STEER_MAP_BACKENDS, &fds->backends},
 	    {STEER_MAP_REPLICA_STATUS, &fds->replica_status},
 	    {STEER_MAP_EVENTS, &fds->events},
+	    {STEER_MAP_HOLD, &fds->hold},
+	    {STEER_MAP_HOLD_STATS, &fds->hold_stats},
 	};
 	char path[PATH_MAX];
 	int ret;
@@ -218,9 +221,11 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 
 void map_fds_close(struct map_fds *fds)
 {
-	int *all[] = {&fds->svc,	   &fds->slots, &fds->replicas,	       &fds->svc_stats,
-		      &fds->replica_stats, &fds->names, &fds->readers_barrier, &fds->barrier_inner,
-		      &fds->backends, &fds->replica_status, &fds->events};
+	int *all[] = {
+	    &fds->svc,		 &fds->slots,	       &fds->replicas,	      &fds->svc_stats,
+	    &fds->replica_stats, &fds->names,	       &fds->readers_barrier, &fds->barrier_inner,
+	    &fds->backends,	 &fds->replica_status, &fds->events,	      &fds->hold,
+	    &fds->hold_stats};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (*all[i] >= 0)

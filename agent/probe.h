@@ -18,9 +18,9 @@ enum probe_kind {
 struct probe_spec {
 	enum probe_kind kind;
 	struct endpoint target;
-	uint32_t timeout_ms;  /* whole check, connect to verdict */
-	const char *path;     /* PROBE_HTTP: request path, e.g. "/healthz" */
-	uint16_t expect_lo;   /* PROBE_HTTP: accepted status range */
+	uint32_t timeout_ms; /* whole check, connect to verdict */
+	const char *path;    /* PROBE_HTTP: request path, e.g. "/healthz" */
+	uint16_t expect_lo;  /* PROBE_HTTP: accepted status range */
 	uint16_t expect_hi;
 };
 

@@ -316,7 +316,8 @@ static int backends_ensure(const struct map_ops *ops, const struct steer_config 
 			b.local = ops->is_local(ops->ctx, &sc->replicas[r]);
 			ret = ops->backend_put(ops->ctx, &key, &b);
 			if (ret) {
-				snprintf(err, errlen, "cannot write the backend entry of a replica of '%s': %s",
+				snprintf(err, errlen,
+					 "cannot write the backend entry of a replica of '%s': %s",
 					 sc->name, strerror(-ret));
 				return ret;
 			}

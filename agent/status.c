@@ -104,8 +104,8 @@ static int load_service(const struct map_fds *fds, struct svc_view *sv)
 
 static const char *check_result_name(uint8_t r)
 {
-	static const char *const names[] = {"none", "ok", "refused", "timeout", "bad-status",
-					    "bad-response", "error"};
+	static const char *const names[] = {"none",	  "ok",		  "refused", "timeout",
+					    "bad-status", "bad-response", "error"};
 
 	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
@@ -222,9 +222,11 @@ static void print_json(const struct svc_view *sv, int n, FILE *out)
 				iso_time(rv->st.since_ns, since, sizeof(since)),
 				iso_time(rv->st.last_check_ns, checked, sizeof(checked)),
 				check_result_name(rv->st.last_result), rv->st.last_latency_us,
-				rv->st.consecutive_failures, (unsigned long long)rv->b.failed_connects,
+				rv->st.consecutive_failures,
+				(unsigned long long)rv->b.failed_connects,
 				rv->b.ejected_ns ? "true" : "false",
-				eject_reason_name(rv->b.ejected_ns ? rv->b.reason : rv->st.eject_reason),
+				eject_reason_name(rv->b.ejected_ns ? rv->b.reason
+								   : rv->st.eject_reason),
 				(unsigned long long)rv->b.ejected_ns);
 		}
 		fprintf(out, "]}");

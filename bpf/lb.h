@@ -85,7 +85,7 @@ static __always_inline struct steer_svc_stats *svc_stats(__u32 svc_id)
 }
 
 static __always_inline const struct steer_backend *backend_of(const struct steer_replica *r,
-							    __u8 proto)
+							      __u8 proto)
 {
 	struct steer_backend_key key = {};
 
@@ -152,19 +152,19 @@ static __always_inline int svc_pick_replica(__u32 svc_id, __u32 bank, __u32 coun
 }
 
 /* Remember which VIP a socket was steered from, for getpeername/recvmsg. */
-static __always_inline int revnat_remember(__u64 cookie, const struct steer_replica *r,
-					   const struct sock_endpoint *vip)
+static __always_inline int revnat_remember(__u64 cookie, const __be32 addr[4], __be16 port,
+					   __u8 family, const struct sock_endpoint *vip)
 {
 	struct steer_revnat_key key = {};
 	struct steer_revnat_value val = {};
 
 	key.cookie = cookie;
-	key.addr[0] = r->addr[0];
-	key.addr[1] = r->addr[1];
-	key.addr[2] = r->addr[2];
-	key.addr[3] = r->addr[3];
-	key.port = r->port;
-	key.family = r->family;
+	key.addr[0] = addr[0];
+	key.addr[1] = addr[1];
+	key.addr[2] = addr[2];
+	key.addr[3] = addr[3];
+	key.port = port;
+	key.family = family;
 
 	val.addr[0] = vip->addr[0];
 	val.addr[1] = vip->addr[1];
@@ -190,12 +190,29 @@ revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
 	return bpf_map_lookup_elem(&steer_revnat_v1, &key);
 }
 
-/* The seam for the hold path: today a miss is counted and refused. */
-static __always_inline int svc_handle_miss(struct steer_svc_stats *stats)
+/*
+ * A miss: count it, then hand a TCP connect to the agent's hold listener for
+ * the service, which retries replicas with backoff and relays once one
+ * answers. The client's connect succeeds and getpeername() shows the VIP.
+ * UDP, or no listener (no agent running): -EHOSTUNREACH.
+ */
+static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_id, __u8 proto,
+					   __u64 cookie, const struct sock_endpoint *vip,
+					   struct steer_svc_stats *stats)
 {
+	const struct steer_hold *hold;
+
 	if (stats)
 		__sync_fetch_and_add(&stats->misses, 1);
-	return -EHOSTUNREACH;
+	if (proto != IPPROTO_TCP)
+		return -EHOSTUNREACH;
+	hold = bpf_map_lookup_elem(&steer_hold_v1, &svc_id);
+	if (!hold || !hold->port || hold->family != vip->family)
+		return -EHOSTUNREACH;
+	if (revnat_remember(cookie, hold->addr, hold->port, hold->family, vip))
+		return -EHOSTUNREACH;
+	ctx_set_peer(ctx, hold->addr, hold->port, vip->family);
+	return 0;
 }
 
 /*
@@ -233,11 +250,11 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 
 	err = svc_pick_replica(svc_id, bank, count, hint, family, proto, &rid, &r);
 	if (err == -EHOSTUNREACH)
-		return svc_handle_miss(stats);
+		return svc_handle_miss(ctx, svc_id, proto, cookie, &vip, stats);
 	if (err || !r)
 		goto fail_closed;
 
-	err = revnat_remember(cookie, r, &vip);
+	err = revnat_remember(cookie, r->addr, r->port, r->family, &vip);
 	if (err)
 		goto fail_closed;
 

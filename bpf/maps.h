@@ -101,4 +101,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_replica_status_v1 SEC(".maps");
 
+/* Service id -> the agent's hold listener for connects that miss. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct steer_hold);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_hold_v1 SEC(".maps");
+
+/* Service id -> the miss path's counters and histograms. Agent-only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct steer_hold_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_hold_stats_v1 SEC(".maps");
+
 #endif /* STEER_MAPS_H */

@@ -58,7 +58,7 @@ enum steer_eject_reason {
 
 /* Outcome of an active health check. */
 enum steer_check_result {
-	STEER_CHECK_NONE = 0,	      /* not checked yet */
+	STEER_CHECK_NONE = 0, /* not checked yet */
 	STEER_CHECK_OK = 1,
 	STEER_CHECK_REFUSED = 2,      /* connect refused or reset */
 	STEER_CHECK_TIMEOUT = 3,      /* no answer within the timeout */
@@ -68,16 +68,18 @@ enum steer_check_result {
 };
 
 /* Pinned map names (stable: bpftool users and restarts rely on them). */
-#define STEER_MAP_SERVICES	"steer_svc_v1"
-#define STEER_MAP_SLOTS		"steer_slots_v1"
-#define STEER_MAP_REPLICAS	"steer_replicas_v1"
-#define STEER_MAP_SVC_STATS	"steer_svc_stats_v1"
-#define STEER_MAP_REPLICA_STATS "steer_replica_stats_v1"
-#define STEER_MAP_REVNAT	"steer_revnat_v1"
-#define STEER_MAP_SVC_NAMES	"steer_svc_names_v1"
-#define STEER_MAP_BACKENDS	"steer_backends_v1"
-#define STEER_MAP_EVENTS	"steer_events_v1"
+#define STEER_MAP_SERVICES	 "steer_svc_v1"
+#define STEER_MAP_SLOTS		 "steer_slots_v1"
+#define STEER_MAP_REPLICAS	 "steer_replicas_v1"
+#define STEER_MAP_SVC_STATS	 "steer_svc_stats_v1"
+#define STEER_MAP_REPLICA_STATS	 "steer_replica_stats_v1"
+#define STEER_MAP_REVNAT	 "steer_revnat_v1"
+#define STEER_MAP_SVC_NAMES	 "steer_svc_names_v1"
+#define STEER_MAP_BACKENDS	 "steer_backends_v1"
+#define STEER_MAP_EVENTS	 "steer_events_v1"
 #define STEER_MAP_REPLICA_STATUS "steer_replica_status_v1"
+#define STEER_MAP_HOLD		 "steer_hold_v1"
+#define STEER_MAP_HOLD_STATS	 "steer_hold_stats_v1"
 
 /* Ring buffer size for ejection events (bytes, a power of two). */
 #define STEER_EVENTS_BYTES (256 * 1024)
@@ -165,12 +167,12 @@ struct steer_backend_key {
  * the datapath sets ejected_ns and counts failures; the agent clears
  * ejected_ns once active checks see the endpoint healthy again. */
 struct steer_backend {
-	__u64 ejected_ns;	     /* bpf_ktime_get_ns() at ejection, 0 = not ejected */
-	__u64 failed_connects;	     /* connects to it that failed, ever */
+	__u64 ejected_ns;	    /* bpf_ktime_get_ns() at ejection, 0 = not ejected */
+	__u64 failed_connects;	    /* connects to it that failed, ever */
 	__u32 consecutive_failures; /* failed connects since the last good one */
-	__u8 reason;		     /* enum steer_eject_reason of the last ejection */
-	__u8 local;		     /* 1 if the address is on this host */
-	__u8 pad[2];		     /* zero */
+	__u8 reason;		    /* enum steer_eject_reason of the last ejection */
+	__u8 local;		    /* 1 if the address is on this host */
+	__u8 pad[2];		    /* zero */
 };
 
 /* A record in the steer_events_v1 ring buffer: the datapath ejected an
@@ -188,12 +190,59 @@ struct steer_event {
  * checker's view, so `steer status` can show it without the agent. Written by
  * the agent only. */
 struct steer_replica_status {
-	__u64 since_ns;		     /* CLOCK_REALTIME ns of the last state change */
-	__u64 last_check_ns;	     /* CLOCK_REALTIME ns of the last check, 0 = none */
-	__u32 last_latency_us;	     /* duration of the last check */
+	__u64 since_ns;		    /* CLOCK_REALTIME ns of the last state change */
+	__u64 last_check_ns;	    /* CLOCK_REALTIME ns of the last check, 0 = none */
+	__u32 last_latency_us;	    /* duration of the last check */
 	__u16 consecutive_failures; /* checks failed in a row */
-	__u8 last_result;	     /* enum steer_check_result */
-	__u8 eject_reason;	     /* enum steer_eject_reason of the last ejection */
+	__u8 last_result;	    /* enum steer_check_result */
+	__u8 eject_reason;	    /* enum steer_eject_reason of the last ejection */
+};
+
+/* Log-linear histogram of microseconds: bucket 0 holds 0 us; above that,
+ * two buckets per power of two (see steer_hist_bucket()). */
+#define STEER_HIST_BUCKETS 64
+
+struct steer_hist {
+	__u64 count[STEER_HIST_BUCKETS]; /* samples per bucket */
+};
+
+/* Bucket of a value in microseconds: 0 -> 0; otherwise 1 + 2 * floor(log2 v)
+ * + (the bit below the top bit), capped at the last bucket. */
+static inline __u32 steer_hist_bucket(__u64 us)
+{
+	__u32 top = 63, b;
+
+	if (!us)
+		return 0;
+	while (!(us >> top))
+		top--;
+	b = 1 + 2 * top + (top ? (__u32)((us >> (top - 1)) & 1) : 0);
+	return b < STEER_HIST_BUCKETS ? b : STEER_HIST_BUCKETS - 1;
+}
+
+/* Value of steer_hold_stats_v1 (array indexed by svc_id): the miss path, as
+ * the agent saw it. Written by the agent only; read by status. */
+struct steer_hold_stats {
+	__u64 held_now;			    /* connections held right now */
+	__u64 held_total;		    /* connections ever held */
+	__u64 served;			    /* held, then relayed to a replica */
+	__u64 timeouts;			    /* held until STEER_RETRY_TIMEOUT_MS, then reset */
+	__u64 refused_full;		    /* refused at once: STEER_HOLD_MAX reached */
+	__u64 attempts_served;		    /* attempts spent by served connections */
+	__u64 attempts_total;		    /* connect attempts made */
+	__u64 pad;			    /* zero */
+	struct steer_hist hold_us;	    /* arrival -> relaying, served ones */
+	struct steer_hist first_attempt_us; /* arrival -> first attempt started */
+};
+
+/* Value of steer_hold_v1 (array indexed by svc_id): where the connect hook
+ * sends a connection that finds no routable replica. port 0: no hold
+ * listener (no agent), so the connect fails with EHOSTUNREACH. */
+struct steer_hold {
+	__be32 addr[4]; /* the agent's listener, loopback, network order */
+	__be16 port;	/* network order; 0 = none */
+	__u8 family;	/* enum steer_family */
+	__u8 pad;	/* zero */
 };
 
 /* Index of a slot in steer_slots_v1. */
@@ -217,5 +266,9 @@ _Static_assert(sizeof(struct steer_backend_key) == 20, "steer_backend_key layout
 _Static_assert(sizeof(struct steer_backend) == 24, "steer_backend layout changed");
 _Static_assert(sizeof(struct steer_event) == 32, "steer_event layout changed");
 _Static_assert(sizeof(struct steer_replica_status) == 24, "steer_replica_status layout changed");
+_Static_assert(sizeof(struct steer_hist) == 8 * STEER_HIST_BUCKETS, "steer_hist layout changed");
+_Static_assert(sizeof(struct steer_hold_stats) == 64 + 2 * sizeof(struct steer_hist),
+	       "steer_hold_stats layout changed");
+_Static_assert(sizeof(struct steer_hold) == 20, "steer_hold layout changed");
 
 #endif /* STEER_ABI_H */

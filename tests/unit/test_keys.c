@@ -132,15 +132,16 @@ static void test_keys_svc_key_address_bytes_are_network_order(void **state)
 	assert_int_equal(p[3], 2);
 }
 
-static void test_keys_replica_encode_sets_active_and_svc_id(void **state)
+static void test_keys_replica_encode_sets_state_and_svc_id(void **state)
 {
 	static const struct {
 		const char *ep;
 		uint32_t svc_id;
+		uint8_t state;
 	} cases[] = {
-	    {"10.0.0.1:8080", 0},
-	    {"10.0.0.2:1", 7},
-	    {"[fd00::1]:5353", STEER_MAX_SERVICES - 1},
+	    {"10.0.0.1:8080", 0, STEER_REPLICA_UP},
+	    {"10.0.0.2:1", 7, STEER_REPLICA_UNKNOWN},
+	    {"[fd00::1]:5353", STEER_MAX_SERVICES - 1, STEER_REPLICA_DRAINING},
 	};
 
 	(void)state;
@@ -150,13 +151,13 @@ static void test_keys_replica_encode_sets_active_and_svc_id(void **state)
 		char buf[ADDR_STRLEN];
 
 		memset(&r, 0xff, sizeof(r));
-		replica_encode(&e, cases[i].svc_id, &r);
+		replica_encode(&e, cases[i].svc_id, cases[i].state, &r);
 
 		memset(&want, 0, sizeof(want));
 		memcpy(want.addr, e.addr, sizeof(want.addr));
 		want.port = htons(e.port);
 		want.family = e.family;
-		want.state = STEER_REPLICA_UP;
+		want.state = cases[i].state;
 		want.svc_id = cases[i].svc_id;
 		assert_memory_equal(&r, &want, sizeof(r));
 
@@ -186,7 +187,7 @@ static void test_keys_replica_matches_same_endpoint_only(void **state)
 		struct endpoint rep = ep(cases[i].replica), probe = ep(cases[i].probe);
 		struct steer_replica r;
 
-		replica_encode(&rep, 3, &r);
+		replica_encode(&rep, 3, STEER_REPLICA_UP, &r);
 		if (replica_matches(&r, &probe) != cases[i].match)
 			fail_msg("replica_matches(%s, %s): expected %d", cases[i].replica,
 				 cases[i].probe, cases[i].match);
@@ -226,7 +227,7 @@ int main(void)
 	    cmocka_unit_test(test_keys_svc_key_v6_is_exactly_address_port_family_proto),
 	    cmocka_unit_test(test_keys_svc_key_port_is_network_order),
 	    cmocka_unit_test(test_keys_svc_key_address_bytes_are_network_order),
-	    cmocka_unit_test(test_keys_replica_encode_sets_active_and_svc_id),
+	    cmocka_unit_test(test_keys_replica_encode_sets_state_and_svc_id),
 	    cmocka_unit_test(test_keys_replica_matches_same_endpoint_only),
 	    cmocka_unit_test(test_keys_replica_matches_false_for_zeroed_replica),
 	    cmocka_unit_test(test_keys_proto_name_names_tcp_and_udp),

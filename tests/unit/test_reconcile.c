@@ -193,11 +193,11 @@ static void reader_check(struct fake *f)
 				return;
 			}
 			r = &f->m.replicas[rid];
-			if (r->state != STEER_REPLICA_UP || r->family != key->family ||
+			if (r->state == STEER_REPLICA_UNUSED || r->family != key->family ||
 			    r->svc_id != v->svc_id) {
 				violate(f,
 					"svc id %u bank %u slot %u -> replica %u: state %u family "
-					"%u svc_id %u (want ACTIVE, family %u, svc_id %u)",
+					"%u svc_id %u (want a live state, family %u, svc_id %u)",
 					v->svc_id, v->bank, s, rid, r->state, r->family, r->svc_id,
 					key->family, v->svc_id);
 				return;
@@ -805,7 +805,7 @@ static void assert_maps_hold(const struct fake *f, const struct steer_config *cf
 				fail_msg("service '%s' slot %d: replica %u is %s, want %s",
 					 sc->name, r, id, endpoint_format(&have, a, sizeof(a)),
 					 endpoint_format(&sc->replicas[r], b, sizeof(b)));
-			assert_int_equal(rep->state, STEER_REPLICA_UP);
+			assert_int_not_equal(rep->state, STEER_REPLICA_UNUSED);
 			assert_int_equal(rep->svc_id, v->svc_id);
 			if (rep_seen[id])
 				fail_msg("service '%s' slot %d: replica id %u used twice", sc->name,
@@ -905,7 +905,8 @@ test_reconcile_first_apply_adds_services_in_bank_0_with_active_replicas_and_name
 	for (uint32_t s = 0; s < web.count; s++) {
 		const struct steer_replica *r = &f->m.replicas[slot_replica(f, &web, s)];
 
-		assert_int_equal(r->state, STEER_REPLICA_UP);
+		/* a TCP service is checked: never seen healthy, no traffic yet */
+		assert_int_equal(r->state, STEER_REPLICA_UNKNOWN);
 		assert_int_equal(r->svc_id, web.svc_id);
 		assert_int_equal(r->family, STEER_FAMILY_V4);
 	}
@@ -938,6 +939,7 @@ static void test_reconcile_same_config_again_writes_nothing_the_datapath_reads(v
 	assert_non_null(before);
 	for (size_t i = 0; i < ARRAY_SIZE(unchanged_cases); i++) {
 		memset(&w->f->m, 0, sizeof(w->f->m));
+		memset(&w->f->b, 0, sizeof(w->f->b));
 		memset(w->applied, 0, sizeof(*w->applied));
 		parse(w->cfg[0], unchanged_cases[i]);
 		apply_ok(w, w->cfg[0]);
@@ -1070,7 +1072,7 @@ static void test_reconcile_changed_replicas_fill_other_bank_flip_then_wait_then_
 				int p_rep = log_find(f, 0, OP_REPLICA_PUT, false, new_id[r]);
 
 				assert_true(p_rep >= 0 && p_rep < p_put);
-				assert_int_equal(f->log[p_rep].rep.state, STEER_REPLICA_UP);
+				assert_int_not_equal(f->log[p_rep].rep.state, STEER_REPLICA_UNUSED);
 				added++;
 			}
 		}
@@ -1314,6 +1316,7 @@ static void test_reconcile_replaced_replica_gets_a_fresh_id(void **state)
 		uint32_t gone, joined;
 
 		memset(&w->f->m, 0, sizeof(w->f->m));
+		memset(&w->f->b, 0, sizeof(w->f->b));
 		memset(w->applied, 0, sizeof(*w->applied));
 		snprintf(text, sizeof(text), "[service web]\nvip = 10.96.0.1:80\n%s",
 			 cases[c].before);
@@ -1363,6 +1366,7 @@ static void test_reconcile_retired_replica_id_is_not_reused_by_the_next_reconcil
 		uint32_t gone, joined;
 
 		memset(&w->f->m, 0, sizeof(w->f->m));
+		memset(&w->f->b, 0, sizeof(w->f->b));
 		memset(w->applied, 0, sizeof(*w->applied));
 		parse(w->cfg[0], cases[c].a);
 		parse(w->cfg[1], cases[c].b);
@@ -1439,6 +1443,7 @@ test_reconcile_refuses_config_needing_more_replica_ids_than_free_before_any_writ
 
 		print_message("  case: %s\n", cases[c].what);
 		memset(&w->f->m, 0, sizeof(w->f->m));
+		memset(&w->f->b, 0, sizeof(w->f->b));
 		memset(w->applied, 0, sizeof(*w->applied));
 		memset(held, 0, sizeof(*held));
 		memset(want, 0, sizeof(*want));
