@@ -45,11 +45,16 @@ for i in 1 2 3; do
 done
 
 echo "--- steer run --config examples/demo.ini (STEER_CGROUP=$CG)"
-STEER_BPFFS=$PIN STEER_CGROUP=$CG "$B/steer" run --config "$ROOT/examples/demo.ini" 2>"$TMP/agent.log" &
+STEER_BPFFS=$PIN STEER_CGROUP=$CG STEER_CONTROL_SOCKET=$TMP/steer.sock "$B/steer" run --config "$ROOT/examples/demo.ini" 2>"$TMP/agent.log" &
 AGENT=$!
 for _ in $(seq 200); do grep -q 'ready:' "$TMP/agent.log" && break; sleep 0.05; done
 sed 's/^/    /' "$TMP/agent.log"
 grep -q 'ready:' "$TMP/agent.log" || { echo "demo: the agent did not start" >&2; exit 1; }
+# Replicas get traffic once their health checks pass (health_rise in a row).
+for _ in $(seq 100); do
+	[ "$(STEER_BPFFS=$PIN "$B/steer" status | grep -c 'state=up')" -ge 3 ] && break
+	sleep 0.1
+done
 
 echo "--- 12 requests to the VIP 127.77.0.1:8080 from a client in $CG"
 for n in $(seq 12); do
