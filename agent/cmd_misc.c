@@ -56,6 +56,8 @@ int cmd_check_config(const struct steer_env *env, const char *config_path)
 	env_print_effective(env, stdout);
 	printf("\n# %s\n", config_path);
 	config_print(cfg, stdout);
+	printf("\n");
+	config_print_retry_schedules(cfg, stdout);
 	free(cfg);
 	return 0;
 }

@@ -50,10 +50,12 @@ struct key_def {
 	const char *key;
 	int (*handle)(struct parse_ctx *ctx, const struct key_def *def, const char *value);
 	bool repeatable;
-	/* key_uint() rows only: the accepted range, where the value goes in
-	 * struct health_config and where its `set` flag is. */
+	/* key_uint() (uint32_t) and key_decimal() (double) rows only: the
+	 * accepted range, where the value goes in struct svc_config, where its
+	 * `set` flag is, and the STEER_* variable an unset value comes from. */
 	uint32_t lo, hi;
 	size_t value_off, set_off;
+	const char *var;
 };
 
 static int key_vip(struct parse_ctx *ctx, const struct key_def *def, const char *value);
@@ -62,23 +64,38 @@ static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const c
 static int key_health(struct parse_ctx *ctx, const struct key_def *def, const char *value);
 static int key_uint(struct parse_ctx *ctx, const struct key_def *def, const char *value);
 static int key_expect(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_decimal(struct parse_ctx *ctx, const struct key_def *def, const char *value);
 
-#define UINT_KEY(name, field, lo, hi)                                                              \
+#define HEALTH_KEY(name, field, lo, hi, var)                                                       \
 	{                                                                                          \
-		name, key_uint, false, lo, hi, offsetof(struct health_config, field),              \
-		    offsetof(struct health_config, set.field)                                      \
+		name, key_uint, false, lo, hi, offsetof(struct svc_config, health.field),          \
+		    offsetof(struct svc_config, health.set.field), var                             \
+	}
+/* handle: key_uint for a uint32_t field of struct backoff_params, key_decimal
+ * for a double. The ranges are backoff_validate()'s. */
+#define RETRY_KEY(name, handle, field, lo, hi, var)                                                \
+	{                                                                                          \
+		name, handle, false, lo, hi, offsetof(struct svc_config, retry.field),             \
+		    offsetof(struct svc_config, retry_set.field), var                              \
 	}
 
 static const struct key_def keys[] = {
-    {"vip", key_vip, false, 0, 0, 0, 0},
-    {"protocol", key_protocol, false, 0, 0, 0, 0},
-    {"replica", key_replica, true, 0, 0, 0, 0},
-    {"health", key_health, false, 0, 0, 0, 0},
-    UINT_KEY("health_interval_ms", interval_ms, 10, 3600000),
-    UINT_KEY("health_timeout_ms", timeout_ms, 1, 600000),
-    UINT_KEY("health_rise", rise, 1, 100),
-    UINT_KEY("health_fall", fall, 1, 100),
-    {"health_expect", key_expect, false, 0, 0, 0, 0},
+    {"vip", key_vip, false, 0, 0, 0, 0, NULL},
+    {"protocol", key_protocol, false, 0, 0, 0, 0, NULL},
+    {"replica", key_replica, true, 0, 0, 0, 0, NULL},
+    {"health", key_health, false, 0, 0, 0, 0, NULL},
+    HEALTH_KEY("health_interval_ms", interval_ms, 10, 3600000, "STEER_HEALTH_INTERVAL_MS"),
+    HEALTH_KEY("health_timeout_ms", timeout_ms, 1, 600000, "STEER_HEALTH_TIMEOUT_MS"),
+    HEALTH_KEY("health_rise", rise, 1, 100, "STEER_HEALTH_RISE"),
+    HEALTH_KEY("health_fall", fall, 1, 100, "STEER_HEALTH_FALL"),
+    {"health_expect", key_expect, false, 0, 0, 0, 0, NULL},
+    RETRY_KEY("retry_initial_backoff_ms", key_uint, initial_ms, 0, 3600000,
+	      "STEER_RETRY_INITIAL_BACKOFF_MS"),
+    RETRY_KEY("retry_backoff_multiplier", key_decimal, multiplier, 1, 1000000,
+	      "STEER_RETRY_BACKOFF_MULTIPLIER"),
+    RETRY_KEY("retry_max_backoff_ms", key_uint, max_ms, 1, 3600000, "STEER_RETRY_MAX_BACKOFF_MS"),
+    RETRY_KEY("retry_jitter", key_decimal, jitter, 0, 1, "STEER_RETRY_JITTER"),
+    RETRY_KEY("retry_timeout_ms", key_uint, timeout_ms, 1, 86400000, "STEER_RETRY_TIMEOUT_MS"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -86,7 +103,8 @@ static const struct key_def keys[] = {
 /* Where things are in the file, for messages. */
 struct config_lines {
 	int vip[STEER_MAX_SERVICES];
-	int health[STEER_MAX_SERVICES]; /* the `health` key, 0 if absent */
+	int health[STEER_MAX_SERVICES];	       /* the `health` key, 0 if absent */
+	int retry_initial[STEER_MAX_SERVICES]; /* retry_initial_backoff_ms, 0 if absent */
 	int replica[STEER_MAX_SERVICES][STEER_MAX_SLOTS];
 };
 
@@ -279,30 +297,67 @@ static int key_health(struct parse_ctx *ctx, const struct key_def *def, const ch
 	return 0;
 }
 
-/* The value and the `set` flag of a key_uint() row in h. */
-static uint32_t uint_value(const struct health_config *h, const struct key_def *def)
+/* The value and the `set` flag of a key_uint() or key_decimal() row in svc. */
+static uint32_t uint_value(const struct svc_config *svc, const struct key_def *def)
 {
 	uint32_t v;
 
-	memcpy(&v, (const char *)h + def->value_off, sizeof(v));
+	memcpy(&v, (const char *)svc + def->value_off, sizeof(v));
 	return v;
 }
 
-static bool uint_is_set(const struct health_config *h, const struct key_def *def)
+static double decimal_value(const struct svc_config *svc, const struct key_def *def)
 {
-	return *((const bool *)((const char *)h + def->set_off));
+	double v;
+
+	memcpy(&v, (const char *)svc + def->value_off, sizeof(v));
+	return v;
+}
+
+static bool key_is_set(const struct svc_config *svc, const struct key_def *def)
+{
+	return *((const bool *)((const char *)svc + def->set_off));
+}
+
+/* A key_uint() or key_decimal() row whose value is in svc->retry. */
+static bool is_retry_key(const struct key_def *def)
+{
+	return (def->handle == key_uint || def->handle == key_decimal) &&
+	       def->value_off >= offsetof(struct svc_config, retry) &&
+	       def->value_off < offsetof(struct svc_config, retry) + sizeof(struct backoff_params);
+}
+
+/* "10-3600000" or "a decimal 0-1": what a numeric row accepts. */
+static const char *range_text(const struct key_def *def, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%u-%u", def->handle == key_decimal ? "a decimal " : "",
+		 (unsigned)def->lo, (unsigned)def->hi);
+	return buf;
 }
 
 static int key_uint(struct parse_ctx *ctx, const struct key_def *def, const char *value)
 {
-	struct health_config *h = &ctx->svc->health;
+	char *svc = (char *)ctx->svc, range[64];
 	long long v;
 
 	if (env_parse_int(value, def->lo, def->hi, &v) < 0)
-		return fail(ctx, ctx->lineno, "bad %s '%s' (accepted: %u-%u)", def->key, value,
-			    (unsigned)def->lo, (unsigned)def->hi);
-	*(uint32_t *)((char *)h + def->value_off) = (uint32_t)v;
-	*(bool *)((char *)h + def->set_off) = true;
+		return fail(ctx, ctx->lineno, "bad %s '%s' (accepted: %s)", def->key, value,
+			    range_text(def, range, sizeof(range)));
+	*(uint32_t *)(svc + def->value_off) = (uint32_t)v;
+	*(bool *)(svc + def->set_off) = true;
+	return 0;
+}
+
+static int key_decimal(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	char *svc = (char *)ctx->svc, range[64];
+	double v;
+
+	if (env_parse_decimal(value, def->lo, def->hi, &v) < 0)
+		return fail(ctx, ctx->lineno, "bad %s '%s' (accepted: %s)", def->key, value,
+			    range_text(def, range, sizeof(range)));
+	memcpy(svc + def->value_off, &v, sizeof(v));
+	*(bool *)(svc + def->set_off) = true;
 	return 0;
 }
 
@@ -340,7 +395,7 @@ bad:
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
 	struct parse_ctx *ctx = user;
-	char accepted[256] = "";
+	char accepted[512] = "";
 	size_t k;
 
 	(void)section; /* always "": read_line() keeps section headers from inih */
@@ -366,6 +421,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			    key, ctx->svc->name, ctx->key_line[k]) == 0;
 	if (!ctx->key_line[k])
 		ctx->key_line[k] = ctx->lineno;
+	if (keys[k].value_off == offsetof(struct svc_config, retry.initial_ms))
+		ctx->lines.retry_initial[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
 	return keys[k].handle(ctx, &keys[k], value) == 0;
 }
 
@@ -561,18 +618,6 @@ static int health_problem(const struct steer_config *cfg, int i, const struct co
 			      "service '%s' has a bad health path '%.*s' (accepted: " PATH_ACCEPTED
 			      ")",
 			      svc->name, HEALTH_PATH_MAX - 1, h->path);
-	for (size_t k = 0; k < NKEYS; k++) {
-		const struct key_def *def = &keys[k];
-		uint32_t v;
-
-		if (def->handle != key_uint || !uint_is_set(h, def))
-			continue;
-		v = uint_value(h, def);
-		if (v < def->lo || v > def->hi)
-			return report(err, errlen, name, svc->line,
-				      "service '%s' has %s=%u (accepted: %u-%u)", svc->name,
-				      def->key, (unsigned)v, (unsigned)def->lo, (unsigned)def->hi);
-	}
 	if (h->set.expect &&
 	    (h->expect_lo < 100 || h->expect_hi > 599 || h->expect_lo > h->expect_hi))
 		return report(err, errlen, name, svc->line,
@@ -580,6 +625,86 @@ static int health_problem(const struct steer_config *cfg, int i, const struct co
 			      ")",
 			      svc->name, h->expect_lo, h->expect_hi);
 	return 0;
+}
+
+/* The numeric keys (health_*, retry_*) that service i sets, each in its
+ * range: only a config built in memory can have them out of it. */
+static int range_problem(const struct steer_config *cfg, int i, const char *name, char *err,
+			 size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+	char value[64], range[64];
+
+	for (size_t k = 0; k < NKEYS; k++) {
+		const struct key_def *def = &keys[k];
+
+		if (def->handle == key_uint && key_is_set(svc, def)) {
+			uint32_t v = uint_value(svc, def);
+
+			if (v >= def->lo && v <= def->hi)
+				continue;
+			snprintf(value, sizeof(value), "%u", (unsigned)v);
+		} else if (def->handle == key_decimal && key_is_set(svc, def)) {
+			double v = decimal_value(svc, def);
+
+			if (v >= def->lo && v <= def->hi) /* false for NaN */
+				continue;
+			env_format_decimal(v, value, sizeof(value));
+		} else {
+			continue;
+		}
+		return report(err, errlen, name, svc->line, "service '%s' has %s=%s (accepted: %s)",
+			      svc->name, def->key, value, range_text(def, range, sizeof(range)));
+	}
+	return 0;
+}
+
+/* backoff_validate()'s message in msg, with the keys' names in place of the
+ * variables', and " (from STEER_...)" after each value that did not come
+ * from the file (from_env: there is such a value, it was filled). */
+static void retry_message_names_keys(const struct svc_config *svc, bool from_env, char *msg,
+				     size_t len)
+{
+	for (size_t k = 0; k < NKEYS; k++) {
+		const struct key_def *def = &keys[k];
+		char from[128] = "";
+
+		if (!is_retry_key(def))
+			continue;
+		if (from_env && !key_is_set(svc, def))
+			snprintf(from, sizeof(from), " (from %s)", def->var);
+		env_note_value(msg, len, def->var, def->key, from);
+	}
+}
+
+/* The rules between the retry values of service i (initial <= max), as
+ * backoff_validate() states them. Before config_apply_env() the values not
+ * set are still to come from the environment (it checks them then): here
+ * they stand in as values no rule refuses. */
+static int retry_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
+			 const char *name, char *err, size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+	struct backoff_params p = svc->retry;
+	int line = lines && lines->retry_initial[i] ? lines->retry_initial[i] : svc->line;
+	char msg[512];
+
+	if (!svc->retry_filled) {
+		if (!svc->retry_set.initial_ms)
+			p.initial_ms = 0;
+		if (!svc->retry_set.multiplier)
+			p.multiplier = 1;
+		if (!svc->retry_set.max_ms)
+			p.max_ms = 3600000; /* the largest: no set initial is above it */
+		if (!svc->retry_set.jitter)
+			p.jitter = 0;
+		if (!svc->retry_set.timeout_ms)
+			p.timeout_ms = 86400000;
+	}
+	if (backoff_validate(&p, msg, sizeof(msg)) == 0)
+		return 0;
+	retry_message_names_keys(svc, svc->retry_filled, msg, sizeof(msg));
+	return report(err, errlen, name, line, "service '%s': %s", svc->name, msg);
 }
 
 /* Checks that need the whole config, in order of the services. lines is
@@ -648,7 +773,9 @@ static int validate(const struct steer_config *cfg, const struct config_lines *l
 				      svc->name, endpoint_format(&svc->vip, a, sizeof(a)),
 				      proto_name(svc->proto), o->name, at);
 		}
-		if (health_problem(cfg, i, lines, name, err, errlen) < 0)
+		if (health_problem(cfg, i, lines, name, err, errlen) < 0 ||
+		    range_problem(cfg, i, name, err, errlen) < 0 ||
+		    retry_problem(cfg, i, lines, name, err, errlen) < 0)
 			return -1;
 		for (int r = 0; r < svc->nreplicas; r++)
 			if (replica_problem(cfg, i, r, &svc->replicas[r], lines, msg, sizeof(msg)) <
@@ -782,6 +909,32 @@ static void fill_from_env(uint32_t *value, bool set, uint32_t env_value, const c
 	}
 }
 
+/* The retry half of config_apply_env() for one service. */
+static int apply_retry_env(struct svc_config *svc, const struct steer_env *env, char *err,
+			   size_t errlen)
+{
+	struct backoff_params *r = &svc->retry;
+	char msg[512];
+
+	if (!svc->retry_set.initial_ms)
+		r->initial_ms = env->retry_initial_backoff_ms;
+	if (!svc->retry_set.multiplier)
+		r->multiplier = env->retry_backoff_multiplier;
+	if (!svc->retry_set.max_ms)
+		r->max_ms = env->retry_max_backoff_ms;
+	if (!svc->retry_set.jitter)
+		r->jitter = env->retry_jitter;
+	if (!svc->retry_set.timeout_ms)
+		r->timeout_ms = env->retry_timeout_ms;
+	svc->retry_filled = true;
+	/* Checked for UDP services too, as the health values are. */
+	if (backoff_validate(r, msg, sizeof(msg)) == 0)
+		return 0;
+	retry_message_names_keys(svc, true, msg, sizeof(msg));
+	snprintf(err, errlen, "service '%s': %s", svc->name, msg);
+	return -1;
+}
+
 int config_apply_env(struct steer_config *cfg, const struct steer_env *env, char *err,
 		     size_t errlen)
 {
@@ -809,6 +962,8 @@ int config_apply_env(struct steer_config *cfg, const struct steer_env *env, char
 				 (unsigned)h->interval_ms, from_interval);
 			return -1;
 		}
+		if (apply_retry_env(svc, env, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -881,6 +1036,34 @@ static void print_uint(FILE *out, const char *key, uint32_t value, bool set, con
 		fprintf(out, "; %s = %u (default: %s)\n", key, (unsigned)value, var);
 }
 
+/* The retry keys, as print_uint() shows the health ones: set keys always,
+ * the environment's defaults (once filled) for TCP services only, the ones
+ * that have a miss path. */
+static void print_retry(const struct svc_config *svc, FILE *out)
+{
+	bool show_defaults = svc->retry_filled && svc->proto == IPPROTO_TCP;
+
+	for (size_t k = 0; k < NKEYS; k++) {
+		const struct key_def *def = &keys[k];
+		char value[64];
+		bool set;
+
+		if (!is_retry_key(def))
+			continue;
+		set = key_is_set(svc, def);
+		if (!set && !show_defaults)
+			continue;
+		if (def->handle == key_decimal)
+			env_format_decimal(decimal_value(svc, def), value, sizeof(value));
+		else
+			snprintf(value, sizeof(value), "%u", (unsigned)uint_value(svc, def));
+		if (set)
+			fprintf(out, "%s = %s\n", def->key, value);
+		else
+			fprintf(out, "; %s = %s (default: %s)\n", def->key, value, def->var);
+	}
+}
+
 static void print_health(const struct svc_config *svc, FILE *out)
 {
 	const struct health_config *h = &svc->health;
@@ -926,8 +1109,24 @@ void config_print(const struct steer_config *cfg, FILE *out)
 		fprintf(out, "vip = %s\n", endpoint_format(&svc->vip, buf, sizeof(buf)));
 		fprintf(out, "protocol = %s\n", proto_name(svc->proto));
 		print_health(svc, out);
+		print_retry(svc, out);
 		for (int r = 0; r < svc->nreplicas; r++)
 			fprintf(out, "replica = %s\n",
 				endpoint_format(&svc->replicas[r], buf, sizeof(buf)));
+	}
+}
+
+void config_print_retry_schedules(const struct steer_config *cfg, FILE *out)
+{
+	for (int i = 0; i < cfg->nservices; i++) {
+		const struct svc_config *svc = &cfg->services[i];
+		char waits[256], jitter[64];
+
+		if (svc->proto != IPPROTO_TCP)
+			continue;
+		backoff_format_schedule(&svc->retry, 8, waits, sizeof(waits));
+		env_format_decimal(svc->retry.jitter, jitter, sizeof(jitter));
+		fprintf(out, "# service %s: retry waits %s (timeout %u ms, jitter %s)\n", svc->name,
+			waits, (unsigned)svc->retry.timeout_ms, jitter);
 	}
 }

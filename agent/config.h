@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "backoff.h"
 #include "../bpf/steer_abi.h"
 
 #define SVC_NAME_MAX 64
@@ -43,6 +44,13 @@ struct svc_config {
 	int nreplicas;
 	struct endpoint replicas[STEER_MAX_SLOTS];
 	struct health_config health;
+	/* The miss path's retry_* keys; like health, an unset value takes the
+	 * STEER_RETRY_* default in config_apply_env(). Used by TCP services. */
+	struct backoff_params retry;
+	struct {
+		bool initial_ms, multiplier, max_ms, jitter, timeout_ms;
+	} retry_set;
+	bool retry_filled; /* config_apply_env() has filled the unset retry values */
 };
 
 struct steer_config {
@@ -59,16 +67,18 @@ int config_load(const char *path, struct steer_config *cfg, char *err, size_t er
 int config_parse_string(const char *text, const char *name, struct steer_config *cfg, char *err,
 			size_t errlen);
 
-/* Fill every health value the file did not set from the environment's
- * STEER_HEALTH_* defaults, then check cross-field rules (timeout <=
- * interval). Returns 0, or -1 with err naming the service, the values and the
- * rule. */
+/* Fill every health and retry value the file did not set from the
+ * environment's STEER_HEALTH_* and STEER_RETRY_* defaults, then check
+ * cross-field rules (health timeout <= interval; backoff_validate()).
+ * Returns 0, or -1 with err naming the service, the values (and the variable
+ * of each that came from the environment) and the rule. */
 struct steer_env;
 int config_apply_env(struct steer_config *cfg, const struct steer_env *env, char *err,
 		     size_t errlen);
 
 /* Whole-config checks (duplicate VIPs, replica equal to a VIP, families,
- * limits), as config_load() runs them; name prefixes messages. */
+ * limits, ranges of the health and retry values that are set, initial <= max
+ * when both are), as config_load() runs them; name prefixes messages. */
 int config_validate(const struct steer_config *cfg, const char *name, char *err, size_t errlen);
 
 /* Runtime edits for the control socket: cfg is changed only if the result
@@ -83,5 +93,10 @@ struct svc_config *config_find_service(struct steer_config *cfg, const char *nam
 
 /* Print the effective config (what check-config shows). */
 void config_print(const struct steer_config *cfg, FILE *out);
+
+/* For each TCP service, a comment line with its first 8 retry waits:
+ * "# service web: retry waits 0, 25, 50, 100, 200, 400, 500, 500 ms
+ * (timeout 30000 ms, jitter 0.2)". Meant for after config_apply_env(). */
+void config_print_retry_schedules(const struct steer_config *cfg, FILE *out);
 
 #endif

@@ -1,7 +1,7 @@
 /* STEER_* environment variables. To add one: a field in struct steer_env, an
  * ENV_* index, a row in env_vars[], a parse function (usually a one-line call
- * of path_is_acceptable/parse_uint/env_parse_decimal) and a case in
- * env_value(). */
+ * of path_is_acceptable/parse_uint/parse_decimal) and a case in env_value().
+ * Rules between variables are checked at the end of env_load(). */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "env.h"
 #include "log.h"
 
@@ -24,6 +25,12 @@ enum env_index {
 	ENV_HEALTH_FALL,
 	ENV_PASSIVE_EJECT_FAILURES,
 	ENV_CONTROL_SOCKET,
+	ENV_RETRY_INITIAL_BACKOFF_MS,
+	ENV_RETRY_BACKOFF_MULTIPLIER,
+	ENV_RETRY_MAX_BACKOFF_MS,
+	ENV_RETRY_JITTER,
+	ENV_RETRY_TIMEOUT_MS,
+	ENV_HOLD_MAX,
 	ENV_COUNT,
 };
 
@@ -39,6 +46,16 @@ static int parse_health_fall(const char *value, struct steer_env *env, char *err
 static int parse_passive_eject_failures(const char *value, struct steer_env *env, char *err,
 					size_t errlen);
 static int parse_control_socket(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_retry_initial_backoff_ms(const char *value, struct steer_env *env, char *err,
+					  size_t errlen);
+static int parse_retry_backoff_multiplier(const char *value, struct steer_env *env, char *err,
+					  size_t errlen);
+static int parse_retry_max_backoff_ms(const char *value, struct steer_env *env, char *err,
+				      size_t errlen);
+static int parse_retry_jitter(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_retry_timeout_ms(const char *value, struct steer_env *env, char *err,
+				  size_t errlen);
+static int parse_hold_max(const char *value, struct steer_env *env, char *err, size_t errlen);
 
 const struct env_var env_vars[] = {
     [ENV_BPFFS] = {"STEER_BPFFS", "/sys/fs/bpf/steer",
@@ -65,6 +82,23 @@ const struct env_var env_vars[] = {
     [ENV_CONTROL_SOCKET] = {"STEER_CONTROL_SOCKET", "/run/steer/steer.sock",
 			    "absolute path, at most 107 bytes", "the control socket",
 			    parse_control_socket},
+    [ENV_RETRY_INITIAL_BACKOFF_MS] = {"STEER_RETRY_INITIAL_BACKOFF_MS", "25",
+				      "0-3600000, at most STEER_RETRY_MAX_BACKOFF_MS",
+				      "wait before the second attempt of a held connection",
+				      parse_retry_initial_backoff_ms},
+    [ENV_RETRY_BACKOFF_MULTIPLIER] = {"STEER_RETRY_BACKOFF_MULTIPLIER", "2", "a decimal 1-1000000",
+				      "growth of each next wait", parse_retry_backoff_multiplier},
+    [ENV_RETRY_MAX_BACKOFF_MS] = {"STEER_RETRY_MAX_BACKOFF_MS", "500", "1-3600000",
+				  "cap on any wait", parse_retry_max_backoff_ms},
+    [ENV_RETRY_JITTER] = {"STEER_RETRY_JITTER", "0.2", "a decimal 0-1",
+			  "fraction of each wait, uniform +/-", parse_retry_jitter},
+    [ENV_RETRY_TIMEOUT_MS] = {"STEER_RETRY_TIMEOUT_MS", "30000", "1-86400000",
+			      "a held connection is reset this long after it arrived",
+			      parse_retry_timeout_ms},
+    [ENV_HOLD_MAX] = {"STEER_HOLD_MAX", "4096", "1-1000000",
+		      "connections held at once; past it a new miss is refused at once and "
+		      "counted",
+		      parse_hold_max},
 };
 
 const size_t env_vars_count = sizeof(env_vars) / sizeof(env_vars[0]);
@@ -109,8 +143,46 @@ int env_parse_decimal(const char *text, double lo, double hi, double *out)
 	v = strtod(text, &end);
 	if (errno || end == text || *end != '\0' || !isfinite(v) || !(v >= lo && v <= hi))
 		return -1;
-	*out = v;
+	*out = v == 0 ? 0 : v; /* "-0" would print as "-0" */
 	return 0;
+}
+
+void env_format_decimal(double v, char *buf, size_t len)
+{
+	if (!isfinite(v)) {
+		snprintf(buf, len, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+		return;
+	}
+	if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
+		snprintf(buf, len, "%.0f", v);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+}
+
+void env_note_value(char *msg, size_t len, const char *name, const char *rename, const char *note)
+{
+	size_t nlen = strlen(name);
+	const char *p, *value, *end;
+	char *out;
+
+	/* NAME= as a whole word: not the tail of a longer name */
+	for (p = strstr(msg, name); p; p = strstr(p + 1, name))
+		if (p[nlen] == '=' &&
+		    (p == msg || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')))
+			break;
+	if (!p || !(out = malloc(len)))
+		return;
+	value = p + nlen;
+	end = value + strcspn(value, " \t:");
+	snprintf(out, len, "%.*s%s%.*s%s%s", (int)(p - msg), msg, rename ? rename : name,
+		 (int)(end - value), value, note, end);
+	memcpy(msg, out, strlen(out) + 1);
+	free(out);
 }
 
 /* An absolute path without ".." components that fits dst[PATH_MAX]. */
@@ -199,6 +271,55 @@ static int parse_passive_eject_failures(const char *value, struct steer_env *env
 			  err, errlen);
 }
 
+/* A decimal variable: see env_parse_decimal(), in [lo, hi]. */
+static int parse_decimal(enum env_index i, const char *value, double lo, double hi, double *dst,
+			 char *err, size_t errlen)
+{
+	if (env_parse_decimal(value, lo, hi, dst) < 0)
+		return bad_value(i, value, err, errlen);
+	return 0;
+}
+
+/* The ranges of the retry variables are those of backoff_validate(), which
+ * env_load() runs at the end for the rule between them (initial <= max). */
+static int parse_retry_initial_backoff_ms(const char *value, struct steer_env *env, char *err,
+					  size_t errlen)
+{
+	return parse_uint(ENV_RETRY_INITIAL_BACKOFF_MS, value, 0, 3600000,
+			  &env->retry_initial_backoff_ms, err, errlen);
+}
+
+static int parse_retry_backoff_multiplier(const char *value, struct steer_env *env, char *err,
+					  size_t errlen)
+{
+	return parse_decimal(ENV_RETRY_BACKOFF_MULTIPLIER, value, 1, 1000000,
+			     &env->retry_backoff_multiplier, err, errlen);
+}
+
+static int parse_retry_max_backoff_ms(const char *value, struct steer_env *env, char *err,
+				      size_t errlen)
+{
+	return parse_uint(ENV_RETRY_MAX_BACKOFF_MS, value, 1, 3600000, &env->retry_max_backoff_ms,
+			  err, errlen);
+}
+
+static int parse_retry_jitter(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	return parse_decimal(ENV_RETRY_JITTER, value, 0, 1, &env->retry_jitter, err, errlen);
+}
+
+static int parse_retry_timeout_ms(const char *value, struct steer_env *env, char *err,
+				  size_t errlen)
+{
+	return parse_uint(ENV_RETRY_TIMEOUT_MS, value, 1, 86400000, &env->retry_timeout_ms, err,
+			  errlen);
+}
+
+static int parse_hold_max(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	return parse_uint(ENV_HOLD_MAX, value, 1, 1000000, &env->hold_max, err, errlen);
+}
+
 /* An absolute path that fits sockaddr_un.sun_path (108 bytes with the NUL). */
 static int parse_control_socket(const char *value, struct steer_env *env, char *err, size_t errlen)
 {
@@ -236,6 +357,24 @@ static const char *env_value(enum env_index i, const struct steer_env *env, char
 		return buf;
 	case ENV_CONTROL_SOCKET:
 		return env->control_socket;
+	case ENV_RETRY_INITIAL_BACKOFF_MS:
+		snprintf(buf, len, "%u", (unsigned)env->retry_initial_backoff_ms);
+		return buf;
+	case ENV_RETRY_BACKOFF_MULTIPLIER:
+		env_format_decimal(env->retry_backoff_multiplier, buf, len);
+		return buf;
+	case ENV_RETRY_MAX_BACKOFF_MS:
+		snprintf(buf, len, "%u", (unsigned)env->retry_max_backoff_ms);
+		return buf;
+	case ENV_RETRY_JITTER:
+		env_format_decimal(env->retry_jitter, buf, len);
+		return buf;
+	case ENV_RETRY_TIMEOUT_MS:
+		snprintf(buf, len, "%u", (unsigned)env->retry_timeout_ms);
+		return buf;
+	case ENV_HOLD_MAX:
+		snprintf(buf, len, "%u", (unsigned)env->hold_max);
+		return buf;
 	case ENV_COUNT:
 		break;
 	}
@@ -259,6 +398,34 @@ static const struct env_var *env_find(const char *name, size_t len)
 		if (strlen(env_vars[i].name) == len && strncmp(env_vars[i].name, name, len) == 0)
 			return &env_vars[i];
 	return NULL;
+}
+
+/* The rules between the retry variables, as backoff_validate() states
+ * them, with " (default)" after each value that was not set. */
+static int retry_problem(const struct steer_env *env, char *const *envp, char *err, size_t errlen)
+{
+	static const enum env_index retry_vars[] = {
+	    ENV_RETRY_INITIAL_BACKOFF_MS, ENV_RETRY_BACKOFF_MULTIPLIER,
+	    ENV_RETRY_MAX_BACKOFF_MS,	  ENV_RETRY_JITTER,
+	    ENV_RETRY_TIMEOUT_MS,
+	};
+	const struct backoff_params p = {
+	    .initial_ms = env->retry_initial_backoff_ms,
+	    .multiplier = env->retry_backoff_multiplier,
+	    .max_ms = env->retry_max_backoff_ms,
+	    .jitter = env->retry_jitter,
+	    .timeout_ms = env->retry_timeout_ms,
+	};
+
+	if (backoff_validate(&p, err, errlen) == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(retry_vars) / sizeof(retry_vars[0]); i++) {
+		const char *name = env_vars[retry_vars[i]].name;
+
+		if (!envp_find(envp, name))
+			env_note_value(err, errlen, name, NULL, " (default)");
+	}
+	return -1;
 }
 
 int env_load(struct steer_env *env, char *const *envp, FILE *warn, char *err, size_t errlen)
@@ -287,6 +454,8 @@ int env_load(struct steer_env *env, char *const *envp, FILE *warn, char *err, si
 			 (unsigned)env->health_interval_ms, interval_set ? "" : " (default)");
 		return -1;
 	}
+	if (retry_problem(env, envp, err, errlen) < 0)
+		return -1;
 
 	for (; envp && *envp && warn; envp++) {
 		const char *eq = strchr(*envp, '=');

@@ -18,6 +18,13 @@ struct steer_env {
 	uint32_t health_fall;		 /* STEER_HEALTH_FALL, default 2 */
 	uint32_t passive_eject_failures; /* STEER_PASSIVE_EJECT_FAILURES, default 1; 0 = off */
 	char control_socket[108];	 /* STEER_CONTROL_SOCKET, default /run/steer/steer.sock */
+	/* The miss path: defaults of a service's retry_* keys (see backoff.h) */
+	uint32_t retry_initial_backoff_ms; /* STEER_RETRY_INITIAL_BACKOFF_MS, default 25 */
+	double retry_backoff_multiplier;   /* STEER_RETRY_BACKOFF_MULTIPLIER, default 2 */
+	uint32_t retry_max_backoff_ms;	   /* STEER_RETRY_MAX_BACKOFF_MS, default 500 */
+	double retry_jitter;		   /* STEER_RETRY_JITTER, default 0.2 */
+	uint32_t retry_timeout_ms;	   /* STEER_RETRY_TIMEOUT_MS, default 30000 */
+	uint32_t hold_max; /* STEER_HOLD_MAX: connections held at once, default 4096 */
 };
 
 struct env_var {
@@ -52,7 +59,18 @@ void env_print_effective(const struct steer_env *env, FILE *out);
 int env_parse_int(const char *text, long long lo, long long hi, long long *out);
 
 /* Parse a finite decimal number ("0.5", "1e3") in [lo, hi]; no blanks, inf,
- * nan or hex. Returns 0, or -1 leaving *out unchanged. */
+ * nan or hex; "-0" reads as 0. Returns 0, or -1 leaving *out unchanged. */
 int env_parse_decimal(const char *text, double lo, double hi, double *out);
+
+/* The shortest text that env_parse_decimal() reads back as v ("0.2", not
+ * "0.20000000000000001"); whole numbers without an exponent ("1000000"). */
+void env_format_decimal(double v, char *buf, size_t len);
+
+/* Edit msg (of size len), a message that quotes a value as NAME=VALUE, as
+ * backoff_validate() writes them: the first NAME=VALUE becomes
+ * RENAME=VALUE (rename NULL: NAME stays) followed by note. VALUE ends at a
+ * blank, ':' or the end. Nothing changes if NAME= is not in msg; a result
+ * longer than len is cut. */
+void env_note_value(char *msg, size_t len, const char *name, const char *rename, const char *note);
 
 #endif

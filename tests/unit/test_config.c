@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <math.h>
 #include <cmocka.h>
 
 #include "agent/config.h"
@@ -160,7 +161,9 @@ static const struct {
 } bad[] = {
     {"unknown key", "[service web]\nvip = 1.2.3.4:80\nvips = 1.2.3.5:80\n",
      "t.ini:3: unknown key 'vips' in service 'web' (accepted: vip, protocol, replica, health, "
-     "health_interval_ms, health_timeout_ms, health_rise, health_fall, health_expect)"},
+     "health_interval_ms, health_timeout_ms, health_rise, health_fall, health_expect, "
+     "retry_initial_backoff_ms, retry_backoff_multiplier, retry_max_backoff_ms, retry_jitter, "
+     "retry_timeout_ms)"},
     {"duplicate vip key", "[service web]\nvip = 1.2.3.4:80\nvip = 1.2.3.5:80\n",
      "t.ini:3: duplicate key 'vip' in service 'web' (first at line 2; accepted: once per "
      "service)"},
@@ -325,6 +328,92 @@ static const struct {
     {"expect as a class", WEB "health_expect = 2xx\n",
      "t.ini:3: bad health_expect '2xx' " EXPECT_ACCEPTED},
     {"expect empty", WEB "health_expect =\n", "t.ini:3: bad health_expect '' " EXPECT_ACCEPTED},
+    /* retry keys */
+    {"initial negative", WEB "retry_initial_backoff_ms = -1\n",
+     "t.ini:3: bad retry_initial_backoff_ms '-1' (accepted: 0-3600000)"},
+    {"initial above range", WEB "retry_initial_backoff_ms = 3600001\n",
+     "t.ini:3: bad retry_initial_backoff_ms '3600001' (accepted: 0-3600000)"},
+    {"initial overflowing", WEB "retry_initial_backoff_ms = 99999999999999999999\n",
+     "t.ini:3: bad retry_initial_backoff_ms '99999999999999999999' (accepted: 0-3600000)"},
+    {"initial past 2^32", WEB "retry_initial_backoff_ms = 4294967321\n",
+     "t.ini:3: bad retry_initial_backoff_ms '4294967321' (accepted: 0-3600000)"},
+    {"initial not a number", WEB "retry_initial_backoff_ms = soon\n",
+     "t.ini:3: bad retry_initial_backoff_ms 'soon' (accepted: 0-3600000)"},
+    {"initial as a decimal", WEB "retry_initial_backoff_ms = 2.5\n",
+     "t.ini:3: bad retry_initial_backoff_ms '2.5' (accepted: 0-3600000)"},
+    {"initial empty", WEB "retry_initial_backoff_ms =\n",
+     "t.ini:3: bad retry_initial_backoff_ms '' (accepted: 0-3600000)"},
+    {"multiplier below 1", WEB "retry_backoff_multiplier = 0.5\n",
+     "t.ini:3: bad retry_backoff_multiplier '0.5' (accepted: a decimal 1-1000000)"},
+    {"multiplier zero", WEB "retry_backoff_multiplier = 0\n",
+     "t.ini:3: bad retry_backoff_multiplier '0' (accepted: a decimal 1-1000000)"},
+    {"multiplier negative", WEB "retry_backoff_multiplier = -2\n",
+     "t.ini:3: bad retry_backoff_multiplier '-2' (accepted: a decimal 1-1000000)"},
+    {"multiplier above range", WEB "retry_backoff_multiplier = 1000000.5\n",
+     "t.ini:3: bad retry_backoff_multiplier '1000000.5' (accepted: a decimal 1-1000000)"},
+    {"multiplier overflowing", WEB "retry_backoff_multiplier = 99999999999999999999\n",
+     "t.ini:3: bad retry_backoff_multiplier '99999999999999999999' (accepted: a decimal "
+     "1-1000000)"},
+    {"multiplier beyond a double", WEB "retry_backoff_multiplier = 1e999\n",
+     "t.ini:3: bad retry_backoff_multiplier '1e999' (accepted: a decimal 1-1000000)"},
+    {"multiplier inf", WEB "retry_backoff_multiplier = inf\n",
+     "t.ini:3: bad retry_backoff_multiplier 'inf' (accepted: a decimal 1-1000000)"},
+    {"multiplier nan", WEB "retry_backoff_multiplier = nan\n",
+     "t.ini:3: bad retry_backoff_multiplier 'nan' (accepted: a decimal 1-1000000)"},
+    {"multiplier not a number", WEB "retry_backoff_multiplier = double\n",
+     "t.ini:3: bad retry_backoff_multiplier 'double' (accepted: a decimal 1-1000000)"},
+    {"multiplier with a suffix", WEB "retry_backoff_multiplier = 2x\n",
+     "t.ini:3: bad retry_backoff_multiplier '2x' (accepted: a decimal 1-1000000)"},
+    {"multiplier empty", WEB "retry_backoff_multiplier =\n",
+     "t.ini:3: bad retry_backoff_multiplier '' (accepted: a decimal 1-1000000)"},
+    {"max zero", WEB "retry_max_backoff_ms = 0\n",
+     "t.ini:3: bad retry_max_backoff_ms '0' (accepted: 1-3600000)"},
+    {"max above range", WEB "retry_max_backoff_ms = 3600001\n",
+     "t.ini:3: bad retry_max_backoff_ms '3600001' (accepted: 1-3600000)"},
+    {"max negative", WEB "retry_max_backoff_ms = -500\n",
+     "t.ini:3: bad retry_max_backoff_ms '-500' (accepted: 1-3600000)"},
+    {"max overflowing", WEB "retry_max_backoff_ms = 99999999999999999999\n",
+     "t.ini:3: bad retry_max_backoff_ms '99999999999999999999' (accepted: 1-3600000)"},
+    {"max with a unit", WEB "retry_max_backoff_ms = 500ms\n",
+     "t.ini:3: bad retry_max_backoff_ms '500ms' (accepted: 1-3600000)"},
+    {"jitter above 1", WEB "retry_jitter = 1.5\n",
+     "t.ini:3: bad retry_jitter '1.5' (accepted: a decimal 0-1)"},
+    {"jitter negative", WEB "retry_jitter = -0.1\n",
+     "t.ini:3: bad retry_jitter '-0.1' (accepted: a decimal 0-1)"},
+    {"jitter as a percentage", WEB "retry_jitter = 20%\n",
+     "t.ini:3: bad retry_jitter '20%' (accepted: a decimal 0-1)"},
+    {"jitter overflowing", WEB "retry_jitter = 99999999999999999999\n",
+     "t.ini:3: bad retry_jitter '99999999999999999999' (accepted: a decimal 0-1)"},
+    {"jitter in hex", WEB "retry_jitter = 0x0.1p0\n",
+     "t.ini:3: bad retry_jitter '0x0.1p0' (accepted: a decimal 0-1)"},
+    {"jitter empty", WEB "retry_jitter =\n",
+     "t.ini:3: bad retry_jitter '' (accepted: a decimal 0-1)"},
+    {"timeout zero", WEB "retry_timeout_ms = 0\n",
+     "t.ini:3: bad retry_timeout_ms '0' (accepted: 1-86400000)"},
+    {"timeout above range", WEB "retry_timeout_ms = 86400001\n",
+     "t.ini:3: bad retry_timeout_ms '86400001' (accepted: 1-86400000)"},
+    {"timeout negative", WEB "retry_timeout_ms = -30000\n",
+     "t.ini:3: bad retry_timeout_ms '-30000' (accepted: 1-86400000)"},
+    {"timeout overflowing", WEB "retry_timeout_ms = 99999999999999999999\n",
+     "t.ini:3: bad retry_timeout_ms '99999999999999999999' (accepted: 1-86400000)"},
+    {"timeout with a unit", WEB "retry_timeout_ms = 30s\n",
+     "t.ini:3: bad retry_timeout_ms '30s' (accepted: 1-86400000)"},
+    {"duplicate retry key", WEB "retry_jitter = 0.1\nretry_jitter = 0.2\n",
+     "t.ini:4: duplicate key 'retry_jitter' in service 'web' (first at line 3; accepted: once "
+     "per service)"},
+    {"initial above max, both in the file",
+     WEB "retry_initial_backoff_ms = 600\nretry_max_backoff_ms = 500\n",
+     "t.ini:3: service 'web': retry_initial_backoff_ms=600 is more than retry_max_backoff_ms=500 "
+     "(accepted: initial <= max)"},
+    {"initial above max, max first",
+     WEB "retry_max_backoff_ms = 500\nreplica = 10.0.0.1:80\nretry_initial_backoff_ms = 501\n",
+     "t.ini:5: service 'web': retry_initial_backoff_ms=501 is more than retry_max_backoff_ms=500 "
+     "(accepted: initial <= max)"},
+    {"initial above max on a udp service",
+     "[service d]\nvip = 1.2.3.4:53\nprotocol = udp\nretry_initial_backoff_ms = 2\n"
+     "retry_max_backoff_ms = 1\n",
+     "t.ini:4: service 'd': retry_initial_backoff_ms=2 is more than retry_max_backoff_ms=1 "
+     "(accepted: initial <= max)"},
 };
 
 static void test_config_rejects_bad_input_with_file_line_and_accepted(void **state)
@@ -624,6 +713,165 @@ static void test_config_apply_env_refuses_timeout_over_interval(void **state)
 	}
 }
 
+/* What the retry keys of a service parse to (before config_apply_env()). */
+static const struct {
+	const char *what;
+	const char *text; /* one service */
+	struct backoff_params p;
+	const char *set; /* retry_set.initial_ms, multiplier, max_ms, jitter, timeout_ms as 0/1 */
+} retry_good[] = {
+    {"none set", WEB, {0, 0, 0, 0, 0}, "00000"},
+    {"lower limits",
+     WEB "retry_initial_backoff_ms = 0\nretry_backoff_multiplier = 1\nretry_max_backoff_ms = "
+	 "1\nretry_jitter = 0\nretry_timeout_ms = 1\n",
+     {0, 1, 1, 0, 1},
+     "11111"},
+    {"upper limits",
+     WEB "retry_initial_backoff_ms = 3600000\nretry_backoff_multiplier = 1000000\n"
+	 "retry_max_backoff_ms = 3600000\nretry_jitter = 1\nretry_timeout_ms = 86400000\n",
+     {3600000, 1e6, 3600000, 1, 86400000},
+     "11111"},
+    {"decimals",
+     WEB "retry_backoff_multiplier = 1.5\nretry_jitter = .05\n",
+     {0, 1.5, 0, 0.05, 0},
+     "01010"},
+    {"exponent",
+     WEB "retry_backoff_multiplier = 1e3\nretry_jitter = 5e-1\n",
+     {0, 1000, 0, 0.5, 0},
+     "01010"},
+    {"initial equal to max",
+     WEB "retry_initial_backoff_ms = 70\nretry_max_backoff_ms = 70\n",
+     {70, 0, 70, 0, 0},
+     "10100"},
+    {"initial alone may exceed the default max",
+     WEB "retry_initial_backoff_ms = 3600000\n",
+     {3600000, 0, 0, 0, 0},
+     "10000"},
+    {"on a udp service",
+     "[service d]\nvip = 1.2.3.4:53\nprotocol = udp\nretry_timeout_ms = 007\n",
+     {0, 0, 0, 0, 7},
+     "00001"},
+};
+
+static void test_config_parses_retry_keys(void **state)
+{
+	struct steer_config *cfg = *state;
+
+	for (size_t i = 0; i < sizeof(retry_good) / sizeof(retry_good[0]); i++) {
+		const struct svc_config *svc = &cfg->services[0];
+		const struct backoff_params *r = &svc->retry, *w = &retry_good[i].p;
+		char got[512], want[512];
+
+		assert_int_equal(parse(cfg, retry_good[i].text), 0);
+		snprintf(got, sizeof(got), "%s: %u %a %u %a %u set=%d%d%d%d%d filled=%d",
+			 retry_good[i].what, r->initial_ms, r->multiplier, r->max_ms, r->jitter,
+			 r->timeout_ms, svc->retry_set.initial_ms, svc->retry_set.multiplier,
+			 svc->retry_set.max_ms, svc->retry_set.jitter, svc->retry_set.timeout_ms,
+			 svc->retry_filled);
+		snprintf(want, sizeof(want), "%s: %u %a %u %a %u set=%s filled=0",
+			 retry_good[i].what, w->initial_ms, w->multiplier, w->max_ms, w->jitter,
+			 w->timeout_ms, retry_good[i].set);
+		assert_string_equal(got, want);
+	}
+}
+
+static void test_config_apply_env_fills_unset_retry_values_per_service(void **state)
+{
+	struct steer_config *cfg = *state;
+	char *const envp[] = {"STEER_RETRY_INITIAL_BACKOFF_MS=10", "STEER_RETRY_JITTER=0.5", NULL};
+	const struct svc_config *a = &cfg->services[0], *b = &cfg->services[1];
+
+	assert_int_equal(parse(cfg,
+			       "[service a]\nvip = 1.2.3.4:80\n"
+			       "[service b]\nvip = 1.2.3.5:80\nretry_initial_backoff_ms = 100\n"
+			       "retry_backoff_multiplier = 3\nretry_max_backoff_ms = 900\n"
+			       "retry_timeout_ms = 5000\n"),
+			 0);
+	assert_int_equal(config_apply_env(cfg, load_env(envp), err, sizeof(err)), 0);
+	assert_int_equal(a->retry.initial_ms, 10);
+	assert_true(a->retry.multiplier == 2);
+	assert_int_equal(a->retry.max_ms, 500);
+	assert_true(a->retry.jitter == 0.5);
+	assert_int_equal(a->retry.timeout_ms, 30000);
+	assert_true(a->retry_filled);
+	assert_false(a->retry_set.initial_ms || a->retry_set.multiplier || a->retry_set.max_ms ||
+		     a->retry_set.jitter || a->retry_set.timeout_ms);
+	assert_int_equal(b->retry.initial_ms, 100);
+	assert_true(b->retry.multiplier == 3);
+	assert_int_equal(b->retry.max_ms, 900);
+	assert_true(b->retry.jitter == 0.5); /* the one b leaves out */
+	assert_int_equal(b->retry.timeout_ms, 5000);
+
+	/* Applied again with another environment (a reload): the defaults
+	 * follow it, the file's values stay. */
+	assert_int_equal(config_apply_env(cfg, load_env(NULL), err, sizeof(err)), 0);
+	assert_int_equal(a->retry.initial_ms, 25);
+	assert_true(a->retry.jitter == 0.2);
+	assert_int_equal(b->retry.initial_ms, 100);
+	assert_true(b->retry.jitter == 0.2);
+	assert_int_equal(b->retry.timeout_ms, 5000);
+}
+
+static const struct {
+	const char *what;
+	const char *text;
+	char *env[3];
+	const char *err; /* NULL: accepted */
+} retry_rules[] = {
+    {"initial from the file above max from the environment",
+     WEB "retry_initial_backoff_ms = 600\n",
+     {NULL},
+     "service 'web': retry_initial_backoff_ms=600 is more than retry_max_backoff_ms=500 (from "
+     "STEER_RETRY_MAX_BACKOFF_MS) (accepted: initial <= max)"},
+    {"max from the file below initial from the environment",
+     WEB "retry_max_backoff_ms = 10\n",
+     {NULL},
+     "service 'web': retry_initial_backoff_ms=25 (from STEER_RETRY_INITIAL_BACKOFF_MS) is more "
+     "than retry_max_backoff_ms=10 (accepted: initial <= max)"},
+    {"max from the file below a set environment variable",
+     WEB "retry_max_backoff_ms = 10\n",
+     {"STEER_RETRY_INITIAL_BACKOFF_MS=11", NULL},
+     "service 'web': retry_initial_backoff_ms=11 (from STEER_RETRY_INITIAL_BACKOFF_MS) is more "
+     "than retry_max_backoff_ms=10 (accepted: initial <= max)"},
+    {"a file's max makes room for the environment's initial",
+     WEB "retry_max_backoff_ms = 700\n",
+     {"STEER_RETRY_INITIAL_BACKOFF_MS=600", "STEER_RETRY_MAX_BACKOFF_MS=1000", NULL},
+     NULL},
+    {"initial equal to max", WEB "retry_initial_backoff_ms = 500\n", {NULL}, NULL},
+    {"checked on a udp service too",
+     "[service d]\nvip = 1.2.3.4:53\nprotocol = udp\nretry_initial_backoff_ms = 501\n",
+     {NULL},
+     "service 'd': retry_initial_backoff_ms=501 is more than retry_max_backoff_ms=500 (from "
+     "STEER_RETRY_MAX_BACKOFF_MS) (accepted: initial <= max)"},
+    {"the first service that breaks the rule is named",
+     "[service a]\nvip = 1.2.3.4:80\n[service b]\nvip = 1.2.3.5:80\nretry_max_backoff_ms = 5\n",
+     {"STEER_RETRY_INITIAL_BACKOFF_MS=6", "STEER_RETRY_MAX_BACKOFF_MS=6", NULL},
+     "service 'b': retry_initial_backoff_ms=6 (from STEER_RETRY_INITIAL_BACKOFF_MS) is more "
+     "than retry_max_backoff_ms=5 (accepted: initial <= max)"},
+    {"health is checked first",
+     WEB "health_timeout_ms = 600\nretry_initial_backoff_ms = 600\n",
+     {NULL},
+     "service 'web': health_timeout_ms=600 is more than health_interval_ms=500 (from "
+     "STEER_HEALTH_INTERVAL_MS) (accepted: timeout <= interval)"},
+};
+
+static void test_config_apply_env_refuses_retry_initial_over_max(void **state)
+{
+	struct steer_config *cfg = *state;
+
+	for (size_t i = 0; i < sizeof(retry_rules) / sizeof(retry_rules[0]); i++) {
+		char got[sizeof(err) + 128], want[sizeof(err) + 128];
+		int ret;
+
+		assert_int_equal(parse(cfg, retry_rules[i].text), 0);
+		ret = config_apply_env(cfg, load_env(retry_rules[i].env), err, sizeof(err));
+		snprintf(got, sizeof(got), "%s: %d %s", retry_rules[i].what, ret, ret ? err : "");
+		snprintf(want, sizeof(want), "%s: %d %s", retry_rules[i].what,
+			 retry_rules[i].err ? -1 : 0, retry_rules[i].err ? retry_rules[i].err : "");
+		assert_string_equal(got, want);
+	}
+}
+
 static void ep(struct endpoint *out, const char *text)
 {
 	char msg[256];
@@ -734,6 +982,36 @@ static void break_expect(struct steer_config *c)
 	c->services[0].health.expect_hi = 200;
 	c->services[0].health.set.expect = true;
 }
+static void break_retry_jitter(struct steer_config *c)
+{
+	c->services[0].retry.jitter = 1.5;
+	c->services[0].retry_set.jitter = true;
+}
+static void break_retry_multiplier_nan(struct steer_config *c)
+{
+	c->services[1].retry.multiplier = NAN;
+	c->services[1].retry_set.multiplier = true;
+}
+static void break_retry_timeout(struct steer_config *c)
+{
+	c->services[0].retry_set.timeout_ms = true; /* timeout is 0 */
+}
+static void break_retry_initial_over_max(struct steer_config *c)
+{
+	c->services[0].retry.initial_ms = 600;
+	c->services[0].retry.max_ms = 500;
+	c->services[0].retry_set.initial_ms = true;
+	c->services[0].retry_set.max_ms = true;
+}
+/* As config_apply_env() leaves it, with initial from the environment. */
+static void break_retry_filled(struct steer_config *c)
+{
+	struct backoff_params p = {25, 2, 20, 0.2, 30000};
+
+	c->services[0].retry = p;
+	c->services[0].retry_set.max_ms = true;
+	c->services[0].retry_filled = true;
+}
 static void break_name(struct steer_config *c)
 {
 	strcpy(c->services[1].name, "a b");
@@ -788,6 +1066,18 @@ static const struct {
     {"expect reversed", break_expect,
      "mem: service 'web' has health_expect=300-200 (accepted: a status code 100-599, or LO-HI "
      "with 100 <= LO <= HI <= 599)"},
+    {"retry jitter set above 1", break_retry_jitter,
+     "mem: service 'web' has retry_jitter=1.5 (accepted: a decimal 0-1)"},
+    {"retry multiplier set to NaN", break_retry_multiplier_nan,
+     "mem: service 'dns' has retry_backoff_multiplier=nan (accepted: a decimal 1-1000000)"},
+    {"retry timeout set to 0", break_retry_timeout,
+     "mem: service 'web' has retry_timeout_ms=0 (accepted: 1-86400000)"},
+    {"retry initial above max", break_retry_initial_over_max,
+     "mem: service 'web': retry_initial_backoff_ms=600 is more than retry_max_backoff_ms=500 "
+     "(accepted: initial <= max)"},
+    {"retry initial above max after config_apply_env()", break_retry_filled,
+     "mem: service 'web': retry_initial_backoff_ms=25 (from STEER_RETRY_INITIAL_BACKOFF_MS) is "
+     "more than retry_max_backoff_ms=20 (accepted: initial <= max)"},
     {"bad name", break_name,
      "mem: bad service name 'a b' (accepted: 1-63 characters of A-Z a-z 0-9 _ . -)"},
     {"same name", break_same_name, "mem: duplicate service 'web'"},
@@ -1045,47 +1335,68 @@ static void test_config_print_round_trips_health_keys(void **state)
 	assert_int_equal(parse(cfg, health_file), 0);
 	assert_int_equal(config_apply_env(cfg, env, err, sizeof(err)), 0);
 	out = print(cfg);
-	assert_string_equal(out, "[service web]\n"
-				 "vip = 10.96.0.1:80\n"
-				 "protocol = tcp\n"
-				 "health = http /healthz\n"
-				 "health_interval_ms = 1000\n"
-				 "; health_timeout_ms = 250 (default: STEER_HEALTH_TIMEOUT_MS)\n"
-				 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
-				 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
-				 "health_expect = 200\n"
-				 "replica = 10.0.0.1:8080\n"
-				 "\n"
-				 "[service dns]\n"
-				 "vip = [fd00::53]:53\n"
-				 "protocol = udp\n"
-				 "; health = none (default for udp)\n"
-				 "replica = [fd00::1]:53\n"
-				 "\n"
-				 "[service db]\n"
-				 "vip = 10.96.0.5:5432\n"
-				 "protocol = tcp\n"
-				 "health = tcp\n"
-				 "; health_interval_ms = 500 (default: STEER_HEALTH_INTERVAL_MS)\n"
-				 "health_timeout_ms = 100\n"
-				 "health_rise = 3\n"
-				 "health_fall = 1\n"
-				 "\n"
-				 "[service quiet]\n"
-				 "vip = 10.96.0.6:80\n"
-				 "protocol = tcp\n"
-				 "health = none\n"
-				 "health_rise = 4\n"
-				 "\n"
-				 "[service api]\n"
-				 "vip = 10.96.0.7:80\n"
-				 "protocol = tcp\n"
-				 "health = http /\n"
-				 "; health_interval_ms = 500 (default: STEER_HEALTH_INTERVAL_MS)\n"
-				 "; health_timeout_ms = 250 (default: STEER_HEALTH_TIMEOUT_MS)\n"
-				 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
-				 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
-				 "health_expect = 200-299\n");
+	assert_string_equal(
+	    out, "[service web]\n"
+		 "vip = 10.96.0.1:80\n"
+		 "protocol = tcp\n"
+		 "health = http /healthz\n"
+		 "health_interval_ms = 1000\n"
+		 "; health_timeout_ms = 250 (default: STEER_HEALTH_TIMEOUT_MS)\n"
+		 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
+		 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
+		 "health_expect = 200\n"
+		 "; retry_initial_backoff_ms = 25 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
+		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
+		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
+		 "; retry_jitter = 0.2 (default: STEER_RETRY_JITTER)\n"
+		 "; retry_timeout_ms = 30000 (default: STEER_RETRY_TIMEOUT_MS)\n"
+		 "replica = 10.0.0.1:8080\n"
+		 "\n"
+		 "[service dns]\n"
+		 "vip = [fd00::53]:53\n"
+		 "protocol = udp\n"
+		 "; health = none (default for udp)\n"
+		 "replica = [fd00::1]:53\n"
+		 "\n"
+		 "[service db]\n"
+		 "vip = 10.96.0.5:5432\n"
+		 "protocol = tcp\n"
+		 "health = tcp\n"
+		 "; health_interval_ms = 500 (default: STEER_HEALTH_INTERVAL_MS)\n"
+		 "health_timeout_ms = 100\n"
+		 "health_rise = 3\n"
+		 "health_fall = 1\n"
+		 "; retry_initial_backoff_ms = 25 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
+		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
+		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
+		 "; retry_jitter = 0.2 (default: STEER_RETRY_JITTER)\n"
+		 "; retry_timeout_ms = 30000 (default: STEER_RETRY_TIMEOUT_MS)\n"
+		 "\n"
+		 "[service quiet]\n"
+		 "vip = 10.96.0.6:80\n"
+		 "protocol = tcp\n"
+		 "health = none\n"
+		 "health_rise = 4\n"
+		 "; retry_initial_backoff_ms = 25 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
+		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
+		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
+		 "; retry_jitter = 0.2 (default: STEER_RETRY_JITTER)\n"
+		 "; retry_timeout_ms = 30000 (default: STEER_RETRY_TIMEOUT_MS)\n"
+		 "\n"
+		 "[service api]\n"
+		 "vip = 10.96.0.7:80\n"
+		 "protocol = tcp\n"
+		 "health = http /\n"
+		 "; health_interval_ms = 500 (default: STEER_HEALTH_INTERVAL_MS)\n"
+		 "; health_timeout_ms = 250 (default: STEER_HEALTH_TIMEOUT_MS)\n"
+		 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
+		 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
+		 "health_expect = 200-299\n"
+		 "; retry_initial_backoff_ms = 25 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
+		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
+		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
+		 "; retry_jitter = 0.2 (default: STEER_RETRY_JITTER)\n"
+		 "; retry_timeout_ms = 30000 (default: STEER_RETRY_TIMEOUT_MS)\n");
 
 	assert_int_equal(parse(again, out), 0);
 	assert_int_equal(config_apply_env(again, env, err, sizeof(err)), 0);
@@ -1100,6 +1411,121 @@ static void test_config_print_round_trips_health_keys(void **state)
 	assert_string_equal(out2, out);
 	free(out);
 	free(out2);
+}
+
+static const char retry_file[] = "[service web]\n"
+				 "vip = 10.96.0.1:80\n"
+				 "retry_backoff_multiplier = 1.5\n"
+				 "retry_max_backoff_ms = 1000\n"
+				 "retry_timeout_ms = 5000\n"
+				 "\n"
+				 "[service api]\n"
+				 "vip = 10.96.0.2:80\n"
+				 "health = none\n"
+				 "retry_initial_backoff_ms = 0\n"
+				 "retry_jitter = 0\n"
+				 "\n"
+				 "[service dns]\n"
+				 "protocol = udp\n"
+				 "vip = [fd00::53]:53\n"
+				 "retry_jitter = 0.05\n";
+
+/* The retry keys print as the health ones do: the file's as keys, the
+ * environment's as comments (not for UDP services, which hold nothing), and
+ * the output parses back to the same config. */
+static void test_config_print_round_trips_retry_keys(void **state)
+{
+	struct steer_config *cfg = *state, *again = cfg + 1;
+	char *const envp[] = {"STEER_RETRY_INITIAL_BACKOFF_MS=0", "STEER_RETRY_JITTER=0.125", NULL};
+	const struct steer_env *env = load_env(envp);
+	char *out, *out2;
+
+	assert_int_equal(parse(cfg, retry_file), 0);
+	assert_int_equal(config_apply_env(cfg, env, err, sizeof(err)), 0);
+	out = print(cfg);
+	assert_string_equal(
+	    out, "[service web]\n"
+		 "vip = 10.96.0.1:80\n"
+		 "protocol = tcp\n"
+		 "; health = tcp (default for tcp)\n"
+		 "; health_interval_ms = 500 (default: STEER_HEALTH_INTERVAL_MS)\n"
+		 "; health_timeout_ms = 250 (default: STEER_HEALTH_TIMEOUT_MS)\n"
+		 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
+		 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
+		 "; retry_initial_backoff_ms = 0 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
+		 "retry_backoff_multiplier = 1.5\n"
+		 "retry_max_backoff_ms = 1000\n"
+		 "; retry_jitter = 0.125 (default: STEER_RETRY_JITTER)\n"
+		 "retry_timeout_ms = 5000\n"
+		 "\n"
+		 "[service api]\n"
+		 "vip = 10.96.0.2:80\n"
+		 "protocol = tcp\n"
+		 "health = none\n"
+		 "retry_initial_backoff_ms = 0\n"
+		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
+		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
+		 "retry_jitter = 0\n"
+		 "; retry_timeout_ms = 30000 (default: STEER_RETRY_TIMEOUT_MS)\n"
+		 "\n"
+		 "[service dns]\n"
+		 "vip = [fd00::53]:53\n"
+		 "protocol = udp\n"
+		 "; health = none (default for udp)\n"
+		 "retry_jitter = 0.05\n");
+
+	assert_int_equal(parse(again, out), 0);
+	assert_int_equal(config_apply_env(again, env, err, sizeof(err)), 0);
+	assert_int_equal(again->nservices, cfg->nservices);
+	for (int i = 0; i < cfg->nservices; i++) {
+		again->services[i].line = cfg->services[i].line;
+		assert_memory_equal(&again->services[i], &cfg->services[i],
+				    sizeof(cfg->services[i]));
+	}
+	out2 = print(again);
+	assert_string_equal(out2, out);
+	free(out);
+	free(out2);
+
+	/* before config_apply_env(), only the file's values are known */
+	assert_int_equal(parse(cfg, retry_file), 0);
+	out = print(cfg);
+	assert_non_null(strstr(out, "protocol = tcp\n"
+				    "; health = tcp (default for tcp)\n"
+				    "retry_backoff_multiplier = 1.5\n"
+				    "retry_max_backoff_ms = 1000\n"
+				    "retry_timeout_ms = 5000\n\n"));
+	assert_null(strstr(out, "; retry_"));
+	free(out);
+}
+
+static void test_config_print_retry_schedules_for_tcp_services(void **state)
+{
+	struct steer_config *cfg = *state;
+	char *out;
+	size_t len;
+	FILE *f;
+
+	assert_int_equal(parse(cfg, retry_file), 0);
+	assert_int_equal(config_apply_env(cfg, load_env(NULL), err, sizeof(err)), 0);
+	f = open_memstream(&out, &len);
+	config_print_retry_schedules(cfg, f);
+	fclose(f);
+	assert_string_equal(
+	    out, "# service web: retry waits 0, 25, 37.5, 56.25, 84.375, 126.563, 189.844, "
+		 "284.766 ms (timeout 5000 ms, jitter 0.2)\n"
+		 "# service api: retry waits 0, 0, 0, 0, 0, 0, 0, 0 ms (timeout 30000 ms, jitter "
+		 "0)\n");
+	free(out);
+
+	assert_int_equal(parse(cfg, WEB), 0);
+	assert_int_equal(config_apply_env(cfg, load_env(NULL), err, sizeof(err)), 0);
+	f = open_memstream(&out, &len);
+	config_print_retry_schedules(cfg, f);
+	fclose(f);
+	assert_string_equal(out, "# service web: retry waits 0, 25, 50, 100, 200, 400, 500, 500 ms "
+				 "(timeout 30000 ms, jitter 0.2)\n");
+	free(out);
 }
 
 /* Write text (len bytes) to a fresh temporary file; returns its path. */
@@ -1198,6 +1624,15 @@ int main(void)
 		test_config_remove_replica_refuses_and_leaves_config_unchanged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_print_round_trips_health_keys, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_parses_retry_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_config_apply_env_fills_unset_retry_values_per_service, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_apply_env_refuses_retry_initial_over_max,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_print_round_trips_retry_keys, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_print_retry_schedules_for_tcp_services,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_load_reads_file_and_names_it_in_errors,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_load_rejects_missing_file, setup, teardown),

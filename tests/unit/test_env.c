@@ -1,5 +1,6 @@
 /* Unit tests for agent/env.c: the STEER_* table, env_load(), suggestions,
  * the number helpers and the printed table. */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -57,6 +58,12 @@ static void test_env_defaults_apply_without_variables(void **state)
 	assert_int_equal(env->health_fall, 2);
 	assert_int_equal(env->passive_eject_failures, 1);
 	assert_string_equal(env->control_socket, "/run/steer/steer.sock");
+	assert_int_equal(env->retry_initial_backoff_ms, 25);
+	assert_true(env->retry_backoff_multiplier == 2.0);
+	assert_int_equal(env->retry_max_backoff_ms, 500);
+	assert_true(env->retry_jitter == 0.2);
+	assert_int_equal(env->retry_timeout_ms, 30000);
+	assert_int_equal(env->hold_max, 4096);
 	assert_string_equal(warnings, "");
 	free(warnings);
 
@@ -130,6 +137,72 @@ static void test_env_accepts_good_health_values(void **state)
 	}
 	assert_int_equal(strlen("/" SOCK106), 107);
 	assert_int_equal(strlen("/" SOCK107), 108);
+	free(env);
+}
+
+static const struct {
+	char *vars[3]; /* NAME=value as in environ */
+	uint32_t initial_ms;
+	double multiplier;
+	uint32_t max_ms;
+	double jitter;
+	uint32_t timeout_ms, hold_max;
+} good_retry[] = {
+    {{"STEER_RETRY_INITIAL_BACKOFF_MS=0"}, 0, 2, 500, 0.2, 30000, 4096},
+    {{"STEER_RETRY_INITIAL_BACKOFF_MS=500"}, 500, 2, 500, 0.2, 30000, 4096}, /* equal: fits */
+    {{"STEER_RETRY_INITIAL_BACKOFF_MS=3600000", "STEER_RETRY_MAX_BACKOFF_MS=3600000"},
+     3600000,
+     2,
+     3600000,
+     0.2,
+     30000,
+     4096},
+    {{"STEER_RETRY_INITIAL_BACKOFF_MS=1", "STEER_RETRY_MAX_BACKOFF_MS=1"},
+     1,
+     2,
+     1,
+     0.2,
+     30000,
+     4096},
+    {{"STEER_RETRY_MAX_BACKOFF_MS=25"}, 25, 2, 25, 0.2, 30000, 4096},
+    {{"STEER_RETRY_BACKOFF_MULTIPLIER=1"}, 25, 1, 500, 0.2, 30000, 4096},
+    {{"STEER_RETRY_BACKOFF_MULTIPLIER=1.5"}, 25, 1.5, 500, 0.2, 30000, 4096},
+    {{"STEER_RETRY_BACKOFF_MULTIPLIER=1e6"}, 25, 1e6, 500, 0.2, 30000, 4096},
+    {{"STEER_RETRY_BACKOFF_MULTIPLIER=1000000"}, 25, 1e6, 500, 0.2, 30000, 4096},
+    {{"STEER_RETRY_JITTER=0"}, 25, 2, 500, 0, 30000, 4096},
+    {{"STEER_RETRY_JITTER=-0"}, 25, 2, 500, 0, 30000, 4096},
+    {{"STEER_RETRY_JITTER=1"}, 25, 2, 500, 1, 30000, 4096},
+    {{"STEER_RETRY_JITTER=.05"}, 25, 2, 500, 0.05, 30000, 4096},
+    {{"STEER_RETRY_TIMEOUT_MS=1"}, 25, 2, 500, 0.2, 1, 4096},
+    {{"STEER_RETRY_TIMEOUT_MS=86400000"}, 25, 2, 500, 0.2, 86400000, 4096},
+    {{"STEER_HOLD_MAX=1"}, 25, 2, 500, 0.2, 30000, 1},
+    {{"STEER_HOLD_MAX=1000000"}, 25, 2, 500, 0.2, 30000, 1000000},
+};
+
+static void test_env_accepts_good_retry_values(void **state)
+{
+	struct steer_env *env = malloc(sizeof(*env));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good_retry) / sizeof(good_retry[0]); i++) {
+		char *const envp[] = {"OTHER=1", good_retry[i].vars[0], good_retry[i].vars[1],
+				      NULL};
+		char err[256], *warnings, got[512], want[512];
+
+		assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), 0);
+		assert_string_equal(warnings, "");
+		free(warnings);
+		/* %a: the exact double, so 0.05 is not taken for 0.05000001 */
+		snprintf(got, sizeof(got), "%s: %u %a %u %a %u %u", good_retry[i].vars[0],
+			 env->retry_initial_backoff_ms, env->retry_backoff_multiplier,
+			 env->retry_max_backoff_ms, env->retry_jitter, env->retry_timeout_ms,
+			 env->hold_max);
+		snprintf(want, sizeof(want), "%s: %u %a %u %a %u %u", good_retry[i].vars[0],
+			 good_retry[i].initial_ms, good_retry[i].multiplier, good_retry[i].max_ms,
+			 good_retry[i].jitter, good_retry[i].timeout_ms, good_retry[i].hold_max);
+		assert_string_equal(got, want);
+		assert_false(signbit(env->retry_jitter)); /* "-0" is 0, printed as "0" */
+	}
 	free(env);
 }
 
@@ -228,6 +301,78 @@ static const struct {
     /* 108 bytes: one too many for sockaddr_un.sun_path with its NUL */
     {"STEER_CONTROL_SOCKET=/" SOCK107,
      "STEER_CONTROL_SOCKET='/" SOCK107 "': expected " CONTROL_ACCEPTED},
+    /* retry variables */
+    {"STEER_RETRY_INITIAL_BACKOFF_MS=-1",
+     "STEER_RETRY_INITIAL_BACKOFF_MS='-1': expected 0-3600000, at most "
+     "STEER_RETRY_MAX_BACKOFF_MS"},
+    {"STEER_RETRY_INITIAL_BACKOFF_MS=3600001",
+     "STEER_RETRY_INITIAL_BACKOFF_MS='3600001': expected 0-3600000, at most "
+     "STEER_RETRY_MAX_BACKOFF_MS"},
+    {"STEER_RETRY_INITIAL_BACKOFF_MS=99999999999999999999",
+     "STEER_RETRY_INITIAL_BACKOFF_MS='99999999999999999999': expected 0-3600000, at most "
+     "STEER_RETRY_MAX_BACKOFF_MS"},
+    {"STEER_RETRY_INITIAL_BACKOFF_MS=4294967321", /* 25 + 2^32 */
+     "STEER_RETRY_INITIAL_BACKOFF_MS='4294967321': expected 0-3600000, at most "
+     "STEER_RETRY_MAX_BACKOFF_MS"},
+    {"STEER_RETRY_INITIAL_BACKOFF_MS=25ms",
+     "STEER_RETRY_INITIAL_BACKOFF_MS='25ms': expected 0-3600000, at most "
+     "STEER_RETRY_MAX_BACKOFF_MS"},
+    {"STEER_RETRY_INITIAL_BACKOFF_MS=2.5",
+     "STEER_RETRY_INITIAL_BACKOFF_MS='2.5': expected 0-3600000, at most "
+     "STEER_RETRY_MAX_BACKOFF_MS"},
+    {"STEER_RETRY_INITIAL_BACKOFF_MS=",
+     "STEER_RETRY_INITIAL_BACKOFF_MS='': expected 0-3600000, at most "
+     "STEER_RETRY_MAX_BACKOFF_MS"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=0.5",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='0.5': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=0",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='0': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=-2",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='-2': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=1000000.5",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='1000000.5': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=99999999999999999999",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='99999999999999999999': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=1e999",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='1e999': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=inf",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='inf': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=nan",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='nan': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=two",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='two': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=2x",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='2x': expected a decimal 1-1000000"},
+    {"STEER_RETRY_BACKOFF_MULTIPLIER=",
+     "STEER_RETRY_BACKOFF_MULTIPLIER='': expected a decimal 1-1000000"},
+    {"STEER_RETRY_MAX_BACKOFF_MS=0", "STEER_RETRY_MAX_BACKOFF_MS='0': expected 1-3600000"},
+    {"STEER_RETRY_MAX_BACKOFF_MS=3600001",
+     "STEER_RETRY_MAX_BACKOFF_MS='3600001': expected 1-3600000"},
+    {"STEER_RETRY_MAX_BACKOFF_MS=-500", "STEER_RETRY_MAX_BACKOFF_MS='-500': expected 1-3600000"},
+    {"STEER_RETRY_MAX_BACKOFF_MS=99999999999999999999",
+     "STEER_RETRY_MAX_BACKOFF_MS='99999999999999999999': expected 1-3600000"},
+    {"STEER_RETRY_MAX_BACKOFF_MS=0x1f4", "STEER_RETRY_MAX_BACKOFF_MS='0x1f4': expected 1-3600000"},
+    {"STEER_RETRY_JITTER=1.5", "STEER_RETRY_JITTER='1.5': expected a decimal 0-1"},
+    {"STEER_RETRY_JITTER=-0.1", "STEER_RETRY_JITTER='-0.1': expected a decimal 0-1"},
+    {"STEER_RETRY_JITTER=20%", "STEER_RETRY_JITTER='20%': expected a decimal 0-1"},
+    {"STEER_RETRY_JITTER=99999999999999999999",
+     "STEER_RETRY_JITTER='99999999999999999999': expected a decimal 0-1"},
+    {"STEER_RETRY_JITTER=0x0.1p0", "STEER_RETRY_JITTER='0x0.1p0': expected a decimal 0-1"},
+    {"STEER_RETRY_JITTER= 0.2", "STEER_RETRY_JITTER=' 0.2': expected a decimal 0-1"},
+    {"STEER_RETRY_JITTER=", "STEER_RETRY_JITTER='': expected a decimal 0-1"},
+    {"STEER_RETRY_TIMEOUT_MS=0", "STEER_RETRY_TIMEOUT_MS='0': expected 1-86400000"},
+    {"STEER_RETRY_TIMEOUT_MS=86400001", "STEER_RETRY_TIMEOUT_MS='86400001': expected 1-86400000"},
+    {"STEER_RETRY_TIMEOUT_MS=-30000", "STEER_RETRY_TIMEOUT_MS='-30000': expected 1-86400000"},
+    {"STEER_RETRY_TIMEOUT_MS=99999999999999999999",
+     "STEER_RETRY_TIMEOUT_MS='99999999999999999999': expected 1-86400000"},
+    {"STEER_RETRY_TIMEOUT_MS=30s", "STEER_RETRY_TIMEOUT_MS='30s': expected 1-86400000"},
+    {"STEER_HOLD_MAX=0", "STEER_HOLD_MAX='0': expected 1-1000000"},
+    {"STEER_HOLD_MAX=1000001", "STEER_HOLD_MAX='1000001': expected 1-1000000"},
+    {"STEER_HOLD_MAX=-1", "STEER_HOLD_MAX='-1': expected 1-1000000"},
+    {"STEER_HOLD_MAX=99999999999999999999",
+     "STEER_HOLD_MAX='99999999999999999999': expected 1-1000000"},
+    {"STEER_HOLD_MAX=4k", "STEER_HOLD_MAX='4k': expected 1-1000000"},
+    {"STEER_HOLD_MAX=", "STEER_HOLD_MAX='': expected 1-1000000"},
     /* the timeout must fit in the interval, set or default */
     {"STEER_HEALTH_INTERVAL_MS=100",
      "STEER_HEALTH_TIMEOUT_MS=250 (default) is more than STEER_HEALTH_INTERVAL_MS=100 "
@@ -236,6 +381,42 @@ static const struct {
      "STEER_HEALTH_TIMEOUT_MS=501 is more than STEER_HEALTH_INTERVAL_MS=500 (default) "
      "(accepted: timeout <= interval)"},
 };
+
+/* The first retry wait must fit under the cap, set or default; the message
+ * is backoff_validate()'s, with the defaults marked. */
+static const struct {
+	char *vars[3];
+	const char *err;
+} bad_retry[] = {
+    {{"STEER_RETRY_INITIAL_BACKOFF_MS=501"},
+     "STEER_RETRY_INITIAL_BACKOFF_MS=501 is more than STEER_RETRY_MAX_BACKOFF_MS=500 (default) "
+     "(accepted: initial <= max)"},
+    {{"STEER_RETRY_MAX_BACKOFF_MS=24"},
+     "STEER_RETRY_INITIAL_BACKOFF_MS=25 (default) is more than STEER_RETRY_MAX_BACKOFF_MS=24 "
+     "(accepted: initial <= max)"},
+    {{"STEER_RETRY_INITIAL_BACKOFF_MS=3600000", "STEER_RETRY_MAX_BACKOFF_MS=1"},
+     "STEER_RETRY_INITIAL_BACKOFF_MS=3600000 is more than STEER_RETRY_MAX_BACKOFF_MS=1 "
+     "(accepted: initial <= max)"},
+    /* a range error comes first, and is the variable's own */
+    {{"STEER_RETRY_MAX_BACKOFF_MS=0", "STEER_RETRY_INITIAL_BACKOFF_MS=26"},
+     "STEER_RETRY_MAX_BACKOFF_MS='0': expected 1-3600000"},
+};
+
+static void test_env_rejects_retry_initial_above_max_naming_the_default(void **state)
+{
+	struct steer_env *env = malloc(sizeof(*env));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_retry) / sizeof(bad_retry[0]); i++) {
+		char *const envp[] = {bad_retry[i].vars[0], bad_retry[i].vars[1], NULL};
+		char err[512], *warnings;
+
+		assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), -1);
+		assert_string_equal(err, bad_retry[i].err);
+		free(warnings);
+	}
+	free(env);
+}
 
 static void test_env_rejects_bad_values_naming_variable_value_and_accepted(void **state)
 {
@@ -331,6 +512,12 @@ static const struct {
     {"STEER_HEALTH_FAIL", "STEER_HEALTH_FALL"},
     {"STEER_PASSIVE_EJECT_FAILURE", "STEER_PASSIVE_EJECT_FAILURES"},
     {"STEER_CONTROL_SOCK", "STEER_CONTROL_SOCKET"},
+    {"STEER_RETRY_JITER", "STEER_RETRY_JITTER"},
+    {"STEER_RETRY_TIMEOUT", "STEER_RETRY_TIMEOUT_MS"},
+    {"STEER_RETRY_MAX_BACKOFF", "STEER_RETRY_MAX_BACKOFF_MS"},
+    {"STEER_RETRY_INITIAL_BACKOF_MS", "STEER_RETRY_INITIAL_BACKOFF_MS"},
+    {"STEER_BACKOFF_MULTIPLIER", "STEER_RETRY_BACKOFF_MULTIPLIER"},
+    {"STEER_HOLDMAX", "STEER_HOLD_MAX"},
     {"", NULL},
 };
 
@@ -390,13 +577,17 @@ static const struct {
 	int ret;
 	double value;
 } decimals[] = {
-    {"0", 0, 1, 0, 0},	     {"0.5", 0, 1, 0, 0.5},    {".25", 0, 1, 0, 0.25},
-    {"1", 0, 1, 0, 1},	     {"1e2", 0, 1000, 0, 100}, {"-0.5", -1, 1, 0, -0.5},
-    {"1.5", 0, 1, -1, 0},    {"-0.1", 0, 1, -1, 0},    {"1e999", 0, 1e300, -1, 0},
-    {"1e-999", 0, 1, -1, 0}, {"inf", 0, 1e300, -1, 0}, {"nan", 0, 1, -1, 0},
-    {"0x1p-1", 0, 1, -1, 0}, {"", 0, 1, -1, 0},	       {".", 0, 1, -1, 0},
-    {" 0.5", 0, 1, -1, 0},   {"0.5 ", 0, 1, -1, 0},    {"0.5.1", 0, 1, -1, 0},
-    {"1e", 0, 10, -1, 0},
+    {"0", 0, 1, 0, 0},		 {"0.5", 0, 1, 0, 0.5},
+    {".25", 0, 1, 0, 0.25},	 {"1", 0, 1, 0, 1},
+    {"1e2", 0, 1000, 0, 100},	 {"-0.5", -1, 1, 0, -0.5},
+    {"1.5", 0, 1, -1, 0},	 {"-0.1", 0, 1, -1, 0},
+    {"1e999", 0, 1e300, -1, 0},	 {"1e-999", 0, 1, -1, 0},
+    {"inf", 0, 1e300, -1, 0},	 {"nan", 0, 1, -1, 0},
+    {"0x1p-1", 0, 1, -1, 0},	 {"", 0, 1, -1, 0},
+    {".", 0, 1, -1, 0},		 {" 0.5", 0, 1, -1, 0},
+    {"0.5 ", 0, 1, -1, 0},	 {"0.5.1", 0, 1, -1, 0},
+    {"1e", 0, 10, -1, 0},	 {"-0", 0, 1, 0, 0},
+    {"1000000", 1, 1e6, 0, 1e6}, {"1000000.1", 1, 1e6, -1, 0},
 };
 
 static void test_env_parse_decimal_checks_range_and_junk(void **state)
@@ -412,12 +603,78 @@ static void test_env_parse_decimal_checks_range_and_junk(void **state)
 	}
 }
 
+static const struct {
+	double v;
+	const char *text;
+} formats[] = {
+    {0, "0"},
+    {-0.0, "-0"},
+    {0.2, "0.2"},
+    {0.05, "0.05"},
+    {1.5, "1.5"},
+    {2, "2"},
+    {1e6, "1000000"},
+    {1.0 / 3, "0.3333333333333333"},
+    {1e-7, "1e-07"},
+    {1e300, "1e+300"},
+    {NAN, "nan"},
+    {INFINITY, "inf"},
+    {-INFINITY, "-inf"},
+};
+
+static void test_env_format_decimal_gives_the_shortest_text_that_reads_back(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		char buf[64];
+		double back = 0;
+
+		env_format_decimal(formats[i].v, buf, sizeof(buf));
+		assert_string_equal(buf, formats[i].text);
+		if (isfinite(formats[i].v) && formats[i].v >= 0) {
+			assert_int_equal(env_parse_decimal(buf, 0, 1e308, &back), 0);
+			assert_true(back == formats[i].v);
+		}
+	}
+}
+
+static const struct {
+	const char *msg, *name, *rename, *note, *want;
+} notes[] = {
+    {"A=1 is more than B=2 (accepted: a <= b)", "B", NULL, " (default)",
+     "A=1 is more than B=2 (default) (accepted: a <= b)"},
+    {"A=1 is more than B=2 (accepted: a <= b)", "A", "key_a", " (from A)",
+     "key_a=1 (from A) is more than B=2 (accepted: a <= b)"},
+    {"X_A=1: expected 0-1", "X_A", "x", "", "x=1: expected 0-1"},
+    {"X_A=0.5", "X_A", NULL, "!", "X_A=0.5!"},
+    /* whole names only, with '=' after them */
+    {"XX_A=1 and X_A=2", "X_A", "y", "", "XX_A=1 and y=2"},
+    {"X_AB=1 and X_A=2", "X_A", "y", "", "X_AB=1 and y=2"},
+    {"X_A is 1", "X_A", "y", " (no)", "X_A is 1"},
+};
+
+static void test_env_note_value_renames_and_annotates_one_value(void **state)
+{
+	char msg[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++) {
+		snprintf(msg, sizeof(msg), "%s", notes[i].msg);
+		env_note_value(msg, sizeof(msg), notes[i].name, notes[i].rename, notes[i].note);
+		assert_string_equal(msg, notes[i].want);
+	}
+	/* cut to the buffer */
+	snprintf(msg, 12, "A=1 then");
+	env_note_value(msg, 12, "A", "longer", "");
+	assert_string_equal(msg, "longer=1 th");
+}
+
 static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 {
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 9);
+	assert_int_equal(env_vars_count, 15);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -456,8 +713,10 @@ static void test_env_print_table_aligns_columns(void **state)
 				    strlen(rows == 0 ? "NAME " : env_vars[rows - 1].name));
 	}
 	assert_int_equal(rows, env_vars_count + 1);
-	assert_non_null(strstr(out, "STEER_CGROUP                  (empty)"));
-	assert_non_null(strstr(out, "\nSTEER_PASSIVE_EJECT_FAILURES  1 "));
+	/* the longest name, STEER_RETRY_INITIAL_BACKOFF_MS, sets the width */
+	assert_non_null(strstr(out, "\nSTEER_CGROUP                    (empty) "));
+	assert_non_null(strstr(out, "\nSTEER_RETRY_INITIAL_BACKOFF_MS  25 "));
+	assert_non_null(strstr(out, "\nSTEER_RETRY_JITTER              0.2 "));
 	free(out);
 }
 
@@ -482,7 +741,23 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_HEALTH_RISE=2\n"
 				 "STEER_HEALTH_FALL=2\n"
 				 "STEER_PASSIVE_EJECT_FAILURES=1\n"
-				 "STEER_CONTROL_SOCKET=/run/steer/steer.sock\n");
+				 "STEER_CONTROL_SOCKET=/run/steer/steer.sock\n"
+				 "STEER_RETRY_INITIAL_BACKOFF_MS=25\n"
+				 "STEER_RETRY_BACKOFF_MULTIPLIER=2\n"
+				 "STEER_RETRY_MAX_BACKOFF_MS=500\n"
+				 "STEER_RETRY_JITTER=0.2\n"
+				 "STEER_RETRY_TIMEOUT_MS=30000\n"
+				 "STEER_HOLD_MAX=4096\n");
+	free(out);
+
+	/* decimals read back the same: no "0.20000000000000001", no "1e+06" */
+	env->retry_backoff_multiplier = 1e6;
+	env->retry_jitter = 0.05;
+	f = open_memstream(&out, &len);
+	env_print_effective(env, f);
+	fclose(f);
+	assert_non_null(strstr(out, "\nSTEER_RETRY_BACKOFF_MULTIPLIER=1000000\n"));
+	assert_non_null(strstr(out, "\nSTEER_RETRY_JITTER=0.05\n"));
 	free(out);
 
 	strcpy(env->cgroup, "/sys/fs/cgroup/x");
@@ -508,13 +783,17 @@ int main(void)
 	    cmocka_unit_test(test_env_defaults_apply_without_variables),
 	    cmocka_unit_test(test_env_accepts_good_values),
 	    cmocka_unit_test(test_env_accepts_good_health_values),
+	    cmocka_unit_test(test_env_accepts_good_retry_values),
 	    cmocka_unit_test(test_env_rejects_bad_values_naming_variable_value_and_accepted),
+	    cmocka_unit_test(test_env_rejects_retry_initial_above_max_naming_the_default),
 	    cmocka_unit_test(test_env_rejects_path_of_path_max_characters),
 	    cmocka_unit_test(test_env_first_occurrence_wins_like_getenv),
 	    cmocka_unit_test(test_env_warns_about_unknown_steer_variables_with_suggestion),
 	    cmocka_unit_test(test_env_closest_suggests_only_near_names),
 	    cmocka_unit_test(test_env_parse_int_checks_range_and_junk),
 	    cmocka_unit_test(test_env_parse_decimal_checks_range_and_junk),
+	    cmocka_unit_test(test_env_format_decimal_gives_the_shortest_text_that_reads_back),
+	    cmocka_unit_test(test_env_note_value_renames_and_annotates_one_value),
 	    cmocka_unit_test(test_env_table_defaults_parse_and_rows_are_complete),
 	    cmocka_unit_test(test_env_print_table_aligns_columns),
 	    cmocka_unit_test(test_env_print_effective_shows_name_value_lines),
