@@ -15,6 +15,7 @@
 #include "control.h"
 #include "datapath.h"
 #include "events.h"
+#include "hold.h"
 #include "log.h"
 #include "mapops.h"
 #include "reconcile.h"
@@ -30,6 +31,7 @@ struct agent {
 	struct map_fds fds;
 	struct reconcile_state rs; /* replica ids continue across reloads */
 	struct checker *checker;
+	struct hold *hold;
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint, sighup;
 	ev_timer first_round;
@@ -60,6 +62,8 @@ static int apply_config(struct agent *a, const struct steer_config *next, const 
 		 res.replicas_retired);
 	if (a->checker)
 		checker_sync(a->checker, a->cfg);
+	if (a->hold)
+		hold_sync(a->hold, a->cfg);
 	return 0;
 }
 
@@ -131,6 +135,14 @@ static int on_control(void *arg, const struct control_cmd *cmd, char *reply, siz
 		 cmd->service, addr, ret ? err : "ok");
 	free(next);
 	return ret;
+}
+
+static void on_routable(void *arg, const char *service)
+{
+	struct agent *a = arg;
+
+	if (a->hold)
+		hold_kick(a->hold, service);
 }
 
 /* Log once when every replica has been checked: the pinned state a
@@ -248,6 +260,13 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		goto cleanup;
 	}
 	checker_sync(a.checker, a.cfg);
+	a.hold = hold_new(a.loop, &a.fds, env->hold_max);
+	if (!a.hold) {
+		log_err("out of memory");
+		goto cleanup;
+	}
+	checker_on_routable(a.checker, on_routable, &a);
+	hold_sync(a.hold, a.cfg);
 	events = events_open(a.loop, a.fds.events, a.checker);
 	if (!events) {
 		log_err("cannot read ejection events: %s", strerror(errno));
@@ -273,6 +292,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 cleanup:
 	control_close(control);
 	events_close(events);
+	hold_free(a.hold); /* first: misses fail fast once we are gone */
 	checker_free(a.checker);
 	map_fds_close(&a.fds);
 	datapath_close(&dp);

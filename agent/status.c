@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "health.h"
+#include "hist.h"
 #include "keys.h"
 #include "mapops.h"
 
@@ -28,6 +29,7 @@ struct svc_view {
 	struct steer_svc_value val;
 	char name[STEER_SVC_NAME_LEN];
 	struct steer_svc_stats stats;
+	struct steer_hold_stats hold;
 	int nreplicas;
 	struct replica_view replicas[STEER_MAX_SLOTS];
 };
@@ -72,6 +74,7 @@ static int load_service(const struct map_fds *fds, struct svc_view *sv)
 		return -EUCLEAN;
 	if (bpf_map_lookup_elem(fds->names, &sv->val.svc_id, &name) == 0)
 		memcpy(sv->name, name.name, sizeof(sv->name) - 1);
+	bpf_map_lookup_elem(fds->hold_stats, &sv->val.svc_id, &sv->hold);
 	if (percpu_sum(fds->svc_stats, sv->val.svc_id, counters, 3) == 0) {
 		sv->stats.steered = counters[0];
 		sv->stats.misses = counters[1];
@@ -129,6 +132,45 @@ static const char *iso_time(uint64_t ns, char *buf, size_t len)
 	return buf;
 }
 
+/* Attempts per served connection, as a decimal. */
+static double attempts_per_served(const struct steer_hold_stats *h)
+{
+	return h->served ? (double)h->attempts_served / (double)h->served : 0.0;
+}
+
+static void print_hold_text(const struct steer_hold_stats *h, FILE *out)
+{
+	fprintf(out,
+		"  hold: now=%llu held=%llu served=%llu timeouts=%llu refused_full=%llu "
+		"attempts/served=%.2f hold_p50=%lluus hold_p99=%lluus first_attempt_p50=%lluus "
+		"first_attempt_p99=%lluus\n",
+		(unsigned long long)h->held_now, (unsigned long long)h->held_total,
+		(unsigned long long)h->served, (unsigned long long)h->timeouts,
+		(unsigned long long)h->refused_full, attempts_per_served(h),
+		(unsigned long long)hist_percentile_us(&h->hold_us, 50),
+		(unsigned long long)hist_percentile_us(&h->hold_us, 99),
+		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 50),
+		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 99));
+}
+
+static void print_hold_json(const struct steer_hold_stats *h, FILE *out)
+{
+	fprintf(out,
+		",\"hold\":{\"held_now\":%llu,\"held_total\":%llu,\"served\":%llu,"
+		"\"timeouts\":%llu,\"refused_full\":%llu,\"attempts_total\":%llu,"
+		"\"attempts_per_served\":%.2f,\"hold_us\":{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu},"
+		"\"first_attempt_us\":{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu}}",
+		(unsigned long long)h->held_now, (unsigned long long)h->held_total,
+		(unsigned long long)h->served, (unsigned long long)h->timeouts,
+		(unsigned long long)h->refused_full, (unsigned long long)h->attempts_total,
+		attempts_per_served(h), (unsigned long long)hist_percentile_us(&h->hold_us, 50),
+		(unsigned long long)hist_percentile_us(&h->hold_us, 90),
+		(unsigned long long)hist_percentile_us(&h->hold_us, 99),
+		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 50),
+		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 90),
+		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 99));
+}
+
 static void print_text(const struct svc_view *sv, int n, FILE *out)
 {
 	char buf[ADDR_STRLEN];
@@ -147,10 +189,11 @@ static void print_text(const struct svc_view *sv, int n, FILE *out)
 			(unsigned long long)sv[i].stats.steered,
 			(unsigned long long)sv[i].stats.misses,
 			(unsigned long long)sv[i].stats.errors);
+		if (proto == IPPROTO_TCP)
+			print_hold_text(&sv[i].hold, out);
 		for (int r = 0; r < sv[i].nreplicas; r++) {
 			const struct replica_view *rv = &sv[i].replicas[r];
 			struct endpoint ep;
-
 			char since[32];
 
 			replica_decode(&rv->r, &ep);
@@ -229,7 +272,10 @@ static void print_json(const struct svc_view *sv, int n, FILE *out)
 								   : rv->st.eject_reason),
 				(unsigned long long)rv->b.ejected_ns);
 		}
-		fprintf(out, "]}");
+		fprintf(out, "]");
+		if (proto == IPPROTO_TCP)
+			print_hold_json(&sv[i].hold, out);
+		fprintf(out, "}");
 	}
 	fprintf(out, "]}\n");
 }
