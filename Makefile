@@ -13,6 +13,12 @@ CFLAGS     ?= -O2 -g
 CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) -I. \
 	      -DSTEER_VERSION='"$(VERSION)"'
 LDLIBS     += -lbpf -lelf -lz -linih -lev
+# SANITIZE=1: AddressSanitizer and UBSan, in their own build directory.
+ifeq ($(SANITIZE),1)
+BUILD      := build/san
+SANFLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS     += $(SANFLAGS)
+endif
 BPF_CFLAGS := -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I/usr/include/$(MULTIARCH) -I.
 
@@ -82,9 +88,10 @@ integration: deps all ## run the integration tests against the kernel (root)
 	$(call msg,TEST,integration)
 	$(Q)tests/integration/run.sh $(T)
 
-test: deps ## lint, unit and integration tests (root); T=name runs one integration test
+test: deps ## lint, unit (plain and sanitized) and integration tests (root); T=name runs one integration test
 	$(Q)$(MAKE) --no-print-directory lint
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory unit SANITIZE=1
 	$(Q)$(MAKE) --no-print-directory integration
 
 BENCH_TOOLS := $(BUILD)/bench-listeners
