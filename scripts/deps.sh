@@ -1,11 +1,15 @@
 #!/bin/sh
 # Install the Debian packages steer's build, tests and demo need, if any is
 # missing. Safe to run repeatedly: it does nothing when all are present.
+# `deps.sh bench` also installs what `make bench` compares against.
 set -eu
 
 PACKAGES="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 libcmocka-dev libinih-dev iproute2 linux-libc-dev gawk procps util-linux \
 clang-format cppcheck libev-dev"
+
+BENCH_PACKAGES="haproxy nginx-light libnginx-mod-stream gnuplot-nox socat"
+[ "${1:-}" = bench ] && PACKAGES="$PACKAGES $BENCH_PACKAGES"
 
 missing=""
 for p in $PACKAGES; do
@@ -21,6 +25,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as haproxy and nginx start their daemon on install; the bench
+# runs its own instances on loopback, so keep the packaged services stopped.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
 # A fresh machine has no package lists yet; refresh once if an install fails.
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 ||
