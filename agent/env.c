@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "addr.h"
 #include "env.h"
 #include "log.h"
 
@@ -31,6 +32,8 @@ enum env_index {
 	ENV_RETRY_JITTER,
 	ENV_RETRY_TIMEOUT_MS,
 	ENV_HOLD_MAX,
+	ENV_METRICS_ADDR,
+	ENV_LOG_FORMAT,
 	ENV_COUNT,
 };
 
@@ -56,6 +59,8 @@ static int parse_retry_jitter(const char *value, struct steer_env *env, char *er
 static int parse_retry_timeout_ms(const char *value, struct steer_env *env, char *err,
 				  size_t errlen);
 static int parse_hold_max(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_metrics_addr(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_log_format(const char *value, struct steer_env *env, char *err, size_t errlen);
 
 const struct env_var env_vars[] = {
     [ENV_BPFFS] = {"STEER_BPFFS", "/sys/fs/bpf/steer",
@@ -99,6 +104,11 @@ const struct env_var env_vars[] = {
 		      "connections held at once; past it a new miss is refused at once and "
 		      "counted",
 		      parse_hold_max},
+    [ENV_METRICS_ADDR] = {"STEER_METRICS_ADDR", "127.0.0.1:9477", "ADDR:PORT or off",
+			  "Prometheus metrics endpoint (HTTP, /metrics); off disables it",
+			  parse_metrics_addr},
+    [ENV_LOG_FORMAT] = {"STEER_LOG_FORMAT", "text", "text|json", "log line format on stderr",
+			parse_log_format},
 };
 
 const size_t env_vars_count = sizeof(env_vars) / sizeof(env_vars[0]);
@@ -320,6 +330,33 @@ static int parse_hold_max(const char *value, struct steer_env *env, char *err, s
 	return parse_uint(ENV_HOLD_MAX, value, 1, 1000000, &env->hold_max, err, errlen);
 }
 
+static int parse_metrics_addr(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	struct endpoint ep;
+	char why[128];
+
+	if (!strcmp(value, "off")) {
+		env->metrics_addr[0] = '\0';
+		return 0;
+	}
+	if (endpoint_parse(value, &ep, why, sizeof(why)) ||
+	    strlen(value) >= sizeof(env->metrics_addr))
+		return bad_value(ENV_METRICS_ADDR, value, err, errlen);
+	strcpy(env->metrics_addr, value);
+	return 0;
+}
+
+static int parse_log_format(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	if (!strcmp(value, "text"))
+		env->log_json = false;
+	else if (!strcmp(value, "json"))
+		env->log_json = true;
+	else
+		return bad_value(ENV_LOG_FORMAT, value, err, errlen);
+	return 0;
+}
+
 /* An absolute path that fits sockaddr_un.sun_path (108 bytes with the NUL). */
 static int parse_control_socket(const char *value, struct steer_env *env, char *err, size_t errlen)
 {
@@ -375,6 +412,10 @@ static const char *env_value(enum env_index i, const struct steer_env *env, char
 	case ENV_HOLD_MAX:
 		snprintf(buf, len, "%u", (unsigned)env->hold_max);
 		return buf;
+	case ENV_METRICS_ADDR:
+		return env->metrics_addr[0] ? env->metrics_addr : "off";
+	case ENV_LOG_FORMAT:
+		return env->log_json ? "json" : "text";
 	case ENV_COUNT:
 		break;
 	}

@@ -674,7 +674,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 15);
+	assert_int_equal(env_vars_count, 17);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -747,7 +747,9 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_RETRY_MAX_BACKOFF_MS=500\n"
 				 "STEER_RETRY_JITTER=0.2\n"
 				 "STEER_RETRY_TIMEOUT_MS=30000\n"
-				 "STEER_HOLD_MAX=4096\n");
+				 "STEER_HOLD_MAX=4096\n"
+				 "STEER_METRICS_ADDR=127.0.0.1:9477\n"
+				 "STEER_LOG_FORMAT=text\n");
 	free(out);
 
 	/* decimals read back the same: no "0.20000000000000001", no "1e+06" */
@@ -777,9 +779,51 @@ static void test_env_log_level_names_round_trip(void **state)
 	assert_int_equal(log_level_parse("verbose"), -1);
 }
 
+static void test_env_metrics_addr_and_log_format(void **state)
+{
+	static const struct {
+		const char *value;
+		int ok;
+		const char *want_err;
+	} metrics[] = {
+	    {"off", 0, ""},
+	    {"127.0.0.1:9477", 0, ""},
+	    {"[::1]:9100", 0, ""},
+	    {"localhost:9477", -1,
+	     "STEER_METRICS_ADDR='localhost:9477': expected ADDR:PORT or off"},
+	    {"127.0.0.1:0", -1, "STEER_METRICS_ADDR='127.0.0.1:0': expected ADDR:PORT or off"},
+	};
+	struct steer_env env;
+	char err[256], kv[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
+		char *envp[] = {kv, NULL};
+
+		snprintf(kv, sizeof(kv), "STEER_METRICS_ADDR=%s", metrics[i].value);
+		err[0] = '\0';
+		assert_int_equal(env_load(&env, envp, NULL, err, sizeof(err)), metrics[i].ok);
+		assert_string_equal(err, metrics[i].want_err);
+	}
+	{
+		char *envp[] = {"STEER_METRICS_ADDR=off", "STEER_LOG_FORMAT=json", NULL};
+
+		assert_int_equal(env_load(&env, envp, NULL, err, sizeof(err)), 0);
+		assert_string_equal(env.metrics_addr, "");
+		assert_true(env.log_json);
+	}
+	{
+		char *envp[] = {"STEER_LOG_FORMAT=yaml", NULL};
+
+		assert_int_equal(env_load(&env, envp, NULL, err, sizeof(err)), -1);
+		assert_string_equal(err, "STEER_LOG_FORMAT='yaml': expected text|json");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_env_metrics_addr_and_log_format),
 	    cmocka_unit_test(test_env_defaults_apply_without_variables),
 	    cmocka_unit_test(test_env_accepts_good_values),
 	    cmocka_unit_test(test_env_accepts_good_health_values),
