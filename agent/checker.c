@@ -9,13 +9,15 @@
 #include <bpf/bpf.h>
 
 #include "health.h"
+#include "hist.h"
 #include "keys.h"
 #include "log.h"
 #include "probe.h"
 
 struct replica_rec {
 	struct checker *c;
-	uint32_t id; /* replica id in steer_replicas_v1 */
+	uint32_t id;	 /* replica id in steer_replicas_v1 */
+	uint32_t svc_id; /* its service's id */
 	struct endpoint ep;
 	uint8_t proto;
 	char svc[SVC_NAME_MAX];
@@ -35,6 +37,10 @@ struct checker {
 	struct map_fds *fds;
 	uint64_t started_mono_ns;
 	struct replica_rec *recs[STEER_MAX_REPLICAS];
+	/* Per service, mirrored into steer_check_stats_v1; loaded from the map
+	 * the first time a service is seen, so counters survive restarts. */
+	struct steer_check_stats stats[STEER_MAX_SERVICES];
+	bool stats_loaded[STEER_MAX_SERVICES];
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -80,6 +86,23 @@ static const char *eject_reason_name(uint8_t r)
 static bool needs_checks(const struct replica_rec *r)
 {
 	return r->hc.kind != HEALTH_KIND_NONE || r->h.state != STEER_REPLICA_UP;
+}
+
+static struct steer_check_stats *svc_stats(struct replica_rec *r)
+{
+	struct checker *c = r->c;
+
+	if (!c->stats_loaded[r->svc_id]) {
+		bpf_map_lookup_elem(c->fds->check_stats, &r->svc_id, &c->stats[r->svc_id]);
+		c->stats_loaded[r->svc_id] = true;
+	}
+	return &c->stats[r->svc_id];
+}
+
+static void publish_stats(struct replica_rec *r)
+{
+	if (bpf_map_update_elem(r->c->fds->check_stats, &r->svc_id, svc_stats(r), BPF_ANY))
+		log_debug("service %s: cannot write check stats: %s", r->svc, strerror(errno));
 }
 
 static void write_status(struct replica_rec *r)
@@ -166,8 +189,14 @@ static void on_probe_done(void *arg, uint8_t result, uint32_t latency_us, const 
 	r->st.last_latency_us = latency_us;
 	r->st.last_result = result;
 	change = health_record(&r->h, &p, ok, clock_ns(CLOCK_MONOTONIC));
-	if (change == HEALTH_NOW_DOWN)
+	svc_stats(r)->checks++;
+	svc_stats(r)->check_failures += !ok;
+	hist_record(&svc_stats(r)->duration_us, latency_us);
+	if (change == HEALTH_NOW_DOWN) {
 		r->st.eject_reason = STEER_EJECT_CHECK_FAILED;
+		svc_stats(r)->ejections[STEER_EJECT_CHECK_FAILED]++;
+	}
+	publish_stats(r);
 	snprintf(why, sizeof(why), "%u checks %s, last: %s%s%s",
 		 ok ? r->h.consecutive_ok : r->h.consecutive_fail, ok ? "passed" : "failed",
 		 check_result_name(result), detail && *detail ? ", " : "", detail ? detail : "");
@@ -235,7 +264,7 @@ void checker_free(struct checker *c)
 }
 
 /* A replica the maps hold: new record, or the existing one updated. */
-static void adopt(struct checker *c, uint32_t id, const struct steer_replica *rep,
+static void adopt(struct checker *c, uint32_t id, uint32_t svc_id, const struct steer_replica *rep,
 		  const struct svc_config *sc)
 {
 	struct replica_rec *r = c->recs[id];
@@ -273,6 +302,7 @@ static void adopt(struct checker *c, uint32_t id, const struct steer_replica *re
 		c->recs[id] = r;
 	}
 	r->seen = true;
+	r->svc_id = svc_id;
 	r->proto = sc->proto;
 	snprintf(r->svc, sizeof(r->svc), "%s", sc->name);
 	if (r->hc.kind != sc->health.kind && sc->health.kind == HEALTH_KIND_NONE &&
@@ -299,6 +329,8 @@ static int sync_service(struct checker *c, const struct svc_config *sc)
 	svc_key_encode(&sc->vip, sc->proto, &key);
 	if (bpf_map_lookup_elem(c->fds->svc, &key, &val))
 		return -errno;
+	if (val.svc_id >= STEER_MAX_SERVICES)
+		return -EUCLEAN;
 	for (uint32_t i = 0; i < val.count && i < STEER_MAX_SLOTS; i++) {
 		uint32_t idx = steer_slot_index(val.svc_id, val.bank, i);
 		struct steer_slot slot;
@@ -308,7 +340,7 @@ static int sync_service(struct checker *c, const struct svc_config *sc)
 		    slot.replica_id >= STEER_MAX_REPLICAS ||
 		    bpf_map_lookup_elem(c->fds->replicas, &slot.replica_id, &rep))
 			return -EUCLEAN;
-		adopt(c, slot.replica_id, &rep, sc);
+		adopt(c, slot.replica_id, val.svc_id, &rep, sc);
 	}
 	return 0;
 }
@@ -372,8 +404,12 @@ void checker_on_event(struct checker *c, const struct steer_event *ev)
 		if (!r || !event_covers(ev, r))
 			continue;
 		r->st.eject_reason = ev->reason;
-		if (health_eject(&r->h, now) == HEALTH_NOW_DOWN)
+		if (health_eject(&r->h, now) == HEALTH_NOW_DOWN) {
 			apply_state(r, why);
+			if (ev->reason < 4)
+				svc_stats(r)->ejections[ev->reason]++;
+			publish_stats(r);
+		}
 		write_status(r);
 		if (!r->inflight && !ev_is_active(&r->timer))
 			schedule(r, interval_s(r));

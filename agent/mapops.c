@@ -179,7 +179,7 @@ void map_fds_init(struct map_fds *fds)
 	fds->svc = fds->slots = fds->replicas = fds->svc_stats = fds->replica_stats = -1;
 	fds->names = fds->readers_barrier = fds->barrier_inner = -1;
 	fds->backends = fds->replica_status = fds->events = -1;
-	fds->hold = fds->hold_stats = -1;
+	fds->hold = fds->hold_stats = fds->check_stats = -1;
 }
 
 int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writing)
@@ -199,6 +199,7 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 	    {STEER_MAP_EVENTS, &fds->events},
 	    {STEER_MAP_HOLD, &fds->hold},
 	    {STEER_MAP_HOLD_STATS, &fds->hold_stats},
+	    {STEER_MAP_CHECK_STATS, &fds->check_stats},
 	};
 	char path[PATH_MAX];
 	int ret;
@@ -225,7 +226,7 @@ void map_fds_close(struct map_fds *fds)
 	    &fds->svc,		 &fds->slots,	       &fds->replicas,	      &fds->svc_stats,
 	    &fds->replica_stats, &fds->names,	       &fds->readers_barrier, &fds->barrier_inner,
 	    &fds->backends,	 &fds->replica_status, &fds->events,	      &fds->hold,
-	    &fds->hold_stats};
+	    &fds->hold_stats,	 &fds->check_stats};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (*all[i] >= 0)

@@ -80,6 +80,7 @@ enum steer_check_result {
 #define STEER_MAP_REPLICA_STATUS "steer_replica_status_v1"
 #define STEER_MAP_HOLD		 "steer_hold_v1"
 #define STEER_MAP_HOLD_STATS	 "steer_hold_stats_v1"
+#define STEER_MAP_CHECK_STATS	 "steer_check_stats_v1"
 
 /* Ring buffer size for ejection events (bytes, a power of two). */
 #define STEER_EVENTS_BYTES (256 * 1024)
@@ -235,6 +236,15 @@ struct steer_hold_stats {
 	struct steer_hist first_attempt_us; /* arrival -> first attempt started */
 };
 
+/* Value of steer_check_stats_v1 (array indexed by svc_id): active checks and
+ * ejections of the service's replicas, as the agent saw them. Agent-only. */
+struct steer_check_stats {
+	__u64 checks;		       /* active checks completed */
+	__u64 check_failures;	       /* of which failed */
+	__u64 ejections[4];	       /* replicas taken out, by enum steer_eject_reason */
+	struct steer_hist duration_us; /* check durations */
+};
+
 /* Value of steer_hold_v1 (array indexed by svc_id): where the connect hook
  * sends a connection that finds no routable replica. port 0: no hold
  * listener (no agent), so the connect fails with EHOSTUNREACH. */
@@ -270,5 +280,7 @@ _Static_assert(sizeof(struct steer_hist) == 8 * STEER_HIST_BUCKETS, "steer_hist 
 _Static_assert(sizeof(struct steer_hold_stats) == 64 + 2 * sizeof(struct steer_hist),
 	       "steer_hold_stats layout changed");
 _Static_assert(sizeof(struct steer_hold) == 20, "steer_hold layout changed");
+_Static_assert(sizeof(struct steer_check_stats) == 48 + sizeof(struct steer_hist),
+	       "steer_check_stats layout changed");
 
 #endif /* STEER_ABI_H */
