@@ -19,7 +19,10 @@ BUILD      := build/san
 SANFLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS     += $(SANFLAGS)
 endif
-BPF_CFLAGS := -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+# BPF_OPT: the hitless-upgrade test builds a second agent whose programs
+# differ (same behaviour, other code) with BPF_OPT=-O1 BUILD=build/upgrade.
+BPF_OPT    ?= -O2
+BPF_CFLAGS := -g $(BPF_OPT) --target=bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I/usr/include/$(MULTIARCH) -I.
 
 ifeq ($(V),1)
@@ -84,7 +87,14 @@ unit: deps $(UNITS) ## run the cmocka unit tests
 	$(call msg,TEST,unit)
 	$(Q)set -e; for t in $(UNITS); do $$t; done
 
-integration: deps all ## run the integration tests against the kernel (root)
+# The same agent with differently compiled programs, for the upgrade test.
+$(BUILD)/upgrade/steer: FORCE
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/upgrade BPF_OPT=-O1 $(BUILD)/upgrade/steer
+
+.PHONY: FORCE
+FORCE:
+
+integration: deps all $(BUILD)/upgrade/steer ## run the integration tests against the kernel (root)
 	$(call msg,TEST,integration)
 	$(Q)tests/integration/run.sh $(T)
 
