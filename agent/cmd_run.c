@@ -252,6 +252,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("%s", err);
 		goto cleanup;
 	}
+	datapath_prune_old_maps(env->bpffs);
 
 	a.loop = ev_default_loop(EVFLAG_SIGNALFD);
 	a.checker = checker_new(a.loop, &a.fds);

@@ -1,6 +1,8 @@
 #include "datapath.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -170,6 +172,47 @@ int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, cha
 		dp->attached++;
 	}
 	return 0;
+}
+
+/* Is name one of ours, e.g. "steer_svc_v1"? */
+static bool is_current_map(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(map_names); i++)
+		if (!strcmp(name, map_names[i]))
+			return true;
+	return false;
+}
+
+/* "steer_<x>_v<N>": a map pin of some steer version. */
+static bool is_versioned_map_pin(const char *name)
+{
+	const char *v = strrchr(name, '_');
+
+	return !strncmp(name, "steer_", 6) && v && v[1] == 'v' && v[2] >= '0' && v[2] <= '9' &&
+	       strspn(v + 2, "0123456789") == strlen(v + 2);
+}
+
+int datapath_prune_old_maps(const char *pin_dir)
+{
+	DIR *d = opendir(pin_dir);
+	struct dirent *e;
+	int removed = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (!is_versioned_map_pin(e->d_name) || is_current_map(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
+		if (unlink(path) == 0) {
+			log_info("removed %s: a map of an older layout, no longer used", path);
+			removed++;
+		}
+	}
+	closedir(d);
+	return removed;
 }
 
 void datapath_close(struct datapath *dp)

@@ -24,6 +24,11 @@ int datapath_load(struct datapath *dp, const char *pin_dir, uint32_t eject_after
 int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, char *err,
 		    size_t errlen);
 
+/* After an upgrade has swapped the programs: unpin maps of older layouts
+ * (steer_*_vN names this version does not use). The new maps were filled
+ * from the config before the swap. Returns how many were removed. */
+int datapath_prune_old_maps(const char *pin_dir);
+
 /* Close fds; pinned links and maps stay and keep working. */
 void datapath_close(struct datapath *dp);
 

@@ -49,6 +49,15 @@ stop_load() {
 }
 link_of() { bpftool -j link show pinned "$PIN/link_sock4_connect" | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
 
+echo "subtest old-layout-map-removed"
+# A map pinned by an older steer with another layout (an older _vN name).
+bpftool map create "$PIN/steer_svc_v0" type hash key 4 value 4 entries 1 name steer_svc_v0 ||
+	fail "cannot create a stand-in old map"
+stop_agent
+start_agent "$TMP/steer.ini" "$TMP/agent-prune.log" || finish
+[ ! -e "$PIN/steer_svc_v0" ] || fail "the old-layout map steer_svc_v0 is still pinned"
+grep -q 'removed .*steer_svc_v0' "$TMP/agent-prune.log" || fail "no log line for the removed old map"
+
 echo "subtest restart-kill-9-x10"
 start_load restart
 link_before=$(link_of id)
