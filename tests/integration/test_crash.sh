@@ -45,6 +45,7 @@ wait_state 127.0.0.1:9002 down
 "$STEER" status --json | grep -o '"address":"127.0.0.1:9002"[^}]*' | grep -q '"eject_reason":"listener-closed"' ||
 	fail "ejection reason is not listener-closed: $("$STEER" status | grep 9002)"
 
+"$STEER" status | sed 's/^/    status: /'
 # Keep connecting with r2 dead.
 sleep 0.5
 touch "$TMP/stop"
