@@ -89,10 +89,15 @@ struct worker {
 	int pend_next;	   /* pending list: linked while IDLE */
 };
 
+#define MAX_TARGETS 16
+
 struct opts {
 	enum mode mode;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	/* Targets, taken in turn by each new connection: several give a
+	 * client-side round robin, the baseline with no balancer at all. */
+	struct sockaddr_storage addr[MAX_TARGETS];
+	socklen_t addrlen[MAX_TARGETS];
+	unsigned int ntargets;
 	unsigned int conc;
 	uint64_t duration_ms; /* 0 with --requests */
 	uint64_t requests;    /* 0 with --duration-ms */
@@ -126,7 +131,8 @@ static void usage(const char *why)
 {
 	fprintf(stderr,
 		"bench-load: %s\n"
-		"usage: bench-load crr|rr ADDR:PORT [--concurrency N] [--duration-ms D | "
+		"usage: bench-load crr|rr ADDR:PORT[,ADDR:PORT...] [--concurrency N] "
+		"[--duration-ms D | "
 		"--requests R]\n"
 		"                  [--warmup-ms W] [--connect-timeout-ms T]\n"
 		"  ADDR:PORT is A.B.C.D:PORT or [V6]:PORT, PORT 1..65535\n"
@@ -210,10 +216,23 @@ static void parse_args(int argc, char **argv)
 		snprintf(why, sizeof(why), "mode '%s' is not crr or rr", argv[1]);
 		usage(why);
 	}
-	if (parse_endpoint(argv[2], &o.addr, &o.addrlen) < 0) {
-		snprintf(why, sizeof(why), "address '%s' is not A.B.C.D:PORT or [V6]:PORT",
-			 argv[2]);
-		usage(why);
+	{
+		char list[1024], *save = NULL;
+
+		snprintf(list, sizeof(list), "%s", argv[2]);
+		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			if (o.ntargets == MAX_TARGETS ||
+			    parse_endpoint(t, &o.addr[o.ntargets], &o.addrlen[o.ntargets]) < 0) {
+				snprintf(why, sizeof(why),
+					 "address '%s' is not A.B.C.D:PORT or [V6]:PORT (at most "
+					 "%d, comma-separated)",
+					 t, MAX_TARGETS);
+				usage(why);
+			}
+			o.ntargets++;
+		}
+		if (!o.ntargets)
+			usage("no address given");
 	}
 	o.conc = 1;
 	o.duration_ms = DEFAULT_DURATION_MS;
@@ -397,16 +416,19 @@ static void worker_start(int i)
 {
 	struct worker *w = &workers[i];
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET};
+	static unsigned int next_target;
+	unsigned int t;
 	int rc;
 
-	w->fd = socket(o.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	t = next_target++ % o.ntargets;
+	w->fd = socket(o.addr[t].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (w->fd < 0) {
 		worker_fail(i, classify(errno));
 		return;
 	}
 	w->gen++;
 	w->start = now_ns();
-	rc = connect(w->fd, (struct sockaddr *)&o.addr, o.addrlen);
+	rc = connect(w->fd, (struct sockaddr *)&o.addr[t], o.addrlen[t]);
 	if (rc < 0 && errno != EINPROGRESS) {
 		worker_fail(i, classify(errno));
 		return;
