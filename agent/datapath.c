@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kfeatures.h"
 #include "log.h"
 #include "steer.skel.h"
 #include "../bpf/steer_abi.h"
@@ -32,6 +34,42 @@ static const char *const map_names[] = {
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The last lines libbpf printed while loading: on failure they carry the
+ * verifier's verdict, which the agent shows instead of a bare errno. */
+#define LOAD_LOG_LINES 12
+static char load_log[LOAD_LOG_LINES][256];
+static unsigned int load_log_next;
+static libbpf_print_fn_t load_log_forward;
+
+static int capture_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	va_list copy;
+	char *line = load_log[load_log_next++ % LOAD_LOG_LINES];
+	size_t n;
+
+	va_copy(copy, args);
+	vsnprintf(line, sizeof(load_log[0]), fmt, copy);
+	va_end(copy);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	/* The whole log is for debugging; the tail is shown on failure. */
+	return load_log_forward && level == LIBBPF_DEBUG ? load_log_forward(level, fmt, args) : 0;
+}
+
+static void report_load_failure(void)
+{
+	char missing[512];
+	unsigned int first = load_log_next > LOAD_LOG_LINES ? load_log_next - LOAD_LOG_LINES : 0;
+
+	log_err("the kernel refused the datapath; libbpf's and the verifier's last lines:");
+	for (unsigned int i = first; i < load_log_next; i++)
+		if (load_log[i % LOAD_LOG_LINES][0])
+			log_err("  %s", load_log[i % LOAD_LOG_LINES]);
+	if (kfeatures_missing(missing, sizeof(missing)))
+		log_err("this kernel lacks: %s", missing);
+}
+
 int datapath_load(struct datapath *dp, const char *pin_dir, uint32_t eject_after_failures,
 		  char *err, size_t errlen)
 {
@@ -45,12 +83,15 @@ int datapath_load(struct datapath *dp, const char *pin_dir, uint32_t eject_after
 		return -1;
 	}
 	dp->skel->rodata->eject_after_failures = eject_after_failures;
+	load_log_next = 0;
+	load_log_forward = libbpf_set_print(capture_libbpf);
 	ret = steer_bpf__load(dp->skel);
+	libbpf_set_print(load_log_forward);
 	if (ret) {
+		report_load_failure();
 		snprintf(err, errlen,
-			 "cannot load the BPF datapath: %s (the verifier's or libbpf's reason is "
-			 "logged above; a pinned map with another layout also fails here: "
-			 "`steer down` removes it)",
+			 "cannot load the BPF datapath: %s (the reason is logged above; a pinned "
+			 "map with another layout also fails here: `steer down` removes it)",
 			 strerror(-ret));
 		steer_bpf__destroy(dp->skel);
 		dp->skel = NULL;
