@@ -18,6 +18,7 @@
 #include "hold.h"
 #include "log.h"
 #include "mapops.h"
+#include "metrics.h"
 #include "reconcile.h"
 #include "sysprep.h"
 
@@ -217,6 +218,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	struct agent a = {.env = env, .config_path = config_path, .status = 1};
 	struct control_handler handler = {.arg = &a, .apply = on_control};
 	struct control_server *control = NULL;
+	struct metrics *metrics = NULL;
 	struct events *events = NULL;
 	struct datapath dp = {};
 	char err[ERRLEN], cgroup[4096];
@@ -278,6 +280,14 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("%s", err);
 		goto cleanup;
 	}
+	if (env->metrics_addr[0]) {
+		metrics = metrics_start(env->metrics_addr, env->bpffs, err, sizeof(err));
+		if (!metrics) {
+			log_err("%s", err);
+			goto cleanup;
+		}
+		log_info("metrics on http://%s/metrics", env->metrics_addr);
+	}
 	watch_signals(&a);
 	ev_timer_init(&a.first_round, on_first_round, 0.01, 0.01);
 	a.first_round.data = &a;
@@ -291,6 +301,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	a.status = 0;
 
 cleanup:
+	metrics_stop(metrics);
 	control_close(control);
 	events_close(events);
 	hold_free(a.hold); /* first: misses fail fast once we are gone */
