@@ -94,7 +94,11 @@ $(BUILD)/upgrade/steer: FORCE
 .PHONY: FORCE
 FORCE:
 
-integration: deps all $(BUILD)/upgrade/steer ## run the integration tests against the kernel (root)
+# The agent built with ASan and UBSan, for the sanitized integration run.
+build/san/steer: FORCE
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 build/san/steer
+
+integration: deps all $(BUILD)/upgrade/steer build/san/steer ## run the integration tests against the kernel (root)
 	$(call msg,TEST,integration)
 	$(Q)tests/integration/run.sh $(T)
 
@@ -104,17 +108,82 @@ test: deps ## lint, unit (plain and sanitized) and integration tests (root); T=n
 	$(Q)$(MAKE) --no-print-directory unit SANITIZE=1
 	$(Q)$(MAKE) --no-print-directory integration
 
-BENCH_TOOLS := $(BUILD)/bench-listeners
+# Every bench/NAME.c is a tool of the benchmarks: $(BUILD)/bench-NAME.
+BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(wildcard bench/*.c))
 
-$(BUILD)/bench-%: bench/%.c | $(BUILD)
+$(BUILD)/bench-%: bench/%.c $(wildcard bench/*.h) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
-bench: deps all $(BENCH_TOOLS) ## run the benchmarks, write docs/benchmarks.md (root; BENCH_QUICK=1)
+# The peers (HAProxy, nginx's stream module, gnuplot) are installed first.
+bench: ## run the benchmarks, write docs/benchmarks.md and docs/benchmark.png (root; BENCH_QUICK=1: < 1 min)
+	$(Q)sh scripts/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	$(Q)bench/run.sh
 
 demo: deps all ## start 3 replicas, steer a VIP to them, show the spread, tear down
 	$(Q)examples/demo.sh
+
+# fuzz: libFuzzer targets for the parsers of outside input (tests/fuzz/), built
+# with clang in $(BUILD)/fuzz. The limits are small so that a few lines of
+# input reach the "too many services/replicas" paths.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_TARGETS := config env control http addr
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
+		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
+FUZZ_OBJS    := $(patsubst %,$(FUZZ_DIR)/agent/%.o,addr backoff config control env http_parse log)
+.PHONY: fuzz
+
+$(FUZZ_DIR)/agent:
+	$(Q)mkdir -p $@
+
+$(FUZZ_DIR)/agent/%.o: agent/%.c $(wildcard agent/*.h) bpf/steer_abi.h | $(FUZZ_DIR)/agent
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@ -linih -lev -lbpf -lelf -lz -lm
+
+fuzz: deps $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS)) ## run each libFuzzer target FUZZ_SECONDS (60) s
+	$(Q)V=$(V) tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the agent, steer(8) and the
+# systemd unit; /etc/steer/steer.ini and /etc/default/steer only where none
+# exists yet, so a reinstall keeps the operator's edits.
+PREFIX     ?= /usr/local
+SBINDIR    := $(PREFIX)/sbin
+MAN8DIR    := $(PREFIX)/share/man/man8
+UNITDIR    ?= /lib/systemd/system
+.PHONY: install
+
+install: $(BUILD)/steer ## install the agent, steer(8), steer.service and /etc files not yet there (PREFIX, DESTDIR)
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/steer)
+	$(Q)install -D -m 0755 $(BUILD)/steer $(DESTDIR)$(SBINDIR)/steer
+	$(call msg,INSTALL,$(DESTDIR)$(MAN8DIR)/steer.8)
+	$(Q)install -D -m 0644 docs/steer.8 $(DESTDIR)$(MAN8DIR)/steer.8
+	$(call msg,INSTALL,$(DESTDIR)$(UNITDIR)/steer.service)
+	$(Q)install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/steer.service >$(DESTDIR)$(UNITDIR)/steer.service.tmp
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/steer.service.tmp
+	$(Q)mv -f $(DESTDIR)$(UNITDIR)/steer.service.tmp $(DESTDIR)$(UNITDIR)/steer.service
+	$(Q)if [ -e $(DESTDIR)/etc/steer/steer.ini ]; then \
+		printf '  %-9s %s\n' KEEP "$(DESTDIR)/etc/steer/steer.ini (exists)"; \
+	else \
+		printf '  %-9s %s\n' INSTALL $(DESTDIR)/etc/steer/steer.ini; \
+		install -D -m 0644 examples/steer.ini $(DESTDIR)/etc/steer/steer.ini; \
+	fi
+	$(Q)if [ -e $(DESTDIR)/etc/default/steer ]; then \
+		printf '  %-9s %s\n' KEEP "$(DESTDIR)/etc/default/steer (exists)"; \
+	else \
+		printf '  %-9s %s\n' INSTALL $(DESTDIR)/etc/default/steer; \
+		install -d -m 0755 $(DESTDIR)/etc/default && \
+		$(BUILD)/steer env-file >$(DESTDIR)/etc/default/steer.tmp && \
+		chmod 0644 $(DESTDIR)/etc/default/steer.tmp && \
+		mv $(DESTDIR)/etc/default/steer.tmp $(DESTDIR)/etc/default/steer; \
+	fi
 
 format: ## format the tree with clang-format
 	$(Q)clang-format -i agent/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/tools/*.c bench/*.c

@@ -387,6 +387,24 @@ static bool event_covers(const struct steer_event *ev, const struct replica_rec 
 	return ev->family == key.family && !memcmp(ev->addr, key.addr, sizeof(key.addr));
 }
 
+/* A down replica's listener is back: check it now rather than at its next
+ * interval, so held connections are served as soon as it answers. The
+ * short delay lets the new listener finish binding. */
+static void on_listener_up(struct checker *c, const struct steer_event *ev)
+{
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
+		struct replica_rec *r = c->recs[i];
+
+		if (!r || !event_covers(ev, r) || r->inflight || r->h.state == STEER_REPLICA_UP)
+			continue;
+		log_debug(
+		    "service %s: a listener opened on replica id %u at mono %llu ns; checking "
+		    "it now",
+		    r->svc, r->id, (unsigned long long)ev->ts_ns);
+		schedule(r, 0.001);
+	}
+}
+
 void checker_on_event(struct checker *c, const struct steer_event *ev)
 {
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -395,6 +413,10 @@ void checker_on_event(struct checker *c, const struct steer_event *ev)
 	/* Left in the ring while no agent ran: adopt() read the map instead. */
 	if (ev->ts_ns < c->started_mono_ns)
 		return;
+	if (ev->reason == STEER_EVENT_LISTENER_UP) {
+		on_listener_up(c, ev);
+		return;
+	}
 	snprintf(why, sizeof(why), "ejected by the datapath: %s, agent told after %llu us",
 		 eject_reason_name(ev->reason),
 		 (unsigned long long)(now > ev->ts_ns ? (now - ev->ts_ns) / 1000 : 0));

@@ -114,9 +114,10 @@ static void log_timeline(const struct held *c, const char *outcome)
 	for (uint32_t i = 0; i < c->attempts && i < TIMELINE_MAX && at < sizeof(buf); i++)
 		at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%u", i ? "," : "",
 				       c->timeline_us[i]);
-	log_debug("service %s: held connection %s after %llu us; attempts at +us: %s", c->svc->name,
-		  outcome, (unsigned long long)((mono_ns() - c->arrived_ns) / 1000),
-		  at ? buf : "none");
+	log_debug("service %s: held connection %s after %llu us; attempts at +us: %s; at mono %llu "
+		  "ns",
+		  c->svc->name, outcome, (unsigned long long)((mono_ns() - c->arrived_ns) / 1000),
+		  at ? buf : "none", (unsigned long long)mono_ns());
 }
 
 static void on_timeout(struct held *c)

@@ -107,14 +107,51 @@ struct wildcard_ctx {
 	__u64 now;
 };
 
+static bool wildcard_covers(const struct steer_backend_key *key, const struct steer_backend *b,
+			    const struct wildcard_ctx *w)
+{
+	return b->local && key->port == w->port &&
+	       (key->family == w->family || w->family == STEER_FAMILY_V6);
+}
+
 static long eject_local_on_port(struct bpf_map *map, const struct steer_backend_key *key,
 				struct steer_backend *b, struct wildcard_ctx *w)
 {
 	(void)map;
-	if (b->local && key->port == w->port &&
-	    (key->family == w->family || w->family == STEER_FAMILY_V6))
+	if (wildcard_covers(key, b, w))
 		backend_eject(key, b, STEER_EJECT_LISTENER_CLOSED, w->now);
 	return 0;
+}
+
+static long announce_local_on_port(struct bpf_map *map, const struct steer_backend_key *key,
+				   struct steer_backend *b, struct wildcard_ctx *w)
+{
+	(void)map;
+	if (wildcard_covers(key, b, w))
+		emit_event(key, STEER_EVENT_LISTENER_UP, w->now);
+	return 0;
+}
+
+/* A listener opened (CLOSE -> LISTEN) on a local replica's endpoint: tell the
+ * agent, which checks the replica at once if it is not up; the datapath itself
+ * never trusts a replica again without a check. */
+static __always_inline void on_listener_opened(const struct inet_sock_set_state_args *ctx)
+{
+	struct steer_backend_key key;
+	struct steer_backend *b;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!tp_endpoint(ctx, true, &key))
+		return;
+	if (key_is_wildcard(&key)) {
+		struct wildcard_ctx w = {.port = key.port, .family = key.family, .now = now};
+
+		bpf_for_each_map_elem(&steer_backends_v1, announce_local_on_port, &w, 0);
+		return;
+	}
+	b = bpf_map_lookup_elem(&steer_backends_v1, &key);
+	if (b && b->local)
+		emit_event(&key, STEER_EVENT_LISTENER_UP, now);
 }
 
 static __always_inline void on_listener_closed(const struct inet_sock_set_state_args *ctx)

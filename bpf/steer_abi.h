@@ -54,6 +54,10 @@ enum steer_eject_reason {
 	STEER_EJECT_LISTENER_CLOSED = 1, /* its listening socket on this host closed */
 	STEER_EJECT_CONNECT_FAILED = 2,	 /* connects to it failed (SYN_SENT -> CLOSE) */
 	STEER_EJECT_CHECK_FAILED = 3,	 /* active checks failed `fall` times */
+	/* Not an ejection: a listener opened on a replica's address and port,
+	 * so the agent checks the replica at once instead of at its next
+	 * interval (a replica coming back is noticed in a millisecond). */
+	STEER_EVENT_LISTENER_UP = 16,
 };
 
 /* Outcome of an active health check. */

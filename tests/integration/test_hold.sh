@@ -47,7 +47,12 @@ wait_state 127.0.0.1:9001 down
 # "HOLD_US OFFSET,OFFSET,..."
 timeline() {
 	grep "service $1: held connection served" "$TMP/agent.log" | tail -1 |
-		sed 's/.*served after \([0-9]*\) us; attempts at +us: \(.*\)/\1 \2/'
+		sed 's/.*served after \([0-9]*\) us; attempts at +us: \([0-9,]*\); at mono \([0-9]*\) ns/\1 \2 \3/'
+}
+# listener_opened SERVICE — mono ns at which the datapath saw the replica's
+# listener open (from the agent's debug log).
+listener_opened() {
+	grep "service $1: a listener opened" "$TMP/agent.log" | tail -1 | sed 's/.* at mono \([0-9]*\) ns.*/\1/'
 }
 # hold_field SERVICE FIELD — a number from the service's "hold" status.
 hold_field() {
@@ -76,12 +81,20 @@ start_echo r1 127.0.0.1:9001
 wait "$REC"
 check_eq "the held client gets its answer, peer shown as the VIP" "ok=1 fail=0" "$(ok_fail "$TMP/rec.out")"
 check_eq "answered by the replica that came up" 1 "$(reply_count "$TMP/rec.out" r1)"
-read -r held offsets <<<"$(timeline web)"
+read -r held offsets served_at <<<"$(timeline web)"
+opened_at=$(listener_opened web)
 first=${offsets%%,*}
 log "hold time ${held} us, attempts at +us: $offsets"
 [ "${first:-99999}" -lt 1000 ] || fail "first attempt at +${first} us, not within 1 ms of arrival"
-# 300 ms + one health interval (100 ms) + 10 ms, plus the replica's own start.
-[ "${held:-999999999}" -lt 460000 ] || fail "hold time ${held} us is not under 300 + 100 + 10 ms (+50 ms start-up)"
+# The goal: served within one health interval + 10 ms of the replica being
+# back (300 ms after the hold began, plus however long the process took to
+# start on this machine). The agent does better than an interval: the
+# datapath reports the listener opening and the replica is checked at once.
+react=$(((${served_at:-0} - ${opened_at:-0}) / 1000))
+log "served ${react} us after the replica's listener opened"
+[ -n "$opened_at" ] && [ "$react" -ge 0 ] && [ "$react" -lt 110000 ] ||
+	fail "served ${react} us after the replica came back, not within one interval (100 ms) + 10 ms"
+[ "${held:-999999999}" -ge 300000 ] || fail "hold time ${held} us is shorter than the 300 ms the replica was away"
 check_eq "served after a hold is counted" 1 "$(hold_field web served)"
 
 echo "subtest custom-schedule"
@@ -92,13 +105,17 @@ sleep 0.15
 start_echo r2 127.0.0.1:9002
 wait "$SCHED"
 check_eq "served once a replica came up" "ok=1 fail=0" "$(ok_fail "$TMP/sched.out")"
-read -r held offsets <<<"$(timeline sched)"
+read -r held offsets _ <<<"$(timeline sched)"
 log "schedule 5 ms x3 cap 50 ms, no jitter: attempts at +us: $offsets"
 IFS=, read -r -a at <<<"$offsets"
-expected=(0 5000 20000 65000 115000)
-for i in 0 1 2 3 4; do
-	d=$((${at[$i]:-999999} - ${expected[$i]}))
-	[ "${d#-}" -le 5000 ] || fail "attempt $((i + 1)) at +${at[$i]:-none} us, expected +${expected[$i]} us (tolerance 5 ms)"
+# The waits between attempts: a timer never fires early (1 ms of rounding
+# allowed), and may fire late by the scheduler's latency (15 ms allowed).
+expected=(5000 15000 45000 50000)
+[ "${at[0]:-1}" -lt 1000 ] || fail "first attempt at +${at[0]:-none} us, not at once"
+for i in 0 1 2 3; do
+	w=$((${at[$((i + 1))]:-0} - ${at[$i]:-0}))
+	[ "$w" -ge $((expected[i] - 1000)) ] && [ "$w" -le $((expected[i] + 15000)) ] ||
+		fail "wait before attempt $((i + 2)): ${w} us, expected ${expected[i]} us (-1/+15 ms)"
 done
 
 echo "subtest relay-10MB-each-way-and-half-close"
