@@ -2,6 +2,7 @@
  * config into the maps, then run the event loop (health checks, ejection
  * events, the control socket, signals) in the foreground. */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	struct events *events = NULL;
 	struct datapath dp = {};
 	char err[ERRLEN], cgroup[4096];
+	gid_t control_gid = 0;
 	int cgfd = -1;
 
 	map_fds_init(&a.fds);
@@ -235,6 +237,18 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("%s", err);
 		free(a.cfg);
 		return EXIT_INVALID;
+	}
+	if (env->control_group[0]) {
+		struct group *g = getgrnam(env->control_group);
+
+		if (!g) {
+			log_err("STEER_CONTROL_GROUP='%s': no such group (accepted: a group in "
+				"/etc/group, or empty for root only)",
+				env->control_group);
+			free(a.cfg);
+			return EXIT_INVALID;
+		}
+		control_gid = g->gr_gid;
 	}
 	block_signals();
 
@@ -277,6 +291,10 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	}
 	control = control_listen(a.loop, env->control_socket, &handler, err, sizeof(err));
 	if (!control) {
+		log_err("%s", err);
+		goto cleanup;
+	}
+	if (env->control_group[0] && control_admit_group(control, control_gid, err, sizeof(err))) {
 		log_err("%s", err);
 		goto cleanup;
 	}

@@ -197,6 +197,8 @@ struct control_server {
 	struct control_client *clients;
 	int nclients;
 	char path[SUN_PATH_MAX];
+	bool group_set; /* STEER_CONTROL_GROUP: this group is admitted too */
+	gid_t group;
 };
 
 static void client_free(struct control_client *c)
@@ -387,6 +389,39 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	client_free(c);
 }
 
+/* Root, or a member of the admitted group (primary or supplementary, as the
+ * kernel recorded them when the peer connected). */
+static bool peer_admitted(const struct control_server *srv, int fd, const struct ucred *cred)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0)
+		return true;
+	if (!srv->group_set)
+		return false;
+	if (cred->gid == srv->group)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == srv->group)
+			return true;
+	return false;
+}
+
+int control_admit_group(struct control_server *srv, gid_t gid, char *err, size_t errlen)
+{
+	if (chown(srv->path, 0, gid) < 0 || chmod(srv->path, 0660) < 0) {
+		snprintf(err, errlen, "control socket %s: admitting group %u: %s", srv->path,
+			 (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	srv->group_set = true;
+	srv->group = gid;
+	return 0;
+}
+
 static void client_new(struct control_server *srv, int fd)
 {
 	struct control_client *c;
@@ -399,9 +434,10 @@ static void client_new(struct control_server *srv, int fd)
 		close(fd);
 		return;
 	}
-	if (cred.uid != 0) {
-		log_warn("control: refused pid %d uid %u (accepted: uid 0)", (int)cred.pid,
-			 (unsigned)cred.uid);
+	if (!peer_admitted(srv, fd, &cred)) {
+		log_warn("control: refused pid %d uid %u (accepted: uid 0%s)", (int)cred.pid,
+			 (unsigned)cred.uid,
+			 srv->group_set ? " or the STEER_CONTROL_GROUP group" : "");
 		send_once(fd, MSG_NOT_ROOT);
 		close(fd);
 		return;

@@ -5,6 +5,7 @@
 #define STEER_CONTROL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <ev.h>
 
@@ -55,6 +56,11 @@ struct control_server *control_listen(struct ev_loop *loop, const char *path,
  * the reply); ms <= 0 restores CONTROL_CLIENT_TIMEOUT_MS. Process-wide, read
  * when a client is accepted; for tests. */
 void control_set_client_timeout_ms(int ms);
+
+/* Also admit members of group gid (STEER_CONTROL_GROUP): the socket becomes
+ * root:gid mode 0660, and a peer whose primary or supplementary groups
+ * include gid is served. Returns 0, or -1 with err set. */
+int control_admit_group(struct control_server *srv, gid_t gid, char *err, size_t errlen);
 
 /* Stop listening, drop clients, remove the socket file. NULL-safe. */
 void control_close(struct control_server *srv);

@@ -34,6 +34,7 @@ enum env_index {
 	ENV_HOLD_MAX,
 	ENV_METRICS_ADDR,
 	ENV_LOG_FORMAT,
+	ENV_CONTROL_GROUP,
 	ENV_COUNT,
 };
 
@@ -61,6 +62,7 @@ static int parse_retry_timeout_ms(const char *value, struct steer_env *env, char
 static int parse_hold_max(const char *value, struct steer_env *env, char *err, size_t errlen);
 static int parse_metrics_addr(const char *value, struct steer_env *env, char *err, size_t errlen);
 static int parse_log_format(const char *value, struct steer_env *env, char *err, size_t errlen);
+static int parse_control_group(const char *value, struct steer_env *env, char *err, size_t errlen);
 
 const struct env_var env_vars[] = {
     [ENV_BPFFS] = {"STEER_BPFFS", "/sys/fs/bpf/steer",
@@ -109,6 +111,9 @@ const struct env_var env_vars[] = {
 			  parse_metrics_addr},
     [ENV_LOG_FORMAT] = {"STEER_LOG_FORMAT", "text", "text|json", "log line format on stderr",
 			parse_log_format},
+    [ENV_CONTROL_GROUP] = {"STEER_CONTROL_GROUP", "", "empty, or a group name",
+			   "a group whose members may use the control socket besides root",
+			   parse_control_group},
 };
 
 const size_t env_vars_count = sizeof(env_vars) / sizeof(env_vars[0]);
@@ -357,6 +362,21 @@ static int parse_log_format(const char *value, struct steer_env *env, char *err,
 	return 0;
 }
 
+/* A group name as useradd accepts it; resolved when the agent starts. */
+static int parse_control_group(const char *value, struct steer_env *env, char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	if (n >= sizeof(env->control_group) ||
+	    (n && strspn(value, "abcdefghijklmnopqrstuvwxyz"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				"0123456789_.-") != n) ||
+	    value[0] == '-')
+		return bad_value(ENV_CONTROL_GROUP, value, err, errlen);
+	strcpy(env->control_group, value);
+	return 0;
+}
+
 /* An absolute path that fits sockaddr_un.sun_path (108 bytes with the NUL). */
 static int parse_control_socket(const char *value, struct steer_env *env, char *err, size_t errlen)
 {
@@ -416,6 +436,8 @@ static const char *env_value(enum env_index i, const struct steer_env *env, char
 		return env->metrics_addr[0] ? env->metrics_addr : "off";
 	case ENV_LOG_FORMAT:
 		return env->log_json ? "json" : "text";
+	case ENV_CONTROL_GROUP:
+		return env->control_group[0] ? env->control_group : "(root only)";
 	case ENV_COUNT:
 		break;
 	}

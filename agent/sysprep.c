@@ -69,8 +69,10 @@ int sysprep_pin_dir(const char *pin_dir, char *err, size_t errlen)
 			 pin_dir, parent, STEER_BPFFS_MOUNT);
 		return -1;
 	}
-	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create pin directory %s: %s", pin_dir,
+	/* Only root may read or change the pins, even if an older run (or
+	 * someone else) left the directory more open. */
+	if ((mkdir(pin_dir, 0700) && errno != EEXIST) || chmod(pin_dir, 0700)) {
+		snprintf(err, errlen, "cannot create pin directory %s with mode 0700: %s", pin_dir,
 			 strerror(errno));
 		return -1;
 	}

@@ -674,7 +674,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 17);
+	assert_int_equal(env_vars_count, 18);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -749,7 +749,8 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_RETRY_TIMEOUT_MS=30000\n"
 				 "STEER_HOLD_MAX=4096\n"
 				 "STEER_METRICS_ADDR=127.0.0.1:9477\n"
-				 "STEER_LOG_FORMAT=text\n");
+				 "STEER_LOG_FORMAT=text\n"
+				 "STEER_CONTROL_GROUP=(root only)\n");
 	free(out);
 
 	/* decimals read back the same: no "0.20000000000000001", no "1e+06" */
