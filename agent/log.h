@@ -1,6 +1,10 @@
-/* The agent's logger: one line per event on stderr, filtered by level. */
+/* The agent's logger: one line per event on stderr, filtered by level, as
+ * text ("steer: LEVEL: message") or as one JSON object per line. */
 #ifndef STEER_LOG_H
 #define STEER_LOG_H
+
+#include <stdbool.h>
+#include <stdio.h>
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -10,7 +14,20 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *text);
 const char *log_level_name(enum log_level level);
 
+/* false: "steer: LEVEL: message" (the default); true: one JSON object per
+ * line, {"ts":"2026-11-27T21:11:02.123Z","level":"info","msg":"..."}, ts in
+ * UTC with milliseconds, msg escaped (quotes, backslash, control characters
+ * as \uXXXX; bytes >= 0x80 are passed through as they are). */
+void log_set_json(bool json);
+/* Where lines go; NULL (the default) means stderr. For tests. */
+void log_set_stream(FILE *stream);
+
 __attribute__((format(printf, 2, 3))) void log_msg(enum log_level level, const char *fmt, ...);
+
+/* An event an operator must always see, whatever STEER_LOG_LEVEL says: a
+ * replica state transition, a config reload. Logged at level "notice"
+ * ("steer: notice: ..." or "level":"notice"). */
+__attribute__((format(printf, 1, 2))) void log_event(const char *fmt, ...);
 
 #define log_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
