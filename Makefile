@@ -35,7 +35,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test unit integration demo bench clean help format lint
+.PHONY: all deps test unit integration demo bench chaos clean help format lint
 
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -97,6 +97,10 @@ FORCE:
 # The agent built with ASan and UBSan, for the sanitized integration run.
 build/san/steer: FORCE
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 build/san/steer
+
+chaos: deps all ## about 60 s of replica and agent kills under load; report in docs/chaos.md (root)
+	$(call msg,CHAOS,tests/chaos/chaos.sh)
+	$(Q)CHAOS_REPORT=docs/chaos.md bash tests/chaos/chaos.sh
 
 integration: deps all $(BUILD)/upgrade/steer build/san/steer ## run the integration tests against the kernel (root)
 	$(call msg,TEST,integration)

@@ -151,9 +151,9 @@ static void apply_state(struct replica_rec *r, const char *why)
 	}
 	if (rep.state == want)
 		return;
-	log_info("service %s replica %s: %s -> %s (%s)", r->svc,
-		 endpoint_format(&r->ep, buf, sizeof(buf)), health_state_name(rep.state),
-		 health_state_name(want), why);
+	log_event("service %s replica %s: %s -> %s (%s)", r->svc,
+		  endpoint_format(&r->ep, buf, sizeof(buf)), health_state_name(rep.state),
+		  health_state_name(want), why);
 	rep.state = want;
 	if (bpf_map_update_elem(r->c->fds->replicas, &r->id, &rep, BPF_EXIST))
 		log_err("replica id %u: cannot write state: %s", r->id, strerror(errno));

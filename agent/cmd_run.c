@@ -58,10 +58,10 @@ static int apply_config(struct agent *a, const struct steer_config *next, const 
 		return -1;
 	if (next != a->cfg)
 		memcpy(a->cfg, next, sizeof(*a->cfg));
-	log_info("%s applied: services added=%d changed=%d removed=%d unchanged=%d, "
-		 "replicas added=%d retired=%d",
-		 what, res.added, res.changed, res.removed, res.unchanged, res.replicas_added,
-		 res.replicas_retired);
+	log_event("%s applied: services added=%d changed=%d removed=%d unchanged=%d, "
+		  "replicas added=%d retired=%d",
+		  what, res.added, res.changed, res.removed, res.unchanged, res.replicas_added,
+		  res.replicas_retired);
 	if (a->checker)
 		checker_sync(a->checker, a->cfg);
 	if (a->hold)
@@ -78,7 +78,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	log_info("SIGHUP: reloading %s", a->config_path);
+	log_event("SIGHUP: reloading %s", a->config_path);
 	if (!next) {
 		log_err("reload refused, keeping the running config: out of memory");
 		return;
