@@ -189,32 +189,6 @@ install: $(BUILD)/steer ## install the agent, steer(8), steer.service and /etc f
 		mv $(DESTDIR)/etc/default/steer.tmp $(DESTDIR)/etc/default/steer; \
 	fi
 
-# fuzz: libFuzzer targets for the parsers of outside input (tests/fuzz/), built
-# with clang in $(BUILD)/fuzz. The limits are small so that a few lines of
-# input reach the "too many services/replicas" paths.
-FUZZ_SECONDS ?= 60
-FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_TARGETS := config env control http addr
-FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
-		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
-FUZZ_OBJS    := $(patsubst %,$(FUZZ_DIR)/agent/%.o,addr backoff config control env http_parse log)
-.PHONY: fuzz
-
-$(FUZZ_DIR)/agent:
-	$(Q)mkdir -p $@
-
-$(FUZZ_DIR)/agent/%.o: agent/%.c $(wildcard agent/*.h) bpf/steer_abi.h | $(FUZZ_DIR)/agent
-	$(call msg,CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
-
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
-	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@ -linih -lev -lbpf -lelf -lz -lm
-
-fuzz: deps $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS)) ## run each libFuzzer target FUZZ_SECONDS (60) s
-	$(Q)V=$(V) tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
-
 format: ## format the tree with clang-format
 	$(Q)clang-format -i agent/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/tools/*.c bench/*.c
 

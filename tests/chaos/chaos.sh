@@ -102,8 +102,8 @@ awk -v alldown="$alldown_at" '
 			if (d <= lim && (best < 0 || at[i] > at[best])) best = i
 		}
 		if (best > 0) who = kind[best] "@" at[best]
-		# At the all-down moment itself, connections already in the killed
-		# replicas' accept queues are reset: those are kill casualties
+		# At the all-down moment itself, connections already queued at the killed
+		# replicas are reset: those are kill casualties
 		# (one per replica at most), not held connections.
 		if (best > 0 && kind[best] == "alldown" && t - at[best] <= 100) who = "alldown-kill@" at[best]
 		print who, $0
