@@ -174,6 +174,33 @@ static int create_barrier(struct map_fds *fds)
 	return fds->readers_barrier < 0 ? -errno : 0;
 }
 
+int map_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride = (nfields * sizeof(uint64_t) + 7) & ~(size_t)7;
+	unsigned char *buf;
+
+	if (ncpu < 0)
+		return ncpu;
+	buf = calloc((size_t)ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, buf)) {
+		free(buf);
+		return -errno;
+	}
+	memset(sum, 0, nfields * sizeof(uint64_t));
+	for (int c = 0; c < ncpu; c++)
+		for (size_t f = 0; f < nfields; f++) {
+			uint64_t v;
+
+			memcpy(&v, buf + (size_t)c * stride + f * sizeof(uint64_t), sizeof(v));
+			sum[f] += v;
+		}
+	free(buf);
+	return 0;
+}
+
 void map_fds_init(struct map_fds *fds)
 {
 	fds->svc = fds->slots = fds->replicas = fds->svc_stats = fds->replica_stats = -1;

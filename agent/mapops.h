@@ -3,6 +3,8 @@
 #define STEER_MAPOPS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "addr.h"
 #include "reconcile.h"
@@ -14,6 +16,10 @@ struct map_fds {
 	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
 	int barrier_inner;
 };
+
+/* Sum a per-CPU value made of nfields u64 counters over all possible CPUs
+ * into sum[]. Returns 0 or a negative errno. */
+int map_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields);
 
 /* Every fd -1, so map_fds_close() is safe before any open. */
 void map_fds_init(struct map_fds *fds);

@@ -430,34 +430,6 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 
 /* ---- collecting a snapshot from the pinned maps ---- */
 
-/* Sum a per-CPU value of u64 counters over all possible CPUs (as status.c). */
-static int percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	size_t stride = (nfields * sizeof(uint64_t) + 7) & ~(size_t)7;
-	unsigned char *buf;
-
-	if (ncpu < 0)
-		return ncpu;
-	buf = calloc((size_t)ncpu, stride);
-	if (!buf)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, buf)) {
-		free(buf);
-		return -errno;
-	}
-	memset(sum, 0, nfields * sizeof(uint64_t));
-	for (int c = 0; c < ncpu; c++)
-		for (size_t f = 0; f < nfields; f++) {
-			uint64_t v;
-
-			memcpy(&v, buf + (size_t)c * stride + f * sizeof(uint64_t), sizeof(v));
-			sum[f] += v;
-		}
-	free(buf);
-	return 0;
-}
-
 static void load_replica(const struct map_fds *fds, uint8_t proto, uint32_t id,
 			 const struct steer_replica *r, struct metrics_replica *out)
 {
@@ -468,7 +440,7 @@ static void load_replica(const struct map_fds *fds, uint8_t proto, uint32_t id,
 	replica_decode(r, &ep);
 	endpoint_format(&ep, out->addr, sizeof(out->addr));
 	out->state = r->state;
-	percpu_sum(fds->replica_stats, id, &out->steered, 1);
+	map_percpu_sum(fds->replica_stats, id, &out->steered, 1);
 	if (proto == IPPROTO_TCP) {
 		backend_key_encode(&ep, IPPROTO_TCP, &bk);
 		if (bpf_map_lookup_elem(fds->backends, &bk, &be) == 0)
@@ -496,7 +468,7 @@ static int load_service(const struct map_fds *fds, const struct steer_svc_key *k
 		memcpy(svc->name, name.name, sizeof(svc->name) - 1);
 	else
 		snprintf(svc->name, sizeof(svc->name), "#%u", val.svc_id);
-	if (percpu_sum(fds->svc_stats, val.svc_id, counters, 3) == 0) {
+	if (map_percpu_sum(fds->svc_stats, val.svc_id, counters, 3) == 0) {
 		svc->stats.steered = counters[0];
 		svc->stats.misses = counters[1];
 		svc->stats.errors = counters[2];

@@ -34,34 +34,6 @@ struct svc_view {
 	struct replica_view replicas[STEER_MAX_SLOTS];
 };
 
-/* Sum a per-CPU value of u64 counters over all possible CPUs. */
-static int percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	size_t stride = (nfields * sizeof(uint64_t) + 7) & ~(size_t)7;
-	unsigned char *buf;
-
-	if (ncpu < 0)
-		return ncpu;
-	buf = calloc((size_t)ncpu, stride);
-	if (!buf)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, buf)) {
-		free(buf);
-		return -errno;
-	}
-	memset(sum, 0, nfields * sizeof(uint64_t));
-	for (int c = 0; c < ncpu; c++)
-		for (size_t f = 0; f < nfields; f++) {
-			uint64_t v;
-
-			memcpy(&v, buf + (size_t)c * stride + f * sizeof(uint64_t), sizeof(v));
-			sum[f] += v;
-		}
-	free(buf);
-	return 0;
-}
-
 static int load_service(const struct map_fds *fds, struct svc_view *sv)
 {
 	struct steer_svc_name name = {};
@@ -75,7 +47,7 @@ static int load_service(const struct map_fds *fds, struct svc_view *sv)
 	if (bpf_map_lookup_elem(fds->names, &sv->val.svc_id, &name) == 0)
 		memcpy(sv->name, name.name, sizeof(sv->name) - 1);
 	bpf_map_lookup_elem(fds->hold_stats, &sv->val.svc_id, &sv->hold);
-	if (percpu_sum(fds->svc_stats, sv->val.svc_id, counters, 3) == 0) {
+	if (map_percpu_sum(fds->svc_stats, sv->val.svc_id, counters, 3) == 0) {
 		sv->stats.steered = counters[0];
 		sv->stats.misses = counters[1];
 		sv->stats.errors = counters[2];
@@ -89,7 +61,7 @@ static int load_service(const struct map_fds *fds, struct svc_view *sv)
 		    bpf_map_lookup_elem(fds->replicas, &slot.replica_id, &rv->r))
 			continue;
 		rv->id = slot.replica_id;
-		percpu_sum(fds->replica_stats, rv->id, &rv->steered, 1);
+		map_percpu_sum(fds->replica_stats, rv->id, &rv->steered, 1);
 		bpf_map_lookup_elem(fds->replica_status, &rv->id, &rv->st);
 		{
 			struct steer_backend_key bk;
