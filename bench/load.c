@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/tools/endpoint_text.h"
+
 #include "bench/loadhist.h"
 
 #define MAX_CONC	    1024
@@ -143,35 +145,6 @@ static void usage(const char *why)
 	exit(2);
 }
 
-/* Parse "A.B.C.D:PORT" or "[V6]:PORT" (the agent's endpoint syntax). */
-static int parse_endpoint(const char *text, struct sockaddr_storage *ss, socklen_t *sslen)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	const char *colon = strrchr(text, ':');
-	size_t hlen = colon ? (size_t)(colon - text) : 0;
-	char host[INET6_ADDRSTRLEN + 2] = "";
-	unsigned long port = 0;
-
-	if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1))
-		port = strtoul(colon + 1, NULL, 10); /* ULONG_MAX on overflow */
-	if (hlen >= sizeof(host) || port < 1 || port > 65535)
-		return -1;
-	memcpy(host, text, hlen);
-	memset(ss, 0, sizeof(*ss));
-	if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		host[hlen - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof(*s6);
-		return inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1 ? 0 : -1;
-	}
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons((uint16_t)port);
-	*sslen = sizeof(*s4);
-	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
-}
-
 /* A decimal integer lo..hi, digits only; exits 2 naming the option otherwise. */
 static uint64_t parse_num(const char *opt, const char *text, uint64_t lo, uint64_t hi)
 {
@@ -222,7 +195,8 @@ static void parse_args(int argc, char **argv)
 		snprintf(list, sizeof(list), "%s", argv[2]);
 		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			if (o.ntargets == MAX_TARGETS ||
-			    parse_endpoint(t, &o.addr[o.ntargets], &o.addrlen[o.ntargets]) < 0) {
+			    endpoint_text_parse(t, &o.addr[o.ntargets], &o.addrlen[o.ntargets]) <
+				0) {
 				snprintf(why, sizeof(why),
 					 "address '%s' is not A.B.C.D:PORT or [V6]:PORT (at most "
 					 "%d, comma-separated)",

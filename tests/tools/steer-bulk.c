@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "endpoint_text.h"
+
 #define CHUNK 65536
 
 /* Byte i of the stream a role sends: cheap, position-dependent, and
@@ -27,36 +29,6 @@
 static uint8_t pattern(bool server, uint64_t i)
 {
 	return (uint8_t)((i * 2654435761u) >> 13) ^ (server ? 0x5a : 0xa5);
-}
-
-static int parse(const char *text, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[64];
-	const char *colon = strrchr(text, ':');
-	long port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!colon || colon - text >= (long)sizeof(host))
-		return -1;
-	port = strtol(colon + 1, NULL, 10);
-	if (port < 1 || port > 65535)
-		return -1;
-	if (text[0] == '[' && colon[-1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - text - 2), text + 1);
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*s6);
-		return inet_pton(AF_INET6, host, &s6->sin6_addr) == 1 ? 0 : -1;
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - text), text);
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons((uint16_t)port);
-	*len = sizeof(*s4);
-	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
 }
 
 static int transfer(int fd, bool server, uint64_t n)
@@ -126,7 +98,7 @@ int main(int argc, char **argv)
 	int fd, one = 1;
 
 	if (argc != 4 || (strcmp(argv[1], "serve") && strcmp(argv[1], "connect")) ||
-	    parse(argv[2], &ss, &len) || (n = strtoull(argv[3], NULL, 10)) == 0) {
+	    endpoint_text_parse(argv[2], &ss, &len) || (n = strtoull(argv[3], NULL, 10)) == 0) {
 		fprintf(stderr, "usage: steer-bulk serve|connect ADDR:PORT BYTES\n");
 		return 2;
 	}

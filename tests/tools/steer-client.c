@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "endpoint_text.h"
+
 #define KEY_LEN	    64	   /* a reply name or failure reason, with its NUL */
 #define TABLE_MAX   64	   /* distinct names / reasons; the rest count as "other" */
 #define RUN_CAP_MS  600000 /* no run lasts longer, whatever stops it normally */
@@ -105,49 +107,6 @@ static void usage(const char *why)
 	    "  1..%d, U in 0..60000000\n",
 	    why, RUN_CAP_MS);
 	exit(2);
-}
-
-/* Parse "A.B.C.D:PORT" or "[V6]:PORT" (the agent's endpoint syntax). */
-static int parse_endpoint(const char *text, struct sockaddr_storage *ss, socklen_t *sslen)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	const char *colon = strrchr(text, ':');
-	size_t hlen = colon ? (size_t)(colon - text) : 0;
-	char host[INET6_ADDRSTRLEN + 2] = "";
-	unsigned long port = 0;
-
-	if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1))
-		port = strtoul(colon + 1, NULL, 10); /* ULONG_MAX on overflow */
-	if (hlen >= sizeof(host) || port < 1 || port > 65535)
-		return -1;
-	memcpy(host, text, hlen);
-	memset(ss, 0, sizeof(*ss));
-	if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		host[hlen - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*sslen = sizeof(*s6);
-		return inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1 ? 0 : -1;
-	}
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(port);
-	*sslen = sizeof(*s4);
-	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
-}
-
-/* Format as parse_endpoint() accepts it, so a "peer=" reason can be pasted back. */
-static void format_endpoint(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-	bool v6 = ss->ss_family == AF_INET6;
-	char host[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(ss->ss_family, v6 ? (const void *)&s6->sin6_addr : (const void *)&s4->sin_addr,
-		  host, sizeof(host));
-	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
-		 ntohs(v6 ? s6->sin6_port : s4->sin_port));
 }
 
 /* Compare family, address and port only: sockaddrs also carry flow info etc. */
@@ -277,7 +236,7 @@ static int check_peer(int fd, const struct opts *o, char *why)
 		return fail(why, "getpeername:%s", errno_name(errno));
 	if (same_endpoint(&peer, &o->expect))
 		return 0;
-	format_endpoint(&peer, text, sizeof(text));
+	endpoint_text_format(&peer, text, sizeof(text));
 	return fail(why, "peer=%s", text);
 }
 
@@ -310,7 +269,7 @@ static int recv_reply(int fd, const struct opts *o, char *name, char *why)
 		done = (n >= 0 && o->udp) || nl || len == sizeof(buf);
 	}
 	if (o->udp && !o->connected && !same_endpoint(&from, &o->expect)) {
-		format_endpoint(&from, text, sizeof(text));
+		endpoint_text_format(&from, text, sizeof(text));
 		return fail(why, "peer=%s", text);
 	}
 	len = nl ? (size_t)(nl - buf) : len;
@@ -363,7 +322,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	o->stream = !strcmp(argv[1], "stream");
 	o->count = 1;
 	o->timeout_ms = 2000;
-	if (parse_endpoint(argv[2], &o->target, &o->target_len) < 0) {
+	if (endpoint_text_parse(argv[2], &o->target, &o->target_len) < 0) {
 		snprintf(why, sizeof(why), "target '%s' is not A.B.C.D:PORT or [V6]:PORT", argv[2]);
 		usage(why);
 	}
@@ -399,7 +358,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(opt, "--until-file")) {
 			o->until_file = val;
 		} else if (!strcmp(opt, "--expect-peer")) {
-			if (parse_endpoint(val, &o->expect, &len) < 0) {
+			if (endpoint_text_parse(val, &o->expect, &len) < 0) {
 				snprintf(why, sizeof(why),
 					 "--expect-peer '%s' is not A.B.C.D:PORT or [V6]:PORT",
 					 val);

@@ -29,6 +29,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "endpoint_text.h"
+
 #define NAME_MAX_LEN   63   /* client tables key on the name; keep it a short token */
 #define LINE_MAX_LEN   4096 /* per-connection buffer; a longer line closes the connection */
 #define LISTEN_BACKLOG 4096
@@ -76,35 +78,6 @@ static bool name_ok(const char *name)
 		if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] >= 0x7f)
 			return false;
 	return n >= 1 && n <= NAME_MAX_LEN;
-}
-
-/* Parse "A.B.C.D:PORT" or "[V6]:PORT" (the agent's endpoint syntax). */
-static int parse_endpoint(const char *text, struct sockaddr_storage *ss, socklen_t *sslen)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	const char *colon = strrchr(text, ':');
-	size_t hlen = colon ? (size_t)(colon - text) : 0;
-	char host[INET6_ADDRSTRLEN + 2] = "";
-	unsigned long port = 0;
-
-	if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1))
-		port = strtoul(colon + 1, NULL, 10); /* ULONG_MAX on overflow */
-	if (hlen >= sizeof(host) || port < 1 || port > 65535)
-		return -1;
-	memcpy(host, text, hlen);
-	memset(ss, 0, sizeof(*ss));
-	if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		host[hlen - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*sslen = sizeof(*s6);
-		return inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1 ? 0 : -1;
-	}
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(port);
-	*sslen = sizeof(*s4);
-	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
 }
 
 static void watch_fd(struct watch *w, unsigned int events, int op)
@@ -346,7 +319,7 @@ int main(int argc, char **argv)
 			 NAME_MAX_LEN);
 		usage(why);
 	}
-	if (parse_endpoint(listen_text, &ss, &sslen) < 0) {
+	if (endpoint_text_parse(listen_text, &ss, &sslen) < 0) {
 		snprintf(why, sizeof(why), "--listen '%s' is not A.B.C.D:PORT or [V6]:PORT",
 			 listen_text);
 		usage(why);
