@@ -75,7 +75,7 @@ $(BUILD)/steer: $(AGENT_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/%: tests/tools/%.c | $(BUILD)
+$(BUILD)/%: tests/tools/%.c tests/tools/endpoint_text.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
