@@ -94,9 +94,12 @@ $(BUILD)/upgrade/steer: FORCE
 .PHONY: FORCE
 FORCE:
 
-# The agent built with ASan and UBSan, for the sanitized integration run.
+# The agent built with ASan and UBSan, for the sanitized integration run
+# (inside that build, build/san/steer is the plain $(BUILD)/steer rule).
+ifneq ($(SANITIZE),1)
 build/san/steer: FORCE
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 build/san/steer
+endif
 
 chaos: deps all ## about 60 s of replica and agent kills under load; report in docs/chaos.md (root)
 	$(call msg,CHAOS,tests/chaos/chaos.sh)
