@@ -45,7 +45,7 @@ for i in 1 2 3; do
 done
 
 echo "--- steer run --config examples/demo.ini (STEER_CGROUP=$CG)"
-STEER_BPFFS=$PIN STEER_CGROUP=$CG STEER_CONTROL_SOCKET=$TMP/steer.sock "$B/steer" run --config "$ROOT/examples/demo.ini" 2>"$TMP/agent.log" &
+STEER_BPFFS=$PIN STEER_CGROUP=$CG STEER_CONTROL_SOCKET=$TMP/steer.sock STEER_METRICS_ADDR=off "$B/steer" run --config "$ROOT/examples/demo.ini" 2>"$TMP/agent.log" &
 AGENT=$!
 for _ in $(seq 200); do grep -q 'ready:' "$TMP/agent.log" && break; sleep 0.05; done
 sed 's/^/    /' "$TMP/agent.log"
