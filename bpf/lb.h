@@ -203,7 +203,7 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 	const struct steer_hold *hold;
 
 	if (stats)
-		__sync_fetch_and_add(&stats->misses, 1);
+		stats->misses++; /* per-CPU: no atomic needed */
 	if (proto != IPPROTO_TCP)
 		return -EHOSTUNREACH;
 	hold = bpf_map_lookup_elem(&steer_hold_v1, &svc_id);
@@ -259,16 +259,17 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 		goto fail_closed;
 
 	ctx_set_peer(ctx, r->addr, r->port, family);
+	/* Per-CPU counters: plain increments, no atomic needed. */
 	if (stats)
-		__sync_fetch_and_add(&stats->steered, 1);
+		stats->steered++;
 	rstats = bpf_map_lookup_elem(&steer_replica_stats_v1, &rid);
 	if (rstats)
-		__sync_fetch_and_add(&rstats->steered, 1);
+		rstats->steered++;
 	return 0;
 
 fail_closed:
 	if (stats)
-		__sync_fetch_and_add(&stats->errors, 1);
+		stats->errors++;
 	return err ? err : -EINVAL;
 }
 

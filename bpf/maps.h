@@ -61,6 +61,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, STEER_MAX_REVNAT);
+	/* An LRU list per CPU: an insert takes no lock shared across CPUs. */
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct steer_revnat_key);
 	__type(value, struct steer_revnat_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
