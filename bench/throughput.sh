@@ -1,0 +1,498 @@
+#!/bin/bash
+# Throughput and latency of one connection path against another: CRR and RR
+# at concurrency 1 and 16, straight to the replicas (direct), through
+# steer's VIP, through HAProxy (tcp mode, one thread) and through nginx's
+# stream proxy (one worker). All four balance over the same 3 replica
+# processes. Runs are interleaved (every target for every workload, then
+# the next round) so that drift on a shared machine hits all targets alike.
+#
+# Prints a markdown section on stdout; progress on stderr. Writes the raw
+# per-round rows to docs/benchmarks-raw.csv and the CRR percentiles to
+# docs/benchmark-crr.dat (for bench/chart.gp).
+#
+# Own netns, child cgroups and pin directory, all removed on exit, also on
+# INT/TERM; kernel.bpf_stats_enabled is put back as it was.
+#
+# BENCH_QUICK=1: 2 rounds of 300 ms. BENCH_ROUNDS, BENCH_RUN_MS and
+# BENCH_WARMUP_MS override the defaults.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/build
+LOAD=$B/bench-load
+DOCS=${BENCH_DOCS:-$ROOT/docs}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	ROUNDS=${BENCH_ROUNDS:-2} RUN_MS=${BENCH_RUN_MS:-300} WARM_MS=${BENCH_WARMUP_MS:-50}
+else
+	ROUNDS=${BENCH_ROUNDS:-5} RUN_MS=${BENCH_RUN_MS:-3000} WARM_MS=${BENCH_WARMUP_MS:-300}
+fi
+TARGETS="direct steer haproxy nginx"
+WORKLOADS="crr:1 crr:16 rr:1 rr:16"
+REPLICAS="127.0.0.1:21001,127.0.0.1:21002,127.0.0.1:21003"
+VIP=127.77.0.1:8080
+HAPROXY_ADDR=127.0.0.1:21100
+NGINX_ADDR=127.0.0.1:21200
+
+ID=$$
+NS=steer-tput-$ID
+PIN=/sys/fs/bpf/steer-tput-$ID
+TMP=$(mktemp -d /tmp/steer-tput.XXXX)
+CG="" CG_VIP="" CG_PLAIN=""
+PIDS=()
+STATS_OLD=""
+
+T0=$(date +%s%N)
+log() { echo "throughput: +$((($(date +%s%N) - T0) / 1000000))ms: $*" >&2; }
+
+cleanup() {
+	local p
+	set +e
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "$STATS_OLD" ] && sysctl -q -w kernel.bpf_stats_enabled="$STATS_OLD"
+	[ -d "$PIN" ] && { STEER_BPFFS=$PIN "$B/steer" down >/dev/null 2>&1 || rm -rf "$PIN"; }
+	# Whatever is left in the bench's cgroups or netns was started by it.
+	for p in $(cat "$CG_VIP/cgroup.procs" "$CG_PLAIN/cgroup.procs" 2>/dev/null); do kill -9 "$p"; done
+	for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p"; done
+	if [ -n "$CG" ]; then
+		# Killed processes leave their cgroup a moment later.
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			rmdir "$CG_VIP" "$CG_PLAIN" "$CG" 2>/dev/null
+			[ -d "$CG" ] || break
+			sleep 0.1
+		done
+	fi
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+	log "error: $*"
+	exit 1
+}
+
+[ -x "$LOAD" ] || die "$LOAD is missing (make $LOAD)"
+for t in haproxy nginx bpftool; do command -v $t >/dev/null || die "$t is missing (sh scripts/deps.sh bench)"; done
+NGINX_STREAM=/usr/lib/nginx/modules/ngx_stream_module.so
+[ -f "$NGINX_STREAM" ] || die "$NGINX_STREAM is missing (sh scripts/deps.sh bench)"
+
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+CGROOT=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+if [ -z "$CGROOT" ]; then
+	CGROOT=/run/steer/cgroup2
+	if ! mkdir -p "$CGROOT" || ! mount -t cgroup2 cgroup2 "$CGROOT"; then die "no cgroup v2"; fi
+fi
+# Two sibling cgroups: steer attaches to vip/, where only the steer client
+# runs; everything else the bench starts runs in plain/, which no hook sees.
+CG=$CGROOT/steer-tput-$ID
+CG_VIP=$CG/vip CG_PLAIN=$CG/plain
+mkdir "$CG" "$CG_VIP" "$CG_PLAIN" || die "cannot create cgroups under $CG"
+ip netns add "$NS" || die "ip netns add $NS"
+ip -n "$NS" link set lo up
+# CRR leaves a TIME_WAIT per connection; let connects reuse them (loopback).
+ip netns exec "$NS" sysctl -q -w net.ipv4.tcp_tw_reuse=1
+
+# in_cg CGROUP CMD...: CMD in the bench netns, inside CGROUP (exec'd: the
+# pid is CMD's own).
+in_cg() {
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec nsenter --net="$@"' sh "$1" "/run/netns/$NS" -- "${@:2}"
+}
+# spawn NAME CMD...: CMD in the background in the plain cgroup, output to
+# $TMP/NAME.out; its pid is recorded for cleanup.
+spawn() {
+	local name=$1
+	shift
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec nsenter --net="$@"' sh "$CG_PLAIN" "/run/netns/$NS" -- "$@" >"$TMP/$name.out" 2>&1 &
+	PIDS+=($!)
+}
+wait_for_line() {
+	local tries=100
+	while [ $tries -gt 0 ]; do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+# --- replicas -------------------------------------------------------------
+i=1
+for r in ${REPLICAS//,/ }; do
+	spawn r$i "$B/steer-echo" --name r$i --listen "$r" --tcp-only
+	wait_for_line "$TMP/r$i.out" '^listening' || die "replica r$i: $(cat "$TMP/r$i.out")"
+	i=$((i + 1))
+done
+
+# --- steer ----------------------------------------------------------------
+{
+	echo "[service bench]"
+	echo "vip = $VIP"
+	echo "health = tcp"
+	for r in ${REPLICAS//,/ }; do echo "replica = $r"; done
+} >"$TMP/steer.ini"
+export STEER_BPFFS=$PIN STEER_CGROUP=$CG_VIP STEER_CONTROL_SOCKET=$TMP/steer.sock
+export STEER_LOG_LEVEL=warn
+spawn agent "$B/steer" run --config "$TMP/steer.ini"
+up=0
+for _ in $(seq 100); do
+	up=$("$B/steer" status 2>/dev/null | grep -c 'state=up')
+	[ "$up" -ge 3 ] && break
+	sleep 0.05
+done
+[ "$up" -ge 3 ] || die "steer: $up of 3 replicas up: $(cat "$TMP/agent.out")"
+log "replicas and agent up"
+
+# --- HAProxy: tcp mode, one thread, round robin, no checks ----------------
+{
+	printf 'global\n\tnbthread 1\n\tmaxconn 4096\n\n'
+	printf 'defaults\n\tmode tcp\n\ttimeout connect 5s\n\ttimeout client 30s\n\ttimeout server 30s\n\n'
+	printf 'listen bench\n\tbind %s\n\tbalance roundrobin\n' "$HAPROXY_ADDR"
+	i=1
+	for r in ${REPLICAS//,/ }; do printf '\tserver r%d %s\n' $i "$r"; i=$((i + 1)); done
+} >"$TMP/haproxy.cfg"
+spawn haproxy haproxy -db -f "$TMP/haproxy.cfg"
+
+# --- nginx: stream proxy, one worker --------------------------------------
+{
+	echo "load_module $NGINX_STREAM;"
+	echo "worker_processes 1;"
+	echo "daemon off;"
+	echo "pid $TMP/nginx.pid;"
+	echo "error_log $TMP/nginx-error.log warn;"
+	echo "events { worker_connections 4096; }"
+	echo "stream {"
+	echo "    upstream replicas {"
+	for r in ${REPLICAS//,/ }; do echo "        server $r;"; done
+	echo "    }"
+	echo "    server { listen $NGINX_ADDR; proxy_pass replicas; }"
+	echo "}"
+} >"$TMP/nginx.conf"
+spawn nginx nginx -p "$TMP/" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf"
+
+addr_of() {
+	case $1 in
+	direct) echo "$REPLICAS" ;;
+	steer) echo "$VIP" ;;
+	haproxy) echo "$HAPROXY_ADDR" ;;
+	nginx) echo "$NGINX_ADDR" ;;
+	esac
+}
+
+# load TARGET ARGS...: bench-load against TARGET; the steer client runs in
+# the cgroup steer is attached to, the others in the plain one.
+load() {
+	local cg=$CG_PLAIN
+	[ "$1" = steer ] && cg=$CG_VIP
+	in_cg "$cg" "$LOAD" "${@:2}"
+}
+
+# Each target must answer, without an error, before anything is measured.
+for t in $TARGETS; do
+	ok=""
+	for _ in $(seq 20); do
+		line=$(load "$t" crr "$(addr_of "$t")" --concurrency 1 --duration-ms 50 2>>"$TMP/check.err")
+		case $line in *" ok=0 "*) ;; *" errors=0 "*) ok=1 && break ;; esac
+		sleep 0.1
+	done
+	[ -n "$ok" ] || die "target $t at $(addr_of "$t") does not answer: $line $(tail -3 "$TMP/check.err")"
+done
+log "4 targets answer; $ROUNDS rounds of $RUN_MS ms (+$WARM_MS ms warmup) per target and workload"
+
+# --- the connect hook's cost ------------------------------------------------
+# The connect4 program attached to our cgroup (other runs may have loaded
+# programs of the same name) and steer's tracepoint, from its pinned link.
+hook_id=$(bpftool -j cgroup show "$CG_VIP" | grep -o '"id":[0-9]*,"attach_type":"cgroup_inet4_connect"' | grep -o '[0-9]*' | head -1)
+[ -n "$hook_id" ] || die "no connect4 program attached to $CG_VIP"
+tp_id=$(bpftool -j link show pinned "$PIN/link_sock_state_watch" 2>/dev/null | grep -o '"prog_id":[0-9]*' | grep -o '[0-9]*$')
+# prog_stats ID: "run_time_ns run_cnt" of a program.
+prog_stats() {
+	local j
+	j=$(bpftool -j prog show id "$1")
+	echo "$(echo "$j" | grep -o '"run_time_ns":[0-9]*' | grep -o '[0-9]*$' || echo 0)" \
+		"$(echo "$j" | grep -o '"run_cnt":[0-9]*' | grep -o '[0-9]*$' || echo 0)"
+}
+# steered: the datapath's per-replica "steered" counters, space-separated.
+steered() {
+	local l out=""
+	while read -r l; do
+		case $l in replica*) l=${l##*steered=} out="$out ${l%% *}" ;; esac
+	done < <("$B/steer" status 2>/dev/null)
+	echo "${out# }"
+}
+# Stats cost two clock reads in every BPF program run on the node, and
+# steer's tracepoint runs about 10 times per connection whatever the target:
+# so they are on only in steer CRR runs of their own, never in the rounds.
+STATS=/proc/sys/kernel/bpf_stats_enabled
+STATS_OLD=$(cat $STATS)
+: >"$TMP/cost.txt"
+# cost_run WHEN CONC: a steer CRR run with kernel.bpf_stats_enabled=1; adds
+# "WHEN CONC hook_runs hook_ns tp_runs tp_ns steered_before" to cost.txt.
+cost_run() {
+	local h0 c0 h1 c1 t0=0 n0=0 t1=0 n1=0 line steered_before=0 n
+	for n in $(steered); do steered_before=$((steered_before + n)); done
+	echo 1 >$STATS
+	read -r h0 c0 < <(prog_stats "$hook_id")
+	[ -n "$tp_id" ] && read -r t0 n0 < <(prog_stats "$tp_id")
+	line=$(load steer crr "$VIP" --concurrency "$2" --duration-ms "$RUN_MS" --warmup-ms "$WARM_MS" 2>>"$TMP/load.err")
+	read -r h1 c1 < <(prog_stats "$hook_id")
+	[ -n "$tp_id" ] && read -r t1 n1 < <(prog_stats "$tp_id")
+	echo "$STATS_OLD" >$STATS
+	echo "$1 $2 $((c1 - c0)) $((h1 - h0)) $((n1 - n0)) $((t1 - t0)) $steered_before" >>"$TMP/cost.txt"
+	log "connect hook cost ($1, c$2): $(((h1 - h0) / (c1 > c0 ? c1 - c0 : 1))) ns over $((c1 - c0)) runs: $line"
+}
+# Before the rounds steer_revnat_v1 (LRU) is still filling up; after a full
+# run's rounds it is full and every connect evicts an entry.
+cost_run before 1
+
+# --- interleaved rounds -----------------------------------------------------
+mkdir -p "$DOCS"
+RAW=$DOCS/benchmarks-raw.csv
+echo "round,target,mode,conc,secs,ok,errors,conns_per_s,reqs_per_s,p50_us,p90_us,p99_us,max_us" >"$RAW"
+# Forks are slow on a busy machine: parse the line in bash.
+declare -A F
+: >"$TMP/split.txt"
+read -r -a ORDER <<<"$TARGETS"
+for round in $(seq "$ROUNDS"); do
+	for w in $WORKLOADS; do
+		mode=${w%:*} conc=${w#*:}
+		# Each round starts one target later, so no target always runs
+		# right after the same other one.
+		for i in "${!ORDER[@]}"; do
+			t=${ORDER[$(((i + round - 1) % ${#ORDER[@]}))]}
+			[ "$t" = steer ] && read -r -a s0 < <(steered)
+			line=$(load "$t" "$mode" "$(addr_of "$t")" --concurrency "$conc" \
+				--duration-ms "$RUN_MS" --warmup-ms "$WARM_MS" 2>>"$TMP/load.err")
+			rc=$?
+			if [ "$t" = steer ]; then
+				read -r -a s1 < <(steered)
+				split=""
+				for j in "${!s1[@]}"; do split=$split${split:+/}$((s1[j] - ${s0[j]:-0})); done
+				[ "$mode" = rr ] && echo "$conc $split" >>"$TMP/split.txt"
+			fi
+			case $line in mode=*) ;; *) die "$t $mode c$conc: exit $rc: $line $(tail -3 "$TMP/load.err")" ;; esac
+			F=()
+			for kv in $line; do F[${kv%%=*}]=${kv#*=}; done
+			row=$round,$t,$mode,$conc
+			for k in secs ok errors conns_per_s reqs_per_s p50_us p90_us p99_us max_us; do
+				row=$row,${F[$k]:-}
+			done
+			echo "$row" >>"$RAW"
+			log "round $round $t $mode c$conc: $line"
+		done
+	done
+done
+
+cost_run after 1
+cost_run after 16
+# The goal's number: the runs after the rounds, with the map full (in a
+# full-length run), the steady state of a busy node.
+read -r hook_avg hook_runs tp_avg tp_runs < <(awk '$1 == "after" {c += $3; n += $4; tc += $5; tn += $6}
+	END {printf "%.0f %d %.0f %d\n", c ? n / c : 0, c, tc ? tn / tc : 0, tc}' "$TMP/cost.txt")
+
+# --- medians and the report -------------------------------------------------
+# med.txt: "target mode conc conns_per_s reqs_per_s p50 p90 p99 max errors"
+# (medians over rounds; errors summed), one line per target and workload.
+awk -F, 'NR > 1 {
+	k = $2 " " $3 " " $4
+	if (!(k in n)) order[++keys] = k
+	i = ++n[k]
+	for (c = 8; c <= 13; c++) v[k, c, i] = $c
+	err[k] += $7
+}
+function median(k, c,    i, j, t, a, m) {
+	m = n[k]
+	for (i = 1; i <= m; i++) a[i] = v[k, c, i] + 0
+	for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+}
+END {
+	for (o = 1; o <= keys; o++) {
+		k = order[o]
+		printf "%s", k
+		for (c = 8; c <= 13; c++) printf " %s", median(k, c)
+		printf " %d\n", err[k]
+	}
+}' "$RAW" >"$TMP/med.txt"
+# Round-to-round spread of direct RR: max |x / median - 1|, the noise band.
+rr_noise() {
+	awk -F, -v c="$1" 'NR > 1 && $2 == "direct" && $3 == "rr" && $4 == c {x[++n] = $9}
+	END {
+		for (i = 1; i <= n; i++) s[i] = x[i]
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && s[j - 1] > s[j]; j--) { t = s[j]; s[j] = s[j - 1]; s[j - 1] = t }
+		m = n % 2 ? s[(n + 1) / 2] : (s[n / 2] + s[n / 2 + 1]) / 2
+		for (i = 1; i <= n; i++) { d = x[i] / m - 1; if (d < 0) d = -d; if (d > w) w = d }
+		printf "%.3f", w
+	}' "$RAW"
+}
+# med TARGET MODE CONC FIELD (1 conns/s, 2 reqs/s, 3 p50, 4 p90, 5 p99, 6 max, 7 errors)
+declare -A M
+while read -r t m c v1 v2 v3 v4 v5 v6 v7; do
+	M[$t.$m.$c.1]=$v1 M[$t.$m.$c.2]=$v2 M[$t.$m.$c.3]=$v3 M[$t.$m.$c.4]=$v4
+	M[$t.$m.$c.5]=$v5 M[$t.$m.$c.6]=$v6 M[$t.$m.$c.7]=$v7
+done <"$TMP/med.txt"
+med() { echo "${M[$1.$2.$3.$4]:-0}"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+
+{
+	echo "# CRR latency at concurrency 16: medians over $ROUNDS rounds (bench/throughput.sh)"
+	echo "# target p50_us p90_us p99_us conns_per_s"
+	for t in $TARGETS; do
+		echo "$t $(med "$t" crr 16 3) $(med "$t" crr 16 4) $(med "$t" crr 16 5) $(med "$t" crr 16 1)"
+	done
+} >"$DOCS/benchmark-crr.dat"
+
+# table MODE CONC: the markdown table of one workload, ratios to direct.
+table() {
+	awk -v m="$1" -v c="$2" -v targets="$TARGETS" '
+	function r(a, b) { return sprintf("%.2f×", b > 0 ? a / b : 0) }
+	$2 == m && $3 == c { for (f = 4; f <= 10; f++) v[$1, f] = $f }
+	END {
+		f = m == "rr" ? 5 : 4
+		printf "| target | %s | × direct | p50 µs | × direct | p99 µs | × direct | errors |\n", (m == "rr" ? "requests/s" : "connections/s")
+		print "|---|---:|---:|---:|---:|---:|---:|---:|"
+		n = split(targets, t, " ")
+		for (i = 1; i <= n; i++)
+			printf "| %s | %.0f | %s | %s | %s | %s | %s | %d |\n", t[i], v[t[i], f], r(v[t[i], f], v["direct", f]),
+				v[t[i], 6], r(v[t[i], 6], v["direct", 6]), v[t[i], 8], r(v[t[i], 8], v["direct", 8]), v[t[i], 10]
+	}' "$TMP/med.txt"
+}
+# spread A B MODE CONC COLUMN: "lo–hi×", the range over rounds of A/B in
+# COLUMN of the raw rows (A and B ran next to each other in each round).
+spread() {
+	awk -F, -v a="$1" -v b="$2" -v m="$3" -v c="$4" -v k="$5" '
+	$3 == m && $4 == c && ($2 == a || $2 == b) { v[$1, $2] = $k; r[$1] = 1 }
+	END {
+		for (i in r) if (v[i, b] > 0) { x = v[i, a] / v[i, b]; if (n++ == 0 || x < lo) lo = x; if (x > hi) hi = x }
+		printf "%.2f–%.2f×", lo, hi
+	}' "$RAW"
+}
+# goal LABEL GOAL NUMBER UNIT RANGE OK MISS: a row of the goal table; OK is
+# an awk condition on x (the measured number), MISS how far x is from it.
+goal() {
+	local verdict
+	verdict=$(awk -v x="$3" "BEGIN {x += 0; if ($6) print \"met\"; else printf \"missed by %s\", $7}")
+	echo "| $1 | $2 | $3$4 | $5 | $verdict |"
+}
+
+crr_s1=$(ratio "$(med steer crr 1 1)" "$(med direct crr 1 1)")
+crr_s16=$(ratio "$(med steer crr 16 1)" "$(med direct crr 16 1)")
+crr_h1=$(ratio "$(med steer crr 1 1)" "$(med haproxy crr 1 1)")
+crr_h16=$(ratio "$(med steer crr 16 1)" "$(med haproxy crr 16 1)")
+p50_1=$(ratio "$(med steer crr 1 3)" "$(med direct crr 1 3)")
+p50_16=$(ratio "$(med steer crr 16 3)" "$(med direct crr 16 3)")
+rr_1=$(ratio "$(med steer rr 1 2)" "$(med direct rr 1 2)")
+rr_16=$(ratio "$(med steer rr 16 2)" "$(med direct rr 16 2)")
+noise_1=$(rr_noise 1) noise_16=$(rr_noise 16)
+
+cat <<MD
+## Throughput and latency: direct, steer, HAProxy, nginx
+
+Four ways for a client to reach the same 3 replicas (\`steer-echo --tcp-only\`,
+one process each, on 127.0.0.1 in the bench's network namespace):
+
+- **direct**: the load generator connects to the 3 replica addresses in turn (the baseline);
+- **steer**: it connects to the VIP $VIP from the cgroup steer is attached to
+  (\`health = tcp\`); the connect hook picks a replica;
+- **haproxy**: HAProxy $(haproxy -v | awk 'NR == 1 {print $3}'), \`mode tcp\`, \`nbthread 1\`, \`balance roundrobin\`, no checks;
+- **nginx**: nginx $(nginx -v 2>&1 | sed 's|.*/||'), \`stream\` proxy, \`worker_processes 1\`, round robin.
+
+CRR is connect, one request line, its reply, close; RR is request/reply on
+connections kept open. Each run lasts $RUN_MS ms after a $WARM_MS ms warmup;
+the $ROUNDS rounds interleave every target and workload (direct, steer,
+haproxy, nginx; each round starts one target later), and the tables give
+the median over rounds.
+Ratios are to direct in the same table (for latency, lower is better).
+The raw rows are in \`docs/benchmarks-raw.csv\`.
+
+Commands, as \`bench/throughput.sh\` runs them, all in its netns \`steer-tput-PID\`
+(MODE is crr or rr, C is 1 or 16; CG is the bench's cgroup, TMP its
+temporary directory):
+
+\`\`\`
+steer-echo --name rN --listen 127.0.0.1:2100N --tcp-only      # N = 1, 2, 3
+STEER_CGROUP=CG/vip steer run --config TMP/steer.ini
+haproxy -db -f TMP/haproxy.cfg
+nginx -p TMP/ -e TMP/nginx-error.log -c TMP/nginx.conf
+bench-load MODE $REPLICAS --concurrency C --duration-ms $RUN_MS --warmup-ms $WARM_MS   # direct
+bench-load MODE $VIP --concurrency C --duration-ms $RUN_MS --warmup-ms $WARM_MS        # steer, from CG/vip
+bench-load MODE $HAPROXY_ADDR --concurrency C --duration-ms $RUN_MS --warmup-ms $WARM_MS
+bench-load MODE $NGINX_ADDR --concurrency C --duration-ms $RUN_MS --warmup-ms $WARM_MS
+\`\`\`
+
+<details><summary>The three config files</summary>
+
+\`steer.ini\`:
+\`\`\`ini
+$(cat "$TMP/steer.ini")
+\`\`\`
+
+\`haproxy.cfg\`:
+\`\`\`
+$(cat "$TMP/haproxy.cfg")
+\`\`\`
+
+\`nginx.conf\`:
+\`\`\`nginx
+$(sed "s|$TMP|TMP|g" "$TMP/nginx.conf")
+\`\`\`
+</details>
+
+### CRR, concurrency 1
+
+$(table crr 1)
+
+### CRR, concurrency 16
+
+$(table crr 16)
+
+### RR, concurrency 1
+
+$(table rr 1)
+
+### RR, concurrency 16
+
+$(table rr 16)
+
+In RR, steer picks a replica per connection at random (as Cilium does for
+TCP), while direct, HAProxy and nginx take turns: steer's connections were
+split across the 3 replicas as $(awk '{s[$1] = s[$1] (s[$1] ? ", " : "") $2} END {printf "%s at concurrency 1 and %s at concurrency 16", s[1], s[16]}' "$TMP/split.txt")
+(one split per round, counted by the datapath), against an even split for
+the others.
+
+### Datapath cost
+
+\`kernel.bpf_stats_enabled=1\` in three steer CRR runs of their own (set back
+to $STATS_OLD after each; the rounds above ran without it): the connect hook is
+\`sock4_connect\`, the program attached to the bench's cgroup; steer's
+\`inet_sock_set_state\` tracepoint (passive ejection) runs for every TCP state
+change on the node ($(awk -v a="$tp_runs" -v b="$hook_runs" 'BEGIN {printf "%.1f", (b ? a / b : 0)}') runs per steered connect here, counting the
+replica's side), in all four targets alike.
+
+| run | connects steered before it (\`steer_revnat_v1\` is an LRU of 65536) | connect hook runs | connect hook ns/run | tracepoint ns/run |
+|---|---:|---:|---:|---:|
+$(awk '{printf "| CRR, concurrency %d, %s the rounds | %d | %d | **%.0f** | %.0f |\n", $2, $1, $7, $3, ($3 ? $4 / $3 : 0), ($5 ? $6 / $5 : 0)}' "$TMP/cost.txt")
+
+### Goals (issue 5)
+
+| what | goal | measured (median of rounds) | range over rounds | |
+|---|---|---|---|---|
+$(goal "CRR connections/s through the VIP, concurrency 1" "≥ 0.95× direct" "${crr_s1}" "×" "$(spread steer direct crr 1 8)" "x >= 0.95" "sprintf(\"%.2f×\", 0.95 - x)")
+$(goal "CRR connections/s through the VIP, concurrency 16" "≥ 0.95× direct" "${crr_s16}" "×" "$(spread steer direct crr 16 8)" "x >= 0.95" "sprintf(\"%.2f×\", 0.95 - x)")
+$(goal "CRR connections/s through the VIP, concurrency 1" "≥ 2× HAProxy" "${crr_h1}" "×" "$(spread steer haproxy crr 1 8)" "x >= 2" "sprintf(\"%.2f×\", 2 - x)")
+$(goal "CRR connections/s through the VIP, concurrency 16" "≥ 2× HAProxy" "${crr_h16}" "×" "$(spread steer haproxy crr 16 8)" "x >= 2" "sprintf(\"%.2f×\", 2 - x)")
+$(goal "CRR p50 latency through the VIP, concurrency 1" "≤ 1.05× direct" "${p50_1}" "×" "$(spread steer direct crr 1 10)" "x <= 1.05" "sprintf(\"%.2f×\", x - 1.05)")
+$(goal "CRR p50 latency through the VIP, concurrency 16" "≤ 1.05× direct" "${p50_16}" "×" "$(spread steer direct crr 16 10)" "x <= 1.05" "sprintf(\"%.2f×\", x - 1.05)")
+$(goal "RR requests/s through the VIP, concurrency 1" "direct ± noise (±$(awk -v n="$noise_1" 'BEGIN {printf "%.1f", n * 100}')%)" "${rr_1}" "×" "$(spread steer direct rr 1 9)" "x >= 1 - $noise_1 && x <= 1 + $noise_1" "sprintf(\"%.1f%% beyond the noise\", 100 * ((x < 1 ? 1 - x : x - 1) - $noise_1))")
+$(goal "RR requests/s through the VIP, concurrency 16" "direct ± noise (±$(awk -v n="$noise_16" 'BEGIN {printf "%.1f", n * 100}')%)" "${rr_16}" "×" "$(spread steer direct rr 16 9)" "x >= 1 - $noise_16 && x <= 1 + $noise_16" "sprintf(\"%.1f%% beyond the noise\", 100 * ((x < 1 ? 1 - x : x - 1) - $noise_16))")
+$(goal "connect hook average (after the rounds)" "≤ 300 ns" "$hook_avg" " ns" "one number" "x <= 300" "sprintf(\"%d ns\", x - 300)")
+
+"Range over rounds" is the lowest and highest ratio of the two targets'
+runs in the same round. The noise band for RR is the largest deviation of a
+direct round from the direct median in this run. Latency percentiles are
+histogram buckets 3.2% wide (\`bench/loadhist.h\`), so a percentile ratio
+moves in steps of about 0.03×. A connect through the VIP is direct's
+connect plus the hook, so "≥ 2× HAProxy" needs direct itself to be more
+than 2× HAProxy: here direct was
+$(ratio "$(med direct crr 1 1)" "$(med haproxy crr 1 1)")× HAProxy at concurrency 1 and $(ratio "$(med direct crr 16 1)" "$(med haproxy crr 16 1)")× at concurrency 16.
+MD
