@@ -8,7 +8,7 @@ PACKAGES="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-confi
 libcmocka-dev libinih-dev iproute2 linux-libc-dev gawk procps util-linux \
 clang-format cppcheck libev-dev libmicrohttpd-dev prometheus curl libclang-rt-14-dev"
 
-BENCH_PACKAGES="haproxy nginx-light libnginx-mod-stream gnuplot-nox socat"
+BENCH_PACKAGES="haproxy nginx-light libnginx-mod-stream gnuplot-nox socat jq"
 [ "${1:-}" = bench ] && PACKAGES="$PACKAGES $BENCH_PACKAGES"
 
 missing=""
