@@ -389,7 +389,8 @@ static bool event_covers(const struct steer_event *ev, const struct replica_rec 
 
 /* A down replica's listener is back: check it now rather than at its next
  * interval, so held connections are served as soon as it answers. The
- * short delay lets the new listener finish binding. */
+ * tracepoint fires as the socket enters LISTEN, just before it is hashed;
+ * the short delay lets that finish even on a busy machine. */
 static void on_listener_up(struct checker *c, const struct steer_event *ev)
 {
 	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
@@ -401,7 +402,7 @@ static void on_listener_up(struct checker *c, const struct steer_event *ev)
 		    "service %s: a listener opened on replica id %u at mono %llu ns; checking "
 		    "it now",
 		    r->svc, r->id, (unsigned long long)ev->ts_ns);
-		schedule(r, 0.001);
+		schedule(r, 0.01);
 	}
 }
 

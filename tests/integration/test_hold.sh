@@ -109,13 +109,15 @@ read -r held offsets _ <<<"$(timeline sched)"
 log "schedule 5 ms x3 cap 50 ms, no jitter: attempts at +us: $offsets"
 IFS=, read -r -a at <<<"$offsets"
 # The waits between attempts: a timer never fires early (1 ms of rounding
-# allowed), and may fire late by the scheduler's latency (15 ms allowed).
+# allowed), and may fire late by the scheduler's latency, which on a loaded
+# 2-core machine reaches tens of ms (50 ms allowed). The exact schedule is
+# the unit tests' job (tests/unit/test_backoff.c).
 expected=(5000 15000 45000 50000)
 [ "${at[0]:-1}" -lt 1000 ] || fail "first attempt at +${at[0]:-none} us, not at once"
 for i in 0 1 2 3; do
 	w=$((${at[$((i + 1))]:-0} - ${at[$i]:-0}))
-	[ "$w" -ge $((expected[i] - 1000)) ] && [ "$w" -le $((expected[i] + 15000)) ] ||
-		fail "wait before attempt $((i + 2)): ${w} us, expected ${expected[i]} us (-1/+15 ms)"
+	[ "$w" -ge $((expected[i] - 1000)) ] && [ "$w" -le $((expected[i] + 50000)) ] ||
+		fail "wait before attempt $((i + 2)): ${w} us, expected ${expected[i]} us (-1/+50 ms)"
 done
 
 echo "subtest relay-10MB-each-way-and-half-close"
