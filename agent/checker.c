@@ -27,7 +27,8 @@ struct replica_rec {
 	ev_timer timer;
 	struct probe *inflight;
 	bool checked_once;
-	bool seen; /* during checker_sync */
+	bool local; /* on this host: the backend entry's flag, set by reconcile */
+	bool seen;  /* during checker_sync */
 };
 
 struct checker {
@@ -294,11 +295,14 @@ static void adopt(struct checker *c, uint32_t id, uint32_t svc_id, const struct 
 		health_init(&r->h, rep->state, clock_ns(CLOCK_MONOTONIC));
 		if (bpf_map_lookup_elem(c->fds->replica_status, &id, &r->st) || !r->st.since_ns)
 			r->st.since_ns = clock_ns(CLOCK_REALTIME);
-		/* Ejected while no agent ran: down until `rise` checks pass. */
 		backend_key_encode(&ep, IPPROTO_TCP, &key);
 		if (sc->proto == IPPROTO_TCP &&
-		    bpf_map_lookup_elem(c->fds->backends, &key, &b) == 0 && b.ejected_ns)
-			health_eject(&r->h, clock_ns(CLOCK_MONOTONIC));
+		    bpf_map_lookup_elem(c->fds->backends, &key, &b) == 0) {
+			r->local = b.local;
+			/* Ejected while no agent ran: down until `rise` checks pass. */
+			if (b.ejected_ns)
+				health_eject(&r->h, clock_ns(CLOCK_MONOTONIC));
+		}
 		c->recs[id] = r;
 	}
 	r->seen = true;
@@ -382,8 +386,7 @@ static bool event_covers(const struct steer_event *ev, const struct replica_rec 
 	if (key.port != ev->port)
 		return false;
 	if (!memcmp(ev->addr, zero, sizeof(zero)))
-		return endpoint_is_local(&r->ep) &&
-		       (ev->family == key.family || ev->family == STEER_FAMILY_V6);
+		return r->local && (ev->family == key.family || ev->family == STEER_FAMILY_V6);
 	return ev->family == key.family && !memcmp(ev->addr, key.addr, sizeof(key.addr));
 }
 
