@@ -10,7 +10,7 @@ MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) -I. \
+CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) -I. -Iagent \
 	      -DSTEER_VERSION='"$(VERSION)"'
 LDLIBS     += -lbpf -lelf -lz -linih -lev -lmicrohttpd
 # SANITIZE=1: AddressSanitizer and UBSan, in their own build directory.
@@ -40,9 +40,11 @@ endif
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-AGENT_SRCS  := $(wildcard agent/*.c)
+AGENT_SRCS  := $(wildcard agent/*/*.c)
+AGENT_HDRS  := $(wildcard agent/*/*.h)
+BPF_HDRS    := $(wildcard bpf/*.h bpf/*/*.h)
 AGENT_OBJS  := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_SRCS))
-LIB_OBJS    := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJS))
+LIB_OBJS    := $(filter-out $(BUILD)/agent/core/main.o,$(AGENT_OBJS))
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
@@ -59,7 +61,7 @@ deps: ## install missing Debian packages (root)
 $(BUILD) $(BUILD)/agent $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -67,8 +69,9 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf,,$*)_bpf > $@
 
-$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) bpf/steer_abi.h $(SKELS) | $(BUILD)/agent
+$(BUILD)/agent/%.o: agent/%.c $(AGENT_HDRS) bpf/steer_abi.h $(SKELS) | $(BUILD)/agent
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/steer: $(AGENT_OBJS)
@@ -138,16 +141,18 @@ FUZZ_SECONDS ?= 60
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_TARGETS := config env control http addr
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
+		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iagent \
 		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
-FUZZ_OBJS    := $(patsubst %,$(FUZZ_DIR)/agent/%.o,addr backoff config control env http_parse log)
+FUZZ_OBJS    := $(patsubst %,$(FUZZ_DIR)/agent/%.o,lib/addr miss/backoff config/config \
+		control/control config/env health/http_parse lib/log)
 .PHONY: fuzz
 
 $(FUZZ_DIR)/agent:
 	$(Q)mkdir -p $@
 
-$(FUZZ_DIR)/agent/%.o: agent/%.c $(wildcard agent/*.h) bpf/steer_abi.h | $(FUZZ_DIR)/agent
+$(FUZZ_DIR)/agent/%.o: agent/%.c $(AGENT_HDRS) bpf/steer_abi.h | $(FUZZ_DIR)/agent
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
@@ -192,13 +197,16 @@ install: $(BUILD)/steer ## install the agent, steer(8), steer.service and /etc f
 		mv $(DESTDIR)/etc/default/steer.tmp $(DESTDIR)/etc/default/steer; \
 	fi
 
+SRC_FORMATTED := $(wildcard agent/*/*.[ch] bpf/*.[ch] bpf/*/*.[ch] tests/unit/*.[ch] \
+		 tests/tools/*.c bench/*.c)
+
 format: ## format the tree with clang-format
-	$(Q)clang-format -i agent/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/tools/*.c bench/*.c
+	$(Q)clang-format -i $(SRC_FORMATTED)
 
 lint: ## clang-format check and cppcheck
-	$(Q)clang-format --dry-run -Werror agent/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/tools/*.c bench/*.c
+	$(Q)clang-format --dry-run -Werror $(SRC_FORMATTED)
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr --suppress=unknownMacro -I. -I$(BUILD) agent tests/tools
+		--inline-suppr --suppress=unknownMacro -I. -Iagent -I$(BUILD) agent tests/tools
 
 clean: ## remove build/
 	$(call msg,CLEAN,$(BUILD))

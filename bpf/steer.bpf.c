@@ -4,8 +4,8 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#include "lb.h"
-#include "eject.h"
+#include "bpf/sock/lb.h"
+#include "bpf/sock/eject.h"
 
 #define SYS_REJECT  0
 #define SYS_PROCEED 1

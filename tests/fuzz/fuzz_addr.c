@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/addr.h"
+#include "lib/addr.h"
 #include "bpf/steer_abi.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

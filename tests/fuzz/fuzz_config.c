@@ -17,8 +17,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "agent/config.h"
-#include "agent/env.h"
+#include "config/config.h"
+#include "config/env.h"
 
 /* The text of cfg as config_print() writes it (malloc'd), or NULL. */
 static char *print_config(const struct steer_config *cfg, int schedules)

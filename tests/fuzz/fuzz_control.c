@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/config.h"
-#include "agent/control.h"
+#include "config/config.h"
+#include "control/control.h"
 
 static const char base_config[] = "[service web]\n"
 				  "vip = 10.96.0.1:80\n"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/env.h"
+#include "config/env.h"
 
 #define MAX_VARS 64
 

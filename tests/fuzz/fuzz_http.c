@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/http_parse.h"
+#include "health/http_parse.h"
 
 struct outcome {
 	enum http_parse_result result;

@@ -7,7 +7,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "agent/addr.h"
+#include "lib/addr.h"
 #include "bpf/steer_abi.h"
 
 static const struct {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/backoff.h"
+#include "miss/backoff.h"
 
 #define DEFAULTS                                                                                   \
 	{                                                                                          \

@@ -11,8 +11,8 @@
 #include <math.h>
 #include <cmocka.h>
 
-#include "agent/config.h"
-#include "agent/env.h"
+#include "config/config.h"
+#include "config/env.h"
 
 /* struct steer_config is ~400 KiB: one heap copy per test, never the stack. */
 static int setup(void **state)

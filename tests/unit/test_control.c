@@ -31,8 +31,8 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "agent/control.h"
-#include "agent/log.h"
+#include "control/control.h"
+#include "lib/log.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

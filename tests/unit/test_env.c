@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/env.h"
-#include "agent/log.h"
+#include "config/env.h"
+#include "lib/log.h"
 
 #define CONTROL_ACCEPTED "absolute path, at most 107 bytes"
 #define SOCK_DEF	 "/run/steer/steer.sock"

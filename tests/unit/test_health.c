@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/health.h"
+#include "health/health.h"
 
 #define UNKNOWN	 STEER_REPLICA_UNKNOWN
 #define UP	 STEER_REPLICA_UP

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/hist.h"
+#include "lib/hist.h"
 
 #define LAST (STEER_HIST_BUCKETS - 1)
 

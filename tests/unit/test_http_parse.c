@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/http_parse.h"
+#include "health/http_parse.h"
 
 #define T(s) s, sizeof(s) - 1 /* a literal and its length; it may hold NULs */
 

@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
-#include "agent/keys.h"
+#include "maps/keys.h"
 
 static struct endpoint ep(const char *text)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 
 struct capture {
 	FILE *stream;

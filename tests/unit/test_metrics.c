@@ -13,8 +13,8 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
-#include "agent/hist.h"
-#include "agent/metrics.h"
+#include "lib/hist.h"
+#include "observe/metrics.h"
 
 static char *render(const struct metrics_service *svcs, int n)
 {

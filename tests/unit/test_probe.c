@@ -28,7 +28,7 @@
 
 #include <ev.h>
 
-#include "agent/probe.h"
+#include "health/probe.h"
 #include "bpf/steer_abi.h"
 
 #define WATCHDOG_S 10.0 /* no run of the loop in this file may take longer */

@@ -28,8 +28,8 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
-#include "agent/config.h"
-#include "agent/reconcile.h"
+#include "config/config.h"
+#include "maps/reconcile.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

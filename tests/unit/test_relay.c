@@ -29,7 +29,7 @@
 
 #include <ev.h>
 
-#include "agent/relay.h"
+#include "miss/relay.h"
 
 #define ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))
 #define WATCHDOG_S     120.0 /* no run of the loop may take longer (valgrind included) */

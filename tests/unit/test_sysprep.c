@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "agent/sysprep.h"
+#include "maps/sysprep.h"
 
 /* tests/unit/fixtures/NAME. __FILE__ is relative to the repository root when
  * built by the Makefile, so from another working directory fall back to the

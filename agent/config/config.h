@@ -1,0 +1,102 @@
+/* The topology file: INI sections [service NAME] with vip, protocol and
+ * repeated replica keys, parsed with libinih. */
+#ifndef STEER_CONFIG_H
+#define STEER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lib/addr.h"
+#include "miss/backoff.h"
+#include "bpf/steer_abi.h"
+
+#define SVC_NAME_MAX 64
+
+enum health_kind {
+	HEALTH_KIND_NONE = 0, /* no periodic checks: replicas are UP at once */
+	HEALTH_KIND_TCP,      /* a non-blocking connect */
+	HEALTH_KIND_HTTP,     /* HTTP/1.1 GET path, status in [expect_lo, expect_hi] */
+};
+
+#define HEALTH_PATH_MAX 256
+
+/* Health keys of a service. A key not in the file takes the STEER_HEALTH_*
+ * default (config_apply_env()); `set` records which were in the file. */
+struct health_config {
+	enum health_kind kind;	       /* default: tcp for TCP services, none for UDP */
+	char path[HEALTH_PATH_MAX];    /* http: request path, starts with '/' */
+	uint32_t interval_ms;	       /* health_interval_ms */
+	uint32_t timeout_ms;	       /* health_timeout_ms, <= interval_ms */
+	uint32_t rise;		       /* health_rise */
+	uint32_t fall;		       /* health_fall */
+	uint16_t expect_lo, expect_hi; /* health_expect, default 200-399 */
+	struct {
+		bool kind, interval_ms, timeout_ms, rise, fall, expect;
+	} set;
+};
+
+struct svc_config {
+	char name[SVC_NAME_MAX]; /* from [service NAME] */
+	int line;		 /* line of the section header, for messages */
+	struct endpoint vip;
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	int nreplicas;
+	struct endpoint replicas[STEER_MAX_SLOTS];
+	struct health_config health;
+	/* The miss path's retry_* keys; like health, an unset value takes the
+	 * STEER_RETRY_* default in config_apply_env(). Used by TCP services. */
+	struct backoff_params retry;
+	struct {
+		bool initial_ms, multiplier, max_ms, jitter, timeout_ms;
+	} retry_set;
+	bool retry_filled; /* config_apply_env() has filled the unset retry values */
+};
+
+struct steer_config {
+	int nservices;
+	struct svc_config services[STEER_MAX_SERVICES];
+};
+
+/* Parse and validate a config file. Returns 0, or -1 with err in the form
+ * "FILE:LINE: what is wrong: 'bad value' (accepted: ...)". Nothing is applied
+ * anywhere: the caller gets a complete, valid config or none. */
+int config_load(const char *path, struct steer_config *cfg, char *err, size_t errlen);
+
+/* Same, from a string; name is used in messages in place of the file name. */
+int config_parse_string(const char *text, const char *name, struct steer_config *cfg, char *err,
+			size_t errlen);
+
+/* Fill every health and retry value the file did not set from the
+ * environment's STEER_HEALTH_* and STEER_RETRY_* defaults, then check
+ * cross-field rules (health timeout <= interval; backoff_validate()).
+ * Returns 0, or -1 with err naming the service, the values (and the variable
+ * of each that came from the environment) and the rule. */
+struct steer_env;
+int config_apply_env(struct steer_config *cfg, const struct steer_env *env, char *err,
+		     size_t errlen);
+
+/* Whole-config checks (duplicate VIPs, replica equal to a VIP, families,
+ * limits, ranges of the health and retry values that are set, initial <= max
+ * when both are), as config_load() runs them; name prefixes messages. */
+int config_validate(const struct steer_config *cfg, const char *name, char *err, size_t errlen);
+
+/* Runtime edits for the control socket: cfg is changed only if the result
+ * is valid. Return 0, or -1 with err naming the service/replica and why. */
+int config_add_replica(struct steer_config *cfg, const char *service, const struct endpoint *ep,
+		       char *err, size_t errlen);
+int config_remove_replica(struct steer_config *cfg, const char *service, const struct endpoint *ep,
+			  char *err, size_t errlen);
+
+/* The service named name, or NULL. */
+struct svc_config *config_find_service(struct steer_config *cfg, const char *name);
+
+/* Print the effective config (what check-config shows). */
+void config_print(const struct steer_config *cfg, FILE *out);
+
+/* For each TCP service, a comment line with its first 8 retry waits:
+ * "# service web: retry waits 0, 25, 50, 100, 200, 400, 500, 500 ms
+ * (timeout 30000 ms, jitter 0.2)". Meant for after config_apply_env(). */
+void config_print_retry_schedules(const struct steer_config *cfg, FILE *out);
+
+#endif

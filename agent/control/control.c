@@ -1,0 +1,862 @@
+/*
+ * The control socket: one command line per connection, one reply line.
+ *
+ * Server side (control_listen): a non-blocking unix stream socket driven by
+ * the agent's libev loop. Every accepted client gets a fixed buffer, a read
+ * watcher and one timer that bounds its whole life, so a client that is slow,
+ * silent, too chatty or does not read its reply costs at most
+ * CONTROL_CLIENTS_MAX buffers and never blocks the loop. Replies that are
+ * refusals before a client has any state ("too many clients", "permission
+ * denied") are sent once with MSG_DONTWAIT and the connection is closed.
+ *
+ * Client side (control_request): blocking connect bounded by SO_SNDTIMEO, then
+ * non-blocking I/O against one deadline.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "control/control.h"
+#include "lib/log.h"
+
+#define CMD_ACCEPTED  "replica add|remove|drain|undrain SERVICE ADDR:PORT"
+#define CMD_EXPECTED  "expected: replica VERB SERVICE ADDR:PORT"
+#define VERB_ACCEPTED "add, remove, drain, undrain"
+#define NAME_ACCEPTED "1-63 characters of A-Z a-z 0-9 _ . -"
+
+#define ACCEPT_BATCH	   32  /* accepts per loop wakeup, so a flood cannot starve the loop */
+#define ACCEPT_PAUSE_S	   0.1 /* after EMFILE & co, try accept() again this much later */
+#define APPLY_REPLY_MAX	   1024
+#define SUN_PATH_MAX	   sizeof(((struct sockaddr_un *)0)->sun_path)
+#define REPLY_PREFIX_ERROR "error: "
+#define MSG_TIMEOUT	   "error: timeout"
+#define MSG_TOO_LONG	   "error: line longer than 4096 bytes"
+#define MSG_TOO_MANY	   "error: too many clients"
+#define MSG_NOT_ROOT	   "error: permission denied (root only)"
+#define MSG_NUL_BYTE	   "error: line contains a NUL byte"
+#define MSG_NO_NEWLINE	   "error: incomplete line (connection closed before a newline)"
+
+_Static_assert(CONTROL_LINE_MAX == 4096, "MSG_TOO_LONG spells out CONTROL_LINE_MAX");
+
+static const char *const verb_names[] = {
+    [CONTROL_ADD] = "add",
+    [CONTROL_REMOVE] = "remove",
+    [CONTROL_DRAIN] = "drain",
+    [CONTROL_UNDRAIN] = "undrain",
+};
+
+#define NVERBS ((int)(sizeof(verb_names) / sizeof(verb_names[0])))
+
+/* Process-wide; read when a client is accepted. */
+static int client_timeout_ms = CONTROL_CLIENT_TIMEOUT_MS;
+
+void control_set_client_timeout_ms(int ms)
+{
+	client_timeout_ms = ms > 0 ? ms : CONTROL_CLIENT_TIMEOUT_MS;
+}
+
+/* ------------------------------------------------------------- the protocol */
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* A-Z a-z 0-9 _ . - in any locale (config.c's rule for [service NAME]). */
+static bool is_name_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
+}
+
+static bool service_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len < 1 || len >= SVC_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_name_char(name[i]))
+			return false;
+	return true;
+}
+
+int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
+{
+	char buf[CONTROL_LINE_MAX + 1], addr_err[CONTROL_LINE_MAX];
+	char *words[5]; /* one more than a command has, to notice extra words */
+	struct control_cmd out = {0};
+	size_t len = strlen(line);
+	int nwords = 0, verb = 0;
+	char *p;
+
+	if (len > 0 && line[len - 1] == '\n') {
+		len--;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+	}
+	if (len > CONTROL_LINE_MAX) {
+		snprintf(err, errlen, "line longer than %d bytes", CONTROL_LINE_MAX);
+		return -1;
+	}
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+
+	for (p = buf; *p && nwords < (int)(sizeof(words) / sizeof(words[0]));) {
+		while (is_blank(*p))
+			p++;
+		if (!*p)
+			break;
+		words[nwords++] = p;
+		while (*p && !is_blank(*p))
+			p++;
+		if (*p)
+			*p++ = '\0';
+	}
+
+	if (nwords == 0)
+		goto expected;
+	if (strcmp(words[0], "replica") != 0) {
+		snprintf(err, errlen, "unknown command '%s' (accepted: " CMD_ACCEPTED ")",
+			 words[0]);
+		return -1;
+	}
+	if (nwords < 2)
+		goto expected;
+	for (int v = 1; v < NVERBS; v++)
+		if (verb_names[v] && strcmp(words[1], verb_names[v]) == 0)
+			verb = v;
+	if (!verb) {
+		snprintf(err, errlen, "unknown verb '%s' (accepted: " VERB_ACCEPTED ")", words[1]);
+		return -1;
+	}
+	if (nwords != 4)
+		goto expected;
+	if (!service_name_valid(words[2])) {
+		snprintf(err, errlen, "bad service name '%s' (accepted: " NAME_ACCEPTED ")",
+			 words[2]);
+		return -1;
+	}
+	if (endpoint_parse(words[3], &out.replica, addr_err, sizeof(addr_err)) < 0) {
+		snprintf(err, errlen, "%s", addr_err);
+		return -1;
+	}
+	out.verb = (enum control_verb)verb;
+	snprintf(out.service, sizeof(out.service), "%s", words[2]);
+	*cmd = out;
+	return 0;
+
+expected:
+	snprintf(err, errlen, CMD_EXPECTED);
+	return -1;
+}
+
+void control_format(const struct control_cmd *cmd, char *buf, size_t len)
+{
+	const char *verb = "?"; /* an unknown verb formats as a line parse refuses */
+	char addr[ADDR_STRLEN];
+
+	if ((int)cmd->verb > 0 && (int)cmd->verb < NVERBS && verb_names[cmd->verb])
+		verb = verb_names[cmd->verb];
+	snprintf(buf, len, "replica %s %s %s", verb, cmd->service,
+		 endpoint_format(&cmd->replica, addr, sizeof(addr)));
+}
+
+/* --------------------------------------------------------------- the server */
+
+struct control_client {
+	struct control_server *srv;
+	struct control_client *prev, *next;
+	int fd;
+	bool writing;	 /* the reply is in buf, waiting for the socket */
+	size_t len, off; /* bytes in buf; reply bytes already sent */
+	ev_io io;
+	ev_timer timer; /* the reading phase, then the writing phase */
+	char buf[CONTROL_LINE_MAX + 1];
+};
+
+struct control_server {
+	struct ev_loop *loop;
+	struct control_handler handler;
+	int fd;
+	ev_io accept_io;
+	ev_timer accept_pause; /* accept() hit a resource limit: retry later */
+	bool paused;
+	dev_t dev; /* the socket file we bound, so control_close() */
+	ino_t ino; /* removes that and not a successor's */
+	struct control_client *clients;
+	int nclients;
+	char path[SUN_PATH_MAX];
+	bool group_set; /* STEER_CONTROL_GROUP: this group is admitted too */
+	gid_t group;
+};
+
+static void client_free(struct control_client *c)
+{
+	struct control_server *srv = c->srv;
+
+	ev_io_stop(srv->loop, &c->io);
+	ev_timer_stop(srv->loop, &c->timer);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->nclients--;
+	free(c);
+}
+
+/* One non-blocking attempt, for refusals to clients that get no state. */
+static void send_once(int fd, const char *msg)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%s\n", msg);
+
+	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("control: reply '%s' not sent: %s", msg, strerror(errno));
+}
+
+/* Send what is left of the reply; the client is freed once it is all out, or
+ * on an error. Returns with the client waiting for EV_WRITE otherwise. */
+static void client_flush(struct control_client *c)
+{
+	while (c->off < c->len) {
+		ssize_t n =
+		    send(c->fd, c->buf + c->off, c->len - c->off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			log_debug("control: client went away before its reply: %s",
+				  strerror(errno));
+			client_free(c);
+			return;
+		}
+		c->off += (size_t)n;
+	}
+	client_free(c);
+}
+
+/* Queue one reply line (text cut to fit, its newlines made spaces, one added)
+ * and close the connection once it is sent. The timer now bounds the writing
+ * phase. */
+static void client_reply(struct control_client *c, const char *text)
+{
+	struct control_server *srv = c->srv;
+	size_t n = strlen(text);
+
+	if (n > sizeof(c->buf) - 2)
+		n = sizeof(c->buf) - 2; /* CONTROL_LINE_MAX - 1 bytes and '\n' */
+	memcpy(c->buf, text, n);
+	for (size_t i = 0; i < n; i++) /* one line, whatever a handler wrote */
+		if (c->buf[i] == '\n')
+			c->buf[i] = ' ';
+	c->buf[n++] = '\n';
+	c->len = n;
+	c->off = 0;
+	c->writing = true;
+
+	ev_io_stop(srv->loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_WRITE);
+	ev_io_start(srv->loop, &c->io);
+	ev_timer_stop(srv->loop, &c->timer);
+	ev_timer_set(&c->timer, client_timeout_ms / 1000.0, 0.);
+	ev_timer_start(srv->loop, &c->timer);
+	client_flush(c);
+}
+
+/* A complete line (newline and a '\r' before it already cut) is in buf. */
+static void client_line(struct control_client *c, size_t line_len)
+{
+	struct control_server *srv = c->srv;
+	char msg[CONTROL_LINE_MAX], reply[APPLY_REPLY_MAX] = "";
+	char text[sizeof(REPLY_PREFIX_ERROR) + CONTROL_LINE_MAX]; /* cut by client_reply() */
+	struct control_cmd cmd;
+	int rc;
+
+	if (memchr(c->buf, '\0', line_len)) {
+		client_reply(c, MSG_NUL_BYTE);
+		return;
+	}
+	if (control_parse(c->buf, &cmd, msg, sizeof(msg)) < 0) {
+		log_debug("control: refused a command: %s", msg);
+		snprintf(text, sizeof(text), REPLY_PREFIX_ERROR "%s", msg);
+		client_reply(c, text);
+		return;
+	}
+
+	/* The handler logs what it changed; this only traces the exchange. */
+	rc = srv->handler.apply(srv->handler.arg, &cmd, reply, sizeof(reply));
+	reply[sizeof(reply) - 1] = '\0';
+	control_format(&cmd, msg, sizeof(msg));
+	if (rc == 0) {
+		log_debug("control: %s: ok%s%s", msg, reply[0] ? " " : "", reply);
+		snprintf(text, sizeof(text), "ok%s%s", reply[0] ? " " : "", reply);
+	} else {
+		if (!reply[0])
+			snprintf(reply, sizeof(reply), "command failed");
+		log_debug("control: %s: error: %s", msg, reply);
+		snprintf(text, sizeof(text), REPLY_PREFIX_ERROR "%s", reply);
+	}
+	client_reply(c, text);
+}
+
+static void client_read(struct control_client *c)
+{
+	for (;;) {
+		size_t room = sizeof(c->buf) - c->len;
+		ssize_t n;
+		char *nl;
+
+		if (room == 0) { /* CONTROL_LINE_MAX + 1 bytes and no newline */
+			log_debug("control: refused a line longer than %d bytes", CONTROL_LINE_MAX);
+			client_reply(c, MSG_TOO_LONG);
+			return;
+		}
+		n = recv(c->fd, c->buf + c->len, room, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			log_debug("control: client read: %s", strerror(errno));
+			client_free(c);
+			return;
+		}
+		if (n == 0) {
+			/* A connection that said nothing is a probe (another
+			 * agent checking for a live socket): no reply. A cut
+			 * line is not applied: "...:80" cut to "...:8" is valid. */
+			if (c->len == 0)
+				client_free(c);
+			else
+				client_reply(c, MSG_NO_NEWLINE);
+			return;
+		}
+		nl = memchr(c->buf + c->len, '\n', (size_t)n);
+		c->len += (size_t)n;
+		if (nl) {
+			size_t line_len = (size_t)(nl - c->buf);
+
+			*nl = '\0';
+			if (line_len > 0 && c->buf[line_len - 1] == '\r')
+				c->buf[--line_len] = '\0';
+			client_line(c, line_len);
+			return;
+		}
+	}
+}
+
+static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_client *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->writing)
+		client_flush(c);
+	else
+		client_read(c);
+}
+
+static void on_client_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control_client *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->writing) {
+		log_debug("control: dropped a client that did not read its reply");
+		client_free(c);
+		return;
+	}
+	log_debug("control: client sent no complete line within %d ms", client_timeout_ms);
+	send_once(c->fd, MSG_TIMEOUT);
+	client_free(c);
+}
+
+/* Root, or a member of the admitted group (primary or supplementary, as the
+ * kernel recorded them when the peer connected). */
+static bool peer_admitted(const struct control_server *srv, int fd, const struct ucred *cred)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0)
+		return true;
+	if (!srv->group_set)
+		return false;
+	if (cred->gid == srv->group)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == srv->group)
+			return true;
+	return false;
+}
+
+int control_admit_group(struct control_server *srv, gid_t gid, char *err, size_t errlen)
+{
+	if (chown(srv->path, 0, gid) < 0 || chmod(srv->path, 0660) < 0) {
+		snprintf(err, errlen, "control socket %s: admitting group %u: %s", srv->path,
+			 (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	srv->group_set = true;
+	srv->group = gid;
+	return 0;
+}
+
+static void client_new(struct control_server *srv, int fd)
+{
+	struct control_client *c;
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0) {
+		log_warn("control: SO_PEERCRED: %s; client refused", strerror(errno));
+		send_once(fd, MSG_NOT_ROOT);
+		close(fd);
+		return;
+	}
+	if (!peer_admitted(srv, fd, &cred)) {
+		log_warn("control: refused pid %d uid %u (accepted: uid 0%s)", (int)cred.pid,
+			 (unsigned)cred.uid,
+			 srv->group_set ? " or the STEER_CONTROL_GROUP group" : "");
+		send_once(fd, MSG_NOT_ROOT);
+		close(fd);
+		return;
+	}
+	if (srv->nclients >= CONTROL_CLIENTS_MAX) {
+		log_warn("control: refused pid %d: %d clients already connected", (int)cred.pid,
+			 srv->nclients);
+		send_once(fd, MSG_TOO_MANY);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_warn("control: out of memory for a client");
+		send_once(fd, "error: out of memory");
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	c->fd = fd;
+	ev_io_init(&c->io, on_client_io, fd, EV_READ);
+	c->io.data = c;
+	ev_timer_init(&c->timer, on_client_timer, client_timeout_ms / 1000.0, 0.);
+	c->timer.data = c;
+	ev_io_start(srv->loop, &c->io);
+	ev_timer_start(srv->loop, &c->timer);
+	c->next = srv->clients;
+	if (c->next)
+		c->next->prev = c;
+	srv->clients = c;
+	srv->nclients++;
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_server *srv = w->data;
+
+	(void)revents;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			srv->paused = false;
+			client_new(srv, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays
+		 * queued and the socket stays readable, so stop watching it for
+		 * a moment instead of spinning. */
+		if (!srv->paused)
+			log_warn("control: accept on %s: %s; retrying every %.0f ms", srv->path,
+				 strerror(errno), ACCEPT_PAUSE_S * 1000);
+		srv->paused = true;
+		ev_io_stop(loop, &srv->accept_io);
+		ev_timer_start(loop, &srv->accept_pause);
+		return;
+	}
+}
+
+static void on_accept_pause(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control_server *srv = w->data;
+
+	(void)revents;
+	ev_io_start(loop, &srv->accept_io);
+}
+
+/* mkdir -p of path's directory; only directories created here get 0700. */
+static int make_parent_dirs(const char *path, char *err, size_t errlen)
+{
+	char dir[SUN_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1;; p++) {
+		bool last = *p == '\0';
+
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) == 0) {
+			if (chmod(dir, 0700) < 0) { /* the umask may have taken bits */
+				snprintf(err, errlen, "control socket directory %s: chmod 0700: %s",
+					 dir, strerror(errno));
+				return -1;
+			}
+			log_info("control: created directory %s (mode 0700)", dir);
+		} else if (errno != EEXIST) {
+			snprintf(err, errlen, "control socket directory %s: cannot create: %s", dir,
+				 strerror(errno));
+			return -1;
+		}
+		if (last)
+			return 0;
+		*p = '/';
+	}
+}
+
+/* Make way for bind(): nothing there, or a socket file nobody listens on
+ * (removed). A live socket or any other file is left alone and refused. */
+static int clear_stale_socket(const char *path, const struct sockaddr_un *sun, char *err,
+			      size_t errlen)
+{
+	struct stat st;
+	int fd, rc, saved;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen,
+			 "control socket %s: exists and is not a socket (accepted: a socket file "
+			 "or nothing; remove it or choose another path)",
+			 path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "control socket %s: socket: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	saved = errno;
+	close(fd);
+	if (rc == 0 || saved == EAGAIN) { /* EAGAIN: listening, backlog full */
+		snprintf(err, errlen, "another agent is listening on %s", path);
+		return -1;
+	}
+	if (saved != ECONNREFUSED) {
+		snprintf(err, errlen, "control socket %s: cannot check the existing socket: %s",
+			 path, strerror(saved));
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "control socket %s: cannot remove the stale socket: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	log_info("control: removed stale socket %s", path);
+	return 0;
+}
+
+struct control_server *control_listen(struct ev_loop *loop, const char *path,
+				      const struct control_handler *handler, char *err,
+				      size_t errlen)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct control_server *srv = NULL;
+	bool bound = false;
+	struct stat st;
+	mode_t old_umask;
+	int fd = -1, rc;
+
+	if (!path || !*path || strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path '%s' (accepted: 1-%zu bytes)",
+			 path ? path : "", sizeof(sun.sun_path) - 1);
+		return NULL;
+	}
+	if (!handler || !handler->apply) {
+		snprintf(err, errlen, "control socket %s: no handler", path);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		snprintf(err, errlen, "control socket %s: out of memory", path);
+		return NULL;
+	}
+	if (make_parent_dirs(path, err, errlen) < 0)
+		goto cleanup;
+	if (clear_stale_socket(path, &sun, err, errlen) < 0)
+		goto cleanup;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "control socket %s: socket: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	/* Born 0700 so nobody else can connect in the window before chmod. */
+	old_umask = umask(077);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_umask);
+	if (rc < 0) {
+		snprintf(err, errlen, "control socket %s: bind: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	bound = true;
+	if (chmod(path, 0600) < 0 || lstat(path, &st) < 0) {
+		snprintf(err, errlen, "control socket %s: chmod 0600: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	if (listen(fd, SOMAXCONN) < 0) {
+		snprintf(err, errlen, "control socket %s: listen: %s", path, strerror(errno));
+		goto cleanup;
+	}
+
+	srv->loop = loop;
+	srv->handler = *handler;
+	srv->fd = fd;
+	srv->dev = st.st_dev;
+	srv->ino = st.st_ino;
+	memcpy(srv->path, path, strlen(path) + 1);
+	ev_io_init(&srv->accept_io, on_accept, fd, EV_READ);
+	srv->accept_io.data = srv;
+	ev_timer_init(&srv->accept_pause, on_accept_pause, ACCEPT_PAUSE_S, 0.);
+	srv->accept_pause.data = srv;
+	ev_io_start(loop, &srv->accept_io);
+	log_debug("control: listening on %s", path);
+	return srv;
+
+cleanup:
+	if (bound)
+		unlink(path);
+	if (fd >= 0)
+		close(fd);
+	free(srv);
+	return NULL;
+}
+
+void control_close(struct control_server *srv)
+{
+	struct stat st;
+
+	if (!srv)
+		return;
+	while (srv->clients)
+		client_free(srv->clients);
+	ev_io_stop(srv->loop, &srv->accept_io);
+	ev_timer_stop(srv->loop, &srv->accept_pause);
+	if (lstat(srv->path, &st) == 0 && st.st_dev == srv->dev && st.st_ino == srv->ino)
+		unlink(srv->path);
+	close(srv->fd);
+	free(srv);
+}
+
+/* --------------------------------------------------------------- the client */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events on fd until deadline (CLOCK_MONOTONIC ms). 0, or -1 with
+ * errno (ETIMEDOUT). */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = events};
+		long long left = deadline - now_ms();
+		int rc;
+
+		if (left < 0)
+			left = 0;
+		rc = poll(&pfd, 1, (int)left);
+		if (rc > 0)
+			return 0;
+		if (rc == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static int send_all(int fd, const char *buf, size_t len, long long deadline)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_fd(fd, POLLOUT, deadline) < 0)
+				return -1;
+			continue;
+		}
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Connect with the time left to deadline: a blocking unix connect() waits for
+ * room in the listener's backlog at most SO_SNDTIMEO, then fails EAGAIN. */
+static int connect_until(int fd, const struct sockaddr_un *sun, long long deadline)
+{
+	for (;;) {
+		long long left = deadline - now_ms();
+		struct timeval tv;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = (left % 1000) * 1000;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+			return -1;
+		if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+			return 0;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* Read up to the first newline into buf (size CONTROL_LINE_MAX + 1), cut it
+ * there. Returns the line length, or -1 with errno. */
+static ssize_t read_line(int fd, char *buf, long long deadline, int write_errno)
+{
+	size_t got = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf + got, CONTROL_LINE_MAX - got, MSG_DONTWAIT);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_fd(fd, POLLIN, deadline) < 0)
+				return -1;
+			continue;
+		}
+		if (n <= 0) { /* EOF, or ECONNRESET once the data queued is read */
+			buf[got] = '\0';
+			if (got == 0)
+				errno = write_errno ? write_errno : n == 0 ? ECONNRESET : errno;
+			else
+				errno = EPROTO; /* a reply without its newline */
+			return -1;
+		}
+		nl = memchr(buf + got, '\n', (size_t)n);
+		got += (size_t)n;
+		if (nl) {
+			*nl = '\0';
+			return nl - buf;
+		}
+		if (got == CONTROL_LINE_MAX) {
+			buf[got] = '\0';
+			errno = EPROTO;
+			return -1;
+		}
+	}
+}
+
+int control_request(const char *path, const char *line, char *reply, size_t len, int timeout_ms)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char buf[CONTROL_LINE_MAX + 1] = "";
+	long long deadline;
+	int fd, saved, ret = -1, write_errno = 0;
+	ssize_t n;
+
+	if (reply && len)
+		reply[0] = '\0';
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (strchr(line, '\n')) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (timeout_ms <= 0)
+		timeout_ms = CONTROL_CLIENT_TIMEOUT_MS;
+	deadline = now_ms() + timeout_ms;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect_until(fd, &sun, deadline) < 0)
+		goto out;
+	/* The agent may answer and close before taking the whole line (a line
+	 * too long): the write fails EPIPE, but its reply is still to read. */
+	if (send_all(fd, line, strlen(line), deadline) < 0 || send_all(fd, "\n", 1, deadline) < 0) {
+		if (errno != EPIPE && errno != ECONNRESET)
+			goto out;
+		write_errno = errno;
+	}
+	n = read_line(fd, buf, deadline, write_errno);
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (reply && len)
+		snprintf(reply, len, "%s", buf);
+	if (n < 0)
+		goto out;
+	if (strncmp(buf, "ok", 2) == 0 && (buf[2] == '\0' || buf[2] == ' ')) {
+		ret = 0;
+	} else if (strncmp(buf, "error:", 6) == 0) {
+		ret = 1;
+	} else {
+		errno = EPROTO;
+		goto out;
+	}
+out:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return ret;
+}

@@ -1,0 +1,333 @@
+/* `steer run`: check the kernel, load or adopt the pinned datapath, write the
+ * config into the maps, then run the event loop (health checks, ejection
+ * events, the control socket, signals) in the foreground. */
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "health/checker.h"
+#include "core/commands.h"
+#include "config/config.h"
+#include "control/control.h"
+#include "maps/datapath.h"
+#include "health/events.h"
+#include "miss/hold.h"
+#include "lib/log.h"
+#include "maps/mapops.h"
+#include "observe/metrics.h"
+#include "maps/reconcile.h"
+#include "maps/sysprep.h"
+
+#define ERRLEN 512
+
+struct agent {
+	const struct steer_env *env;
+	const char *config_path;
+	struct steer_config *cfg; /* what the maps hold */
+	struct map_ops ops;
+	struct map_fds fds;
+	struct reconcile_state rs; /* replica ids continue across reloads */
+	struct checker *checker;
+	struct hold *hold;
+	struct ev_loop *loop;
+	ev_signal sigterm, sigint, sighup;
+	ev_timer first_round;
+	int status;
+};
+
+/* Load and validate a config file with the environment's defaults. */
+static int load_config(const struct agent *a, struct steer_config *cfg, char *err, size_t errlen)
+{
+	if (config_load(a->config_path, cfg, err, errlen))
+		return -1;
+	return config_apply_env(cfg, a->env, err, errlen);
+}
+
+/* Write next into the maps; on success it becomes the running config. */
+static int apply_config(struct agent *a, const struct steer_config *next, const char *what,
+			char *err, size_t errlen)
+{
+	struct reconcile_result res;
+
+	if (reconcile(&a->ops, &a->rs, next, &res, err, errlen))
+		return -1;
+	if (next != a->cfg)
+		memcpy(a->cfg, next, sizeof(*a->cfg));
+	log_event("%s applied: services added=%d changed=%d removed=%d unchanged=%d, "
+		  "replicas added=%d retired=%d",
+		  what, res.added, res.changed, res.removed, res.unchanged, res.replicas_added,
+		  res.replicas_retired);
+	if (a->checker)
+		checker_sync(a->checker, a->cfg);
+	if (a->hold)
+		hold_sync(a->hold, a->cfg);
+	return 0;
+}
+
+/* SIGHUP: re-read the file into a scratch copy; a bad file changes nothing. */
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct agent *a = w->data;
+	struct steer_config *next = calloc(1, sizeof(*next));
+	char err[ERRLEN];
+
+	(void)loop;
+	(void)revents;
+	log_event("SIGHUP: reloading %s", a->config_path);
+	if (!next) {
+		log_err("reload refused, keeping the running config: out of memory");
+		return;
+	}
+	if (load_config(a, next, err, sizeof(err)) ||
+	    apply_config(a, next, "config", err, sizeof(err)))
+		log_err("reload refused, keeping the running config: %s", err);
+	free(next);
+}
+
+static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	log_info("%s: exiting; the datapath stays pinned and working (`steer down` removes it)",
+		 strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* The control socket's commands. Replica changes go through the same
+ * validate-then-reconcile path as a reload; nothing changes on error. */
+static int on_control(void *arg, const struct control_cmd *cmd, char *reply, size_t len)
+{
+	struct agent *a = arg;
+	struct steer_config *next;
+	char addr[ADDR_STRLEN], err[ERRLEN];
+	int ret;
+
+	endpoint_format(&cmd->replica, addr, sizeof(addr));
+	if (cmd->verb == CONTROL_DRAIN || cmd->verb == CONTROL_UNDRAIN) {
+		ret = checker_set_draining(a->checker, cmd->service, &cmd->replica,
+					   cmd->verb == CONTROL_DRAIN, err, sizeof(err));
+		snprintf(reply, len, "%s",
+			 ret			      ? err
+			 : cmd->verb == CONTROL_DRAIN ? "drained"
+						      : "undrained");
+		return ret;
+	}
+	next = malloc(sizeof(*next));
+	if (!next) {
+		snprintf(reply, len, "out of memory");
+		return -1;
+	}
+	memcpy(next, a->cfg, sizeof(*next));
+	if (cmd->verb == CONTROL_ADD)
+		ret = config_add_replica(next, cmd->service, &cmd->replica, err, sizeof(err));
+	else
+		ret = config_remove_replica(next, cmd->service, &cmd->replica, err, sizeof(err));
+	if (ret == 0)
+		ret = apply_config(a, next, "control command", err, sizeof(err));
+	if (ret)
+		snprintf(reply, len, "%s", err);
+	else
+		snprintf(reply, len, "%s replica %s of service %s",
+			 cmd->verb == CONTROL_ADD ? "added" : "removed", addr, cmd->service);
+	log_info("control: replica %s %s %s: %s", cmd->verb == CONTROL_ADD ? "add" : "remove",
+		 cmd->service, addr, ret ? err : "ok");
+	free(next);
+	return ret;
+}
+
+static void on_routable(void *arg, const char *service)
+{
+	struct agent *a = arg;
+
+	if (a->hold)
+		hold_kick(a->hold, service);
+}
+
+/* Log once when every replica has been checked: the pinned state a
+ * restarted agent kept is now its own. */
+static void on_first_round(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void)revents;
+	if (!checker_first_round_done(a->checker))
+		return;
+	ev_timer_stop(loop, w);
+	log_info("first round of health checks complete");
+}
+
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN); /* probes and control clients may hang up */
+}
+
+static void watch_signals(struct agent *a)
+{
+	ev_signal_init(&a->sigterm, on_stop, SIGTERM);
+	ev_signal_init(&a->sigint, on_stop, SIGINT);
+	ev_signal_init(&a->sighup, on_sighup, SIGHUP);
+	a->sighup.data = a;
+	ev_signal_start(a->loop, &a->sigterm);
+	ev_signal_start(a->loop, &a->sigint);
+	ev_signal_start(a->loop, &a->sighup);
+}
+
+/* Kernel prerequisites and the datapath; returns the cgroup fd or -1. */
+static int prepare_datapath(struct agent *a, struct datapath *dp, char *cgroup, size_t cglen)
+{
+	const struct steer_env *env = a->env;
+	char err[ERRLEN];
+	int cgfd;
+
+	if (sysprep_check_btf(err, sizeof(err)))
+		log_warn("%s; continuing (steer's programs use UAPI types only)", err);
+	if (sysprep_pin_dir(env->bpffs, err, sizeof(err)) || sysprep_tracefs(err, sizeof(err))) {
+		log_err("%s", err);
+		return -1;
+	}
+	cgfd = sysprep_open_cgroup(env->cgroup, cgroup, cglen, err, sizeof(err));
+	if (cgfd < 0) {
+		log_err("%s", err);
+		a->status = env->cgroup[0] ? EXIT_INVALID : 1;
+		return -1;
+	}
+	if (!env->cgroup[0])
+		log_warn("attaching to the cgroup v2 root %s: every process on this node is "
+			 "steered (set STEER_CGROUP to limit it)",
+			 cgroup);
+	if (datapath_load(dp, env->bpffs, env->passive_eject_failures, err, sizeof(err))) {
+		log_err("%s", err);
+		close(cgfd);
+		return -1;
+	}
+	return cgfd;
+}
+
+int cmd_run(const struct steer_env *env, const char *config_path)
+{
+	struct agent a = {.env = env, .config_path = config_path, .status = 1};
+	struct control_handler handler = {.arg = &a, .apply = on_control};
+	struct control_server *control = NULL;
+	struct metrics *metrics = NULL;
+	struct events *events = NULL;
+	struct datapath dp = {};
+	char err[ERRLEN], cgroup[4096];
+	gid_t control_gid = 0;
+	int cgfd = -1;
+
+	map_fds_init(&a.fds);
+	a.cfg = calloc(1, sizeof(*a.cfg));
+	if (!a.cfg) {
+		log_err("out of memory");
+		return 1;
+	}
+	/* Validate everything before touching the kernel: nothing half-applied. */
+	if (load_config(&a, a.cfg, err, sizeof(err))) {
+		log_err("%s", err);
+		free(a.cfg);
+		return EXIT_INVALID;
+	}
+	if (env->control_group[0]) {
+		struct group *g = getgrnam(env->control_group);
+
+		if (!g) {
+			log_err("STEER_CONTROL_GROUP='%s': no such group (accepted: a group in "
+				"/etc/group, or empty for root only)",
+				env->control_group);
+			free(a.cfg);
+			return EXIT_INVALID;
+		}
+		control_gid = g->gr_gid;
+	}
+	block_signals();
+
+	cgfd = prepare_datapath(&a, &dp, cgroup, sizeof(cgroup));
+	if (cgfd < 0)
+		goto cleanup;
+	if (map_fds_open_pinned(&a.fds, env->bpffs, 1)) {
+		log_err("cannot open the maps pinned under %s: %s", env->bpffs, strerror(errno));
+		goto cleanup;
+	}
+	map_ops_init(&a.ops, &a.fds);
+	if (apply_config(&a, a.cfg, "config", err, sizeof(err))) {
+		log_err("cannot apply config: %s", err);
+		goto cleanup;
+	}
+	if (datapath_attach(&dp, cgfd, env->bpffs, err, sizeof(err))) {
+		log_err("%s", err);
+		goto cleanup;
+	}
+	datapath_prune_old_maps(env->bpffs);
+
+	a.loop = ev_default_loop(EVFLAG_SIGNALFD);
+	a.checker = checker_new(a.loop, &a.fds);
+	if (!a.checker) {
+		log_err("out of memory");
+		goto cleanup;
+	}
+	checker_sync(a.checker, a.cfg);
+	a.hold = hold_new(a.loop, &a.fds, env->hold_max);
+	if (!a.hold) {
+		log_err("out of memory");
+		goto cleanup;
+	}
+	checker_on_routable(a.checker, on_routable, &a);
+	hold_sync(a.hold, a.cfg);
+	events = events_open(a.loop, a.fds.events, a.checker);
+	if (!events) {
+		log_err("cannot read ejection events: %s", strerror(errno));
+		goto cleanup;
+	}
+	control = control_listen(a.loop, env->control_socket, &handler, err, sizeof(err));
+	if (!control) {
+		log_err("%s", err);
+		goto cleanup;
+	}
+	if (env->control_group[0] && control_admit_group(control, control_gid, err, sizeof(err))) {
+		log_err("%s", err);
+		goto cleanup;
+	}
+	if (env->metrics_addr[0]) {
+		metrics = metrics_start(env->metrics_addr, env->bpffs, err, sizeof(err));
+		if (!metrics) {
+			log_err("%s", err);
+			goto cleanup;
+		}
+		log_info("metrics on http://%s/metrics", env->metrics_addr);
+	}
+	watch_signals(&a);
+	ev_timer_init(&a.first_round, on_first_round, 0.01, 0.01);
+	a.first_round.data = &a;
+	ev_timer_start(a.loop, &a.first_round);
+
+	log_info("ready: %d services, cgroup %s, pins under %s, control %s (links adopted=%d "
+		 "attached=%d)",
+		 a.cfg->nservices, cgroup, env->bpffs, env->control_socket, dp.adopted,
+		 dp.attached);
+	ev_run(a.loop, 0);
+	a.status = 0;
+
+cleanup:
+	metrics_stop(metrics);
+	control_close(control);
+	events_close(events);
+	hold_free(a.hold); /* first: misses fail fast once we are gone */
+	checker_free(a.checker);
+	map_fds_close(&a.fds);
+	datapath_close(&dp);
+	if (cgfd >= 0)
+		close(cgfd);
+	free(a.cfg);
+	return a.status;
+}

@@ -1,0 +1,480 @@
+#include "health/checker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "health/health.h"
+#include "lib/hist.h"
+#include "maps/keys.h"
+#include "lib/log.h"
+#include "health/probe.h"
+
+struct replica_rec {
+	struct checker *c;
+	uint32_t id;	 /* replica id in steer_replicas_v1 */
+	uint32_t svc_id; /* its service's id */
+	struct endpoint ep;
+	uint8_t proto;
+	char svc[SVC_NAME_MAX];
+	struct health_config hc;
+	struct health h;
+	struct steer_replica_status st; /* mirrored into steer_replica_status_v1 */
+	ev_timer timer;
+	struct probe *inflight;
+	bool checked_once;
+	bool local; /* on this host: the backend entry's flag, set by reconcile */
+	bool seen;  /* during checker_sync */
+};
+
+struct checker {
+	checker_routable_fn on_routable;
+	void *on_routable_arg;
+	struct ev_loop *loop;
+	struct map_fds *fds;
+	uint64_t started_mono_ns;
+	struct replica_rec *recs[STEER_MAX_REPLICAS];
+	/* Per service, mirrored into steer_check_stats_v1; loaded from the map
+	 * the first time a service is seen, so counters survive restarts. */
+	struct steer_check_stats stats[STEER_MAX_SERVICES];
+	bool stats_loaded[STEER_MAX_SERVICES];
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const char *check_result_name(uint8_t r)
+{
+	static const char *const names[] = {
+	    [STEER_CHECK_NONE] = "none",
+	    [STEER_CHECK_OK] = "ok",
+	    [STEER_CHECK_REFUSED] = "refused",
+	    [STEER_CHECK_TIMEOUT] = "timeout",
+	    [STEER_CHECK_BAD_STATUS] = "bad-status",
+	    [STEER_CHECK_BAD_RESPONSE] = "bad-response",
+	    [STEER_CHECK_ERROR] = "error",
+	};
+
+	return r < sizeof(names) / sizeof(names[0]) && names[r] ? names[r] : "?";
+}
+
+static const char *eject_reason_name(uint8_t r)
+{
+	switch (r) {
+	case STEER_EJECT_LISTENER_CLOSED:
+		return "listener closed";
+	case STEER_EJECT_CONNECT_FAILED:
+		return "connect failed";
+	case STEER_EJECT_CHECK_FAILED:
+		return "check failed";
+	default:
+		return "none";
+	}
+}
+
+/* Does this replica need periodic checks in its current state? A service
+ * without checks only probes a replica the datapath ejected, to bring it
+ * back. */
+static bool needs_checks(const struct replica_rec *r)
+{
+	return r->hc.kind != HEALTH_KIND_NONE || r->h.state != STEER_REPLICA_UP;
+}
+
+static struct steer_check_stats *svc_stats(struct replica_rec *r)
+{
+	struct checker *c = r->c;
+
+	if (!c->stats_loaded[r->svc_id]) {
+		bpf_map_lookup_elem(c->fds->check_stats, &r->svc_id, &c->stats[r->svc_id]);
+		c->stats_loaded[r->svc_id] = true;
+	}
+	return &c->stats[r->svc_id];
+}
+
+static void publish_stats(struct replica_rec *r)
+{
+	if (bpf_map_update_elem(r->c->fds->check_stats, &r->svc_id, svc_stats(r), BPF_ANY))
+		log_debug("service %s: cannot write check stats: %s", r->svc, strerror(errno));
+}
+
+static void write_status(struct replica_rec *r)
+{
+	r->st.consecutive_failures =
+	    r->h.consecutive_fail > 0xffff ? 0xffff : (uint16_t)r->h.consecutive_fail;
+	if (bpf_map_update_elem(r->c->fds->replica_status, &r->id, &r->st, BPF_ANY))
+		log_debug("replica id %u: cannot write status: %s", r->id, strerror(errno));
+}
+
+/* Clear the datapath's ejection so an UP replica is routable again. */
+static void clear_ejection(struct replica_rec *r)
+{
+	struct steer_backend_key key;
+	struct steer_backend b;
+
+	if (r->proto != IPPROTO_TCP)
+		return;
+	backend_key_encode(&r->ep, IPPROTO_TCP, &key);
+	if (bpf_map_lookup_elem(r->c->fds->backends, &key, &b) || !b.ejected_ns)
+		return;
+	b.ejected_ns = 0;
+	b.consecutive_failures = 0;
+	if (bpf_map_update_elem(r->c->fds->backends, &key, &b, BPF_EXIST))
+		log_warn("cannot clear the ejection of a replica of '%s': %s", r->svc,
+			 strerror(errno));
+}
+
+/*
+ * The epilogue of every state change: the map write and the one log line.
+ * Ejection is cleared before the replica turns UP, so the datapath never
+ * sees it UP but still ejected, nor (worse) routable before it is UP.
+ */
+static void apply_state(struct replica_rec *r, const char *why)
+{
+	uint8_t want = health_map_state(&r->h);
+	struct steer_replica rep;
+	char buf[ADDR_STRLEN];
+
+	if (want == STEER_REPLICA_UP)
+		clear_ejection(r);
+	if (bpf_map_lookup_elem(r->c->fds->replicas, &r->id, &rep) ||
+	    !replica_matches(&rep, &r->ep)) {
+		log_warn("replica id %u of '%s' vanished from the map", r->id, r->svc);
+		return;
+	}
+	if (rep.state == want)
+		return;
+	log_event("service %s replica %s: %s -> %s (%s)", r->svc,
+		  endpoint_format(&r->ep, buf, sizeof(buf)), health_state_name(rep.state),
+		  health_state_name(want), why);
+	rep.state = want;
+	if (bpf_map_update_elem(r->c->fds->replicas, &r->id, &rep, BPF_EXIST))
+		log_err("replica id %u: cannot write state: %s", r->id, strerror(errno));
+	r->st.since_ns = clock_ns(CLOCK_REALTIME);
+	write_status(r);
+	if (want == STEER_REPLICA_UP && r->c->on_routable)
+		r->c->on_routable(r->c->on_routable_arg, r->svc);
+}
+
+static void schedule(struct replica_rec *r, double after_s)
+{
+	ev_timer_stop(r->c->loop, &r->timer);
+	ev_timer_set(&r->timer, after_s, 0.);
+	ev_timer_start(r->c->loop, &r->timer);
+}
+
+static double interval_s(const struct replica_rec *r)
+{
+	return r->hc.interval_ms / 1000.0;
+}
+
+static void on_probe_done(void *arg, uint8_t result, uint32_t latency_us, const char *detail)
+{
+	struct replica_rec *r = arg;
+	bool ok = result == STEER_CHECK_OK;
+	enum health_change change;
+	struct health_params p = {.rise = r->hc.rise, .fall = r->hc.fall};
+	char why[160];
+
+	r->inflight = NULL;
+	r->checked_once = true;
+	r->st.last_check_ns = clock_ns(CLOCK_REALTIME);
+	r->st.last_latency_us = latency_us;
+	r->st.last_result = result;
+	change = health_record(&r->h, &p, ok, clock_ns(CLOCK_MONOTONIC));
+	svc_stats(r)->checks++;
+	svc_stats(r)->check_failures += !ok;
+	hist_record(&svc_stats(r)->duration_us, latency_us);
+	if (change == HEALTH_NOW_DOWN) {
+		r->st.eject_reason = STEER_EJECT_CHECK_FAILED;
+		svc_stats(r)->ejections[STEER_EJECT_CHECK_FAILED]++;
+	}
+	publish_stats(r);
+	snprintf(why, sizeof(why), "%u checks %s, last: %s%s%s",
+		 ok ? r->h.consecutive_ok : r->h.consecutive_fail, ok ? "passed" : "failed",
+		 check_result_name(result), detail && *detail ? ", " : "", detail ? detail : "");
+	if (change != HEALTH_SAME)
+		apply_state(r, why);
+	write_status(r);
+	if (needs_checks(r))
+		schedule(r, interval_s(r));
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct replica_rec *r = w->data;
+	struct probe_spec spec = {
+	    .kind = r->hc.kind == HEALTH_KIND_HTTP ? PROBE_HTTP : PROBE_TCP,
+	    .target = r->ep,
+	    .timeout_ms = r->hc.timeout_ms,
+	    .path = r->hc.path,
+	    .expect_lo = r->hc.expect_lo,
+	    .expect_hi = r->hc.expect_hi,
+	};
+
+	(void)loop;
+	(void)revents;
+	if (r->inflight || !needs_checks(r))
+		return;
+	r->inflight = probe_start(r->c->loop, &spec, on_probe_done, r);
+	if (!r->inflight) {
+		/* fd limits, ENOBUFS...: try again later, never give up. */
+		log_debug("service %s: cannot start a check of replica id %u: %s; retrying", r->svc,
+			  r->id, strerror(errno));
+		schedule(r, interval_s(r));
+	}
+}
+
+static void rec_free(struct replica_rec *r)
+{
+	if (!r)
+		return;
+	if (r->inflight)
+		probe_cancel(r->inflight);
+	ev_timer_stop(r->c->loop, &r->timer);
+	free(r);
+}
+
+struct checker *checker_new(struct ev_loop *loop, struct map_fds *fds)
+{
+	struct checker *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->loop = loop;
+	c->fds = fds;
+	c->started_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	return c;
+}
+
+void checker_free(struct checker *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++)
+		rec_free(c->recs[i]);
+	free(c);
+}
+
+/* A replica the maps hold: new record, or the existing one updated. */
+static void adopt(struct checker *c, uint32_t id, uint32_t svc_id, const struct steer_replica *rep,
+		  const struct svc_config *sc)
+{
+	struct replica_rec *r = c->recs[id];
+	struct endpoint ep;
+	bool fresh = false;
+
+	replica_decode(rep, &ep);
+	if (r && !endpoint_equal(&r->ep, &ep)) {
+		rec_free(r);
+		r = NULL;
+	}
+	if (!r) {
+		struct steer_backend_key key;
+		struct steer_backend b;
+
+		r = calloc(1, sizeof(*r));
+		if (!r) {
+			log_err("out of memory for replica id %u", id);
+			return;
+		}
+		fresh = true;
+		r->c = c;
+		r->id = id;
+		r->ep = ep;
+		ev_timer_init(&r->timer, on_timer, 0., 0.);
+		r->timer.data = r;
+		health_init(&r->h, rep->state, clock_ns(CLOCK_MONOTONIC));
+		if (bpf_map_lookup_elem(c->fds->replica_status, &id, &r->st) || !r->st.since_ns)
+			r->st.since_ns = clock_ns(CLOCK_REALTIME);
+		backend_key_encode(&ep, IPPROTO_TCP, &key);
+		if (sc->proto == IPPROTO_TCP &&
+		    bpf_map_lookup_elem(c->fds->backends, &key, &b) == 0) {
+			r->local = b.local;
+			/* Ejected while no agent ran: down until `rise` checks pass. */
+			if (b.ejected_ns)
+				health_eject(&r->h, clock_ns(CLOCK_MONOTONIC));
+		}
+		c->recs[id] = r;
+	}
+	r->seen = true;
+	r->svc_id = svc_id;
+	r->proto = sc->proto;
+	snprintf(r->svc, sizeof(r->svc), "%s", sc->name);
+	if (r->hc.kind != sc->health.kind && sc->health.kind == HEALTH_KIND_NONE &&
+	    r->h.state == STEER_REPLICA_UNKNOWN)
+		health_init(&r->h, STEER_REPLICA_UP, clock_ns(CLOCK_MONOTONIC));
+	r->hc = sc->health;
+	apply_state(r, fresh ? "adopted" : "config changed");
+
+	if (!needs_checks(r) || r->inflight || ev_is_active(&r->timer))
+		return;
+	if (r->h.state == STEER_REPLICA_UNKNOWN)
+		schedule(r, 0.); /* never seen healthy: check at once */
+	else
+		schedule(r, (double)health_first_offset((uint64_t)r->hc.interval_ms * 1000000ull,
+							(uint32_t)random()) /
+				1e9);
+}
+
+static int sync_service(struct checker *c, const struct svc_config *sc)
+{
+	struct steer_svc_key key;
+	struct steer_svc_value val;
+
+	svc_key_encode(&sc->vip, sc->proto, &key);
+	if (bpf_map_lookup_elem(c->fds->svc, &key, &val))
+		return -errno;
+	if (val.svc_id >= STEER_MAX_SERVICES)
+		return -EUCLEAN;
+	for (uint32_t i = 0; i < val.count && i < STEER_MAX_SLOTS; i++) {
+		uint32_t idx = steer_slot_index(val.svc_id, val.bank, i);
+		struct steer_slot slot;
+		struct steer_replica rep;
+
+		if (bpf_map_lookup_elem(c->fds->slots, &idx, &slot) ||
+		    slot.replica_id >= STEER_MAX_REPLICAS ||
+		    bpf_map_lookup_elem(c->fds->replicas, &slot.replica_id, &rep))
+			return -EUCLEAN;
+		adopt(c, slot.replica_id, val.svc_id, &rep, sc);
+	}
+	return 0;
+}
+
+int checker_sync(struct checker *c, const struct steer_config *cfg)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++)
+		if (c->recs[i])
+			c->recs[i]->seen = false;
+	for (int i = 0; i < cfg->nservices; i++) {
+		int err = sync_service(c, &cfg->services[i]);
+
+		if (err) {
+			log_err("service %s: cannot read its replicas back: %s",
+				cfg->services[i].name, strerror(-err));
+			ret = err;
+		}
+	}
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
+		if (c->recs[i] && !c->recs[i]->seen) {
+			rec_free(c->recs[i]);
+			c->recs[i] = NULL;
+		}
+	}
+	return ret;
+}
+
+/* Does the ejected endpoint (addr zero: a wildcard listener) cover r? */
+static bool event_covers(const struct steer_event *ev, const struct replica_rec *r)
+{
+	struct steer_backend_key key;
+	static const __be32 zero[4];
+
+	if (r->proto != IPPROTO_TCP)
+		return false;
+	backend_key_encode(&r->ep, IPPROTO_TCP, &key);
+	if (key.port != ev->port)
+		return false;
+	if (!memcmp(ev->addr, zero, sizeof(zero)))
+		return r->local && (ev->family == key.family || ev->family == STEER_FAMILY_V6);
+	return ev->family == key.family && !memcmp(ev->addr, key.addr, sizeof(key.addr));
+}
+
+/* A down replica's listener is back: check it now rather than at its next
+ * interval, so held connections are served as soon as it answers. The
+ * tracepoint fires as the socket enters LISTEN, just before it is hashed;
+ * the short delay lets that finish even on a busy machine. */
+static void on_listener_up(struct checker *c, const struct steer_event *ev)
+{
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
+		struct replica_rec *r = c->recs[i];
+
+		if (!r || !event_covers(ev, r) || r->inflight || r->h.state == STEER_REPLICA_UP)
+			continue;
+		log_debug(
+		    "service %s: a listener opened on replica id %u at mono %llu ns; checking "
+		    "it now",
+		    r->svc, r->id, (unsigned long long)ev->ts_ns);
+		schedule(r, 0.01);
+	}
+}
+
+void checker_on_event(struct checker *c, const struct steer_event *ev)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	char why[96];
+
+	/* Left in the ring while no agent ran: adopt() read the map instead. */
+	if (ev->ts_ns < c->started_mono_ns)
+		return;
+	if (ev->reason == STEER_EVENT_LISTENER_UP) {
+		on_listener_up(c, ev);
+		return;
+	}
+	snprintf(why, sizeof(why), "ejected by the datapath: %s, agent told after %llu us",
+		 eject_reason_name(ev->reason),
+		 (unsigned long long)(now > ev->ts_ns ? (now - ev->ts_ns) / 1000 : 0));
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
+		struct replica_rec *r = c->recs[i];
+
+		if (!r || !event_covers(ev, r))
+			continue;
+		r->st.eject_reason = ev->reason;
+		if (health_eject(&r->h, now) == HEALTH_NOW_DOWN) {
+			apply_state(r, why);
+			if (ev->reason < 4)
+				svc_stats(r)->ejections[ev->reason]++;
+			publish_stats(r);
+		}
+		write_status(r);
+		if (!r->inflight && !ev_is_active(&r->timer))
+			schedule(r, interval_s(r));
+	}
+}
+
+int checker_set_draining(struct checker *c, const char *service, const struct endpoint *ep,
+			 bool drain, char *err, size_t errlen)
+{
+	char buf[ADDR_STRLEN];
+
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
+		struct replica_rec *r = c->recs[i];
+
+		if (!r || strcmp(r->svc, service) || !endpoint_equal(&r->ep, ep))
+			continue;
+		if (health_set_draining(&r->h, drain))
+			apply_state(r, drain ? "drained by the operator"
+					     : "undrained by the operator");
+		return 0;
+	}
+	snprintf(err, errlen, "service '%s' has no replica %s", service,
+		 endpoint_format(ep, buf, sizeof(buf)));
+	return -1;
+}
+
+void checker_on_routable(struct checker *c, checker_routable_fn fn, void *arg)
+{
+	c->on_routable = fn;
+	c->on_routable_arg = arg;
+}
+
+bool checker_first_round_done(const struct checker *c)
+{
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
+		const struct replica_rec *r = c->recs[i];
+
+		if (r && r->hc.kind != HEALTH_KIND_NONE && !r->checked_once)
+			return false;
+	}
+	return true;
+}

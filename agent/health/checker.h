@@ -1,0 +1,40 @@
+/* The health checker: one record per replica in the maps, active checks on
+ * the event loop, the rise/fall state machine, and the one place that turns
+ * a state change into a map write and a log line. */
+#ifndef STEER_CHECKER_H
+#define STEER_CHECKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ev.h>
+
+#include "config/config.h"
+#include "maps/mapops.h"
+
+struct checker;
+
+struct checker *checker_new(struct ev_loop *loop, struct map_fds *fds);
+void checker_free(struct checker *c); /* NULL-safe */
+
+/* After every reconcile: adopt the replicas the maps now hold for cfg, keep
+ * the records of replicas that stayed, start checks for new ones (at once
+ * for a replica never seen healthy), stop those of removed ones. */
+int checker_sync(struct checker *c, const struct steer_config *cfg);
+
+/* The datapath ejected an endpoint (ring buffer record). */
+void checker_on_event(struct checker *c, const struct steer_event *ev);
+
+/* Operator drain / undrain. Returns 0, or -1 with err naming what is wrong. */
+int checker_set_draining(struct checker *c, const char *service, const struct endpoint *ep,
+			 bool drain, char *err, size_t errlen);
+
+/* Called whenever a replica of service becomes routable (UP and not
+ * draining): the miss path tries its held connections at once. */
+typedef void (*checker_routable_fn)(void *arg, const char *service);
+void checker_on_routable(struct checker *c, checker_routable_fn fn, void *arg);
+
+/* Has every replica completed at least one check (or needs none)? */
+bool checker_first_round_done(const struct checker *c);
+
+#endif

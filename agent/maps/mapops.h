@@ -1,0 +1,38 @@
+/* struct map_ops over the real pinned maps (bpf syscalls on map fds). */
+#ifndef STEER_MAPOPS_H
+#define STEER_MAPOPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "maps/reconcile.h"
+
+struct map_fds {
+	int svc, slots, replicas, svc_stats, replica_stats, names;
+	int backends, replica_status, events;
+	int hold, hold_stats, check_stats;
+	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
+	int barrier_inner;
+};
+
+/* Sum a per-CPU value made of nfields u64 counters over all possible CPUs
+ * into sum[]. Returns 0 or a negative errno. */
+int map_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields);
+
+/* Every fd -1, so map_fds_close() is safe before any open. */
+void map_fds_init(struct map_fds *fds);
+
+/* Open every map pinned under pin_dir; writers also get the readers barrier.
+ * Returns 0 or a negative errno; on failure nothing stays open. */
+int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writing);
+void map_fds_close(struct map_fds *fds);
+
+/* Is ep's address assigned to this host (loopback included)? */
+bool endpoint_is_local(const struct endpoint *ep);
+
+/* Fill ops to operate on fds. */
+void map_ops_init(struct map_ops *ops, struct map_fds *fds);
+
+#endif

@@ -1,0 +1,494 @@
+#include "maps/reconcile.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "maps/keys.h"
+
+/* One service as found in the maps. */
+struct live_svc {
+	struct steer_svc_key key;
+	struct steer_svc_value val;
+	uint32_t ids[STEER_MAX_SLOTS];
+	struct steer_replica reps[STEER_MAX_SLOTS];
+	bool wanted;   /* still in the config */
+	bool replaced; /* its value was flipped or deleted: old bank retirable */
+};
+
+/* What the maps hold now, and which ids are taken. */
+struct snapshot {
+	int nsvc;
+	struct live_svc svc[STEER_MAX_SERVICES];
+	bool svc_id_used[STEER_MAX_SERVICES];
+	bool replica_used[STEER_MAX_REPLICAS];
+	bool replica_kept[STEER_MAX_REPLICAS];
+	int norphans; /* ACTIVE replicas no live bank points at */
+	uint32_t orphans[STEER_MAX_REPLICAS];
+	uint32_t next_replica; /* round-robin cursor: ids are not reused soon */
+};
+
+/* A service value waiting for the flip. */
+struct flip {
+	struct steer_svc_key key;
+	struct steer_svc_value val;
+	struct live_svc *was; /* what it replaces, NULL for a new service */
+};
+
+/* Replicas ACTIVE in the map but in no live bank: left by a crash or a failed
+ * rewrite. They are retired after the next wait for readers. */
+static int snapshot_find_orphans(const struct map_ops *ops, struct snapshot *s)
+{
+	for (uint32_t id = 0; id < STEER_MAX_REPLICAS; id++) {
+		struct steer_replica r;
+		int ret;
+
+		if (s->replica_used[id])
+			continue;
+		ret = ops->replica_get(ops->ctx, id, &r);
+		if (ret)
+			return ret;
+		if (r.state == STEER_REPLICA_UNUSED)
+			continue;
+		s->replica_used[id] = true; /* not reusable before the wait */
+		s->orphans[s->norphans++] = id;
+	}
+	return 0;
+}
+
+static int snapshot_read(const struct map_ops *ops, struct snapshot *s, char *err, size_t errlen)
+{
+	struct steer_svc_key key, prev;
+	const struct steer_svc_key *prevp = NULL;
+	uint32_t highest = 0;
+	int ret;
+
+	while ((ret = ops->svc_next(ops->ctx, prevp, &key)) == 0) {
+		struct live_svc *ls;
+
+		prev = key;
+		prevp = &prev;
+		if (s->nsvc >= STEER_MAX_SERVICES)
+			break;
+		ls = &s->svc[s->nsvc];
+		ls->key = key;
+		if (ops->svc_get(ops->ctx, &key, &ls->val))
+			continue; /* deleted under us */
+		if (ls->val.svc_id >= STEER_MAX_SERVICES || ls->val.count > STEER_MAX_SLOTS ||
+		    ls->val.bank >= STEER_SLOT_BANKS) {
+			snprintf(err, errlen, "pinned service map holds a corrupt entry (id %u)",
+				 ls->val.svc_id);
+			return -EUCLEAN;
+		}
+		s->svc_id_used[ls->val.svc_id] = true;
+		for (uint32_t i = 0; i < ls->val.count; i++) {
+			struct steer_slot slot;
+			uint32_t idx = steer_slot_index(ls->val.svc_id, ls->val.bank, i);
+
+			ret = ops->slot_get(ops->ctx, idx, &slot);
+			if (ret == 0 && slot.replica_id < STEER_MAX_REPLICAS)
+				ret = ops->replica_get(ops->ctx, slot.replica_id, &ls->reps[i]);
+			if (ret || slot.replica_id >= STEER_MAX_REPLICAS) {
+				snprintf(err, errlen, "cannot read slot %u of service id %u", i,
+					 ls->val.svc_id);
+				return ret ? ret : -EUCLEAN;
+			}
+			ls->ids[i] = slot.replica_id;
+			s->replica_used[slot.replica_id] = true;
+			if (slot.replica_id >= highest)
+				highest = slot.replica_id + 1;
+		}
+		s->nsvc++;
+	}
+	if (ret != -ENOENT && ret != 0) {
+		snprintf(err, errlen, "cannot walk the service map: %s", strerror(-ret));
+		return ret;
+	}
+	s->next_replica = highest % STEER_MAX_REPLICAS;
+	ret = snapshot_find_orphans(ops, s);
+	if (ret)
+		snprintf(err, errlen, "cannot read the replica map: %s", strerror(-ret));
+	return ret;
+}
+
+static struct live_svc *snapshot_find(struct snapshot *s, const struct steer_svc_key *key)
+{
+	for (int i = 0; i < s->nsvc; i++)
+		if (!memcmp(&s->svc[i].key, key, sizeof(*key)))
+			return &s->svc[i];
+	return NULL;
+}
+
+static int alloc_svc_id(struct snapshot *s, uint32_t *id)
+{
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++) {
+		if (!s->svc_id_used[i]) {
+			s->svc_id_used[i] = true;
+			*id = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int alloc_replica_id(struct snapshot *s, uint32_t *id)
+{
+	for (uint32_t n = 0; n < STEER_MAX_REPLICAS; n++) {
+		uint32_t i = (s->next_replica + n) % STEER_MAX_REPLICAS;
+
+		if (!s->replica_used[i]) {
+			s->replica_used[i] = true;
+			s->next_replica = (i + 1) % STEER_MAX_REPLICAS;
+			*id = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Index in ls of the replica at ep, or -1. */
+static int live_find_replica(const struct live_svc *ls, const struct endpoint *ep)
+{
+	if (!ls)
+		return -1;
+	for (uint32_t i = 0; i < ls->val.count; i++)
+		if (replica_matches(&ls->reps[i], ep))
+			return (int)i;
+	return -1;
+}
+
+/* Refuse a config that cannot fit before writing anything. */
+static int check_capacity(struct snapshot *s, const struct steer_config *cfg, char *err,
+			  size_t errlen)
+{
+	int free_svc = 0, free_rep = 0, need_svc = 0, need_rep = 0;
+
+	for (int i = 0; i < STEER_MAX_SERVICES; i++)
+		free_svc += !s->svc_id_used[i];
+	for (int i = 0; i < STEER_MAX_REPLICAS; i++)
+		free_rep += !s->replica_used[i];
+	for (int i = 0; i < cfg->nservices; i++) {
+		const struct svc_config *sc = &cfg->services[i];
+		struct steer_svc_key key;
+		struct live_svc *ls;
+
+		svc_key_encode(&sc->vip, sc->proto, &key);
+		ls = snapshot_find(s, &key);
+		need_svc += !ls;
+		for (int r = 0; r < sc->nreplicas; r++)
+			need_rep += live_find_replica(ls, &sc->replicas[r]) < 0;
+	}
+	if (need_svc > free_svc || need_rep > free_rep) {
+		snprintf(err, errlen,
+			 "config needs %d new service ids (%d free) and %d new replica ids "
+			 "(%d free); limits STEER_MAX_SERVICES=%d STEER_MAX_REPLICAS=%d",
+			 need_svc, free_svc, need_rep, free_rep, STEER_MAX_SERVICES,
+			 STEER_MAX_REPLICAS);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Steps 1-2 for one service: new replicas, then its idle bank. Fills fl and
+ * returns 1 if the service needs a flip, 0 if it is unchanged. */
+static int stage_service(const struct map_ops *ops, struct snapshot *s, const struct svc_config *sc,
+			 struct flip *fl, struct reconcile_result *res)
+{
+	struct steer_svc_key key;
+	struct live_svc *ls;
+	uint32_t ids[STEER_MAX_SLOTS], svc_id;
+	bool same;
+	int ret;
+
+	svc_key_encode(&sc->vip, sc->proto, &key);
+	ls = snapshot_find(s, &key);
+	if (ls) {
+		ls->wanted = true;
+		svc_id = ls->val.svc_id;
+	} else {
+		ret = alloc_svc_id(s, &svc_id);
+		if (ret)
+			return ret;
+		ret = ops->svc_stats_reset(ops->ctx, svc_id);
+		if (ret)
+			return ret;
+	}
+
+	same = ls && ls->val.count == (uint32_t)sc->nreplicas;
+	for (int r = 0; r < sc->nreplicas; r++) {
+		int at = live_find_replica(ls, &sc->replicas[r]);
+		struct steer_replica rep;
+
+		same = same && at == r;
+		if (at >= 0) {
+			ids[r] = ls->ids[at];
+			s->replica_kept[ids[r]] = true;
+			continue;
+		}
+		ret = alloc_replica_id(s, &ids[r]);
+		if (!ret)
+			ret = ops->replica_stats_reset(ops->ctx, ids[r]);
+		replica_encode(&sc->replicas[r], svc_id,
+			       sc->health.kind == HEALTH_KIND_NONE ? STEER_REPLICA_UP
+								   : STEER_REPLICA_UNKNOWN,
+			       &rep);
+		if (!ret)
+			ret = ops->replica_put(ops->ctx, ids[r], &rep);
+		if (ret)
+			return ret;
+		s->replica_kept[ids[r]] = true;
+		res->replicas_added++;
+	}
+
+	{
+		struct steer_svc_name name = {};
+
+		snprintf(name.name, sizeof(name.name), "%s", sc->name);
+		ret = ops->name_put(ops->ctx, svc_id, &name);
+		if (ret)
+			return ret;
+	}
+	if (same) {
+		res->unchanged++;
+		return 0;
+	}
+
+	memset(fl, 0, sizeof(*fl));
+	fl->key = key;
+	fl->val.svc_id = svc_id;
+	fl->val.count = (uint16_t)sc->nreplicas;
+	fl->val.bank = ls ? (uint8_t)!ls->val.bank : 0;
+	fl->was = ls;
+	for (int r = 0; r < sc->nreplicas; r++) {
+		struct steer_slot slot = {.replica_id = ids[r]};
+
+		ret = ops->slot_put(ops->ctx, steer_slot_index(svc_id, fl->val.bank, r), &slot);
+		if (ret)
+			return ret;
+	}
+	if (ls)
+		res->changed++;
+	else
+		res->added++;
+	return 1;
+}
+
+static bool cfg_has_backend(const struct steer_config *cfg, const struct steer_backend_key *key)
+{
+	for (int i = 0; i < cfg->nservices; i++) {
+		const struct svc_config *sc = &cfg->services[i];
+
+		if (sc->proto != IPPROTO_TCP)
+			continue;
+		for (int r = 0; r < sc->nreplicas; r++) {
+			struct steer_backend_key k;
+
+			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &k);
+			if (!memcmp(&k, key, sizeof(k)))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Before any replica can be UP: an entry per TCP endpoint, for the datapath
+ * to mark ejected. Existing entries keep their ejection and counters. */
+static int backends_ensure(const struct map_ops *ops, const struct steer_config *cfg, char *err,
+			   size_t errlen)
+{
+	for (int i = 0; i < cfg->nservices; i++) {
+		const struct svc_config *sc = &cfg->services[i];
+
+		if (sc->proto != IPPROTO_TCP)
+			continue;
+		for (int r = 0; r < sc->nreplicas; r++) {
+			struct steer_backend_key key;
+			struct steer_backend b;
+			int ret;
+
+			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &key);
+			if (ops->backend_get(ops->ctx, &key, &b) == 0)
+				continue;
+			memset(&b, 0, sizeof(b));
+			b.local = ops->is_local(ops->ctx, &sc->replicas[r]);
+			ret = ops->backend_put(ops->ctx, &key, &b);
+			if (ret) {
+				snprintf(err, errlen,
+					 "cannot write the backend entry of a replica of '%s': %s",
+					 sc->name, strerror(-ret));
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+/* After settle: entries no configured TCP replica uses any more. */
+static int backends_prune(const struct map_ops *ops, const struct steer_config *cfg)
+{
+	struct steer_backend_key key, prev, gone[64];
+	const struct steer_backend_key *prevp = NULL;
+	int ngone = 0, ret;
+
+	/* Deleting while walking restarts a hash walk; collect, then delete. */
+	do {
+		ngone = 0;
+		prevp = NULL;
+		while (ngone < 64 && ops->backend_next(ops->ctx, prevp, &key) == 0) {
+			prev = key;
+			prevp = &prev;
+			if (!cfg_has_backend(cfg, &key))
+				gone[ngone++] = key;
+		}
+		for (int i = 0; i < ngone; i++) {
+			ret = ops->backend_del(ops->ctx, &gone[i]);
+			if (ret && ret != -ENOENT)
+				return ret;
+		}
+	} while (ngone == 64);
+	return 0;
+}
+
+/* Steps 5-6: wait until no reader holds an old bank, then zero the replicas
+ * that left every set. Returns 0 or the first error (with err set). */
+static int settle(const struct map_ops *ops, struct snapshot *s, struct reconcile_result *res,
+		  char *err, size_t errlen)
+{
+	const struct steer_replica zero = {};
+	int ret = ops->wait_for_readers(ops->ctx);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot wait for datapath readers: %s", strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < s->nsvc; i++) {
+		/* A service whose switch did not happen still reads its old bank. */
+		if (!s->svc[i].replaced)
+			continue;
+		for (uint32_t r = 0; r < s->svc[i].val.count; r++) {
+			uint32_t id = s->svc[i].ids[r];
+
+			if (s->replica_kept[id])
+				continue;
+			s->replica_kept[id] = true; /* retire once */
+			ret = ops->replica_put(ops->ctx, id, &zero);
+			if (ret) {
+				snprintf(err, errlen, "cannot retire replica id %u: %s", id,
+					 strerror(-ret));
+				return ret;
+			}
+			res->replicas_retired++;
+		}
+	}
+	for (int i = 0; i < s->norphans; i++) {
+		ret = ops->replica_put(ops->ctx, s->orphans[i], &zero);
+		if (ret) {
+			snprintf(err, errlen, "cannot retire replica id %u: %s", s->orphans[i],
+				 strerror(-ret));
+			return ret;
+		}
+		res->replicas_retired++;
+	}
+	return 0;
+}
+
+/* Steps 3-4. Returns 0 or an error with err set; *touched says whether any
+ * service value was replaced or deleted (so readers may hold old banks). */
+static int commit(const struct map_ops *ops, struct snapshot *s, const struct flip *flips,
+		  int nflips, struct reconcile_result *res, bool *touched, char *err, size_t errlen)
+{
+	int ret;
+
+	for (int i = 0; i < nflips; i++) {
+		ret = ops->svc_put(ops->ctx, &flips[i].key, &flips[i].val);
+		if (ret) {
+			snprintf(err, errlen, "cannot switch service id %u: %s",
+				 flips[i].val.svc_id, strerror(-ret));
+			return ret;
+		}
+		if (flips[i].was)
+			flips[i].was->replaced = true;
+		*touched = true;
+	}
+	for (int i = 0; i < s->nsvc; i++) {
+		if (s->svc[i].wanted)
+			continue;
+		ret = ops->svc_del(ops->ctx, &s->svc[i].key);
+		if (ret && ret != -ENOENT) {
+			snprintf(err, errlen, "cannot remove service id %u: %s",
+				 s->svc[i].val.svc_id, strerror(-ret));
+			return ret;
+		}
+		s->svc[i].replaced = true;
+		*touched = true;
+		res->removed++;
+	}
+	return 0;
+}
+
+int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struct steer_config *cfg,
+	      struct reconcile_result *res, char *err, size_t errlen)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+	struct flip *flips = calloc(STEER_MAX_SERVICES, sizeof(*flips));
+	bool touched = false;
+	int nflips = 0, ret;
+
+	memset(res, 0, sizeof(*res));
+	if (!s || !flips) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	ret = snapshot_read(ops, s, err, errlen);
+	if (ret)
+		goto out;
+	if (st->seeded)
+		s->next_replica = st->next_replica % STEER_MAX_REPLICAS;
+	ret = check_capacity(s, cfg, err, errlen);
+	if (ret)
+		goto out;
+	ret = backends_ensure(ops, cfg, err, errlen);
+	if (ret)
+		goto out;
+
+	for (int i = 0; i < cfg->nservices; i++) {
+		ret = stage_service(ops, s, &cfg->services[i], &flips[nflips], res);
+		if (ret < 0) {
+			snprintf(err, errlen, "service '%s': cannot stage replicas: %s",
+				 cfg->services[i].name, strerror(-ret));
+			goto out;
+		}
+		nflips += ret;
+	}
+
+	ret = commit(ops, s, flips, nflips, res, &touched, err, errlen);
+	if (ret) {
+		/* Readers may hold what we just replaced: settle anyway, but
+		 * report the first error. */
+		char ignored[256];
+
+		if (touched)
+			settle(ops, s, res, ignored, sizeof(ignored));
+		goto out;
+	}
+	if (touched || s->norphans)
+		ret = settle(ops, s, res, err, errlen);
+	if (ret == 0) {
+		ret = backends_prune(ops, cfg);
+		if (ret)
+			snprintf(err, errlen, "cannot remove unused backend entries: %s",
+				 strerror(-ret));
+	}
+out:
+	if (s) {
+		st->seeded = true;
+		st->next_replica = s->next_replica;
+	}
+	free(flips);
+	free(s);
+	return ret;
+}

@@ -1,0 +1,547 @@
+#include "miss/hold.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "miss/backoff.h"
+#include "lib/hist.h"
+#include "maps/keys.h"
+#include "lib/log.h"
+#include "miss/relay.h"
+
+#define ATTEMPT_CONNECT_MAX_S 1.0 /* one attempt's connect, at most */
+#define TIMELINE_MAX	      16  /* attempts kept for the debug timeline */
+#define TIMEOUT_LOG_EVERY_S   10.0
+
+struct held;
+
+/* One TCP service's hold listener and held connections. */
+struct hold_svc {
+	struct hold *h;
+	char name[SVC_NAME_MAX];
+	struct endpoint vip;
+	uint32_t svc_id;
+	struct backoff_params retry;
+	int lfd;
+	ev_io accept_io;
+	struct held *conns; /* doubly linked */
+	struct steer_hold_stats stats;
+	double timeout_logged_at; /* ev_now of the last timeout log line */
+	uint64_t timeouts_unlogged;
+	bool seen; /* during hold_sync */
+};
+
+struct held {
+	struct hold_svc *svc;
+	struct held *prev, *next;
+	int cfd;		/* the client's connection */
+	int ufd;		/* upstream connect in flight, or -1 */
+	struct endpoint target; /* replica being tried */
+	uint64_t arrived_ns;	/* CLOCK_MONOTONIC */
+	uint32_t attempts;
+	ev_timer timer; /* next attempt, or the deadline */
+	ev_io connect_io;
+	uint32_t timeline_us[TIMELINE_MAX]; /* attempt offsets from arrival */
+};
+
+struct hold {
+	struct ev_loop *loop;
+	struct map_fds *fds;
+	uint32_t hold_max;
+	uint64_t held_now; /* across services */
+	struct hold_svc *svcs[STEER_MAX_SERVICES];
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void stats_publish(struct hold_svc *s)
+{
+	if (bpf_map_update_elem(s->h->fds->hold_stats, &s->svc_id, &s->stats, BPF_ANY))
+		log_debug("service %s: cannot write hold stats: %s", s->name, strerror(errno));
+}
+
+/* A client we give up on sees a reset, not a clean close: it was never
+ * served, and must not mistake silence for an empty answer. */
+static void reset_close(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+static void held_unlink(struct held *c)
+{
+	struct hold_svc *s = c->svc;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ev_timer_stop(s->h->loop, &c->timer);
+	if (c->ufd >= 0) {
+		ev_io_stop(s->h->loop, &c->connect_io);
+		close(c->ufd);
+		c->ufd = -1;
+	}
+	s->stats.held_now--;
+	s->h->held_now--;
+}
+
+static void log_timeline(const struct held *c, const char *outcome)
+{
+	char buf[TIMELINE_MAX * 12 + 32];
+	size_t at = 0;
+
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	for (uint32_t i = 0; i < c->attempts && i < TIMELINE_MAX && at < sizeof(buf); i++)
+		at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%u", i ? "," : "",
+				       c->timeline_us[i]);
+	log_debug("service %s: held connection %s after %llu us; attempts at +us: %s; at mono %llu "
+		  "ns",
+		  c->svc->name, outcome, (unsigned long long)((mono_ns() - c->arrived_ns) / 1000),
+		  at ? buf : "none", (unsigned long long)mono_ns());
+}
+
+static void on_timeout(struct held *c)
+{
+	struct hold_svc *s = c->svc;
+	double now = ev_now(s->h->loop);
+
+	s->stats.timeouts++;
+	s->timeouts_unlogged++;
+	log_timeline(c, "timed out");
+	held_unlink(c);
+	reset_close(c->cfd);
+	free(c);
+	/* One line per service per interval, however many time out. */
+	if (now - s->timeout_logged_at >= TIMEOUT_LOG_EVERY_S) {
+		log_warn("service %s: %llu held connections reset after %u ms without a "
+			 "routable replica",
+			 s->name, (unsigned long long)s->timeouts_unlogged, s->retry.timeout_ms);
+		s->timeout_logged_at = now;
+		s->timeouts_unlogged = 0;
+	}
+	stats_publish(s);
+}
+
+static void on_relay_done(void *arg, uint64_t up, uint64_t down, int err)
+{
+	(void)arg;
+	log_debug("relay done: %llu bytes up, %llu down%s%s", (unsigned long long)up,
+		  (unsigned long long)down, err ? ": " : "", err ? strerror(err) : "");
+}
+
+static void on_connected(struct held *c)
+{
+	struct hold_svc *s = c->svc;
+	uint64_t held_us = (mono_ns() - c->arrived_ns) / 1000;
+	int cfd = c->cfd, ufd = c->ufd;
+
+	ev_io_stop(s->h->loop, &c->connect_io);
+	c->ufd = -1; /* the relay owns it now */
+	log_timeline(c, "served");
+	s->stats.served++;
+	s->stats.attempts_served += c->attempts;
+	hist_record(&s->stats.hold_us, held_us);
+	held_unlink(c);
+	free(c);
+	if (!relay_start(s->h->loop, cfd, ufd, on_relay_done, NULL)) {
+		log_warn("service %s: cannot relay a served connection: %s", s->name,
+			 strerror(errno));
+		reset_close(cfd);
+		reset_close(ufd);
+	}
+	stats_publish(s);
+}
+
+static void attempt(struct held *c);
+
+/* Arm the timer for the next attempt, or for the deadline if that comes
+ * first. */
+static void schedule_next(struct held *c)
+{
+	struct hold_svc *s = c->svc;
+	uint64_t now = mono_ns(),
+		 deadline = c->arrived_ns + (uint64_t)s->retry.timeout_ms * 1000000ull;
+	uint64_t wait_ns =
+	    backoff_wait_us(&s->retry, c->attempts + 1, (uint32_t)random()) * 1000ull;
+
+	if (now >= deadline) {
+		on_timeout(c);
+		return;
+	}
+	if (now + wait_ns > deadline)
+		wait_ns = deadline - now;
+	ev_timer_set(&c->timer, (double)wait_ns / 1e9, 0.);
+	ev_timer_start(s->h->loop, &c->timer);
+}
+
+static void on_connect_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct held *c = w->data;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	(void)loop;
+	(void)revents;
+	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+		char buf[ADDR_STRLEN];
+
+		log_debug("service %s: attempt %u to %s failed: %s", c->svc->name, c->attempts,
+			  endpoint_format(&c->target, buf, sizeof(buf)),
+			  strerror(err ? err : errno));
+		ev_io_stop(c->svc->h->loop, &c->connect_io);
+		ev_timer_stop(c->svc->h->loop, &c->timer);
+		close(c->ufd);
+		c->ufd = -1;
+		schedule_next(c);
+		return;
+	}
+	ev_timer_stop(c->svc->h->loop, &c->timer);
+	on_connected(c);
+}
+
+/* The attempt's connect took too long, or a backoff wait ended. */
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct held *c = w->data;
+
+	(void)revents;
+	if (c->ufd >= 0) {
+		ev_io_stop(loop, &c->connect_io);
+		close(c->ufd);
+		c->ufd = -1;
+		schedule_next(c);
+		return;
+	}
+	attempt(c);
+}
+
+/* A routable replica of the service, chosen as the datapath would (uniform
+ * random start, first routable slot). Returns 0 and fills ep, or -1. */
+static int pick_replica(struct hold_svc *s, struct endpoint *ep)
+{
+	struct map_fds *fds = s->h->fds;
+	struct steer_svc_key key;
+	struct steer_svc_value val;
+	uint32_t start;
+
+	svc_key_encode(&s->vip, IPPROTO_TCP, &key);
+	if (bpf_map_lookup_elem(fds->svc, &key, &val) || !val.count || val.count > STEER_MAX_SLOTS)
+		return -1;
+	start = (uint32_t)random() % val.count;
+	for (uint32_t i = 0; i < val.count; i++) {
+		uint32_t idx = steer_slot_index(val.svc_id, val.bank, (start + i) % val.count);
+		struct steer_backend_key bkey;
+		struct steer_backend b;
+		struct steer_replica r;
+		struct steer_slot slot;
+
+		if (bpf_map_lookup_elem(fds->slots, &idx, &slot) ||
+		    bpf_map_lookup_elem(fds->replicas, &slot.replica_id, &r) ||
+		    r.state != STEER_REPLICA_UP)
+			continue;
+		replica_decode(&r, ep);
+		backend_key_encode(ep, IPPROTO_TCP, &bkey);
+		if (bpf_map_lookup_elem(fds->backends, &bkey, &b) == 0 && b.ejected_ns)
+			continue;
+		return 0;
+	}
+	return -1;
+}
+
+static void attempt(struct held *c)
+{
+	struct hold_svc *s = c->svc;
+	uint64_t offset_us = (mono_ns() - c->arrived_ns) / 1000;
+	struct sockaddr_storage ss = {};
+	socklen_t sslen;
+	double budget;
+
+	if (c->attempts < TIMELINE_MAX)
+		c->timeline_us[c->attempts] =
+		    offset_us > UINT32_MAX ? UINT32_MAX : (uint32_t)offset_us;
+	if (c->attempts++ == 0)
+		hist_record(&s->stats.first_attempt_us, offset_us);
+	s->stats.attempts_total++;
+	if (pick_replica(s, &c->target)) {
+		schedule_next(c);
+		return;
+	}
+	if (c->target.family == STEER_FAMILY_V4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = c->target.addr[0];
+		sin->sin_port = htons(c->target.port);
+		sslen = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, c->target.addr, 16);
+		sin6->sin6_port = htons(c->target.port);
+		sslen = sizeof(*sin6);
+	}
+	c->ufd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->ufd < 0 ||
+	    (connect(c->ufd, (struct sockaddr *)&ss, sslen) && errno != EINPROGRESS)) {
+		/* fd limits or a refused connect: a failed attempt, not a failure of the agent */
+		if (c->ufd >= 0)
+			close(c->ufd);
+		c->ufd = -1;
+		schedule_next(c);
+		return;
+	}
+	ev_io_init(&c->connect_io, on_connect_io, c->ufd, EV_WRITE);
+	c->connect_io.data = c;
+	ev_io_start(s->h->loop, &c->connect_io);
+	budget =
+	    (double)(c->arrived_ns + (uint64_t)s->retry.timeout_ms * 1000000ull - mono_ns()) / 1e9;
+	ev_timer_set(
+	    &c->timer,
+	    budget < ATTEMPT_CONNECT_MAX_S ? (budget > 0 ? budget : 0) : ATTEMPT_CONNECT_MAX_S, 0.);
+	ev_timer_start(s->h->loop, &c->timer);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct hold_svc *s = w->data;
+	struct hold *h = s->h;
+
+	(void)revents;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct held *c;
+
+		if (fd < 0)
+			return; /* EAGAIN, or EMFILE: the kernel keeps it queued */
+		if (h->held_now >= h->hold_max || !(c = calloc(1, sizeof(*c)))) {
+			s->stats.refused_full++;
+			reset_close(fd);
+			stats_publish(s);
+			continue;
+		}
+		c->svc = s;
+		c->cfd = fd;
+		c->ufd = -1;
+		c->arrived_ns = mono_ns();
+		ev_timer_init(&c->timer, on_timer, 0., 0.);
+		c->timer.data = c;
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		s->stats.held_now++;
+		s->stats.held_total++;
+		h->held_now++;
+		attempt(c); /* the first attempt never waits */
+		stats_publish(s);
+	}
+	(void)loop;
+}
+
+static int publish(struct hold_svc *s, bool on)
+{
+	struct steer_hold hv = {};
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (on) {
+		if (getsockname(s->lfd, (struct sockaddr *)&ss, &len))
+			return -errno;
+		hv.family = s->vip.family;
+		if (ss.ss_family == AF_INET) {
+			hv.addr[0] = ((struct sockaddr_in *)&ss)->sin_addr.s_addr;
+			hv.port = ((struct sockaddr_in *)&ss)->sin_port;
+		} else {
+			memcpy(hv.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+			hv.port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+		}
+	}
+	return bpf_map_update_elem(s->h->fds->hold, &s->svc_id, &hv, BPF_ANY) ? -errno : 0;
+}
+
+/* A loopback listener of the VIP's family on an ephemeral port. */
+static int open_listener(const struct endpoint *vip)
+{
+	struct sockaddr_storage ss = {};
+	socklen_t len;
+	int fd;
+
+	if (vip->family == STEER_FAMILY_V4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		len = sizeof(*sin6);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN)) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+static void svc_free(struct hold_svc *s)
+{
+	while (s->conns) {
+		struct held *c = s->conns;
+
+		held_unlink(c);
+		reset_close(c->cfd);
+		free(c);
+	}
+	publish(s, false);
+	ev_io_stop(s->h->loop, &s->accept_io);
+	close(s->lfd);
+	stats_publish(s);
+	free(s);
+}
+
+struct hold *hold_new(struct ev_loop *loop, struct map_fds *fds, uint32_t hold_max)
+{
+	struct hold *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->loop = loop;
+	h->fds = fds;
+	h->hold_max = hold_max;
+	return h;
+}
+
+static struct hold_svc *svc_new(struct hold *h, const struct svc_config *sc, uint32_t svc_id)
+{
+	struct hold_svc *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->h = h;
+	s->svc_id = svc_id;
+	s->vip = sc->vip;
+	s->lfd = open_listener(&sc->vip);
+	if (s->lfd < 0) {
+		free(s);
+		return NULL;
+	}
+	/* Counters continue across agent restarts; held_now starts over. */
+	bpf_map_lookup_elem(h->fds->hold_stats, &svc_id, &s->stats);
+	s->stats.held_now = 0;
+	ev_io_init(&s->accept_io, on_accept, s->lfd, EV_READ);
+	s->accept_io.data = s;
+	ev_io_start(h->loop, &s->accept_io);
+	return s;
+}
+
+int hold_sync(struct hold *h, const struct steer_config *cfg)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
+		if (h->svcs[i])
+			h->svcs[i]->seen = false;
+	for (int i = 0; i < cfg->nservices; i++) {
+		const struct svc_config *sc = &cfg->services[i];
+		struct steer_svc_key key;
+		struct steer_svc_value val;
+		struct hold_svc *s;
+
+		if (sc->proto != IPPROTO_TCP)
+			continue;
+		svc_key_encode(&sc->vip, sc->proto, &key);
+		if (bpf_map_lookup_elem(h->fds->svc, &key, &val) ||
+		    val.svc_id >= STEER_MAX_SERVICES)
+			continue;
+		s = h->svcs[val.svc_id];
+		if (s && !endpoint_equal(&s->vip, &sc->vip)) {
+			svc_free(s);
+			s = h->svcs[val.svc_id] = NULL;
+		}
+		if (!s) {
+			s = h->svcs[val.svc_id] = svc_new(h, sc, val.svc_id);
+			if (!s || publish(s, true)) {
+				log_err("service %s: cannot open its hold listener: %s; its misses "
+					"fail with EHOSTUNREACH",
+					sc->name, strerror(errno));
+				ret = -1;
+				continue;
+			}
+		}
+		s->seen = true;
+		s->retry = sc->retry;
+		snprintf(s->name, sizeof(s->name), "%s", sc->name);
+		stats_publish(s);
+	}
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++) {
+		if (h->svcs[i] && !h->svcs[i]->seen) {
+			svc_free(h->svcs[i]);
+			h->svcs[i] = NULL;
+		}
+	}
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
+		if (h->svcs[i])
+			hold_kick(h, h->svcs[i]->name);
+	return ret;
+}
+
+void hold_kick(struct hold *h, const char *service)
+{
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++) {
+		struct hold_svc *s = h->svcs[i];
+		struct held *c, *next;
+
+		if (!s || strcmp(s->name, service))
+			continue;
+		for (c = s->conns; c; c = next) {
+			next = c->next; /* attempt() may serve and free c */
+			if (c->ufd >= 0)
+				continue; /* a connect is already on its way */
+			ev_timer_stop(h->loop, &c->timer);
+			attempt(c);
+		}
+	}
+}
+
+void hold_free(struct hold *h)
+{
+	if (!h)
+		return;
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
+		if (h->svcs[i])
+			publish(h->svcs[i], false);
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
+		if (h->svcs[i])
+			svc_free(h->svcs[i]);
+	free(h);
+}

@@ -1,0 +1,38 @@
+/*
+ * The miss path. A TCP connect that finds no routable replica is sent by the
+ * datapath to this service's hold listener (one loopback listener per
+ * service, published in steer_hold_v1). Each held connection is retried at
+ * once, then with backoff, until a replica accepts it or its time is up;
+ * then it is relayed (splice, no copies) or reset. Bytes the client sends
+ * meanwhile wait in the kernel.
+ */
+#ifndef STEER_HOLD_H
+#define STEER_HOLD_H
+
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "config/config.h"
+#include "maps/mapops.h"
+
+struct hold;
+
+/* hold_max: connections held at once, across services (STEER_HOLD_MAX). */
+struct hold *hold_new(struct ev_loop *loop, struct map_fds *fds, uint32_t hold_max);
+
+/* After every reconcile: a listener for each TCP service (published in the
+ * map), none for removed ones (their held connections are reset), the
+ * services' retry schedules; held connections are tried again at once, as a
+ * replica may have been added. */
+int hold_sync(struct hold *h, const struct steer_config *cfg);
+
+/* A replica of the service became routable: try its held connections now,
+ * instead of waiting out their backoff. */
+void hold_kick(struct hold *h, const char *service);
+
+/* Unpublish every listener first (misses fail fast with EHOSTUNREACH while
+ * no agent runs), then reset held connections and free. NULL-safe. */
+void hold_free(struct hold *h);
+
+#endif

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* steer's maps. Layouts live in steer_abi.h; every map is pinned by name under
+ * the agent's pin directory so the datapath outlives the agent. */
+#ifndef STEER_MAPS_H
+#define STEER_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "bpf/steer_abi.h"
+
+/* VIP:port/proto -> service id, active slot bank and slot count. No prealloc,
+ * so a replaced value is freed only after readers are done with it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct steer_svc_key);
+	__type(value, struct steer_svc_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_svc_v1 SEC(".maps");
+
+/* (service, bank, slot) -> replica id; see steer_slot_index(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SLOT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct steer_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_slots_v1 SEC(".maps");
+
+/* Replica id -> address, port and state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_REPLICAS);
+	__type(key, __u32);
+	__type(value, struct steer_replica);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_replicas_v1 SEC(".maps");
+
+/* Service id -> steered/miss/error counters, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct steer_svc_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_svc_stats_v1 SEC(".maps");
+
+/* Replica id -> steered counter, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STEER_MAX_REPLICAS);
+	__type(key, __u32);
+	__type(value, struct steer_replica_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_replica_stats_v1 SEC(".maps");
+
+/* (socket cookie, replica) -> VIP shown by getpeername() and recvfrom(). LRU:
+ * entries of closed sockets age out instead of filling the map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, STEER_MAX_REVNAT);
+	/* An LRU list per CPU: an insert takes no lock shared across CPUs. */
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct steer_revnat_key);
+	__type(value, struct steer_revnat_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_revnat_v1 SEC(".maps");
+
+/* Service id -> config name. Agent-only: for status and bpftool readers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct steer_svc_name);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_svc_names_v1 SEC(".maps");
+
+/* Replica endpoint -> ejection state and failed-connect counters. The agent
+ * creates entries; the datapath only updates existing ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STEER_MAX_REPLICAS);
+	__type(key, struct steer_backend_key);
+	__type(value, struct steer_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_backends_v1 SEC(".maps");
+
+/* Ejections, for the agent: struct steer_event records. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, STEER_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_events_v1 SEC(".maps");
+
+/* Replica id -> the health checker's view, for status. Agent-only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_REPLICAS);
+	__type(key, __u32);
+	__type(value, struct steer_replica_status);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_replica_status_v1 SEC(".maps");
+
+/* Service id -> the agent's hold listener for connects that miss. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct steer_hold);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_hold_v1 SEC(".maps");
+
+/* Service id -> the miss path's counters and histograms. Agent-only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct steer_hold_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_hold_stats_v1 SEC(".maps");
+
+/* Service id -> active-check and ejection counters. Agent-only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct steer_check_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_check_stats_v1 SEC(".maps");
+
+#endif /* STEER_MAPS_H */

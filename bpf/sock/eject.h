@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Passive, in-kernel ejection, driven by the sock/inet_sock_set_state
+ * tracepoint:
+ *  - a listening socket of a replica on this host closes (LISTEN -> CLOSE):
+ *    the replica is ejected at once; a wildcard listener ejects every local
+ *    replica on its port;
+ *  - connects to a replica fail (SYN_SENT -> CLOSE) eject_after_failures
+ *    times in a row: the replica is ejected.
+ * Ejecting sets steer_backend.ejected_ns, which the connect hook checks, and
+ * tells the agent through the steer_events_v1 ring buffer. Only the agent
+ * clears an ejection, once active checks see the replica healthy again.
+ *
+ * Contract: helpers return nothing the verdict depends on; a tracepoint
+ * program cannot fail a connect.
+ */
+#ifndef STEER_EJECT_H
+#define STEER_EJECT_H
+
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "bpf/steer_abi.h"
+#include "bpf/lib/maps.h"
+
+/* Failed connects in a row that eject a replica (0: never). Set by the agent
+ * from STEER_PASSIVE_EJECT_FAILURES before load. */
+const volatile __u32 eject_after_failures = 1;
+
+/* The tracepoint's record, as /sys/kernel/tracing/events/sock/
+ * inet_sock_set_state/format describes it (a stable tracepoint ABI). */
+struct inet_sock_set_state_args {
+	__u64 common; /* common_type, flags, preempt_count, pid */
+	const void *skaddr;
+	int oldstate;
+	int newstate;
+	__u16 sport; /* host order */
+	__u16 dport; /* host order */
+	__u16 family;
+	__u16 protocol;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+};
+
+struct bpf_map;
+
+static __always_inline void emit_event(const struct steer_backend_key *key, __u8 reason, __u64 now)
+{
+	struct steer_event *ev = bpf_ringbuf_reserve(&steer_events_v1, sizeof(*ev), 0);
+
+	if (!ev)
+		return; /* the map already says ejected; the agent's checks catch up */
+	ev->ts_ns = now;
+	ev->addr[0] = key->addr[0];
+	ev->addr[1] = key->addr[1];
+	ev->addr[2] = key->addr[2];
+	ev->addr[3] = key->addr[3];
+	ev->port = key->port;
+	ev->family = key->family;
+	ev->reason = reason;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Mark b ejected unless it already is; tell the agent. */
+static __always_inline void backend_eject(const struct steer_backend_key *key,
+					  struct steer_backend *b, __u8 reason, __u64 now)
+{
+	if (b->ejected_ns)
+		return;
+	b->ejected_ns = now;
+	b->reason = reason;
+	emit_event(key, reason, now);
+}
+
+/* Key of the endpoint a tracepoint record names (src for listeners, dst for
+ * connects). Returns false for families steer does not steer. */
+static __always_inline bool tp_endpoint(const struct inet_sock_set_state_args *ctx, bool src,
+					struct steer_backend_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->port = bpf_htons(src ? ctx->sport : ctx->dport);
+	if (ctx->family == STEER_FAMILY_V4) {
+		__builtin_memcpy(&key->addr[0], src ? ctx->saddr : ctx->daddr, 4);
+	} else if (ctx->family == STEER_FAMILY_V6) {
+		__builtin_memcpy(key->addr, src ? ctx->saddr_v6 : ctx->daddr_v6, 16);
+	} else {
+		return false;
+	}
+	key->family = (__u8)ctx->family;
+	key->proto = IPPROTO_TCP;
+	return true;
+}
+
+static __always_inline bool key_is_wildcard(const struct steer_backend_key *key)
+{
+	return !(key->addr[0] | key->addr[1] | key->addr[2] | key->addr[3]);
+}
+
+struct wildcard_ctx {
+	__be16 port;
+	__u8 family; /* of the listener; an IPv6 one also takes IPv4 (dual stack) */
+	__u64 now;
+};
+
+static bool wildcard_covers(const struct steer_backend_key *key, const struct steer_backend *b,
+			    const struct wildcard_ctx *w)
+{
+	return b->local && key->port == w->port &&
+	       (key->family == w->family || w->family == STEER_FAMILY_V6);
+}
+
+static long eject_local_on_port(struct bpf_map *map, const struct steer_backend_key *key,
+				struct steer_backend *b, struct wildcard_ctx *w)
+{
+	(void)map;
+	if (wildcard_covers(key, b, w))
+		backend_eject(key, b, STEER_EJECT_LISTENER_CLOSED, w->now);
+	return 0;
+}
+
+static long announce_local_on_port(struct bpf_map *map, const struct steer_backend_key *key,
+				   struct steer_backend *b, struct wildcard_ctx *w)
+{
+	(void)map;
+	if (wildcard_covers(key, b, w))
+		emit_event(key, STEER_EVENT_LISTENER_UP, w->now);
+	return 0;
+}
+
+/* A listener opened (CLOSE -> LISTEN) on a local replica's endpoint: tell the
+ * agent, which checks the replica at once if it is not up; the datapath itself
+ * never trusts a replica again without a check. */
+static __always_inline void on_listener_opened(const struct inet_sock_set_state_args *ctx)
+{
+	struct steer_backend_key key;
+	struct steer_backend *b;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!tp_endpoint(ctx, true, &key))
+		return;
+	if (key_is_wildcard(&key)) {
+		struct wildcard_ctx w = {.port = key.port, .family = key.family, .now = now};
+
+		bpf_for_each_map_elem(&steer_backends_v1, announce_local_on_port, &w, 0);
+		return;
+	}
+	b = bpf_map_lookup_elem(&steer_backends_v1, &key);
+	if (b && b->local)
+		emit_event(&key, STEER_EVENT_LISTENER_UP, now);
+}
+
+static __always_inline void on_listener_closed(const struct inet_sock_set_state_args *ctx)
+{
+	struct steer_backend_key key;
+	struct steer_backend *b;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!tp_endpoint(ctx, true, &key))
+		return;
+	if (key_is_wildcard(&key)) {
+		struct wildcard_ctx w = {.port = key.port, .family = key.family, .now = now};
+
+		bpf_for_each_map_elem(&steer_backends_v1, eject_local_on_port, &w, 0);
+		return;
+	}
+	b = bpf_map_lookup_elem(&steer_backends_v1, &key);
+	if (b && b->local)
+		backend_eject(&key, b, STEER_EJECT_LISTENER_CLOSED, now);
+}
+
+static __always_inline void on_connect_done(const struct inet_sock_set_state_args *ctx, bool ok)
+{
+	struct steer_backend_key key;
+	struct steer_backend *b;
+	__u32 failures;
+
+	if (!tp_endpoint(ctx, false, &key))
+		return;
+	b = bpf_map_lookup_elem(&steer_backends_v1, &key);
+	if (!b)
+		return;
+	if (ok) {
+		if (b->consecutive_failures)
+			b->consecutive_failures = 0;
+		return;
+	}
+	__sync_fetch_and_add(&b->failed_connects, 1);
+	failures = __sync_add_and_fetch(&b->consecutive_failures, 1);
+	if (eject_after_failures && failures >= eject_after_failures)
+		backend_eject(&key, b, STEER_EJECT_CONNECT_FAILED, bpf_ktime_get_ns());
+}
+
+#endif /* STEER_EJECT_H */

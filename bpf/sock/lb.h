@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Service lookup and replica selection for the socket hooks.
+ *
+ * Contract: helpers return 0 or a negative errno and never decide a verdict;
+ * only the SEC() entry points in steer.bpf.c turn an error into one.
+ * -EHOSTUNREACH means "service known, no routable replica" (a miss); any other
+ * error means a map was inconsistent and the connect fails closed.
+ *
+ * Consistency with the agent: the agent never edits the active slot bank. It
+ * fills the idle bank, then replaces the service value (bank, count) in one
+ * hash update, so a reader sees a complete old or new replica set. Replica ids
+ * are reused round-robin across STEER_MAX_REPLICAS, so an id read from an old
+ * bank still names the replica it named when the bank was live.
+ */
+#ifndef STEER_LB_H
+#define STEER_LB_H
+
+#include <stdbool.h>
+#include <linux/errno.h>
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+
+#include "bpf/steer_abi.h"
+#include "bpf/lib/maps.h"
+
+/* A socket address in map form, read from or written to a sock_addr ctx. */
+struct sock_endpoint {
+	__be32 addr[4];
+	__be16 port;
+	__u8 family;
+};
+
+static __always_inline void ctx_get_peer(const struct bpf_sock_addr *ctx, __u8 family,
+					 struct sock_endpoint *ep)
+{
+	ep->family = family;
+	if (family == STEER_FAMILY_V4) {
+		ep->addr[0] = ctx->user_ip4;
+		ep->addr[1] = 0;
+		ep->addr[2] = 0;
+		ep->addr[3] = 0;
+	} else {
+		ep->addr[0] = ctx->user_ip6[0];
+		ep->addr[1] = ctx->user_ip6[1];
+		ep->addr[2] = ctx->user_ip6[2];
+		ep->addr[3] = ctx->user_ip6[3];
+	}
+	ep->port = (__be16)ctx->user_port;
+}
+
+static __always_inline void ctx_set_peer(struct bpf_sock_addr *ctx, const __be32 addr[4],
+					 __be16 port, __u8 family)
+{
+	if (family == STEER_FAMILY_V4) {
+		ctx->user_ip4 = addr[0];
+	} else {
+		ctx->user_ip6[0] = addr[0];
+		ctx->user_ip6[1] = addr[1];
+		ctx->user_ip6[2] = addr[2];
+		ctx->user_ip6[3] = addr[3];
+	}
+	ctx->user_port = (__u32)port;
+}
+
+static __always_inline const struct steer_svc_value *svc_lookup(const struct sock_endpoint *dst,
+								__u8 proto)
+{
+	struct steer_svc_key key = {};
+
+	key.addr[0] = dst->addr[0];
+	key.addr[1] = dst->addr[1];
+	key.addr[2] = dst->addr[2];
+	key.addr[3] = dst->addr[3];
+	key.port = dst->port;
+	key.family = dst->family;
+	key.proto = proto;
+	return bpf_map_lookup_elem(&steer_svc_v1, &key);
+}
+
+static __always_inline struct steer_svc_stats *svc_stats(__u32 svc_id)
+{
+	return bpf_map_lookup_elem(&steer_svc_stats_v1, &svc_id);
+}
+
+static __always_inline const struct steer_backend *backend_of(const struct steer_replica *r,
+							      __u8 proto)
+{
+	struct steer_backend_key key = {};
+
+	key.addr[0] = r->addr[0];
+	key.addr[1] = r->addr[1];
+	key.addr[2] = r->addr[2];
+	key.addr[3] = r->addr[3];
+	key.port = r->port;
+	key.family = r->family;
+	key.proto = proto;
+	return bpf_map_lookup_elem(&steer_backends_v1, &key);
+}
+
+/* UP in the agent's view and not ejected by the datapath since. A replica
+ * without a backend entry is routable: the agent writes the entry before
+ * the replica can be UP, so a missing one only means "never ejected". */
+static __always_inline bool replica_is_routable(const struct steer_replica *r, __u8 family,
+						__u8 proto)
+{
+	const struct steer_backend *b;
+
+	if (r->state != STEER_REPLICA_UP || r->family != family)
+		return false;
+	b = backend_of(r, proto);
+	return !b || !b->ejected_ns;
+}
+
+/*
+ * Pick a routable replica of svc, starting at slot (hint % count) and walking
+ * forward so an unroutable slot hands its share to the next one.
+ */
+static __always_inline int svc_pick_replica(__u32 svc_id, __u32 bank, __u32 count, __u32 hint,
+					    __u8 family, __u8 proto, __u32 *replica_id,
+					    const struct steer_replica **replica)
+{
+	__u32 start, i;
+
+	if (count == 0)
+		return -EHOSTUNREACH;
+	if (count > STEER_MAX_SLOTS || bank >= STEER_SLOT_BANKS)
+		return -EINVAL;
+
+	start = hint % count;
+	for (i = 0; i < STEER_MAX_SLOTS && i < count; i++) {
+		__u32 slot = start + i < count ? start + i : start + i - count;
+		__u32 idx = steer_slot_index(svc_id, bank, slot);
+		const struct steer_slot *s = bpf_map_lookup_elem(&steer_slots_v1, &idx);
+		const struct steer_replica *r;
+		__u32 rid;
+
+		if (!s)
+			return -ENOENT;
+		rid = s->replica_id;
+		r = bpf_map_lookup_elem(&steer_replicas_v1, &rid);
+		if (!r)
+			return -ENOENT;
+		if (replica_is_routable(r, family, proto)) {
+			*replica_id = rid;
+			*replica = r;
+			return 0;
+		}
+	}
+	return -EHOSTUNREACH;
+}
+
+/* Remember which VIP a socket was steered from, for getpeername/recvmsg. */
+static __always_inline int revnat_remember(__u64 cookie, const __be32 addr[4], __be16 port,
+					   __u8 family, const struct sock_endpoint *vip)
+{
+	struct steer_revnat_key key = {};
+	struct steer_revnat_value val = {};
+
+	key.cookie = cookie;
+	key.addr[0] = addr[0];
+	key.addr[1] = addr[1];
+	key.addr[2] = addr[2];
+	key.addr[3] = addr[3];
+	key.port = port;
+	key.family = family;
+
+	val.addr[0] = vip->addr[0];
+	val.addr[1] = vip->addr[1];
+	val.addr[2] = vip->addr[2];
+	val.addr[3] = vip->addr[3];
+	val.port = vip->port;
+	val.family = vip->family;
+	return bpf_map_update_elem(&steer_revnat_v1, &key, &val, BPF_ANY);
+}
+
+static __always_inline const struct steer_revnat_value *
+revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
+{
+	struct steer_revnat_key key = {};
+
+	key.cookie = cookie;
+	key.addr[0] = peer->addr[0];
+	key.addr[1] = peer->addr[1];
+	key.addr[2] = peer->addr[2];
+	key.addr[3] = peer->addr[3];
+	key.port = peer->port;
+	key.family = peer->family;
+	return bpf_map_lookup_elem(&steer_revnat_v1, &key);
+}
+
+/*
+ * A miss: count it, then hand a TCP connect to the agent's hold listener for
+ * the service, which retries replicas with backoff and relays once one
+ * answers. The client's connect succeeds and getpeername() shows the VIP.
+ * UDP, or no listener (no agent running): -EHOSTUNREACH.
+ */
+static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_id, __u8 proto,
+					   __u64 cookie, const struct sock_endpoint *vip,
+					   struct steer_svc_stats *stats)
+{
+	const struct steer_hold *hold;
+
+	if (stats)
+		stats->misses++; /* per-CPU: no atomic needed */
+	if (proto != IPPROTO_TCP)
+		return -EHOSTUNREACH;
+	hold = bpf_map_lookup_elem(&steer_hold_v1, &svc_id);
+	if (!hold || !hold->port || hold->family != vip->family)
+		return -EHOSTUNREACH;
+	if (revnat_remember(cookie, hold->addr, hold->port, hold->family, vip))
+		return -EHOSTUNREACH;
+	ctx_set_peer(ctx, hold->addr, hold->port, vip->family);
+	return 0;
+}
+
+/*
+ * Rewrite ctx's destination if it is a VIP. Returns 0 when rewritten or when
+ * the destination is not a service (untouched), else a negative errno.
+ * TCP picks uniformly at random; UDP hashes the socket cookie so a UDP socket
+ * keeps its replica across datagrams.
+ */
+static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
+{
+	const struct steer_svc_value *svc;
+	const struct steer_replica *r = NULL;
+	struct steer_replica_stats *rstats;
+	struct steer_svc_stats *stats;
+	struct sock_endpoint vip;
+	__u32 svc_id, bank, count, rid = 0, hint;
+	__u8 proto = ctx->protocol;
+	__u64 cookie;
+	int err;
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return 0;
+	ctx_get_peer(ctx, family, &vip);
+	svc = svc_lookup(&vip, proto);
+	if (!svc)
+		return 0;
+	/* Copy once: the agent may replace the value while we run. */
+	svc_id = svc->svc_id;
+	bank = svc->bank;
+	count = svc->count;
+
+	stats = svc_stats(svc_id);
+	cookie = bpf_get_socket_cookie(ctx);
+	hint = proto == IPPROTO_TCP ? bpf_get_prandom_u32() : (__u32)(cookie ^ (cookie >> 32));
+
+	err = svc_pick_replica(svc_id, bank, count, hint, family, proto, &rid, &r);
+	if (err == -EHOSTUNREACH)
+		return svc_handle_miss(ctx, svc_id, proto, cookie, &vip, stats);
+	if (err || !r)
+		goto fail_closed;
+
+	err = revnat_remember(cookie, r->addr, r->port, r->family, &vip);
+	if (err)
+		goto fail_closed;
+
+	ctx_set_peer(ctx, r->addr, r->port, family);
+	/* Per-CPU counters: plain increments, no atomic needed. */
+	if (stats)
+		stats->steered++;
+	rstats = bpf_map_lookup_elem(&steer_replica_stats_v1, &rid);
+	if (rstats)
+		rstats->steered++;
+	return 0;
+
+fail_closed:
+	if (stats)
+		stats->errors++;
+	return err ? err : -EINVAL;
+}
+
+/* Show the VIP instead of the replica as a socket's peer / datagram source. */
+static __always_inline void sock_unsteer(struct bpf_sock_addr *ctx, __u8 family)
+{
+	const struct steer_revnat_value *vip;
+	struct sock_endpoint peer;
+
+	ctx_get_peer(ctx, family, &peer);
+	vip = revnat_lookup(bpf_get_socket_cookie(ctx), &peer);
+	if (vip && vip->family == family)
+		ctx_set_peer(ctx, vip->addr, vip->port, family);
+}
+
+#endif /* STEER_LB_H */
