@@ -143,7 +143,7 @@ FUZZ_TARGETS := config env control http addr
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iagent \
 		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
-FUZZ_OBJS    := $(patsubst %,$(FUZZ_DIR)/agent/%.o,lib/addr miss/backoff config/config \
+FUZZ_OBJS    := $(patsubst %,$(FUZZ_DIR)/agent/%.o,lib/addr miss/backoff config/config config/svc_name \
 		control/control config/env health/http_parse lib/log)
 .PHONY: fuzz
 

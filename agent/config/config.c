@@ -34,7 +34,6 @@
 
 #define CONFIG_MAX_BYTES (16u << 20)
 #define ADDR_ACCEPTED	 "A.B.C.D:PORT or [IPV6]:PORT"
-#define NAME_ACCEPTED	 "1-63 characters of A-Z a-z 0-9 _ . -"
 #define LINE_ACCEPTED                                                                              \
 	"[service NAME], KEY = VALUE, a blank line, or a comment starting with ';' or '#'"
 #define HEALTH_ACCEPTED	  "tcp|http PATH|none"
@@ -426,11 +425,6 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	return keys[k].handle(ctx, &keys[k], value) == 0;
 }
 
-static bool is_name_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-';
-}
-
 /* A "[...]" line (len > 0, text[0] == '['): start a new service. */
 static int section_begin(struct parse_ctx *ctx, const char *text, int len)
 {
@@ -453,12 +447,9 @@ static int section_begin(struct parse_ctx *ctx, const char *text, int len)
 	for (name = in + 7; isspace((unsigned char)*name); name++)
 		;
 	name_len = (int)(end - name);
-	for (int i = 0; i < name_len; i++)
-		if (!is_name_char(name[i]))
-			name_len = -1;
-	if (name_len < 1 || name_len >= SVC_NAME_MAX)
+	if (!svc_name_valid(name, (size_t)name_len))
 		return fail(ctx, ctx->lineno,
-			    "bad service name '%.*s' (accepted: " NAME_ACCEPTED ")",
+			    "bad service name '%.*s' (accepted: " SVC_NAME_ACCEPTED ")",
 			    (int)(end - name), name);
 	for (int i = 0; i < cfg->nservices; i++)
 		if ((int)strlen(cfg->services[i].name) == name_len &&
@@ -720,16 +711,12 @@ static int validate(const struct steer_config *cfg, const struct config_lines *l
 			      cfg->nservices, STEER_MAX_SERVICES);
 	for (int i = 0; i < cfg->nservices; i++) {
 		const struct svc_config *svc = &cfg->services[i];
-		size_t name_len = strnlen(svc->name, SVC_NAME_MAX);
 
 		/* What the parser rules out line by line; only an in-memory
 		 * config can get here with these wrong. */
-		for (size_t c = 0; c < name_len; c++)
-			if (!is_name_char(svc->name[c]))
-				name_len = SVC_NAME_MAX;
-		if (name_len < 1 || name_len >= SVC_NAME_MAX)
+		if (!svc_name_valid(svc->name, strnlen(svc->name, SVC_NAME_MAX)))
 			return report(err, errlen, name, svc->line,
-				      "bad service name '%.*s' (accepted: " NAME_ACCEPTED ")",
+				      "bad service name '%.*s' (accepted: " SVC_NAME_ACCEPTED ")",
 				      SVC_NAME_MAX - 1, svc->name);
 		for (int j = 0; j < i; j++) {
 			char at[32] = "";

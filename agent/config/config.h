@@ -11,7 +11,12 @@
 #include "miss/backoff.h"
 #include "bpf/steer_abi.h"
 
-#define SVC_NAME_MAX 64
+#define SVC_NAME_MAX	  64
+#define SVC_NAME_ACCEPTED "1-63 characters of A-Z a-z 0-9 _ . -"
+
+/* Is name[0..len) a service name: 1 to SVC_NAME_MAX - 1 of A-Z a-z 0-9 _ . -
+ * in any locale? The one rule for config sections and control commands. */
+bool svc_name_valid(const char *name, size_t len);
 
 enum health_kind {
 	HEALTH_KIND_NONE = 0, /* no periodic checks: replicas are UP at once */

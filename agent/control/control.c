@@ -32,7 +32,6 @@
 #define CMD_ACCEPTED  "replica add|remove|drain|undrain SERVICE ADDR:PORT"
 #define CMD_EXPECTED  "expected: replica VERB SERVICE ADDR:PORT"
 #define VERB_ACCEPTED "add, remove, drain, undrain"
-#define NAME_ACCEPTED "1-63 characters of A-Z a-z 0-9 _ . -"
 
 #define ACCEPT_BATCH	   32  /* accepts per loop wakeup, so a flood cannot starve the loop */
 #define ACCEPT_PAUSE_S	   0.1 /* after EMFILE & co, try accept() again this much later */
@@ -70,25 +69,6 @@ void control_set_client_timeout_ms(int ms)
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-/* A-Z a-z 0-9 _ . - in any locale (config.c's rule for [service NAME]). */
-static bool is_name_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '.' || c == '-';
-}
-
-static bool service_name_valid(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len < 1 || len >= SVC_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!is_name_char(name[i]))
-			return false;
-	return true;
 }
 
 int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
@@ -142,8 +122,8 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
 	}
 	if (nwords != 4)
 		goto expected;
-	if (!service_name_valid(words[2])) {
-		snprintf(err, errlen, "bad service name '%s' (accepted: " NAME_ACCEPTED ")",
+	if (!svc_name_valid(words[2], strlen(words[2]))) {
+		snprintf(err, errlen, "bad service name '%s' (accepted: " SVC_NAME_ACCEPTED ")",
 			 words[2]);
 		return -1;
 	}

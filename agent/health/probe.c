@@ -58,25 +58,6 @@ static bool is_resource_error(int err)
 	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
 }
 
-static socklen_t endpoint_to_sockaddr(const struct endpoint *ep, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (ep->family == STEER_FAMILY_V4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(ep->port);
-		sin->sin_addr.s_addr = ep->addr[0];
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(ep->port);
-	memcpy(&sin6->sin6_addr, ep->addr, sizeof(sin6->sin6_addr));
-	return sizeof(*sin6);
-}
-
 static uint32_t elapsed_us(const struct timespec *t0)
 {
 	struct timespec now;

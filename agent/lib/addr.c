@@ -95,3 +95,44 @@ bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
 	return a->family == b->family && a->port == b->port &&
 	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
 }
+
+socklen_t endpoint_to_sockaddr(const struct endpoint *ep, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ep->family == STEER_FAMILY_V4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(ep->port);
+		sin->sin_addr.s_addr = ep->addr[0];
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(ep->port);
+	memcpy(&sin6->sin6_addr, ep->addr, 16);
+	return sizeof(*sin6);
+}
+
+int endpoint_from_sockaddr(const struct sockaddr_storage *ss, struct endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		ep->family = STEER_FAMILY_V4;
+		ep->addr[0] = sin->sin_addr.s_addr;
+		ep->port = ntohs(sin->sin_port);
+		return 0;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		ep->family = STEER_FAMILY_V6;
+		memcpy(ep->addr, &sin6->sin6_addr, 16);
+		ep->port = ntohs(sin6->sin6_port);
+		return 0;
+	}
+	return -1;
+}

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include <sys/socket.h>
 
 #define ADDR_STRLEN 64 /* fits "[ffff:...:ffff]:65535" and a NUL */
 
@@ -23,5 +24,13 @@ int endpoint_parse(const char *text, struct endpoint *out, char *err, size_t err
 char *endpoint_format(const struct endpoint *ep, char *buf, size_t len);
 
 bool endpoint_equal(const struct endpoint *a, const struct endpoint *b);
+
+/* The sockaddr_in / sockaddr_in6 of ep, for bind() and connect(). Returns its
+ * length. */
+socklen_t endpoint_to_sockaddr(const struct endpoint *ep, struct sockaddr_storage *ss);
+
+/* The endpoint of an AF_INET or AF_INET6 address. Returns 0, or -1 for
+ * another family. */
+int endpoint_from_sockaddr(const struct sockaddr_storage *ss, struct endpoint *ep);
 
 #endif
