@@ -49,6 +49,9 @@ TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNITS       := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# Test doubles every unit test may link (tests/unit/*.c that are not test_*).
+UNIT_HELPERS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,\
+		$(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c)))
 
 all: $(BUILD)/steer $(TOOLS) ## build the agent and the test tools
 
@@ -82,7 +85,11 @@ $(BUILD)/%: tests/tools/%.c tests/tools/endpoint_text.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_HDRS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(UNIT_HELPERS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 

@@ -265,6 +265,27 @@ static inline __u32 steer_slot_index(__u32 svc_id, __u32 bank, __u32 slot)
 	return (svc_id * STEER_SLOT_BANKS + bank) * STEER_MAX_SLOTS + slot;
 }
 
+/*
+ * The pick rule, shared by the connect hook (bpf/sock/lb.h) and the agent's
+ * miss path (agent/maps/svc_walk.c) so the two cannot drift: step i of a
+ * pick (0 <= i < count) looks at slot steer_pick_slot(hint, count, i), so
+ * the walk starts at hint % count and an unroutable slot hands its share to
+ * the next one; the first replica steer_replica_routable() accepts wins.
+ */
+static inline __u32 steer_pick_slot(__u32 hint, __u32 count, __u32 i)
+{
+	__u32 start = hint % count;
+
+	return start + i < count ? start + i : start + i - count;
+}
+
+/* Can replica r take a new connection to a VIP of family? ejected: its
+ * steer_backends_v1 entry has ejected_ns set. */
+static inline int steer_replica_routable(const struct steer_replica *r, __u8 family, int ejected)
+{
+	return r->state == STEER_REPLICA_UP && r->family == family && !ejected;
+}
+
 #define STEER_MAX_SLOT_ENTRIES (STEER_MAX_SERVICES * STEER_SLOT_BANKS * STEER_MAX_SLOTS)
 
 _Static_assert(sizeof(struct steer_svc_key) == 20, "steer_svc_key layout changed");

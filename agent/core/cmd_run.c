@@ -271,13 +271,13 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	datapath_prune_old_maps(env->bpffs);
 
 	a.loop = ev_default_loop(EVFLAG_SIGNALFD);
-	a.checker = checker_new(a.loop, &a.fds);
+	a.checker = checker_new(a.loop, &a.ops);
 	if (!a.checker) {
 		log_err("out of memory");
 		goto cleanup;
 	}
 	checker_sync(a.checker, a.cfg);
-	a.hold = hold_new(a.loop, &a.fds, env->hold_max);
+	a.hold = hold_new(a.loop, &a.ops, env->hold_max);
 	if (!a.hold) {
 		log_err("out of memory");
 		goto cleanup;

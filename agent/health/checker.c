@@ -6,13 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <bpf/bpf.h>
-
 #include "health/health.h"
 #include "lib/hist.h"
 #include "maps/keys.h"
 #include "lib/log.h"
 #include "health/probe.h"
+#include "maps/svc_walk.h"
 
 struct replica_rec {
 	struct checker *c;
@@ -35,7 +34,7 @@ struct checker {
 	checker_routable_fn on_routable;
 	void *on_routable_arg;
 	struct ev_loop *loop;
-	struct map_fds *fds;
+	const struct map_ops *maps;
 	uint64_t started_mono_ns;
 	struct replica_rec *recs[STEER_MAX_REPLICAS];
 	/* Per service, mirrored into steer_check_stats_v1; loaded from the map
@@ -94,7 +93,7 @@ static struct steer_check_stats *svc_stats(struct replica_rec *r)
 	struct checker *c = r->c;
 
 	if (!c->stats_loaded[r->svc_id]) {
-		bpf_map_lookup_elem(c->fds->check_stats, &r->svc_id, &c->stats[r->svc_id]);
+		c->maps->check_stats_get(c->maps->ctx, r->svc_id, &c->stats[r->svc_id]);
 		c->stats_loaded[r->svc_id] = true;
 	}
 	return &c->stats[r->svc_id];
@@ -102,34 +101,44 @@ static struct steer_check_stats *svc_stats(struct replica_rec *r)
 
 static void publish_stats(struct replica_rec *r)
 {
-	if (bpf_map_update_elem(r->c->fds->check_stats, &r->svc_id, svc_stats(r), BPF_ANY))
-		log_debug("service %s: cannot write check stats: %s", r->svc, strerror(errno));
+	const struct map_ops *m = r->c->maps;
+	int ret = m->check_stats_put(m->ctx, r->svc_id, svc_stats(r));
+
+	if (ret)
+		log_debug("service %s: cannot write check stats: %s", r->svc, strerror(-ret));
 }
 
 static void write_status(struct replica_rec *r)
 {
+	const struct map_ops *m = r->c->maps;
+	int ret;
+
 	r->st.consecutive_failures =
 	    r->h.consecutive_fail > 0xffff ? 0xffff : (uint16_t)r->h.consecutive_fail;
-	if (bpf_map_update_elem(r->c->fds->replica_status, &r->id, &r->st, BPF_ANY))
-		log_debug("replica id %u: cannot write status: %s", r->id, strerror(errno));
+	ret = m->status_put(m->ctx, r->id, &r->st);
+	if (ret)
+		log_debug("replica id %u: cannot write status: %s", r->id, strerror(-ret));
 }
 
 /* Clear the datapath's ejection so an UP replica is routable again. */
 static void clear_ejection(struct replica_rec *r)
 {
+	const struct map_ops *m = r->c->maps;
 	struct steer_backend_key key;
 	struct steer_backend b;
+	int ret;
 
 	if (r->proto != IPPROTO_TCP)
 		return;
 	backend_key_encode(&r->ep, IPPROTO_TCP, &key);
-	if (bpf_map_lookup_elem(r->c->fds->backends, &key, &b) || !b.ejected_ns)
+	if (m->backend_get(m->ctx, &key, &b) || !b.ejected_ns)
 		return;
 	b.ejected_ns = 0;
 	b.consecutive_failures = 0;
-	if (bpf_map_update_elem(r->c->fds->backends, &key, &b, BPF_EXIST))
+	ret = m->backend_put(m->ctx, &key, &b);
+	if (ret)
 		log_warn("cannot clear the ejection of a replica of '%s': %s", r->svc,
-			 strerror(errno));
+			 strerror(-ret));
 }
 
 /*
@@ -139,14 +148,15 @@ static void clear_ejection(struct replica_rec *r)
  */
 static void apply_state(struct replica_rec *r, const char *why)
 {
+	const struct map_ops *m = r->c->maps;
 	uint8_t want = health_map_state(&r->h);
 	struct steer_replica rep;
 	char buf[ADDR_STRLEN];
+	int ret;
 
 	if (want == STEER_REPLICA_UP)
 		clear_ejection(r);
-	if (bpf_map_lookup_elem(r->c->fds->replicas, &r->id, &rep) ||
-	    !replica_matches(&rep, &r->ep)) {
+	if (m->replica_get(m->ctx, r->id, &rep) || !replica_matches(&rep, &r->ep)) {
 		log_warn("replica id %u of '%s' vanished from the map", r->id, r->svc);
 		return;
 	}
@@ -156,8 +166,9 @@ static void apply_state(struct replica_rec *r, const char *why)
 		  endpoint_format(&r->ep, buf, sizeof(buf)), health_state_name(rep.state),
 		  health_state_name(want), why);
 	rep.state = want;
-	if (bpf_map_update_elem(r->c->fds->replicas, &r->id, &rep, BPF_EXIST))
-		log_err("replica id %u: cannot write state: %s", r->id, strerror(errno));
+	ret = m->replica_put(m->ctx, r->id, &rep);
+	if (ret)
+		log_err("replica id %u: cannot write state: %s", r->id, strerror(-ret));
 	r->st.since_ns = clock_ns(CLOCK_REALTIME);
 	write_status(r);
 	if (want == STEER_REPLICA_UP && r->c->on_routable)
@@ -243,14 +254,14 @@ static void rec_free(struct replica_rec *r)
 	free(r);
 }
 
-struct checker *checker_new(struct ev_loop *loop, struct map_fds *fds)
+struct checker *checker_new(struct ev_loop *loop, const struct map_ops *maps)
 {
 	struct checker *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->loop = loop;
-	c->fds = fds;
+	c->maps = maps;
 	c->started_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	return c;
 }
@@ -293,11 +304,10 @@ static void adopt(struct checker *c, uint32_t id, uint32_t svc_id, const struct 
 		ev_timer_init(&r->timer, on_timer, 0., 0.);
 		r->timer.data = r;
 		health_init(&r->h, rep->state, clock_ns(CLOCK_MONOTONIC));
-		if (bpf_map_lookup_elem(c->fds->replica_status, &id, &r->st) || !r->st.since_ns)
+		if (c->maps->status_get(c->maps->ctx, id, &r->st) || !r->st.since_ns)
 			r->st.since_ns = clock_ns(CLOCK_REALTIME);
 		backend_key_encode(&ep, IPPROTO_TCP, &key);
-		if (sc->proto == IPPROTO_TCP &&
-		    bpf_map_lookup_elem(c->fds->backends, &key, &b) == 0) {
+		if (sc->proto == IPPROTO_TCP && c->maps->backend_get(c->maps->ctx, &key, &b) == 0) {
 			r->local = b.local;
 			/* Ejected while no agent ran: down until `rise` checks pass. */
 			if (b.ejected_ns)
@@ -328,25 +338,16 @@ static void adopt(struct checker *c, uint32_t id, uint32_t svc_id, const struct 
 static int sync_service(struct checker *c, const struct svc_config *sc)
 {
 	struct steer_svc_key key;
-	struct steer_svc_value val;
+	struct svc_members set;
+	int ret;
 
 	svc_key_encode(&sc->vip, sc->proto, &key);
-	if (bpf_map_lookup_elem(c->fds->svc, &key, &val))
-		return -errno;
-	if (val.svc_id >= STEER_MAX_SERVICES)
-		return -EUCLEAN;
-	for (uint32_t i = 0; i < val.count && i < STEER_MAX_SLOTS; i++) {
-		uint32_t idx = steer_slot_index(val.svc_id, val.bank, i);
-		struct steer_slot slot;
-		struct steer_replica rep;
-
-		if (bpf_map_lookup_elem(c->fds->slots, &idx, &slot) ||
-		    slot.replica_id >= STEER_MAX_REPLICAS ||
-		    bpf_map_lookup_elem(c->fds->replicas, &slot.replica_id, &rep))
-			return -EUCLEAN;
-		adopt(c, slot.replica_id, val.svc_id, &rep, sc);
-	}
-	return 0;
+	ret = svc_read_members(c->maps, &key, &set);
+	if (ret)
+		return ret;
+	for (uint32_t i = 0; i < set.n; i++)
+		adopt(c, set.m[i].id, set.val.svc_id, &set.m[i].r, sc);
+	return set.unreadable ? -EUCLEAN : 0;
 }
 
 int checker_sync(struct checker *c, const struct steer_config *cfg)

@@ -10,11 +10,12 @@
 #include <ev.h>
 
 #include "config/config.h"
-#include "maps/mapops.h"
+#include "maps/map_ops.h"
 
 struct checker;
 
-struct checker *checker_new(struct ev_loop *loop, struct map_fds *fds);
+/* Every map read and write goes through maps, which must outlive c. */
+struct checker *checker_new(struct ev_loop *loop, const struct map_ops *maps);
 void checker_free(struct checker *c); /* NULL-safe */
 
 /* After every reconcile: adopt the replicas the maps now hold for cfg, keep

@@ -20,19 +20,26 @@
 
 #define LINK_PREFIX "link_"
 
-/* Every pin steer creates, so `down` removes exactly these and nothing else. */
-static const char *const prog_names[] = {
-    "sock4_connect", "sock6_connect",	  "sock4_sendmsg",     "sock6_sendmsg",	   "sock4_recvmsg",
-    "sock6_recvmsg", "sock4_getpeername", "sock6_getpeername", "sock_state_watch",
-};
-static const char *const map_names[] = {
-    STEER_MAP_SERVICES,	     STEER_MAP_SLOTS,	       STEER_MAP_REPLICAS,  STEER_MAP_SVC_STATS,
-    STEER_MAP_REPLICA_STATS, STEER_MAP_REVNAT,	       STEER_MAP_SVC_NAMES, STEER_MAP_BACKENDS,
-    STEER_MAP_EVENTS,	     STEER_MAP_REPLICA_STATUS, STEER_MAP_HOLD,	    STEER_MAP_HOLD_STATS,
-    STEER_MAP_CHECK_STATS,
-};
+/*
+ * Every pin steer creates is named after a program (its link) or a map of the
+ * skeleton, so `down` and the upgrade's prune walk the skeleton's own lists
+ * and remove exactly these and nothing else. Opening the skeleton only
+ * parses the embedded object; nothing reaches the kernel.
+ */
+static struct steer_bpf *open_for_names(void)
+{
+	struct steer_bpf *skel = steer_bpf__open();
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+	if (!skel)
+		log_err("cannot open the BPF object to list its pins: %s", strerror(errno));
+	return skel;
+}
+
+/* A map of ours that is pinned by name (not .rodata and the like). */
+static bool is_pinned_map(const struct bpf_map *map)
+{
+	return !bpf_map__is_internal(map);
+}
 
 /* The last lines libbpf printed while loading: on failure they carry the
  * verifier's verdict, which the agent shows instead of a bare errno. */
@@ -215,12 +222,16 @@ int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, cha
 	return 0;
 }
 
-/* Is name one of ours, e.g. "steer_svc_v1"? */
-static bool is_current_map(const char *name)
+/* Is name one of this version's maps, e.g. "steer_svc_v1"? */
+static bool is_current_map(const struct steer_bpf *skel, const char *name)
 {
-	for (size_t i = 0; i < ARRAY_LEN(map_names); i++)
-		if (!strcmp(name, map_names[i]))
+	const struct bpf_map *map;
+
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		if (is_pinned_map(map) && !strcmp(name, bpf_map__name(map)))
 			return true;
+	}
 	return false;
 }
 
@@ -235,16 +246,19 @@ static bool is_versioned_map_pin(const char *name)
 
 int datapath_prune_old_maps(const char *pin_dir)
 {
-	DIR *d = opendir(pin_dir);
+	struct steer_bpf *skel = open_for_names();
+	DIR *d = skel ? opendir(pin_dir) : NULL;
 	struct dirent *e;
 	int removed = 0;
 
-	if (!d)
+	if (!d) {
+		steer_bpf__destroy(skel);
 		return -1;
+	}
 	while ((e = readdir(d))) {
 		char path[PATH_MAX];
 
-		if (!is_versioned_map_pin(e->d_name) || is_current_map(e->d_name))
+		if (!is_versioned_map_pin(e->d_name) || is_current_map(skel, e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
 		if (unlink(path) == 0) {
@@ -253,6 +267,7 @@ int datapath_prune_old_maps(const char *pin_dir)
 		}
 	}
 	closedir(d);
+	steer_bpf__destroy(skel);
 	return removed;
 }
 
@@ -272,13 +287,22 @@ int datapath_is_pinned(const char *pin_dir)
 
 int datapath_down(const char *pin_dir, char *err, size_t errlen)
 {
+	struct steer_bpf *skel = open_for_names();
+	struct bpf_program *prog;
+	const struct bpf_map *map;
 	char path[PATH_MAX];
 	int removed = 0;
 
-	for (size_t i = 0; i < ARRAY_LEN(prog_names); i++) {
+	if (!skel) {
+		snprintf(err, errlen, "cannot list the pins to remove: %s", strerror(errno));
+		return -1;
+	}
+	bpf_object__for_each_program(prog, skel->obj)
+	{
 		int fd;
 
-		snprintf(path, sizeof(path), "%s/" LINK_PREFIX "%s", pin_dir, prog_names[i]);
+		snprintf(path, sizeof(path), "%s/" LINK_PREFIX "%s", pin_dir,
+			 bpf_program__name(prog));
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
@@ -292,13 +316,17 @@ int datapath_down(const char *pin_dir, char *err, size_t errlen)
 		if (unlink(path) == 0)
 			removed++;
 	}
-	for (size_t i = 0; i < ARRAY_LEN(map_names); i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_names[i]);
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		if (!is_pinned_map(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
 		if (unlink(path) == 0)
 			removed++;
 		else if (errno != ENOENT)
 			log_warn("cannot remove %s: %s", path, strerror(errno));
 	}
+	steer_bpf__destroy(skel);
 	if (rmdir(pin_dir) && errno != ENOENT) {
 		snprintf(err, errlen, "removed %d pins, but %s is not empty: %s", removed, pin_dir,
 			 strerror(errno));

@@ -5,6 +5,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,11 @@ static int replica_put(void *ctx, uint32_t id, const struct steer_replica *r)
 	return neg_errno(bpf_map_update_elem(F(ctx)->replicas, &id, r, BPF_ANY));
 }
 
+static int name_get(void *ctx, uint32_t svc_id, struct steer_svc_name *name)
+{
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->names, &svc_id, name));
+}
+
 static int name_put(void *ctx, uint32_t svc_id, const struct steer_svc_name *name)
 {
 	return neg_errno(bpf_map_update_elem(F(ctx)->names, &svc_id, name, BPF_ANY));
@@ -88,6 +94,41 @@ static int backend_put(void *ctx, const struct steer_backend_key *key,
 static int backend_del(void *ctx, const struct steer_backend_key *key)
 {
 	return neg_errno(bpf_map_delete_elem(F(ctx)->backends, key));
+}
+
+static int status_get(void *ctx, uint32_t id, struct steer_replica_status *st)
+{
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->replica_status, &id, st));
+}
+
+static int status_put(void *ctx, uint32_t id, const struct steer_replica_status *st)
+{
+	return neg_errno(bpf_map_update_elem(F(ctx)->replica_status, &id, st, BPF_ANY));
+}
+
+static int check_stats_get(void *ctx, uint32_t svc_id, struct steer_check_stats *s)
+{
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->check_stats, &svc_id, s));
+}
+
+static int check_stats_put(void *ctx, uint32_t svc_id, const struct steer_check_stats *s)
+{
+	return neg_errno(bpf_map_update_elem(F(ctx)->check_stats, &svc_id, s, BPF_ANY));
+}
+
+static int hold_stats_get(void *ctx, uint32_t svc_id, struct steer_hold_stats *s)
+{
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->hold_stats, &svc_id, s));
+}
+
+static int hold_stats_put(void *ctx, uint32_t svc_id, const struct steer_hold_stats *s)
+{
+	return neg_errno(bpf_map_update_elem(F(ctx)->hold_stats, &svc_id, s, BPF_ANY));
+}
+
+static int hold_put(void *ctx, uint32_t svc_id, const struct steer_hold *h)
+{
+	return neg_errno(bpf_map_update_elem(F(ctx)->hold, &svc_id, h, BPF_ANY));
 }
 
 bool endpoint_is_local(const struct endpoint *ep)
@@ -174,7 +215,8 @@ static int create_barrier(struct map_fds *fds)
 	return fds->readers_barrier < 0 ? -errno : 0;
 }
 
-int map_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
+/* Sum a per-CPU value made of nfields u64 counters over all possible CPUs. */
+static int percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	size_t stride = (nfields * sizeof(uint64_t) + 7) & ~(size_t)7;
@@ -201,41 +243,76 @@ int map_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
 	return 0;
 }
 
+int map_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
+{
+	return percpu_sum(fd, key, sum, nfields);
+}
+
+static int svc_stats_sum(void *ctx, uint32_t svc_id, struct steer_svc_stats *sum)
+{
+	uint64_t v[3];
+	int ret = percpu_sum(F(ctx)->svc_stats, svc_id, v, 3);
+
+	_Static_assert(sizeof(*sum) == sizeof(v), "steer_svc_stats is 3 counters");
+	if (!ret)
+		memcpy(sum, v, sizeof(v));
+	return ret;
+}
+
+static int replica_stats_sum(void *ctx, uint32_t id, struct steer_replica_stats *sum)
+{
+	uint64_t v;
+	int ret = percpu_sum(F(ctx)->replica_stats, id, &v, 1);
+
+	_Static_assert(sizeof(*sum) == sizeof(v), "steer_replica_stats is 1 counter");
+	if (!ret)
+		sum->steered = v;
+	return ret;
+}
+
+/* Every pinned map the agent opens, and where its fd goes. */
+static const struct {
+	const char *name;
+	size_t fd_offset;
+} pinned_maps[] = {
+    {STEER_MAP_SERVICES, offsetof(struct map_fds, svc)},
+    {STEER_MAP_SLOTS, offsetof(struct map_fds, slots)},
+    {STEER_MAP_REPLICAS, offsetof(struct map_fds, replicas)},
+    {STEER_MAP_SVC_STATS, offsetof(struct map_fds, svc_stats)},
+    {STEER_MAP_REPLICA_STATS, offsetof(struct map_fds, replica_stats)},
+    {STEER_MAP_SVC_NAMES, offsetof(struct map_fds, names)},
+    {STEER_MAP_BACKENDS, offsetof(struct map_fds, backends)},
+    {STEER_MAP_REPLICA_STATUS, offsetof(struct map_fds, replica_status)},
+    {STEER_MAP_EVENTS, offsetof(struct map_fds, events)},
+    {STEER_MAP_HOLD, offsetof(struct map_fds, hold)},
+    {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats)},
+    {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats)},
+};
+
+#define NPINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
+
+static int *pinned_fd(struct map_fds *fds, size_t i)
+{
+	return (int *)((char *)fds + pinned_maps[i].fd_offset);
+}
+
 void map_fds_init(struct map_fds *fds)
 {
-	fds->svc = fds->slots = fds->replicas = fds->svc_stats = fds->replica_stats = -1;
-	fds->names = fds->readers_barrier = fds->barrier_inner = -1;
-	fds->backends = fds->replica_status = fds->events = -1;
-	fds->hold = fds->hold_stats = fds->check_stats = -1;
+	for (size_t i = 0; i < NPINNED; i++)
+		*pinned_fd(fds, i) = -1;
+	fds->readers_barrier = fds->barrier_inner = -1;
 }
 
 int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writing)
 {
-	const struct {
-		const char *name;
-		int *fd;
-	} maps[] = {
-	    {STEER_MAP_SERVICES, &fds->svc},
-	    {STEER_MAP_SLOTS, &fds->slots},
-	    {STEER_MAP_REPLICAS, &fds->replicas},
-	    {STEER_MAP_SVC_STATS, &fds->svc_stats},
-	    {STEER_MAP_REPLICA_STATS, &fds->replica_stats},
-	    {STEER_MAP_SVC_NAMES, &fds->names},
-	    {STEER_MAP_BACKENDS, &fds->backends},
-	    {STEER_MAP_REPLICA_STATUS, &fds->replica_status},
-	    {STEER_MAP_EVENTS, &fds->events},
-	    {STEER_MAP_HOLD, &fds->hold},
-	    {STEER_MAP_HOLD_STATS, &fds->hold_stats},
-	    {STEER_MAP_CHECK_STATS, &fds->check_stats},
-	};
 	char path[PATH_MAX];
 	int ret;
 
 	map_fds_init(fds);
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, maps[i].name);
-		*maps[i].fd = bpf_obj_get(path);
-		if (*maps[i].fd < 0) {
+	for (size_t i = 0; i < NPINNED; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i].name);
+		*pinned_fd(fds, i) = bpf_obj_get(path);
+		if (*pinned_fd(fds, i) < 0) {
 			ret = -errno;
 			map_fds_close(fds);
 			return ret;
@@ -247,19 +324,19 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 	return ret;
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 void map_fds_close(struct map_fds *fds)
 {
-	int *all[] = {
-	    &fds->svc,		 &fds->slots,	       &fds->replicas,	      &fds->svc_stats,
-	    &fds->replica_stats, &fds->names,	       &fds->readers_barrier, &fds->barrier_inner,
-	    &fds->backends,	 &fds->replica_status, &fds->events,	      &fds->hold,
-	    &fds->hold_stats,	 &fds->check_stats};
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if (*all[i] >= 0)
-			close(*all[i]);
-		*all[i] = -1;
-	}
+	for (size_t i = 0; i < NPINNED; i++)
+		close_fd(pinned_fd(fds, i));
+	close_fd(&fds->readers_barrier);
+	close_fd(&fds->barrier_inner);
 }
 
 void map_ops_init(struct map_ops *ops, struct map_fds *fds)
@@ -274,7 +351,10 @@ void map_ops_init(struct map_ops *ops, struct map_fds *fds)
 	    .slot_put = slot_put,
 	    .replica_get = replica_get,
 	    .replica_put = replica_put,
+	    .name_get = name_get,
 	    .name_put = name_put,
+	    .svc_stats_sum = svc_stats_sum,
+	    .replica_stats_sum = replica_stats_sum,
 	    .svc_stats_reset = svc_stats_reset,
 	    .replica_stats_reset = replica_stats_reset,
 	    .wait_for_readers = wait_for_readers,
@@ -282,6 +362,13 @@ void map_ops_init(struct map_ops *ops, struct map_fds *fds)
 	    .backend_get = backend_get,
 	    .backend_put = backend_put,
 	    .backend_del = backend_del,
+	    .status_get = status_get,
+	    .status_put = status_put,
+	    .check_stats_get = check_stats_get,
+	    .check_stats_put = check_stats_put,
+	    .hold_stats_get = hold_stats_get,
+	    .hold_stats_put = hold_stats_put,
+	    .hold_put = hold_put,
 	    .is_local = is_local,
 	};
 }

@@ -1,4 +1,5 @@
-/* struct map_ops over the real pinned maps (bpf syscalls on map fds). */
+/* The map layer over the real pinned maps: struct map_ops as bpf syscalls on
+ * map fds. */
 #ifndef STEER_MAPOPS_H
 #define STEER_MAPOPS_H
 
@@ -7,7 +8,7 @@
 #include <stdint.h>
 
 #include "lib/addr.h"
-#include "maps/reconcile.h"
+#include "maps/map_ops.h"
 
 struct map_fds {
 	int svc, slots, replicas, svc_stats, replica_stats, names;
@@ -17,8 +18,7 @@ struct map_fds {
 	int barrier_inner;
 };
 
-/* Sum a per-CPU value made of nfields u64 counters over all possible CPUs
- * into sum[]. Returns 0 or a negative errno. */
+/* Transitional: status and metrics still sum per-CPU maps by fd. */
 int map_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields);
 
 /* Every fd -1, so map_fds_close() is safe before any open. */

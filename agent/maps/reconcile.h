@@ -21,7 +21,8 @@
  * Nothing changes for a service whose replica list is unchanged, so a restart
  * that re-reads the same config writes nothing the datapath reads.
  *
- * All map access goes through struct map_ops so unit tests can fake the maps.
+ * All map access goes through the map layer (maps/map_ops.h), so unit tests
+ * can fake the maps.
  */
 #ifndef STEER_RECONCILE_H
 #define STEER_RECONCILE_H
@@ -31,36 +32,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "maps/map_ops.h"
 #include "bpf/steer_abi.h"
-
-struct map_ops {
-	void *ctx;
-	/* First key when prev is NULL; -ENOENT after the last. */
-	int (*svc_next)(void *ctx, const struct steer_svc_key *prev, struct steer_svc_key *next);
-	int (*svc_get)(void *ctx, const struct steer_svc_key *key, struct steer_svc_value *val);
-	int (*svc_put)(void *ctx, const struct steer_svc_key *key,
-		       const struct steer_svc_value *val);
-	int (*svc_del)(void *ctx, const struct steer_svc_key *key);
-	int (*slot_get)(void *ctx, uint32_t idx, struct steer_slot *slot);
-	int (*slot_put)(void *ctx, uint32_t idx, const struct steer_slot *slot);
-	int (*replica_get)(void *ctx, uint32_t id, struct steer_replica *r);
-	int (*replica_put)(void *ctx, uint32_t id, const struct steer_replica *r);
-	int (*name_put)(void *ctx, uint32_t svc_id, const struct steer_svc_name *name);
-	/* Zero the per-CPU counters of a service id / replica id being reused. */
-	int (*svc_stats_reset)(void *ctx, uint32_t svc_id);
-	int (*replica_stats_reset)(void *ctx, uint32_t replica_id);
-	/* Return once no running datapath program can still see old values. */
-	int (*wait_for_readers)(void *ctx);
-	/* Passive-ejection entries, one per TCP replica endpoint. */
-	int (*backend_next)(void *ctx, const struct steer_backend_key *prev,
-			    struct steer_backend_key *next);
-	int (*backend_get)(void *ctx, const struct steer_backend_key *key, struct steer_backend *b);
-	int (*backend_put)(void *ctx, const struct steer_backend_key *key,
-			   const struct steer_backend *b);
-	int (*backend_del)(void *ctx, const struct steer_backend_key *key);
-	/* Is ep's address on this host (for wildcard-listener ejection)? */
-	bool (*is_local)(void *ctx, const struct endpoint *ep);
-};
 
 /* State the caller keeps between calls. Replica ids are handed out
  * round-robin from next_replica, so a retired id is not reused soon and a

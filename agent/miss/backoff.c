@@ -202,3 +202,16 @@ void backoff_format_schedule(const struct backoff_params *p, int n, char *buf, s
 	if (n > 0)
 		append(buf, len, &pos, " ms");
 }
+
+bool backoff_next_wait(const struct backoff_params *p, uint32_t attempts_made, uint64_t arrived_ns,
+		       uint64_t now_ns, uint32_t rnd, uint64_t *wait_ns)
+{
+	uint64_t deadline = arrived_ns + (uint64_t)p->timeout_ms * 1000000ull;
+	uint32_t next = attempts_made < UINT32_MAX ? attempts_made + 1 : UINT32_MAX;
+	uint64_t wait = backoff_wait_us(p, next, rnd) * 1000ull;
+
+	if (now_ns >= deadline)
+		return false;
+	*wait_ns = wait > deadline - now_ns ? deadline - now_ns : wait;
+	return true;
+}

@@ -4,6 +4,7 @@
 #ifndef STEER_BACKOFF_H
 #define STEER_BACKOFF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,13 @@ uint64_t backoff_base_us(const struct backoff_params *p, uint32_t attempt);
 /* The same with jitter applied: base * (1 + jitter * (2u - 1)) where u is
  * rnd / 2^32, so within [base * (1 - jitter), base * (1 + jitter)]. */
 uint64_t backoff_wait_us(const struct backoff_params *p, uint32_t attempt, uint32_t rnd);
+
+/* The wait before a held connection's next attempt, on the caller's clock:
+ * attempts_made attempts so far, arrived_ns and now_ns on one monotonic
+ * clock. Returns false when its time (timeout_ms after arrival) is up;
+ * otherwise true with *wait_ns, which never reaches past the deadline. */
+bool backoff_next_wait(const struct backoff_params *p, uint32_t attempts_made, uint64_t arrived_ns,
+		       uint64_t now_ns, uint32_t rnd, uint64_t *wait_ns);
 
 /* 0, or -1 with err naming the bad field, its value and the accepted range
  * (multiplier < 1, initial > max, jitter outside 0..1, timeout 0...). */

@@ -9,11 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-
 #include "miss/backoff.h"
 #include "lib/hist.h"
 #include "maps/keys.h"
+#include "maps/svc_walk.h"
 #include "lib/log.h"
 #include "miss/relay.h"
 
@@ -54,7 +53,7 @@ struct held {
 
 struct hold {
 	struct ev_loop *loop;
-	struct map_fds *fds;
+	const struct map_ops *maps;
 	uint32_t hold_max;
 	uint64_t held_now; /* across services */
 	struct hold_svc *svcs[STEER_MAX_SERVICES];
@@ -70,8 +69,11 @@ static uint64_t mono_ns(void)
 
 static void stats_publish(struct hold_svc *s)
 {
-	if (bpf_map_update_elem(s->h->fds->hold_stats, &s->svc_id, &s->stats, BPF_ANY))
-		log_debug("service %s: cannot write hold stats: %s", s->name, strerror(errno));
+	const struct map_ops *m = s->h->maps;
+	int ret = m->hold_stats_put(m->ctx, s->svc_id, &s->stats);
+
+	if (ret)
+		log_debug("service %s: cannot write hold stats: %s", s->name, strerror(-ret));
 }
 
 /* A client we give up on sees a reset, not a clean close: it was never
@@ -179,17 +181,13 @@ static void attempt(struct held *c);
 static void schedule_next(struct held *c)
 {
 	struct hold_svc *s = c->svc;
-	uint64_t now = mono_ns(),
-		 deadline = c->arrived_ns + (uint64_t)s->retry.timeout_ms * 1000000ull;
-	uint64_t wait_ns =
-	    backoff_wait_us(&s->retry, c->attempts + 1, (uint32_t)random()) * 1000ull;
+	uint64_t wait_ns;
 
-	if (now >= deadline) {
+	if (!backoff_next_wait(&s->retry, c->attempts, c->arrived_ns, mono_ns(), (uint32_t)random(),
+			       &wait_ns)) {
 		on_timeout(c);
 		return;
 	}
-	if (now + wait_ns > deadline)
-		wait_ns = deadline - now;
 	ev_timer_set(&c->timer, (double)wait_ns / 1e9, 0.);
 	ev_timer_start(s->h->loop, &c->timer);
 }
@@ -235,44 +233,22 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	attempt(c);
 }
 
-/* A routable replica of the service, chosen as the datapath would (uniform
- * random start, first routable slot). Returns 0 and fills ep, or -1. */
+/* A routable replica of the service, chosen by the datapath's rule. Returns
+ * 0 and fills ep, or a negative errno. */
 static int pick_replica(struct hold_svc *s, struct endpoint *ep)
 {
-	struct map_fds *fds = s->h->fds;
 	struct steer_svc_key key;
-	struct steer_svc_value val;
-	uint32_t start;
+	uint32_t id;
 
 	svc_key_encode(&s->vip, IPPROTO_TCP, &key);
-	if (bpf_map_lookup_elem(fds->svc, &key, &val) || !val.count || val.count > STEER_MAX_SLOTS)
-		return -1;
-	start = (uint32_t)random() % val.count;
-	for (uint32_t i = 0; i < val.count; i++) {
-		uint32_t idx = steer_slot_index(val.svc_id, val.bank, (start + i) % val.count);
-		struct steer_backend_key bkey;
-		struct steer_backend b;
-		struct steer_replica r;
-		struct steer_slot slot;
-
-		if (bpf_map_lookup_elem(fds->slots, &idx, &slot) ||
-		    bpf_map_lookup_elem(fds->replicas, &slot.replica_id, &r) ||
-		    r.state != STEER_REPLICA_UP)
-			continue;
-		replica_decode(&r, ep);
-		backend_key_encode(ep, IPPROTO_TCP, &bkey);
-		if (bpf_map_lookup_elem(fds->backends, &bkey, &b) == 0 && b.ejected_ns)
-			continue;
-		return 0;
-	}
-	return -1;
+	return svc_pick_routable(s->h->maps, &key, (uint32_t)random(), ep, &id);
 }
 
 static void attempt(struct held *c)
 {
 	struct hold_svc *s = c->svc;
 	uint64_t offset_us = (mono_ns() - c->arrived_ns) / 1000;
-	struct sockaddr_storage ss = {};
+	struct sockaddr_storage ss;
 	socklen_t sslen;
 	double budget;
 
@@ -286,21 +262,7 @@ static void attempt(struct held *c)
 		schedule_next(c);
 		return;
 	}
-	if (c->target.family == STEER_FAMILY_V4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = c->target.addr[0];
-		sin->sin_port = htons(c->target.port);
-		sslen = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, c->target.addr, 16);
-		sin6->sin6_port = htons(c->target.port);
-		sslen = sizeof(*sin6);
-	}
+	sslen = endpoint_to_sockaddr(&c->target, &ss);
 	c->ufd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->ufd < 0 ||
 	    (connect(c->ufd, (struct sockaddr *)&ss, sslen) && errno != EINPROGRESS)) {
@@ -361,45 +323,37 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 static int publish(struct hold_svc *s, bool on)
 {
+	const struct map_ops *m = s->h->maps;
 	struct steer_hold hv = {};
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	struct endpoint ep;
 
 	if (on) {
 		if (getsockname(s->lfd, (struct sockaddr *)&ss, &len))
 			return -errno;
+		if (endpoint_from_sockaddr(&ss, &ep))
+			return -EAFNOSUPPORT;
 		hv.family = s->vip.family;
-		if (ss.ss_family == AF_INET) {
-			hv.addr[0] = ((struct sockaddr_in *)&ss)->sin_addr.s_addr;
-			hv.port = ((struct sockaddr_in *)&ss)->sin_port;
-		} else {
-			memcpy(hv.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-			hv.port = ((struct sockaddr_in6 *)&ss)->sin6_port;
-		}
+		memcpy(hv.addr, ep.addr, sizeof(hv.addr));
+		hv.port = htons(ep.port);
 	}
-	return bpf_map_update_elem(s->h->fds->hold, &s->svc_id, &hv, BPF_ANY) ? -errno : 0;
+	return m->hold_put(m->ctx, s->svc_id, &hv);
 }
 
 /* A loopback listener of the VIP's family on an ephemeral port. */
 static int open_listener(const struct endpoint *vip)
 {
-	struct sockaddr_storage ss = {};
+	struct endpoint lo = {.family = vip->family};
+	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd;
 
-	if (vip->family == STEER_FAMILY_V4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
-		len = sizeof(*sin6);
-	}
+	if (vip->family == STEER_FAMILY_V4)
+		lo.addr[0] = htonl(INADDR_LOOPBACK);
+	else
+		memcpy(lo.addr, &in6addr_loopback, sizeof(lo.addr));
+	len = endpoint_to_sockaddr(&lo, &ss);
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -429,14 +383,14 @@ static void svc_free(struct hold_svc *s)
 	free(s);
 }
 
-struct hold *hold_new(struct ev_loop *loop, struct map_fds *fds, uint32_t hold_max)
+struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps, uint32_t hold_max)
 {
 	struct hold *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
 	h->loop = loop;
-	h->fds = fds;
+	h->maps = maps;
 	h->hold_max = hold_max;
 	return h;
 }
@@ -456,7 +410,7 @@ static struct hold_svc *svc_new(struct hold *h, const struct svc_config *sc, uin
 		return NULL;
 	}
 	/* Counters continue across agent restarts; held_now starts over. */
-	bpf_map_lookup_elem(h->fds->hold_stats, &svc_id, &s->stats);
+	h->maps->hold_stats_get(h->maps->ctx, svc_id, &s->stats);
 	s->stats.held_now = 0;
 	ev_io_init(&s->accept_io, on_accept, s->lfd, EV_READ);
 	s->accept_io.data = s;
@@ -480,8 +434,7 @@ int hold_sync(struct hold *h, const struct steer_config *cfg)
 		if (sc->proto != IPPROTO_TCP)
 			continue;
 		svc_key_encode(&sc->vip, sc->proto, &key);
-		if (bpf_map_lookup_elem(h->fds->svc, &key, &val) ||
-		    val.svc_id >= STEER_MAX_SERVICES)
+		if (h->maps->svc_get(h->maps->ctx, &key, &val) || val.svc_id >= STEER_MAX_SERVICES)
 			continue;
 		s = h->svcs[val.svc_id];
 		if (s && !endpoint_equal(&s->vip, &sc->vip)) {

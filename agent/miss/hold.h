@@ -14,12 +14,13 @@
 #include <ev.h>
 
 #include "config/config.h"
-#include "maps/mapops.h"
+#include "maps/map_ops.h"
 
 struct hold;
 
-/* hold_max: connections held at once, across services (STEER_HOLD_MAX). */
-struct hold *hold_new(struct ev_loop *loop, struct map_fds *fds, uint32_t hold_max);
+/* hold_max: connections held at once, across services (STEER_HOLD_MAX).
+ * Every map read and write goes through maps, which must outlive h. */
+struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps, uint32_t hold_max);
 
 /* After every reconcile: a listener for each TCP service (published in the
  * map), none for removed ones (their held connections are reset), the

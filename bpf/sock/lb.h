@@ -105,33 +105,25 @@ static __always_inline const struct steer_backend *backend_of(const struct steer
 static __always_inline bool replica_is_routable(const struct steer_replica *r, __u8 family,
 						__u8 proto)
 {
-	const struct steer_backend *b;
+	const struct steer_backend *b = backend_of(r, proto);
 
-	if (r->state != STEER_REPLICA_UP || r->family != family)
-		return false;
-	b = backend_of(r, proto);
-	return !b || !b->ejected_ns;
+	return steer_replica_routable(r, family, b && b->ejected_ns);
 }
 
-/*
- * Pick a routable replica of svc, starting at slot (hint % count) and walking
- * forward so an unroutable slot hands its share to the next one.
- */
+/* Pick a routable replica of svc in the order of steer_pick_slot(). */
 static __always_inline int svc_pick_replica(__u32 svc_id, __u32 bank, __u32 count, __u32 hint,
 					    __u8 family, __u8 proto, __u32 *replica_id,
 					    const struct steer_replica **replica)
 {
-	__u32 start, i;
+	__u32 i;
 
 	if (count == 0)
 		return -EHOSTUNREACH;
 	if (count > STEER_MAX_SLOTS || bank >= STEER_SLOT_BANKS)
 		return -EINVAL;
 
-	start = hint % count;
 	for (i = 0; i < STEER_MAX_SLOTS && i < count; i++) {
-		__u32 slot = start + i < count ? start + i : start + i - count;
-		__u32 idx = steer_slot_index(svc_id, bank, slot);
+		__u32 idx = steer_slot_index(svc_id, bank, steer_pick_slot(hint, count, i));
 		const struct steer_slot *s = bpf_map_lookup_elem(&steer_slots_v1, &idx);
 		const struct steer_replica *r;
 		__u32 rid;

@@ -388,6 +388,60 @@ static void test_backoff_format_schedule_truncates_safely(void **state)
 	backoff_format_schedule(&p, 8, NULL, 0);
 }
 
+/* A held connection on a fake clock: it arrived at t0; each row is one
+ * moment it asks when its next attempt is, after `made` attempts. */
+static void test_backoff_next_wait_follows_the_schedule_on_a_fake_clock(void **state)
+{
+	const struct backoff_params p = {25, 2.0, 500, 0.0, 1000};
+	const uint64_t ms = 1000000ull, t0 = 5000 * ms;
+	static const struct {
+		uint32_t made;
+		uint64_t now_ms; /* since arrival */
+		bool again;
+		uint64_t wait_ms;
+	} rows[] = {
+	    {0, 0, true, 0},   /* the first attempt never waits */
+	    {1, 0, true, 25},  /* attempt 1 failed at once */
+	    {2, 25, true, 50}, /* then 50, 100, 200 ... */
+	    {3, 75, true, 100},	 {4, 175, true, 200}, {5, 375, true, 400},
+	    {6, 775, true, 225}, /* 500 capped, then cut at the 1000 ms deadline */
+	    {7, 999, true, 1},	 {7, 1000, false, 0}, /* time is up */
+	    {7, 4000, false, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t wait = 12345;
+		bool again =
+		    backoff_next_wait(&p, rows[i].made, t0, t0 + rows[i].now_ms * ms, 0, &wait);
+
+		if (again != rows[i].again || (again && wait != rows[i].wait_ms * ms))
+			fail_msg(
+			    "row %zu (made %u at +%llu ms): expected %s %llu ms, got %s %llu ns", i,
+			    rows[i].made, (unsigned long long)rows[i].now_ms,
+			    rows[i].again ? "wait" : "timeout", (unsigned long long)rows[i].wait_ms,
+			    again ? "wait" : "timeout", (unsigned long long)wait);
+	}
+}
+
+static void test_backoff_next_wait_applies_jitter_within_bounds(void **state)
+{
+	const struct backoff_params p = {100, 2.0, 1000, 0.5, 60000};
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	(void)state;
+	for (uint32_t r = 0; r < 64; r++) {
+		uint64_t wait;
+
+		assert_true(backoff_next_wait(&p, 1, 0, 0, r * 0x04000000u, &wait));
+		lo = wait < lo ? wait : lo;
+		hi = wait > hi ? wait : hi;
+	}
+	assert_true(lo >= 50000000ull);
+	assert_true(hi <= 150000000ull);
+	assert_true(hi - lo > 90000000ull);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +459,8 @@ int main(void)
 	    cmocka_unit_test(test_backoff_validate_truncates_its_message_safely),
 	    cmocka_unit_test(test_backoff_format_schedule_lists_waits_in_ms),
 	    cmocka_unit_test(test_backoff_format_schedule_truncates_safely),
+	    cmocka_unit_test(test_backoff_next_wait_follows_the_schedule_on_a_fake_clock),
+	    cmocka_unit_test(test_backoff_next_wait_applies_jitter_within_bounds),
 	};
 
 	return cmocka_run_group_tests_name("backoff", tests, NULL, NULL);

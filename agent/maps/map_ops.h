@@ -1,0 +1,74 @@
+/*
+ * The map layer: every read and write of a pinned map the agent makes goes
+ * through struct map_ops, so each module above it (reconcile, checker, hold,
+ * status, metrics) can be tested against an in-memory fake. The real
+ * implementation over map fds is maps/mapops.c; only it and the loader
+ * (maps/datapath.c) call bpf_map_*.
+ *
+ * Every op returns 0 or a negative errno (-ENOENT: no such entry).
+ */
+#ifndef STEER_MAP_OPS_H
+#define STEER_MAP_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "bpf/steer_abi.h"
+
+struct map_ops {
+	void *ctx;
+
+	/* steer_svc_v1. svc_next: the first key when prev is NULL; -ENOENT
+	 * after the last. */
+	int (*svc_next)(void *ctx, const struct steer_svc_key *prev, struct steer_svc_key *next);
+	int (*svc_get)(void *ctx, const struct steer_svc_key *key, struct steer_svc_value *val);
+	int (*svc_put)(void *ctx, const struct steer_svc_key *key,
+		       const struct steer_svc_value *val);
+	int (*svc_del)(void *ctx, const struct steer_svc_key *key);
+
+	/* steer_slots_v1 and steer_replicas_v1 */
+	int (*slot_get)(void *ctx, uint32_t idx, struct steer_slot *slot);
+	int (*slot_put)(void *ctx, uint32_t idx, const struct steer_slot *slot);
+	int (*replica_get)(void *ctx, uint32_t id, struct steer_replica *r);
+	int (*replica_put)(void *ctx, uint32_t id, const struct steer_replica *r);
+
+	/* steer_svc_names_v1 */
+	int (*name_get)(void *ctx, uint32_t svc_id, struct steer_svc_name *name);
+	int (*name_put)(void *ctx, uint32_t svc_id, const struct steer_svc_name *name);
+
+	/* Per-CPU counters: summed over every possible CPU, or zeroed on every
+	 * CPU for a service id / replica id being reused. */
+	int (*svc_stats_sum)(void *ctx, uint32_t svc_id, struct steer_svc_stats *sum);
+	int (*replica_stats_sum)(void *ctx, uint32_t replica_id, struct steer_replica_stats *sum);
+	int (*svc_stats_reset)(void *ctx, uint32_t svc_id);
+	int (*replica_stats_reset)(void *ctx, uint32_t replica_id);
+
+	/* Return once no running datapath program can still see old values. */
+	int (*wait_for_readers)(void *ctx);
+
+	/* steer_backends_v1: passive-ejection entries, one per TCP replica
+	 * endpoint. */
+	int (*backend_next)(void *ctx, const struct steer_backend_key *prev,
+			    struct steer_backend_key *next);
+	int (*backend_get)(void *ctx, const struct steer_backend_key *key, struct steer_backend *b);
+	int (*backend_put)(void *ctx, const struct steer_backend_key *key,
+			   const struct steer_backend *b);
+	int (*backend_del)(void *ctx, const struct steer_backend_key *key);
+
+	/* Agent-only records the datapath never reads: the checker's view of a
+	 * replica, check and hold counters per service, and where the miss
+	 * path's listener is (read by the datapath, written here only). */
+	int (*status_get)(void *ctx, uint32_t replica_id, struct steer_replica_status *st);
+	int (*status_put)(void *ctx, uint32_t replica_id, const struct steer_replica_status *st);
+	int (*check_stats_get)(void *ctx, uint32_t svc_id, struct steer_check_stats *s);
+	int (*check_stats_put)(void *ctx, uint32_t svc_id, const struct steer_check_stats *s);
+	int (*hold_stats_get)(void *ctx, uint32_t svc_id, struct steer_hold_stats *s);
+	int (*hold_stats_put)(void *ctx, uint32_t svc_id, const struct steer_hold_stats *s);
+	int (*hold_put)(void *ctx, uint32_t svc_id, const struct steer_hold *h);
+
+	/* Is ep's address on this host (for wildcard-listener ejection)? */
+	bool (*is_local)(void *ctx, const struct endpoint *ep);
+};
+
+#endif

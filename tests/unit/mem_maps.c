@@ -1,0 +1,338 @@
+#include "mem_maps.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "maps/keys.h"
+
+#define M(ctx) ((struct mem_maps *)(ctx))
+
+static void logw(struct mem_maps *m, enum mem_write_kind kind, uint32_t id, uint8_t state,
+		 uint64_t ejected_ns)
+{
+	if (m->nlog < MEM_LOG_MAX)
+		m->log[m->nlog++] = (struct mem_write){kind, id, state, ejected_ns};
+}
+
+static int svc_index(const struct mem_maps *m, const struct steer_svc_key *key)
+{
+	for (int i = 0; i < m->nsvc; i++)
+		if (!memcmp(&m->svc_key[i], key, sizeof(*key)))
+			return i;
+	return -1;
+}
+
+static int backend_index(const struct mem_maps *m, const struct steer_backend_key *key)
+{
+	for (int i = 0; i < m->nbackends; i++)
+		if (!memcmp(&m->backend_key[i], key, sizeof(*key)))
+			return i;
+	return -1;
+}
+
+static int svc_next(void *ctx, const struct steer_svc_key *prev, struct steer_svc_key *next)
+{
+	int i = prev ? svc_index(M(ctx), prev) + 1 : 0;
+
+	if (i >= M(ctx)->nsvc)
+		return -ENOENT;
+	*next = M(ctx)->svc_key[i];
+	return 0;
+}
+
+static int svc_get(void *ctx, const struct steer_svc_key *key, struct steer_svc_value *val)
+{
+	int i = svc_index(M(ctx), key);
+
+	if (i < 0)
+		return -ENOENT;
+	*val = M(ctx)->svc_val[i];
+	return 0;
+}
+
+static int svc_put(void *ctx, const struct steer_svc_key *key, const struct steer_svc_value *val)
+{
+	struct mem_maps *m = M(ctx);
+	int i = svc_index(m, key);
+
+	if (i < 0) {
+		if (m->nsvc == STEER_MAX_SERVICES)
+			return -E2BIG;
+		i = m->nsvc++;
+		m->svc_key[i] = *key;
+	}
+	m->svc_val[i] = *val;
+	logw(m, MEM_SVC_PUT, val->svc_id, 0, 0);
+	return 0;
+}
+
+static int svc_del(void *ctx, const struct steer_svc_key *key)
+{
+	struct mem_maps *m = M(ctx);
+	int i = svc_index(m, key);
+
+	if (i < 0)
+		return -ENOENT;
+	m->nsvc--;
+	memmove(&m->svc_key[i], &m->svc_key[i + 1], (size_t)(m->nsvc - i) * sizeof(m->svc_key[0]));
+	memmove(&m->svc_val[i], &m->svc_val[i + 1], (size_t)(m->nsvc - i) * sizeof(m->svc_val[0]));
+	logw(m, MEM_OTHER, 0, 0, 0);
+	return 0;
+}
+
+/* Array maps: an index past the end is -ENOENT, as the kernel says. */
+#define ARRAY_GET(field, idx, out)                                                                 \
+	do {                                                                                       \
+		if ((idx) >= sizeof(M(ctx)->field) / sizeof(M(ctx)->field[0]))                     \
+			return -ENOENT;                                                            \
+		*(out) = M(ctx)->field[idx];                                                       \
+		return 0;                                                                          \
+	} while (0)
+#define ARRAY_PUT(field, idx, in, kind)                                                            \
+	do {                                                                                       \
+		if ((idx) >= sizeof(M(ctx)->field) / sizeof(M(ctx)->field[0]))                     \
+			return -E2BIG;                                                             \
+		M(ctx)->field[idx] = *(in);                                                        \
+		logw(M(ctx), kind, idx, 0, 0);                                                     \
+		return 0;                                                                          \
+	} while (0)
+
+static int slot_get(void *ctx, uint32_t idx, struct steer_slot *s)
+{
+	ARRAY_GET(slots, idx, s);
+}
+
+static int slot_put(void *ctx, uint32_t idx, const struct steer_slot *s)
+{
+	ARRAY_PUT(slots, idx, s, MEM_SLOT_PUT);
+}
+
+static int replica_get(void *ctx, uint32_t id, struct steer_replica *r)
+{
+	ARRAY_GET(replicas, id, r);
+}
+
+static int replica_put(void *ctx, uint32_t id, const struct steer_replica *r)
+{
+	if (id >= STEER_MAX_REPLICAS)
+		return -E2BIG;
+	M(ctx)->replicas[id] = *r;
+	logw(M(ctx), MEM_REPLICA_PUT, id, r->state, 0);
+	return 0;
+}
+
+static int name_get(void *ctx, uint32_t id, struct steer_svc_name *n)
+{
+	ARRAY_GET(names, id, n);
+}
+
+static int name_put(void *ctx, uint32_t id, const struct steer_svc_name *n)
+{
+	ARRAY_PUT(names, id, n, MEM_OTHER);
+}
+
+static int svc_stats_sum(void *ctx, uint32_t id, struct steer_svc_stats *s)
+{
+	ARRAY_GET(svc_stats, id, s);
+}
+
+static int replica_stats_sum(void *ctx, uint32_t id, struct steer_replica_stats *s)
+{
+	ARRAY_GET(replica_stats, id, s);
+}
+
+static int svc_stats_reset(void *ctx, uint32_t id)
+{
+	static const struct steer_svc_stats zero;
+
+	ARRAY_PUT(svc_stats, id, &zero, MEM_OTHER);
+}
+
+static int replica_stats_reset(void *ctx, uint32_t id)
+{
+	static const struct steer_replica_stats zero;
+
+	ARRAY_PUT(replica_stats, id, &zero, MEM_OTHER);
+}
+
+static int wait_for_readers(void *ctx)
+{
+	logw(M(ctx), MEM_OTHER, 0, 0, 0);
+	return 0;
+}
+
+static int backend_next(void *ctx, const struct steer_backend_key *prev,
+			struct steer_backend_key *next)
+{
+	int i = prev ? backend_index(M(ctx), prev) + 1 : 0;
+
+	if (i >= M(ctx)->nbackends)
+		return -ENOENT;
+	*next = M(ctx)->backend_key[i];
+	return 0;
+}
+
+static int backend_get(void *ctx, const struct steer_backend_key *key, struct steer_backend *b)
+{
+	int i = backend_index(M(ctx), key);
+
+	if (i < 0)
+		return -ENOENT;
+	*b = M(ctx)->backend[i];
+	return 0;
+}
+
+static int backend_put(void *ctx, const struct steer_backend_key *key,
+		       const struct steer_backend *b)
+{
+	struct mem_maps *m = M(ctx);
+	int i = backend_index(m, key);
+
+	if (i < 0) {
+		if (m->nbackends == MEM_BACKENDS)
+			return -E2BIG;
+		i = m->nbackends++;
+		m->backend_key[i] = *key;
+	}
+	m->backend[i] = *b;
+	logw(m, MEM_BACKEND_PUT, 0, 0, b->ejected_ns);
+	return 0;
+}
+
+static int backend_del(void *ctx, const struct steer_backend_key *key)
+{
+	struct mem_maps *m = M(ctx);
+	int i = backend_index(m, key);
+
+	if (i < 0)
+		return -ENOENT;
+	m->nbackends--;
+	m->backend_key[i] = m->backend_key[m->nbackends];
+	m->backend[i] = m->backend[m->nbackends];
+	logw(m, MEM_OTHER, 0, 0, 0);
+	return 0;
+}
+
+static int status_get(void *ctx, uint32_t id, struct steer_replica_status *st)
+{
+	ARRAY_GET(status, id, st);
+}
+
+static int status_put(void *ctx, uint32_t id, const struct steer_replica_status *st)
+{
+	ARRAY_PUT(status, id, st, MEM_STATUS_PUT);
+}
+
+static int check_stats_get(void *ctx, uint32_t id, struct steer_check_stats *s)
+{
+	ARRAY_GET(check_stats, id, s);
+}
+
+static int check_stats_put(void *ctx, uint32_t id, const struct steer_check_stats *s)
+{
+	ARRAY_PUT(check_stats, id, s, MEM_CHECK_STATS_PUT);
+}
+
+static int hold_stats_get(void *ctx, uint32_t id, struct steer_hold_stats *s)
+{
+	ARRAY_GET(hold_stats, id, s);
+}
+
+static int hold_stats_put(void *ctx, uint32_t id, const struct steer_hold_stats *s)
+{
+	ARRAY_PUT(hold_stats, id, s, MEM_HOLD_STATS_PUT);
+}
+
+static int hold_put(void *ctx, uint32_t id, const struct steer_hold *h)
+{
+	ARRAY_PUT(hold, id, h, MEM_HOLD_PUT);
+}
+
+static bool is_local(void *ctx, const struct endpoint *ep)
+{
+	(void)ep;
+	return M(ctx)->local;
+}
+
+struct mem_maps *mem_maps_new(void)
+{
+	return calloc(1, sizeof(struct mem_maps));
+}
+
+struct map_ops mem_maps_ops(struct mem_maps *m)
+{
+	return (struct map_ops){
+	    .ctx = m,
+	    .svc_next = svc_next,
+	    .svc_get = svc_get,
+	    .svc_put = svc_put,
+	    .svc_del = svc_del,
+	    .slot_get = slot_get,
+	    .slot_put = slot_put,
+	    .replica_get = replica_get,
+	    .replica_put = replica_put,
+	    .name_get = name_get,
+	    .name_put = name_put,
+	    .svc_stats_sum = svc_stats_sum,
+	    .replica_stats_sum = replica_stats_sum,
+	    .svc_stats_reset = svc_stats_reset,
+	    .replica_stats_reset = replica_stats_reset,
+	    .wait_for_readers = wait_for_readers,
+	    .backend_next = backend_next,
+	    .backend_get = backend_get,
+	    .backend_put = backend_put,
+	    .backend_del = backend_del,
+	    .status_get = status_get,
+	    .status_put = status_put,
+	    .check_stats_get = check_stats_get,
+	    .check_stats_put = check_stats_put,
+	    .hold_stats_get = hold_stats_get,
+	    .hold_stats_put = hold_stats_put,
+	    .hold_put = hold_put,
+	    .is_local = is_local,
+	};
+}
+
+void mem_maps_add_service(struct mem_maps *m, uint32_t svc_id, const struct endpoint *vip,
+			  uint8_t proto, const struct endpoint *replicas, uint32_t n,
+			  uint32_t first_id, uint8_t state)
+{
+	struct steer_svc_key key;
+	int i;
+
+	svc_key_encode(vip, proto, &key);
+	i = m->nsvc++;
+	m->svc_key[i] = key;
+	m->svc_val[i] = (struct steer_svc_value){.svc_id = svc_id, .count = (uint16_t)n};
+	for (uint32_t r = 0; r < n; r++) {
+		replica_encode(&replicas[r], svc_id, state, &m->replicas[first_id + r]);
+		m->slots[steer_slot_index(svc_id, 0, r)].replica_id = first_id + r;
+		if (proto == IPPROTO_TCP) {
+			int b = m->nbackends++;
+
+			backend_key_encode(&replicas[r], IPPROTO_TCP, &m->backend_key[b]);
+			m->backend[b] = (struct steer_backend){.local = m->local};
+		}
+	}
+}
+
+struct steer_backend *mem_maps_backend(struct mem_maps *m, const struct endpoint *ep)
+{
+	struct steer_backend_key key;
+	int i;
+
+	backend_key_encode(ep, IPPROTO_TCP, &key);
+	i = backend_index(m, &key);
+	return i < 0 ? NULL : &m->backend[i];
+}
+
+int mem_maps_find_write(const struct mem_maps *m, int from, enum mem_write_kind kind, uint8_t state)
+{
+	for (int i = from; i < m->nlog; i++)
+		if (m->log[i].kind == kind &&
+		    (kind != MEM_REPLICA_PUT || state == 0xff || m->log[i].state == state))
+			return i;
+	return -1;
+}

@@ -1,0 +1,365 @@
+/*
+ * Unit tests for agent/health/checker.c over an in-memory map layer, with
+ * real TCP probes against loopback listeners the tests open and close, on a
+ * real libev loop. Each test runs the loop until the state it waits for is in
+ * the maps, with a generous deadline: a test fails on the deadline only when
+ * the checker never gets there.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include <ev.h>
+
+#include "mem_maps.h"
+#include "config/config.h"
+#include "health/checker.h"
+#include "maps/keys.h"
+
+#define SVC_ID	   3
+#define REPLICA_ID 7
+#define DEADLINE_S 5.0
+
+struct world {
+	struct ev_loop *loop;
+	struct mem_maps *mem;
+	struct map_ops ops;
+	struct steer_config *cfg;
+	struct checker *checker;
+	int lfd;		 /* the replica's listener, or -1 */
+	struct endpoint replica; /* 127.0.0.1:port of the listener */
+	int routable_calls;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double now_s(void)
+{
+	return (double)mono_ns() / 1e9;
+}
+
+/* A listener on 127.0.0.1 at port (0: any free one); fills ep. */
+static int listen_loopback(uint16_t port, struct endpoint *ep)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+	socklen_t len = sizeof(sin);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*ep = (struct endpoint){.family = STEER_FAMILY_V4, .port = ntohs(sin.sin_port)};
+	ep->addr[0] = sin.sin_addr.s_addr;
+	return fd;
+}
+
+static void on_routable(void *arg, const char *service)
+{
+	struct world *w = arg;
+
+	assert_string_equal(service, "web");
+	w->routable_calls++;
+}
+
+/* One TCP service "web" with one replica on a fresh loopback listener, in
+ * state in the maps; health tcp with the given timing. */
+static struct world *world_new(uint8_t state, uint32_t interval_ms, uint32_t rise, uint32_t fall)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct svc_config *sc;
+	struct endpoint vip;
+	char err[128];
+
+	assert_non_null(w);
+	w->loop = ev_loop_new(EVFLAG_AUTO);
+	w->mem = mem_maps_new();
+	w->cfg = calloc(1, sizeof(*w->cfg));
+	assert_non_null(w->loop);
+	assert_non_null(w->mem);
+	assert_non_null(w->cfg);
+	w->ops = mem_maps_ops(w->mem);
+	w->lfd = listen_loopback(0, &w->replica);
+	assert_int_equal(endpoint_parse("198.18.0.10:80", &vip, err, sizeof(err)), 0);
+	mem_maps_add_service(w->mem, SVC_ID, &vip, IPPROTO_TCP, &w->replica, 1, REPLICA_ID, state);
+
+	w->cfg->nservices = 1;
+	sc = &w->cfg->services[0];
+	snprintf(sc->name, sizeof(sc->name), "web");
+	sc->vip = vip;
+	sc->proto = IPPROTO_TCP;
+	sc->nreplicas = 1;
+	sc->replicas[0] = w->replica;
+	sc->health = (struct health_config){
+	    .kind = HEALTH_KIND_TCP,
+	    .interval_ms = interval_ms,
+	    .timeout_ms = 200 < interval_ms ? 200 : interval_ms,
+	    .rise = rise,
+	    .fall = fall,
+	};
+	w->checker = checker_new(w->loop, &w->ops);
+	assert_non_null(w->checker);
+	checker_on_routable(w->checker, on_routable, w);
+	return w;
+}
+
+static void world_free(struct world *w)
+{
+	checker_free(w->checker);
+	if (w->lfd >= 0)
+		close(w->lfd);
+	ev_loop_destroy(w->loop);
+	free(w->cfg);
+	free(w->mem);
+	free(w);
+}
+
+static void close_listener(struct world *w)
+{
+	close(w->lfd);
+	w->lfd = -1;
+}
+
+static uint8_t replica_state(const struct world *w)
+{
+	return w->mem->replicas[REPLICA_ID].state;
+}
+
+/* A timer whose only job is to end ev_run(EVRUN_ONCE) while nothing else
+ * happens, so the caller sees its deadline. */
+static void wake(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+}
+
+/* Run the loop until the replica's state in the maps is want; returns the
+ * seconds it took. Fails the test past DEADLINE_S. */
+static double run_until_state(struct world *w, uint8_t want)
+{
+	double start = now_s();
+	ev_timer guard;
+
+	ev_timer_init(&guard, wake, 0.05, 0.05);
+	ev_timer_start(w->loop, &guard);
+	while (replica_state(w) != want && now_s() - start < DEADLINE_S)
+		ev_run(w->loop, EVRUN_ONCE);
+	ev_timer_stop(w->loop, &guard);
+	if (replica_state(w) != want)
+		fail_msg("replica state: expected %u, got %u after %.1f s", want, replica_state(w),
+			 DEADLINE_S);
+	return now_s() - start;
+}
+
+static struct steer_event event_for(const struct endpoint *ep, uint8_t reason)
+{
+	struct steer_backend_key key;
+	struct steer_event ev = {.ts_ns = mono_ns(), .reason = reason};
+
+	backend_key_encode(ep, IPPROTO_TCP, &key);
+	memcpy(ev.addr, key.addr, sizeof(ev.addr));
+	ev.port = key.port;
+	ev.family = key.family;
+	return ev;
+}
+
+static void test_checker_new_replica_turns_up_after_rise_passing_checks(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UNKNOWN, 20, 3, 2);
+
+	(void)state;
+	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	run_until_state(w, STEER_REPLICA_UP);
+	/* The write that made it UP came with the third check, not before. */
+	assert_int_equal(w->mem->check_stats[SVC_ID].checks, 3);
+	assert_int_equal(w->mem->check_stats[SVC_ID].check_failures, 0);
+	assert_int_equal(w->mem->status[REPLICA_ID].last_result, STEER_CHECK_OK);
+	assert_int_equal(w->routable_calls, 1);
+	world_free(w);
+}
+
+static void test_checker_fall_refused_checks_take_a_replica_down(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 20, 2, 3);
+
+	(void)state;
+	close_listener(w);
+	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	run_until_state(w, STEER_REPLICA_DOWN);
+	assert_int_equal(w->mem->check_stats[SVC_ID].checks, 3);
+	assert_int_equal(w->mem->check_stats[SVC_ID].check_failures, 3);
+	assert_int_equal(w->mem->check_stats[SVC_ID].ejections[STEER_EJECT_CHECK_FAILED], 1);
+	assert_int_equal(w->mem->status[REPLICA_ID].last_result, STEER_CHECK_REFUSED);
+	assert_int_equal(w->mem->status[REPLICA_ID].eject_reason, STEER_EJECT_CHECK_FAILED);
+	assert_int_equal(w->mem->status[REPLICA_ID].consecutive_failures, 3);
+	world_free(w);
+}
+
+static void test_checker_one_failed_check_below_fall_keeps_a_replica_up(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 20, 2, 2);
+	double start;
+
+	(void)state;
+	close_listener(w);
+	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	start = now_s();
+	while (w->mem->check_stats[SVC_ID].checks < 1 && now_s() - start < DEADLINE_S)
+		ev_run(w->loop, EVRUN_ONCE);
+	assert_int_equal(w->mem->check_stats[SVC_ID].checks, 1);
+	assert_int_equal(w->mem->check_stats[SVC_ID].check_failures, 1);
+	assert_int_equal(replica_state(w), STEER_REPLICA_UP);
+	world_free(w);
+}
+
+/* The datapath ejected the replica: it is DOWN at once, and when its checks
+ * pass again the ejection is cleared before the replica is written UP, so
+ * the datapath never sees it routable while its entry still says ejected. */
+static void test_checker_ejection_downs_at_once_and_checks_clear_it_before_up(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 20, 2, 3);
+	struct steer_event ev = event_for(&w->replica, STEER_EJECT_CONNECT_FAILED);
+	struct steer_backend *b = mem_maps_backend(w->mem, &w->replica);
+	int from, cleared, up;
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	b->ejected_ns = ev.ts_ns; /* what the datapath wrote */
+	b->reason = STEER_EJECT_CONNECT_FAILED;
+	from = w->mem->nlog;
+	checker_on_event(w->checker, &ev);
+	assert_int_equal(replica_state(w), STEER_REPLICA_DOWN);
+	assert_int_equal(w->mem->status[REPLICA_ID].eject_reason, STEER_EJECT_CONNECT_FAILED);
+	assert_int_equal(w->mem->check_stats[SVC_ID].ejections[STEER_EJECT_CONNECT_FAILED], 1);
+
+	run_until_state(w, STEER_REPLICA_UP);
+	assert_int_equal(b->ejected_ns, 0);
+	assert_int_equal(b->consecutive_failures, 0);
+	cleared = mem_maps_find_write(w->mem, from, MEM_BACKEND_PUT, 0);
+	up = mem_maps_find_write(w->mem, from, MEM_REPLICA_PUT, STEER_REPLICA_UP);
+	assert_true(cleared >= 0);
+	assert_true(up > cleared);
+	world_free(w);
+}
+
+/* A wildcard listener closing (address all zero) takes down the replicas on
+ * this host at that port, and only those. */
+static void test_checker_wildcard_listener_closed_ejects_only_local_replicas(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 1000, 2, 3);
+	struct steer_event ev = event_for(&w->replica, STEER_EJECT_LISTENER_CLOSED);
+
+	(void)state;
+	memset(ev.addr, 0, sizeof(ev.addr));
+	mem_maps_backend(w->mem, &w->replica)->local = 0;
+	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	checker_on_event(w->checker, &ev);
+	assert_int_equal(replica_state(w), STEER_REPLICA_UP);
+	world_free(w);
+
+	w = world_new(STEER_REPLICA_UP, 1000, 2, 3);
+	ev = event_for(&w->replica, STEER_EJECT_LISTENER_CLOSED);
+	memset(ev.addr, 0, sizeof(ev.addr));
+	mem_maps_backend(w->mem, &w->replica)->local = 1;
+	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	checker_on_event(w->checker, &ev);
+	assert_int_equal(replica_state(w), STEER_REPLICA_DOWN);
+	world_free(w);
+}
+
+/* An event left in the ring buffer from before this agent started is stale:
+ * the maps were read at adoption instead. */
+static void test_checker_ignores_events_older_than_the_agent(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 1000, 2, 3);
+	struct steer_event ev = event_for(&w->replica, STEER_EJECT_CONNECT_FAILED);
+
+	(void)state;
+	ev.ts_ns -= 60ull * 1000000000ull;
+	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	checker_on_event(w->checker, &ev);
+	assert_int_equal(replica_state(w), STEER_REPLICA_UP);
+	world_free(w);
+}
+
+/* A down replica whose listener opens again is checked at once, not at its
+ * next interval (10 s here): held connections are served as soon as it
+ * answers. */
+static void test_checker_listener_up_checks_a_down_replica_at_once(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 10000, 1, 3);
+	uint16_t port = w->replica.port;
+	struct steer_event ev = event_for(&w->replica, STEER_EJECT_LISTENER_CLOSED);
+	double took;
+
+	(void)state;
+	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	close_listener(w);
+	checker_on_event(w->checker, &ev);
+	assert_int_equal(replica_state(w), STEER_REPLICA_DOWN);
+
+	w->lfd = listen_loopback(port, &w->replica);
+	ev = event_for(&w->replica, STEER_EVENT_LISTENER_UP);
+	checker_on_event(w->checker, &ev);
+	took = run_until_state(w, STEER_REPLICA_UP);
+	assert_true(took < 2.0);
+	world_free(w);
+}
+
+/* An operator drain keeps the replica out of new connections whatever its
+ * checks say, and undrain brings it back. */
+static void test_checker_drain_and_undrain(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 1000, 2, 3);
+	char err[128];
+
+	(void)state;
+	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	assert_int_equal(
+	    checker_set_draining(w->checker, "web", &w->replica, true, err, sizeof(err)), 0);
+	assert_int_equal(replica_state(w), STEER_REPLICA_DRAINING);
+	assert_int_equal(
+	    checker_set_draining(w->checker, "web", &w->replica, false, err, sizeof(err)), 0);
+	assert_int_equal(replica_state(w), STEER_REPLICA_UP);
+	assert_int_equal(
+	    checker_set_draining(w->checker, "api", &w->replica, true, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "service 'api' has no replica 127.0.0.1:"));
+	world_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_checker_new_replica_turns_up_after_rise_passing_checks),
+	    cmocka_unit_test(test_checker_fall_refused_checks_take_a_replica_down),
+	    cmocka_unit_test(test_checker_one_failed_check_below_fall_keeps_a_replica_up),
+	    cmocka_unit_test(test_checker_ejection_downs_at_once_and_checks_clear_it_before_up),
+	    cmocka_unit_test(test_checker_wildcard_listener_closed_ejects_only_local_replicas),
+	    cmocka_unit_test(test_checker_ignores_events_older_than_the_agent),
+	    cmocka_unit_test(test_checker_listener_up_checks_a_down_replica_at_once),
+	    cmocka_unit_test(test_checker_drain_and_undrain),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

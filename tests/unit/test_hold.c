@@ -1,0 +1,330 @@
+/*
+ * Unit tests for agent/miss/hold.c over an in-memory map layer: real clients
+ * connect to the hold listener the module publishes, and a real loopback
+ * listener plays the replica. Each test runs the libev loop until what it
+ * waits for is true, with a generous deadline. The retry schedule itself is
+ * a pure function (backoff_next_wait) with its own tests in test_backoff.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include <ev.h>
+
+#include "mem_maps.h"
+#include "config/config.h"
+#include "miss/hold.h"
+
+#define SVC_ID	   2
+#define REPLICA_ID 5
+#define DEADLINE_S 5.0
+
+struct world {
+	struct ev_loop *loop;
+	struct mem_maps *mem;
+	struct map_ops ops;
+	struct steer_config *cfg;
+	struct hold *hold;
+	int replica_fd; /* the replica's listener */
+	struct endpoint replica;
+	ev_timer wake;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_wake(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+}
+
+static int listen_loopback(struct endpoint *ep)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*ep = (struct endpoint){.family = STEER_FAMILY_V4, .port = ntohs(sin.sin_port)};
+	ep->addr[0] = sin.sin_addr.s_addr;
+	return fd;
+}
+
+/* Service "web" (TCP) with one replica in state; retry waits initial_ms,
+ * doubling, up to 4x initial_ms; held at most timeout_ms and hold_max
+ * connections at once. */
+static struct world *world_new(uint8_t state, uint32_t initial_ms, uint32_t timeout_ms,
+			       uint32_t hold_max)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct svc_config *sc;
+	struct endpoint vip;
+	char err[128];
+
+	assert_non_null(w);
+	w->loop = ev_loop_new(EVFLAG_AUTO);
+	w->mem = mem_maps_new();
+	w->cfg = calloc(1, sizeof(*w->cfg));
+	assert_non_null(w->loop);
+	assert_non_null(w->mem);
+	assert_non_null(w->cfg);
+	w->ops = mem_maps_ops(w->mem);
+	w->replica_fd = listen_loopback(&w->replica);
+	assert_int_equal(endpoint_parse("198.18.0.20:80", &vip, err, sizeof(err)), 0);
+	mem_maps_add_service(w->mem, SVC_ID, &vip, IPPROTO_TCP, &w->replica, 1, REPLICA_ID, state);
+	w->cfg->nservices = 1;
+	sc = &w->cfg->services[0];
+	snprintf(sc->name, sizeof(sc->name), "web");
+	sc->vip = vip;
+	sc->proto = IPPROTO_TCP;
+	sc->nreplicas = 1;
+	sc->replicas[0] = w->replica;
+	sc->retry = (struct backoff_params){
+	    .initial_ms = initial_ms,
+	    .multiplier = 2,
+	    .max_ms = 4 * initial_ms,
+	    .jitter = 0,
+	    .timeout_ms = timeout_ms,
+	};
+	w->hold = hold_new(w->loop, &w->ops, hold_max);
+	assert_non_null(w->hold);
+	ev_timer_init(&w->wake, on_wake, 0.02, 0.02);
+	ev_timer_start(w->loop, &w->wake);
+	return w;
+}
+
+static void world_free(struct world *w)
+{
+	hold_free(w->hold);
+	ev_timer_stop(w->loop, &w->wake);
+	close(w->replica_fd);
+	ev_loop_destroy(w->loop);
+	free(w->cfg);
+	free(w->mem);
+	free(w);
+}
+
+static const struct steer_hold_stats *stats(const struct world *w)
+{
+	return &w->mem->hold_stats[SVC_ID];
+}
+
+/* A client of the held service: it connects where the datapath would send
+ * a miss, the listener published in steer_hold_v1. */
+static int client_connect(const struct world *w)
+{
+	const struct steer_hold *hv = &w->mem->hold[SVC_ID];
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = hv->port};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_not_equal(hv->port, 0);
+	sin.sin_addr.s_addr = hv->addr[0];
+	assert_true(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 || errno == EINPROGRESS);
+	return fd;
+}
+
+/* cond is evaluated once per loop iteration and never again after it holds
+ * (client_was_reset() consumes the error it reports). */
+#define RUN_UNTIL(w, cond)                                                                         \
+	do {                                                                                       \
+		double start_ = now_s();                                                           \
+		bool met_;                                                                         \
+		while (!(met_ = (cond)) && now_s() - start_ < DEADLINE_S)                          \
+			ev_run((w)->loop, EVRUN_ONCE);                                             \
+		if (!met_)                                                                         \
+			fail_msg("not within %.0f s: %s", DEADLINE_S, #cond);                      \
+	} while (0)
+
+/* Has the client been reset? Non-blocking read: -1/ECONNRESET once it has. */
+static bool client_was_reset(int fd)
+{
+	char c;
+
+	return read(fd, &c, 1) < 0 && errno == ECONNRESET;
+}
+
+/* Did the replica get a connection? Takes it. */
+static bool replica_accepted(const struct world *w)
+{
+	int fd = accept4(w->replica_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static void test_hold_publishes_a_loopback_listener_of_the_vip_family(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_DOWN, 50, 1000, 8);
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	assert_int_equal(w->mem->hold[SVC_ID].family, STEER_FAMILY_V4);
+	assert_int_equal(w->mem->hold[SVC_ID].addr[0], htonl(INADDR_LOOPBACK));
+	assert_int_not_equal(w->mem->hold[SVC_ID].port, 0);
+	world_free(w);
+}
+
+static void test_hold_first_attempt_happens_at_once(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 10000, 30000, 8);
+	int c;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	c = client_connect(w);
+	RUN_UNTIL(w, stats(w)->served == 1);
+	assert_true(replica_accepted(w));
+	assert_int_equal(stats(w)->attempts_total, 1);
+	assert_int_equal(stats(w)->attempts_served, 1);
+	assert_int_equal(stats(w)->held_total, 1);
+	assert_int_equal(stats(w)->held_now, 0);
+	close(c);
+	world_free(w);
+}
+
+/* Nothing is routable, and the next attempt is 10 s away: only the kick for
+ * this service, when a replica becomes routable, can serve it in time. */
+static void test_hold_kick_serves_at_once_when_a_replica_becomes_routable(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_DOWN, 10000, 30000, 8);
+	double start;
+	int c;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	c = client_connect(w);
+	RUN_UNTIL(w, stats(w)->attempts_total == 1);
+	assert_int_equal(stats(w)->held_now, 1);
+
+	w->mem->replicas[REPLICA_ID].state = STEER_REPLICA_UP;
+	hold_kick(w->hold, "api"); /* another service: not this one's business */
+	assert_int_equal(stats(w)->attempts_total, 1);
+	start = now_s();
+	hold_kick(w->hold, "web");
+	RUN_UNTIL(w, stats(w)->served == 1);
+	assert_true(now_s() - start < 2.0);
+	assert_int_equal(stats(w)->attempts_total, 2);
+	assert_true(replica_accepted(w));
+	close(c);
+	world_free(w);
+}
+
+/* An ejected replica is not routable even while UP, as in the datapath. */
+static void test_hold_does_not_pick_an_ejected_replica(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 10000, 30000, 8);
+	int c;
+
+	(void)state;
+	mem_maps_backend(w->mem, &w->replica)->ejected_ns = 1;
+	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	c = client_connect(w);
+	RUN_UNTIL(w, stats(w)->attempts_total == 1);
+	assert_int_equal(stats(w)->served, 0);
+	assert_false(replica_accepted(w));
+	close(c);
+	world_free(w);
+}
+
+static void test_hold_full_resets_the_newcomer_and_keeps_the_held(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_DOWN, 10000, 30000, 1);
+	int a, b;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	a = client_connect(w);
+	RUN_UNTIL(w, stats(w)->held_now == 1);
+	b = client_connect(w);
+	RUN_UNTIL(w, stats(w)->refused_full == 1);
+	RUN_UNTIL(w, client_was_reset(b));
+	assert_int_equal(stats(w)->held_now, 1);
+	assert_int_equal(stats(w)->held_total, 1);
+	assert_false(client_was_reset(a));
+	close(a);
+	close(b);
+	world_free(w);
+}
+
+static void test_hold_timeout_resets_the_client(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_DOWN, 20, 150, 8);
+	double start;
+	int c;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	start = now_s();
+	c = client_connect(w);
+	RUN_UNTIL(w, client_was_reset(c));
+	assert_true(now_s() - start >= 0.15);
+	assert_int_equal(stats(w)->timeouts, 1);
+	assert_int_equal(stats(w)->served, 0);
+	assert_int_equal(stats(w)->held_now, 0);
+	/* Attempts at 0, 20, 60 and 140 ms; the wait before a fifth is cut
+	 * to the deadline, where it runs unless lateness already passed it. */
+	assert_in_range(stats(w)->attempts_total, 4, 5);
+	close(c);
+	world_free(w);
+}
+
+/* A service gone from the config: its listener is unpublished (misses fail
+ * with EHOSTUNREACH) and its held connections are reset. */
+static void test_hold_removed_service_unpublishes_and_resets_its_held(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_DOWN, 10000, 30000, 8);
+	int c;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	c = client_connect(w);
+	RUN_UNTIL(w, stats(w)->held_now == 1);
+	w->cfg->nservices = 0;
+	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	assert_int_equal(w->mem->hold[SVC_ID].port, 0);
+	RUN_UNTIL(w, client_was_reset(c));
+	close(c);
+	world_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hold_publishes_a_loopback_listener_of_the_vip_family),
+	    cmocka_unit_test(test_hold_first_attempt_happens_at_once),
+	    cmocka_unit_test(test_hold_kick_serves_at_once_when_a_replica_becomes_routable),
+	    cmocka_unit_test(test_hold_does_not_pick_an_ejected_replica),
+	    cmocka_unit_test(test_hold_full_resets_the_newcomer_and_keeps_the_held),
+	    cmocka_unit_test(test_hold_timeout_resets_the_client),
+	    cmocka_unit_test(test_hold_removed_service_unpublishes_and_resets_its_held),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
