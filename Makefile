@@ -144,7 +144,7 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iagent \
 		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
 FUZZ_OBJS    := $(patsubst %,$(FUZZ_DIR)/agent/%.o,lib/addr miss/backoff config/config config/svc_name \
-		control/control config/env health/http_parse lib/log)
+		control/control_proto config/env health/http_parse lib/log)
 .PHONY: fuzz
 
 $(FUZZ_DIR)/agent:
