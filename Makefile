@@ -12,7 +12,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) -I. -Iagent \
 	      -DSTEER_VERSION='"$(VERSION)"'
-LDLIBS     += -lbpf -lelf -lz -linih -lev -lmicrohttpd
+LDLIBS     += -lbpf -lelf -lz -linih -lev -lmicrohttpd -ljansson -lmount
 # SANITIZE=1: AddressSanitizer and UBSan, in their own build directory.
 ifeq ($(SANITIZE),1)
 BUILD      := build/san
@@ -151,7 +151,7 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iagent \
 		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
 FUZZ_OBJS    := $(patsubst %,$(FUZZ_DIR)/agent/%.o,lib/addr miss/backoff config/config config/svc_name \
-		control/control config/env health/http_parse lib/log)
+		control/control_proto config/env health/http_parse lib/log)
 .PHONY: fuzz
 
 $(FUZZ_DIR)/agent:
@@ -164,7 +164,7 @@ $(FUZZ_DIR)/agent/%.o: agent/%.c $(AGENT_HDRS) bpf/steer_abi.h | $(FUZZ_DIR)/age
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@ -linih -lev -lbpf -lelf -lz -lm
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@ -linih -lev -lbpf -lelf -lz -lm -ljansson
 
 fuzz: deps $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS)) ## run each libFuzzer target FUZZ_SECONDS (60) s
 	$(Q)V=$(V) tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -1,6 +1,9 @@
 /* The control socket: a unix stream socket (mode 0600) that takes one
  * command line per connection and answers one line. Used by
- * `steer replica add|remove|drain|undrain SERVICE ADDR:PORT`. */
+ * `steer replica add|remove|drain|undrain SERVICE ADDR:PORT`.
+ *
+ * control_proto.c holds the line protocol (pure), control_server.c the
+ * agent's side on its libev loop, control_client.c control_request(). */
 #ifndef STEER_CONTROL_H
 #define STEER_CONTROL_H
 

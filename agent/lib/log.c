@@ -6,12 +6,15 @@
 #include <time.h>
 
 #include <bpf/libbpf.h>
+#include <jansson.h>
 
 #include "lib/log.h"
 
 #define LOG_LINE_MAX 1024
 /* The level an always-on event (log_event) is shown with. */
 #define LOG_EVENT_NAME "notice"
+/* U+FFFD, what a byte that is not UTF-8 shows as in a JSON line. */
+#define UTF8_REPLACEMENT "\xef\xbf\xbd"
 
 static enum log_level cur_level = LOG_INFO;
 static bool json_lines;
@@ -60,28 +63,66 @@ const char *log_level_name(enum log_level level)
 	return "?";
 }
 
-/* in as the inside of a JSON string, into out (at least 6 * strlen(in) + 1
- * bytes): '"' and '\' get a backslash, bytes below 0x20 and DEL become
- * \u00XX, everything else (UTF-8 included) is copied. Returns the length. */
-static size_t json_escape(const char *in, char *out)
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if s[0] does
+ * not start one: overlong forms, surrogates and code points past U+10FFFF are
+ * invalid, as jansson's own check has them. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
+	size_t len;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A message may hold any bytes (a replica's reply, a path, a cut that split a
+ * character), but JSON text is UTF-8 and jansson refuses anything else:
+ * json_stringn() returns NULL, and json_stringn_nocheck() only moves the
+ * failure to json_dumpb(), which would drop the whole line. So every byte
+ * that does not start a valid UTF-8 sequence becomes U+FFFD, as Go's
+ * encoding/json does; valid UTF-8 is copied as it is. out holds at least
+ * 3 * len bytes. Returns the length written. */
+static size_t utf8_sanitise(const char *in, size_t len, char *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
 	size_t n = 0;
 
-	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			out[n++] = '\\';
-			out[n++] = (char)*p;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			memcpy(out + n, "\\u00", 4);
-			out[n + 4] = hex[*p >> 4];
-			out[n + 5] = hex[*p & 0xf];
-			n += 6;
-		} else {
-			out[n++] = (char)*p;
+	for (size_t i = 0; i < len;) {
+		size_t seq = utf8_seq_len(p + i, len - i);
+
+		if (seq == 0) {
+			memcpy(out + n, UTF8_REPLACEMENT, sizeof(UTF8_REPLACEMENT) - 1);
+			n += sizeof(UTF8_REPLACEMENT) - 1;
+			i++;
+			continue;
 		}
+		memcpy(out + n, p + i, seq);
+		n += seq;
+		i += seq;
 	}
-	out[n] = '\0';
 	return n;
 }
 
@@ -98,14 +139,41 @@ static void utc_timestamp(char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+/* One JSON object, {"ts":...,"level":...,"msg":...} in that order and with
+ * no blanks around ',' and ':' (the line's shape since the first JSON
+ * format, which shippers may match on), and a newline, into out. Returns the length,
+ * or 0 if jansson could not build it (out of memory) or it does not fit. */
+static size_t json_line(const char *level, const char *msg, size_t msg_len, char *out,
+			size_t outlen)
+{
+	char ts[40], clean[3 * LOG_LINE_MAX];
+	size_t clean_len = utf8_sanitise(msg, msg_len, clean);
+	json_t *line;
+	size_t n;
+
+	utc_timestamp(ts, sizeof(ts));
+	line = json_pack("{s:s, s:s, s:s%}", "ts", ts, "level", level, "msg", clean, clean_len);
+	if (!line)
+		return 0;
+	n = json_dumpb(line, out, outlen, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(line);
+	if (n == 0 || n >= outlen) /* json_dumpb() returns the size it needed */
+		return 0;
+	out[n++] = '\n';
+	return n;
+}
+
 /* Format into one buffer and write it with a single call, so a line is not
  * interleaved with other writers; trailing newlines (libbpf adds one) are
- * dropped, an over-long message is cut and ends in "...". */
+ * dropped, an over-long message is cut and ends in "...". A JSON line that
+ * cannot be built is written as a text line rather than lost. */
 __attribute__((format(printf, 2, 0))) static void log_emit(const char *level, const char *fmt,
 							   va_list ap)
 {
+	/* Each message byte is at most 6 bytes of JSON ("\u001F"). */
 	char msg[LOG_LINE_MAX], out[64 + 6 * LOG_LINE_MAX];
 	FILE *stream = log_stream ? log_stream : stderr;
+	size_t len = 0;
 	int n;
 
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -117,19 +185,13 @@ __attribute__((format(printf, 2, 0))) static void log_emit(const char *level, co
 	}
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	if (json_lines) {
-		char ts[40];
-		size_t len;
-
-		utc_timestamp(ts, sizeof(ts));
-		len = (size_t)snprintf(out, sizeof(out),
-				       "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts, level);
-		len += json_escape(msg, out + len);
-		memcpy(out + len, "\"}\n", 4);
-		fputs(out, stream);
-	} else {
+	if (json_lines)
+		len = json_line(level, msg, strlen(msg), out,
+				sizeof(out)); /* up to a %c NUL, as text */
+	if (len > 0)
+		fwrite(out, 1, len, stream);
+	else
 		fprintf(stream, "steer: %s: %s\n", level, msg);
-	}
 	fflush(stream);
 }
 

@@ -16,8 +16,9 @@ const char *log_level_name(enum log_level level);
 
 /* false: "steer: LEVEL: message" (the default); true: one JSON object per
  * line, {"ts":"2026-11-27T21:11:02.123Z","level":"info","msg":"..."}, ts in
- * UTC with milliseconds, msg escaped (quotes, backslash, control characters
- * as \uXXXX; bytes >= 0x80 are passed through as they are). */
+ * UTC with milliseconds, msg a JSON string as jansson writes it (quotes,
+ * backslash and control characters escaped, UTF-8 as it is, each byte that
+ * is not UTF-8 as U+FFFD). */
 void log_set_json(bool json);
 /* Where lines go; NULL (the default) means stderr. For tests. */
 void log_set_stream(FILE *stream);

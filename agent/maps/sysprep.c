@@ -11,6 +11,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <libmount/libmount.h>
 #include <linux/magic.h>
 
 static int fs_type_is(const char *path, unsigned long magic)
@@ -79,47 +80,39 @@ int sysprep_pin_dir(const char *pin_dir, char *err, size_t errlen)
 	return 0;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-	char *out = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*out++ = *s++;
-		}
-	}
-	*out = '\0';
-}
-
+/* The first cgroup2 mount, in the kernel's order, whose mount point fits out
+ * wins. libmount unescapes the mount point (\040 is a space, \134 a
+ * backslash) and takes the fstype from after the " - " separator, so neither
+ * a cgroup v1 mount ("cgroup") nor a tmpfs whose source is "cgroup2" ever
+ * matches; lines it cannot parse are skipped. */
 int mountinfo_find_cgroup2(const char *mountinfo, char *out, size_t len)
 {
-	FILE *f = fopen(mountinfo, "re");
-	char line[4096];
-	int ret = -ENOENT;
+	struct libmnt_table *table = mnt_new_table();
+	struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *fs;
+	int ret;
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		/* id parent major:minor root mountpoint options [optional...] - fstype ... */
-		char *sep = strstr(line, " - ");
-		char mnt[PATH_MAX], fstype[64];
+	if (!table || !iter) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	ret = mnt_table_parse_file(table, mountinfo);
+	if (ret < 0)
+		goto cleanup;
+	ret = -ENOENT;
+	while (mnt_table_next_fs(table, iter, &fs) == 0) {
+		const char *fstype = mnt_fs_get_fstype(fs), *target = mnt_fs_get_target(fs);
 
-		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+		if (!fstype || strcmp(fstype, "cgroup2") != 0 || !target)
 			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-			continue;
-		unescape_octal(mnt);
-		if (snprintf(out, len, "%s", mnt) < (int)len) {
+		if (snprintf(out, len, "%s", target) < (int)len) {
 			ret = 0;
 			break;
 		}
 	}
-	fclose(f);
+cleanup:
+	mnt_free_iter(iter);
+	mnt_unref_table(table);
 	return ret;
 }
 

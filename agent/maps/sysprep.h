@@ -20,7 +20,8 @@ int sysprep_is_bpffs(const char *path);
 int sysprep_cgroup2_root(char *out, size_t len, char *err, size_t errlen);
 
 /* Find a cgroup v2 mount point in a mountinfo file (no side effects).
- * Returns 0 and fills out, -ENOENT if there is none. */
+ * Returns 0 and fills out, -ENOENT if there is none, another negative errno
+ * if the file cannot be read. */
 int mountinfo_find_cgroup2(const char *mountinfo, char *out, size_t len);
 
 /* Open the cgroup v2 directory to attach to: path, or the root if path is

@@ -1,6 +1,7 @@
 /*
- * Unit tests for agent/control.c: the command line parser and formatter, and
- * the control socket against a real libev loop, in a private mkdtemp()
+ * Unit tests for agent/control/: the command line parser and formatter
+ * (control_proto.c), and the control socket (control_server.c,
+ * control_client.c) against a real libev loop, in a private mkdtemp()
  * directory under /tmp that teardown removes.
  *
  * Server and clients share this process: control_request() runs on a second

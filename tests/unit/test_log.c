@@ -1,4 +1,4 @@
-/* Unit tests for agent/log.c: text and JSON lines, JSON string escaping,
+/* Unit tests for agent/lib/log.c: text and JSON lines, JSON string escaping,
  * level filtering, always-on events, long messages, and stderr as the
  * default stream. Lines are captured with log_set_stream(open_memstream). */
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "lib/log.h"
 
@@ -66,38 +67,29 @@ static const char *captured(struct capture *c)
 	return text;
 }
 
-/* The inside of the "msg" string of one JSON line, decoded (\" \\ \u00XX);
- * fails the test on anything else after a backslash or on a raw control
- * character, which JSON does not allow inside a string. */
+/* The "msg" of one JSON line, decoded by jansson; fails the test unless the
+ * line is exactly one valid JSON object with ts, level and msg (jansson's
+ * decoder refuses raw control characters and bytes that are not UTF-8). */
 static char *json_msg(const char *line)
 {
-	const char *p = strstr(line, "\"msg\":\"");
-	char *out, *o;
+	json_error_t error;
+	json_t *obj, *msg;
+	char *out;
+	size_t len = strlen(line);
 
-	assert_non_null(p);
-	p += strlen("\"msg\":\"");
-	out = o = calloc(1, strlen(p) + 1);
+	assert_true(len > 0 && line[len - 1] == '\n');
+	assert_ptr_equal(strchr(line, '\n'), line + len - 1);
+	obj = json_loads(line, 0, &error);
+	if (!obj)
+		fail_msg("not JSON (%s at %d): %s", error.text, error.position, line);
+	assert_int_equal(json_object_size(obj), 3);
+	assert_true(json_is_string(json_object_get(obj, "ts")));
+	assert_true(json_is_string(json_object_get(obj, "level")));
+	msg = json_object_get(obj, "msg");
+	assert_true(json_is_string(msg));
+	out = strdup(json_string_value(msg));
 	assert_non_null(out);
-	for (; *p && *p != '"'; p++) {
-		assert_true((unsigned char)*p >= 0x20);
-		if (*p != '\\') {
-			*o++ = *p;
-			continue;
-		}
-		p++;
-		if (*p == '"' || *p == '\\') {
-			*o++ = *p;
-		} else {
-			unsigned v;
-
-			assert_int_equal(strncmp(p, "u00", 3), 0);
-			assert_int_equal(sscanf(p + 3, "%2x", &v), 1);
-			*o++ = (char)v;
-			p += 4;
-		}
-	}
-	assert_string_equal(p, "\"}\n");
-	*o = '\0';
+	json_decref(obj);
 	return out;
 }
 
@@ -191,45 +183,52 @@ static void test_log_json_line_has_ts_level_and_msg(void **state)
 	assert_true(ts >= now - 5 && ts <= now + 5);
 }
 
-static void test_log_json_escapes_quotes_backslashes_and_control_chars(void **state)
+/* JSON equality, not bytes: jansson writes \t \n \r \b \f for those
+ * controls, \u00XX (upper-case hex) for the others, and DEL as it is. */
+static void test_log_json_msg_decodes_to_the_message_whatever_it_holds(void **state)
 {
-	static const struct {
-		const char *msg, *escaped;
-	} cases[] = {
-	    {"plain", "plain"},
-	    {"bad value '\"x' in \"web\"", "bad value '\\\"x' in \\\"web\\\""},
-	    {"C:\\path\\", "C:\\\\path\\\\"},
-	    {"tab\there", "tab\\u0009here"},
-	    {"line1\nline2", "line1\\u000aline2"},
-	    {"cr\r", "cr\\u000d"},
-	    {"\x01\x1f\x7f", "\\u0001\\u001f\\u007f"},
-	    {"esc \x1b[31m", "esc \\u001b[31m"},
-	    {"caf\xc3\xa9 \xe2\x86\x92 \xff", "caf\xc3\xa9 \xe2\x86\x92 \xff"},
-	    {"slash / stays", "slash / stays"},
+	static const char *const msgs[] = {
+	    "plain",
+	    "bad value '\"x' in \"web\"",
+	    "C:\\path\\",
+	    "tab\there",
+	    "line1\nline2",
+	    "cr\r",
+	    "\x01\x1f\x7f\b\f",
+	    "esc \x1b[31m",
+	    "caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf",
+	    "slash / stays",
 	};
 	struct capture *c = *state;
-	char expected[512];
 
 	log_set_json(true);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *line;
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		char *decoded;
 
-		log_info("%s", cases[i].msg);
-		line = captured(c);
-		snprintf(expected, sizeof(expected), "\"level\":\"info\",\"msg\":\"%s\"}\n",
-			 cases[i].escaped);
-		assert_non_null(strstr(line, expected));
+		log_info("%s", msgs[i]);
+		decoded = json_msg(captured(c));
+		assert_string_equal(decoded, msgs[i]);
+		free(decoded);
 	}
 }
 
-static void test_log_json_every_byte_round_trips(void **state)
+static void test_log_json_quotes_and_controls_are_escaped(void **state)
 {
 	struct capture *c = *state;
-	char msg[300];
+
+	log_set_json(true);
+	log_info("say \"hi\"\\\t\n\x01");
+	assert_non_null(strstr(captured(c), "\"msg\":\"say \\\"hi\\\"\\\\\\t\\n\\u0001\"}\n"));
+}
+
+static void test_log_json_every_ascii_byte_round_trips(void **state)
+{
+	struct capture *c = *state;
+	char msg[200];
 	size_t n = 0;
 	char *decoded;
 
-	for (int b = 1; b < 256; b++)
+	for (int b = 1; b < 0x80; b++)
 		if (b != '\n') /* a trailing newline is dropped, an inner one kept */
 			msg[n++] = (char)b;
 	msg[n++] = '\n';
@@ -239,6 +238,51 @@ static void test_log_json_every_byte_round_trips(void **state)
 	log_info("%s", msg);
 	decoded = json_msg(captured(c));
 	assert_string_equal(decoded, msg);
+	free(decoded);
+}
+
+/* A line is never lost to bytes that are not UTF-8: each becomes U+FFFD. */
+static void test_log_json_bytes_that_are_not_utf8_become_u_fffd(void **state)
+{
+#define R "\xef\xbf\xbd"
+	static const struct {
+		const char *desc, *msg, *decoded;
+	} cases[] = {
+	    {"lone byte", "a\xff b", "a" R " b"},
+	    {"continuation without a lead", "\x80\xbf", R R},
+	    {"overlong '/'", "\xc0\xaf", R R},
+	    {"overlong NUL in 3 bytes", "\xe0\x80\x80", R R R},
+	    {"surrogate U+D800", "\xed\xa0\x80", R R R},
+	    {"past U+10FFFF", "\xf4\x90\x80\x80", R R R R},
+	    {"lead cut by the end", "caf\xc3", "caf" R},
+	    {"lead cut by ASCII", "\xe2\x86x", R R "x"},
+	    {"valid around invalid", "\xc3\xa9\xfe\xc3\xa9", "\xc3\xa9" R "\xc3\xa9"},
+	};
+#undef R
+	struct capture *c = *state;
+	char msg[300];
+	size_t n = 0;
+	char *decoded;
+
+	log_set_json(true);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		log_info("%s", cases[i].msg);
+		decoded = json_msg(captured(c));
+		if (strcmp(decoded, cases[i].decoded))
+			fail_msg("%s: expected '%s', got '%s'", cases[i].desc, cases[i].decoded,
+				 decoded);
+		free(decoded);
+	}
+
+	/* every byte from 0x80 up, alone: 128 U+FFFD */
+	for (int b = 0x80; b < 0x100; b++)
+		msg[n++] = (char)b;
+	msg[n] = '\0';
+	log_info("%s", msg);
+	decoded = json_msg(captured(c));
+	assert_int_equal(strlen(decoded), 128 * 3);
+	for (size_t i = 0; i < 128; i++)
+		assert_memory_equal(decoded + 3 * i, "\xef\xbf\xbd", 3);
 	free(decoded);
 }
 
@@ -265,6 +309,53 @@ static void test_log_long_message_is_cut_with_an_ellipsis(void **state)
 	assert_int_equal(strcmp(decoded + 1020, "..."), 0);
 	assert_int_equal(strspn(decoded, "\""), 1020);
 	free(decoded);
+
+	/* The longest escape (\u0001, 6 bytes a byte) still fits the line. */
+	memset(big, '\x01', sizeof(big) - 1);
+	log_info("%s", big);
+	decoded = json_msg(captured(c));
+	assert_int_equal(strlen(decoded), 1023);
+	assert_int_equal(strspn(decoded, "\x01"), 1020);
+	free(decoded);
+}
+
+/* The cut at 1020 bytes may split a character; its first bytes become U+FFFD
+ * and the line is still JSON. */
+static void test_log_json_cut_inside_a_character_stays_valid(void **state)
+{
+	struct capture *c = *state;
+	char big[3000], *decoded;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big + 1019, "\xe2\x86\x92", 3); /* only its lead byte survives the cut */
+	log_set_json(true);
+	log_info("%s", big);
+	decoded = json_msg(captured(c));
+	assert_int_equal(strlen(decoded), 1019 + 3 + 3);
+	assert_int_equal(strcmp(decoded + 1019, "\xef\xbf\xbd..."), 0);
+	free(decoded);
+}
+
+static void *no_memory(size_t size)
+{
+	(void)size;
+	return NULL;
+}
+
+/* Out of memory, jansson builds nothing: the line is written as text rather
+ * than lost. */
+static void test_log_json_falls_back_to_a_text_line_without_memory(void **state)
+{
+	struct capture *c = *state;
+
+	log_set_json(true);
+	json_set_alloc_funcs(no_memory, free);
+	log_warn("replica %s: down", "10.0.0.1:80");
+	json_set_alloc_funcs(malloc, free);
+	assert_string_equal(captured(c), "steer: warn: replica 10.0.0.1:80: down\n");
+	log_info("back");
+	assert_non_null(strstr(captured(c), "\"level\":\"info\",\"msg\":\"back\"}\n"));
 }
 
 static void test_log_json_lines_hold_one_object_each(void **state)
@@ -327,8 +418,12 @@ int main(void)
 	    CAPTURE_TEST(test_log_level_filters_less_severe_messages),
 	    CAPTURE_TEST(test_log_event_appears_at_every_level),
 	    CAPTURE_TEST(test_log_json_line_has_ts_level_and_msg),
-	    CAPTURE_TEST(test_log_json_escapes_quotes_backslashes_and_control_chars),
-	    CAPTURE_TEST(test_log_json_every_byte_round_trips),
+	    CAPTURE_TEST(test_log_json_msg_decodes_to_the_message_whatever_it_holds),
+	    CAPTURE_TEST(test_log_json_quotes_and_controls_are_escaped),
+	    CAPTURE_TEST(test_log_json_every_ascii_byte_round_trips),
+	    CAPTURE_TEST(test_log_json_bytes_that_are_not_utf8_become_u_fffd),
+	    CAPTURE_TEST(test_log_json_cut_inside_a_character_stays_valid),
+	    CAPTURE_TEST(test_log_json_falls_back_to_a_text_line_without_memory),
 	    CAPTURE_TEST(test_log_long_message_is_cut_with_an_ellipsis),
 	    CAPTURE_TEST(test_log_json_lines_hold_one_object_each),
 	    CAPTURE_TEST(test_log_default_stream_is_stderr),

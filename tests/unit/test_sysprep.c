@@ -1,4 +1,4 @@
-/* Unit tests for agent/sysprep.c: finding a cgroup v2 mount in mountinfo.
+/* Unit tests for agent/maps/sysprep.c: finding a cgroup v2 mount in mountinfo.
  * Fixtures live in tests/unit/fixtures/, found next to this source file. */
 #include <errno.h>
 #include <limits.h>
@@ -61,6 +61,11 @@ static const struct {
     /* optional fields (shared:, master:, propagate_from:, unbindable) before
      * " - "; the first cgroup2 mount wins */
     {"mountinfo_optional", "/var/lib/kubelet/cgroup"},
+    /* \011 and \012 are a tab and a newline; the v1 mount before it, at an
+     * escaped path too, is not taken */
+    {"mountinfo_escaped_controls", "/run/tab\tand\nnewline"},
+    /* lines cut short are skipped, not the end of the file */
+    {"mountinfo_broken", "/sys/fs/cgroup"},
 };
 
 static void test_sysprep_finds_cgroup2_mount_point(void **state)
@@ -93,6 +98,29 @@ static void test_sysprep_no_cgroup2_mount_returns_enoent(void **state)
 			 -ENOENT);
 }
 
+/* An empty mountinfo has no cgroup2 mount either. */
+static void test_sysprep_empty_mountinfo_returns_enoent(void **state)
+{
+	char out[PATH_MAX];
+
+	(void)state;
+	assert_int_equal(mountinfo_find_cgroup2("/dev/null", out, sizeof(out)), -ENOENT);
+}
+
+/* A mount point that does not fit out is passed over for the next cgroup2
+ * mount, never returned cut. */
+static void test_sysprep_mount_point_too_long_for_out_is_skipped(void **state)
+{
+	char out[sizeof("/var/lib/kubelet/cgroup") - 1]; /* one byte short */
+
+	(void)state;
+	assert_fixture_readable("mountinfo_optional");
+	assert_int_equal(mountinfo_find_cgroup2(fixture("mountinfo_optional"), out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "/second/cgroup2");
+	assert_int_equal(mountinfo_find_cgroup2(fixture("mountinfo_optional"), out, 8), -ENOENT);
+}
+
 static void test_sysprep_missing_mountinfo_returns_negative_errno(void **state)
 {
 	char out[PATH_MAX];
@@ -111,6 +139,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sysprep_finds_cgroup2_mount_point),
 	    cmocka_unit_test(test_sysprep_no_cgroup2_mount_returns_enoent),
+	    cmocka_unit_test(test_sysprep_empty_mountinfo_returns_enoent),
+	    cmocka_unit_test(test_sysprep_mount_point_too_long_for_out_is_skipped),
 	    cmocka_unit_test(test_sysprep_missing_mountinfo_returns_negative_errno),
 	};
 

@@ -1,25 +1,19 @@
 /*
- * The control socket: one command line per connection, one reply line.
+ * The control socket's server: a non-blocking unix stream socket driven by
+ * the agent's libev loop, one command line per connection, one reply line.
  *
- * Server side (control_listen): a non-blocking unix stream socket driven by
- * the agent's libev loop. Every accepted client gets a fixed buffer, a read
- * watcher and one timer that bounds its whole life, so a client that is slow,
- * silent, too chatty or does not read its reply costs at most
- * CONTROL_CLIENTS_MAX buffers and never blocks the loop. Replies that are
- * refusals before a client has any state ("too many clients", "permission
- * denied") are sent once with MSG_DONTWAIT and the connection is closed.
- *
- * Client side (control_request): blocking connect bounded by SO_SNDTIMEO, then
- * non-blocking I/O against one deadline.
+ * Every accepted client gets a fixed buffer, a read watcher and one timer
+ * that bounds its whole life, so a client that is slow, silent, too chatty or
+ * does not read its reply costs at most CONTROL_CLIENTS_MAX buffers and never
+ * blocks the loop. Replies that are refusals before a client has any state
+ * ("too many clients", "permission denied") are sent once with MSG_DONTWAIT
+ * and the connection is closed.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,10 +22,6 @@
 
 #include "control/control.h"
 #include "lib/log.h"
-
-#define CMD_ACCEPTED  "replica add|remove|drain|undrain SERVICE ADDR:PORT"
-#define CMD_EXPECTED  "expected: replica VERB SERVICE ADDR:PORT"
-#define VERB_ACCEPTED "add, remove, drain, undrain"
 
 #define ACCEPT_BATCH	   32  /* accepts per loop wakeup, so a flood cannot starve the loop */
 #define ACCEPT_PAUSE_S	   0.1 /* after EMFILE & co, try accept() again this much later */
@@ -47,15 +37,6 @@
 
 _Static_assert(CONTROL_LINE_MAX == 4096, "MSG_TOO_LONG spells out CONTROL_LINE_MAX");
 
-static const char *const verb_names[] = {
-    [CONTROL_ADD] = "add",
-    [CONTROL_REMOVE] = "remove",
-    [CONTROL_DRAIN] = "drain",
-    [CONTROL_UNDRAIN] = "undrain",
-};
-
-#define NVERBS ((int)(sizeof(verb_names) / sizeof(verb_names[0])))
-
 /* Process-wide; read when a client is accepted. */
 static int client_timeout_ms = CONTROL_CLIENT_TIMEOUT_MS;
 
@@ -63,96 +44,6 @@ void control_set_client_timeout_ms(int ms)
 {
 	client_timeout_ms = ms > 0 ? ms : CONTROL_CLIENT_TIMEOUT_MS;
 }
-
-/* ------------------------------------------------------------- the protocol */
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
-{
-	char buf[CONTROL_LINE_MAX + 1], addr_err[CONTROL_LINE_MAX];
-	char *words[5]; /* one more than a command has, to notice extra words */
-	struct control_cmd out = {0};
-	size_t len = strlen(line);
-	int nwords = 0, verb = 0;
-	char *p;
-
-	if (len > 0 && line[len - 1] == '\n') {
-		len--;
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-	}
-	if (len > CONTROL_LINE_MAX) {
-		snprintf(err, errlen, "line longer than %d bytes", CONTROL_LINE_MAX);
-		return -1;
-	}
-	memcpy(buf, line, len);
-	buf[len] = '\0';
-
-	for (p = buf; *p && nwords < (int)(sizeof(words) / sizeof(words[0]));) {
-		while (is_blank(*p))
-			p++;
-		if (!*p)
-			break;
-		words[nwords++] = p;
-		while (*p && !is_blank(*p))
-			p++;
-		if (*p)
-			*p++ = '\0';
-	}
-
-	if (nwords == 0)
-		goto expected;
-	if (strcmp(words[0], "replica") != 0) {
-		snprintf(err, errlen, "unknown command '%s' (accepted: " CMD_ACCEPTED ")",
-			 words[0]);
-		return -1;
-	}
-	if (nwords < 2)
-		goto expected;
-	for (int v = 1; v < NVERBS; v++)
-		if (verb_names[v] && strcmp(words[1], verb_names[v]) == 0)
-			verb = v;
-	if (!verb) {
-		snprintf(err, errlen, "unknown verb '%s' (accepted: " VERB_ACCEPTED ")", words[1]);
-		return -1;
-	}
-	if (nwords != 4)
-		goto expected;
-	if (!svc_name_valid(words[2], strlen(words[2]))) {
-		snprintf(err, errlen, "bad service name '%s' (accepted: " SVC_NAME_ACCEPTED ")",
-			 words[2]);
-		return -1;
-	}
-	if (endpoint_parse(words[3], &out.replica, addr_err, sizeof(addr_err)) < 0) {
-		snprintf(err, errlen, "%s", addr_err);
-		return -1;
-	}
-	out.verb = (enum control_verb)verb;
-	snprintf(out.service, sizeof(out.service), "%s", words[2]);
-	*cmd = out;
-	return 0;
-
-expected:
-	snprintf(err, errlen, CMD_EXPECTED);
-	return -1;
-}
-
-void control_format(const struct control_cmd *cmd, char *buf, size_t len)
-{
-	const char *verb = "?"; /* an unknown verb formats as a line parse refuses */
-	char addr[ADDR_STRLEN];
-
-	if ((int)cmd->verb > 0 && (int)cmd->verb < NVERBS && verb_names[cmd->verb])
-		verb = verb_names[cmd->verb];
-	snprintf(buf, len, "replica %s %s %s", verb, cmd->service,
-		 endpoint_format(&cmd->replica, addr, sizeof(addr)));
-}
-
-/* --------------------------------------------------------------- the server */
 
 struct control_client {
 	struct control_server *srv;
@@ -663,180 +554,4 @@ void control_close(struct control_server *srv)
 		unlink(srv->path);
 	close(srv->fd);
 	free(srv);
-}
-
-/* --------------------------------------------------------------- the client */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for events on fd until deadline (CLOCK_MONOTONIC ms). 0, or -1 with
- * errno (ETIMEDOUT). */
-static int wait_fd(int fd, short events, long long deadline)
-{
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = events};
-		long long left = deadline - now_ms();
-		int rc;
-
-		if (left < 0)
-			left = 0;
-		rc = poll(&pfd, 1, (int)left);
-		if (rc > 0)
-			return 0;
-		if (rc == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-static int send_all(int fd, const char *buf, size_t len, long long deadline)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(fd, POLLOUT, deadline) < 0)
-				return -1;
-			continue;
-		}
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Connect with the time left to deadline: a blocking unix connect() waits for
- * room in the listener's backlog at most SO_SNDTIMEO, then fails EAGAIN. */
-static int connect_until(int fd, const struct sockaddr_un *sun, long long deadline)
-{
-	for (;;) {
-		long long left = deadline - now_ms();
-		struct timeval tv;
-
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		tv.tv_sec = left / 1000;
-		tv.tv_usec = (left % 1000) * 1000;
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-			return -1;
-		if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
-			return 0;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-/* Read up to the first newline into buf (size CONTROL_LINE_MAX + 1), cut it
- * there. Returns the line length, or -1 with errno. */
-static ssize_t read_line(int fd, char *buf, long long deadline, int write_errno)
-{
-	size_t got = 0;
-
-	for (;;) {
-		ssize_t n = recv(fd, buf + got, CONTROL_LINE_MAX - got, MSG_DONTWAIT);
-		char *nl;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(fd, POLLIN, deadline) < 0)
-				return -1;
-			continue;
-		}
-		if (n <= 0) { /* EOF, or ECONNRESET once the data queued is read */
-			buf[got] = '\0';
-			if (got == 0)
-				errno = write_errno ? write_errno : n == 0 ? ECONNRESET : errno;
-			else
-				errno = EPROTO; /* a reply without its newline */
-			return -1;
-		}
-		nl = memchr(buf + got, '\n', (size_t)n);
-		got += (size_t)n;
-		if (nl) {
-			*nl = '\0';
-			return nl - buf;
-		}
-		if (got == CONTROL_LINE_MAX) {
-			buf[got] = '\0';
-			errno = EPROTO;
-			return -1;
-		}
-	}
-}
-
-int control_request(const char *path, const char *line, char *reply, size_t len, int timeout_ms)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char buf[CONTROL_LINE_MAX + 1] = "";
-	long long deadline;
-	int fd, saved, ret = -1, write_errno = 0;
-	ssize_t n;
-
-	if (reply && len)
-		reply[0] = '\0';
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (strchr(line, '\n')) {
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if (timeout_ms <= 0)
-		timeout_ms = CONTROL_CLIENT_TIMEOUT_MS;
-	deadline = now_ms() + timeout_ms;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect_until(fd, &sun, deadline) < 0)
-		goto out;
-	/* The agent may answer and close before taking the whole line (a line
-	 * too long): the write fails EPIPE, but its reply is still to read. */
-	if (send_all(fd, line, strlen(line), deadline) < 0 || send_all(fd, "\n", 1, deadline) < 0) {
-		if (errno != EPIPE && errno != ECONNRESET)
-			goto out;
-		write_errno = errno;
-	}
-	n = read_line(fd, buf, deadline, write_errno);
-	if (n > 0 && buf[n - 1] == '\r')
-		buf[--n] = '\0';
-	if (reply && len)
-		snprintf(reply, len, "%s", buf);
-	if (n < 0)
-		goto out;
-	if (strncmp(buf, "ok", 2) == 0 && (buf[2] == '\0' || buf[2] == ' ')) {
-		ret = 0;
-	} else if (strncmp(buf, "error:", 6) == 0) {
-		ret = 1;
-	} else {
-		errno = EPROTO;
-		goto out;
-	}
-out:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return ret;
 }
