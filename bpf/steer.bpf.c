@@ -78,9 +78,9 @@ int sock_state_watch(struct inet_sock_set_state_args *ctx)
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
 	if (ctx->oldstate == BPF_TCP_LISTEN && ctx->newstate == BPF_TCP_CLOSE)
-		on_listener_closed(ctx);
+		on_listener_change(ctx, false);
 	else if (ctx->oldstate == BPF_TCP_CLOSE && ctx->newstate == BPF_TCP_LISTEN)
-		on_listener_opened(ctx);
+		on_listener_change(ctx, true);
 	else if (ctx->oldstate == BPF_TCP_SYN_SENT && ctx->newstate == BPF_TCP_CLOSE)
 		on_connect_done(ctx, false);
 	else if (ctx->oldstate == BPF_TCP_SYN_SENT && ctx->newstate == BPF_TCP_ESTABLISHED)

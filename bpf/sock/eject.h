@@ -55,10 +55,7 @@ static __always_inline void emit_event(const struct steer_backend_key *key, __u8
 	if (!ev)
 		return; /* the map already says ejected; the agent's checks catch up */
 	ev->ts_ns = now;
-	ev->addr[0] = key->addr[0];
-	ev->addr[1] = key->addr[1];
-	ev->addr[2] = key->addr[2];
-	ev->addr[3] = key->addr[3];
+	__builtin_memcpy(ev->addr, key->addr, sizeof(ev->addr));
 	ev->port = key->port;
 	ev->family = key->family;
 	ev->reason = reason;
@@ -104,38 +101,36 @@ static __always_inline bool key_is_wildcard(const struct steer_backend_key *key)
 struct wildcard_ctx {
 	__be16 port;
 	__u8 family; /* of the listener; an IPv6 one also takes IPv4 (dual stack) */
+	bool opened; /* CLOSE -> LISTEN, else LISTEN -> CLOSE */
 	__u64 now;
 };
 
-static bool wildcard_covers(const struct steer_backend_key *key, const struct steer_backend *b,
-			    const struct wildcard_ctx *w)
+/* A listener of b's endpoint closed: eject it. One opened: only tell the
+ * agent, which checks the replica at once if it is not up; the datapath
+ * itself never trusts a replica again without a check. */
+static __always_inline void listener_changed(const struct steer_backend_key *key,
+					     struct steer_backend *b, bool opened, __u64 now)
 {
-	return b->local && key->port == w->port &&
-	       (key->family == w->family || w->family == STEER_FAMILY_V6);
+	if (opened)
+		emit_event(key, STEER_EVENT_LISTENER_UP, now);
+	else
+		backend_eject(key, b, STEER_EJECT_LISTENER_CLOSED, now);
 }
 
-static long eject_local_on_port(struct bpf_map *map, const struct steer_backend_key *key,
-				struct steer_backend *b, struct wildcard_ctx *w)
-{
-	(void)map;
-	if (wildcard_covers(key, b, w))
-		backend_eject(key, b, STEER_EJECT_LISTENER_CLOSED, w->now);
-	return 0;
-}
-
-static long announce_local_on_port(struct bpf_map *map, const struct steer_backend_key *key,
+static long local_listener_changed(struct bpf_map *map, const struct steer_backend_key *key,
 				   struct steer_backend *b, struct wildcard_ctx *w)
 {
 	(void)map;
-	if (wildcard_covers(key, b, w))
-		emit_event(key, STEER_EVENT_LISTENER_UP, w->now);
+	if (b->local && key->port == w->port &&
+	    (key->family == w->family || w->family == STEER_FAMILY_V6))
+		listener_changed(key, b, w->opened, w->now);
 	return 0;
 }
 
-/* A listener opened (CLOSE -> LISTEN) on a local replica's endpoint: tell the
- * agent, which checks the replica at once if it is not up; the datapath itself
- * never trusts a replica again without a check. */
-static __always_inline void on_listener_opened(const struct inet_sock_set_state_args *ctx)
+/* A listener opened or closed on a local replica's endpoint, or on a
+ * wildcard address, which covers every local replica on its port. */
+static __always_inline void on_listener_change(const struct inet_sock_set_state_args *ctx,
+					       bool opened)
 {
 	struct steer_backend_key key;
 	struct steer_backend *b;
@@ -144,33 +139,15 @@ static __always_inline void on_listener_opened(const struct inet_sock_set_state_
 	if (!tp_endpoint(ctx, true, &key))
 		return;
 	if (key_is_wildcard(&key)) {
-		struct wildcard_ctx w = {.port = key.port, .family = key.family, .now = now};
+		struct wildcard_ctx w = {
+		    .port = key.port, .family = key.family, .opened = opened, .now = now};
 
-		bpf_for_each_map_elem(&steer_backends_v1, announce_local_on_port, &w, 0);
+		bpf_for_each_map_elem(&steer_backends_v1, local_listener_changed, &w, 0);
 		return;
 	}
 	b = bpf_map_lookup_elem(&steer_backends_v1, &key);
 	if (b && b->local)
-		emit_event(&key, STEER_EVENT_LISTENER_UP, now);
-}
-
-static __always_inline void on_listener_closed(const struct inet_sock_set_state_args *ctx)
-{
-	struct steer_backend_key key;
-	struct steer_backend *b;
-	__u64 now = bpf_ktime_get_ns();
-
-	if (!tp_endpoint(ctx, true, &key))
-		return;
-	if (key_is_wildcard(&key)) {
-		struct wildcard_ctx w = {.port = key.port, .family = key.family, .now = now};
-
-		bpf_for_each_map_elem(&steer_backends_v1, eject_local_on_port, &w, 0);
-		return;
-	}
-	b = bpf_map_lookup_elem(&steer_backends_v1, &key);
-	if (b && b->local)
-		backend_eject(&key, b, STEER_EJECT_LISTENER_CLOSED, now);
+		listener_changed(&key, b, opened, now);
 }
 
 static __always_inline void on_connect_done(const struct inet_sock_set_state_args *ctx, bool ok)

@@ -32,6 +32,15 @@ struct sock_endpoint {
 	__u8 family;
 };
 
+/* Map keys and values hold addresses as four words; IPv4 uses the first. */
+static __always_inline void addr_copy(__be32 dst[4], const __be32 src[4])
+{
+	dst[0] = src[0];
+	dst[1] = src[1];
+	dst[2] = src[2];
+	dst[3] = src[3];
+}
+
 static __always_inline void ctx_get_peer(const struct bpf_sock_addr *ctx, __u8 family,
 					 struct sock_endpoint *ep)
 {
@@ -69,10 +78,7 @@ static __always_inline const struct steer_svc_value *svc_lookup(const struct soc
 {
 	struct steer_svc_key key = {};
 
-	key.addr[0] = dst->addr[0];
-	key.addr[1] = dst->addr[1];
-	key.addr[2] = dst->addr[2];
-	key.addr[3] = dst->addr[3];
+	addr_copy(key.addr, dst->addr);
 	key.port = dst->port;
 	key.family = dst->family;
 	key.proto = proto;
@@ -89,10 +95,7 @@ static __always_inline const struct steer_backend *backend_of(const struct steer
 {
 	struct steer_backend_key key = {};
 
-	key.addr[0] = r->addr[0];
-	key.addr[1] = r->addr[1];
-	key.addr[2] = r->addr[2];
-	key.addr[3] = r->addr[3];
+	addr_copy(key.addr, r->addr);
 	key.port = r->port;
 	key.family = r->family;
 	key.proto = proto;
@@ -151,17 +154,11 @@ static __always_inline int revnat_remember(__u64 cookie, const __be32 addr[4], _
 	struct steer_revnat_value val = {};
 
 	key.cookie = cookie;
-	key.addr[0] = addr[0];
-	key.addr[1] = addr[1];
-	key.addr[2] = addr[2];
-	key.addr[3] = addr[3];
+	addr_copy(key.addr, addr);
 	key.port = port;
 	key.family = family;
 
-	val.addr[0] = vip->addr[0];
-	val.addr[1] = vip->addr[1];
-	val.addr[2] = vip->addr[2];
-	val.addr[3] = vip->addr[3];
+	addr_copy(val.addr, vip->addr);
 	val.port = vip->port;
 	val.family = vip->family;
 	return bpf_map_update_elem(&steer_revnat_v1, &key, &val, BPF_ANY);
@@ -173,10 +170,7 @@ revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
 	struct steer_revnat_key key = {};
 
 	key.cookie = cookie;
-	key.addr[0] = peer->addr[0];
-	key.addr[1] = peer->addr[1];
-	key.addr[2] = peer->addr[2];
-	key.addr[3] = peer->addr[3];
+	addr_copy(key.addr, peer->addr);
 	key.port = peer->port;
 	key.family = peer->family;
 	return bpf_map_lookup_elem(&steer_revnat_v1, &key);
