@@ -12,7 +12,7 @@
 void status_render_text(const struct status_snapshot *s, FILE *out);
 
 /* {"services":[...]} on one line, then a newline. Returns 0, or -ENOMEM
- * (nothing written) or -EIO (output cut short). */
+ * with nothing written. */
 int status_render_json(const struct status_snapshot *s, FILE *out);
 
 #endif
