@@ -1,4 +1,4 @@
-/* Unit tests for agent/metrics.c's renderer: a snapshot in, Prometheus text
+/* Unit tests for agent/observe/metrics_render.c: a snapshot in, Prometheus text
  * format 0.0.4 out. Exact text for a small case, label escaping, histogram
  * consistency, families that exist for TCP only, the empty snapshot, and the
  * size bound. */

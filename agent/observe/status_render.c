@@ -1,0 +1,281 @@
+/* `steer status` output (see status_render.h): pure functions of a snapshot. */
+#include "observe/status_render.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+
+#include <jansson.h>
+
+#include "health/health.h"
+#include "lib/addr.h"
+#include "lib/hist.h"
+#include "maps/keys.h"
+
+static const char *check_result_name(uint8_t r)
+{
+	static const char *const names[] = {"none",	  "ok",		  "refused", "timeout",
+					    "bad-status", "bad-response", "error"};
+
+	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+static const char *eject_reason_name(uint8_t r)
+{
+	static const char *const names[] = {"none", "listener-closed", "connect-failed",
+					    "check-failed"};
+
+	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+/* ISO 8601 UTC of a CLOCK_REALTIME ns value, "-" for none. */
+static const char *iso_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (!ns || !gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+/* Attempts per served connection, as a decimal. */
+static double attempts_per_served(const struct steer_hold_stats *h)
+{
+	return h->served ? (double)h->attempts_served / (double)h->served : 0.0;
+}
+
+static void print_hold_text(const struct steer_hold_stats *h, FILE *out)
+{
+	fprintf(out,
+		"  hold: now=%llu held=%llu served=%llu timeouts=%llu refused_full=%llu "
+		"attempts/served=%.2f hold_p50=%lluus hold_p99=%lluus first_attempt_p50=%lluus "
+		"first_attempt_p99=%lluus\n",
+		(unsigned long long)h->held_now, (unsigned long long)h->held_total,
+		(unsigned long long)h->served, (unsigned long long)h->timeouts,
+		(unsigned long long)h->refused_full, attempts_per_served(h),
+		(unsigned long long)hist_percentile_us(&h->hold_us, 50),
+		(unsigned long long)hist_percentile_us(&h->hold_us, 99),
+		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 50),
+		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 99));
+}
+
+void status_render_text(const struct status_snapshot *s, FILE *out)
+{
+	const struct svc_view *sv = s->services;
+	int n = s->nservices;
+	char buf[ADDR_STRLEN];
+
+	if (n == 0)
+		fprintf(out, "no services\n");
+	for (int i = 0; i < n; i++) {
+		struct endpoint vip;
+		uint8_t proto;
+
+		svc_key_decode(&sv[i].key, &vip, &proto);
+		fprintf(out,
+			"service %s %s/%s id=%u replicas=%d steered=%llu misses=%llu errors=%llu\n",
+			sv[i].name[0] ? sv[i].name : "?", endpoint_format(&vip, buf, sizeof(buf)),
+			proto_name(proto), sv[i].val.svc_id, sv[i].nreplicas,
+			(unsigned long long)sv[i].stats.steered,
+			(unsigned long long)sv[i].stats.misses,
+			(unsigned long long)sv[i].stats.errors);
+		if (proto == IPPROTO_TCP)
+			print_hold_text(&sv[i].hold, out);
+		for (int r = 0; r < sv[i].nreplicas; r++) {
+			const struct replica_view *rv = &sv[i].replicas[r];
+			struct endpoint ep;
+			char since[32];
+
+			replica_decode(&rv->r, &ep);
+			fprintf(out,
+				"  replica %s id=%u state=%s since=%s check=%s/%uus fails=%u "
+				"steered=%llu failed_connects=%llu ejected=%s\n",
+				endpoint_format(&ep, buf, sizeof(buf)), rv->id,
+				health_state_name(rv->r.state),
+				iso_time(rv->st.since_ns, since, sizeof(since)),
+				check_result_name(rv->st.last_result), rv->st.last_latency_us,
+				rv->st.consecutive_failures, (unsigned long long)rv->steered,
+				(unsigned long long)rv->b.failed_connects,
+				rv->b.ejected_ns ? eject_reason_name(rv->b.reason) : "no");
+		}
+	}
+}
+
+/* ---- JSON, through jansson ---- */
+
+/* An object or array filled item by item, in the order they are shown. Any
+ * failed allocation marks the build failed, so it is checked once, at
+ * build_done(). */
+struct json_build {
+	json_t *v;
+	bool failed;
+};
+
+/* json_object_set_new() and json_array_append_new() release the item when
+ * they fail, also when the item or the container is NULL, so a failed
+ * allocation anywhere leaks nothing. */
+static void put(struct json_build *b, const char *key, json_t *item)
+{
+	if (json_object_set_new(b->v, key, item))
+		b->failed = true;
+}
+
+static void append(struct json_build *b, json_t *item)
+{
+	if (json_array_append_new(b->v, item))
+		b->failed = true;
+}
+
+static json_t *build_done(struct json_build *b)
+{
+	if (!b->failed)
+		return b->v;
+	json_decref(b->v);
+	return NULL;
+}
+
+/* jansson's integers are signed; a counter past INT64_MAX (which counting
+ * does not reach) shows as INT64_MAX rather than as a negative number. */
+static json_t *u64(uint64_t v)
+{
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+/* The value the text line prints with %.2f, as a JSON number. jansson
+ * writes a real in as few digits as JSON_REAL_PRECISION allows, so 1.50
+ * comes out as 1.5 and 0.00 as 0.0: the same number. */
+static json_t *two_decimals(double v)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%.2f", v);
+	return json_real(strtod(buf, NULL));
+}
+
+/* Names are checked by the config parser, but the maps may hold anything.
+ * jansson escapes quotes, backslashes and control characters; it takes only
+ * UTF-8, so a name that is not gets U+FFFD for each byte outside ASCII. */
+static json_t *name_json(const char *name)
+{
+	char buf[STEER_SVC_NAME_LEN * 3];
+	json_t *j = json_string(name);
+	size_t n = 0;
+
+	if (j)
+		return j;
+	for (; *name && n + 3 < sizeof(buf); name++) {
+		if ((unsigned char)*name < 0x80) {
+			buf[n++] = *name;
+		} else {
+			memcpy(buf + n, "\xef\xbf\xbd", 3);
+			n += 3;
+		}
+	}
+	buf[n] = '\0';
+	return json_string(buf);
+}
+
+static json_t *percentiles_json(const struct steer_hist *h)
+{
+	struct json_build b = {json_object(), false};
+
+	put(&b, "p50", u64(hist_percentile_us(h, 50)));
+	put(&b, "p90", u64(hist_percentile_us(h, 90)));
+	put(&b, "p99", u64(hist_percentile_us(h, 99)));
+	return build_done(&b);
+}
+
+static json_t *hold_json(const struct steer_hold_stats *h)
+{
+	struct json_build b = {json_object(), false};
+
+	put(&b, "held_now", u64(h->held_now));
+	put(&b, "held_total", u64(h->held_total));
+	put(&b, "served", u64(h->served));
+	put(&b, "timeouts", u64(h->timeouts));
+	put(&b, "refused_full", u64(h->refused_full));
+	put(&b, "attempts_total", u64(h->attempts_total));
+	put(&b, "attempts_per_served", two_decimals(attempts_per_served(h)));
+	put(&b, "hold_us", percentiles_json(&h->hold_us));
+	put(&b, "first_attempt_us", percentiles_json(&h->first_attempt_us));
+	return build_done(&b);
+}
+
+static json_t *replica_json(const struct replica_view *rv)
+{
+	struct json_build b = {json_object(), false};
+	char addr[ADDR_STRLEN], since[32], checked[32];
+	struct endpoint ep;
+
+	replica_decode(&rv->r, &ep);
+	put(&b, "address", json_string(endpoint_format(&ep, addr, sizeof(addr))));
+	put(&b, "id", json_integer(rv->id));
+	put(&b, "state", json_string(health_state_name(rv->r.state)));
+	put(&b, "steered", u64(rv->steered));
+	put(&b, "since", json_string(iso_time(rv->st.since_ns, since, sizeof(since))));
+	put(&b, "last_check",
+	    json_string(iso_time(rv->st.last_check_ns, checked, sizeof(checked))));
+	put(&b, "last_result", json_string(check_result_name(rv->st.last_result)));
+	put(&b, "last_latency_us", json_integer(rv->st.last_latency_us));
+	put(&b, "consecutive_failures", json_integer(rv->st.consecutive_failures));
+	put(&b, "failed_connects", u64(rv->b.failed_connects));
+	put(&b, "ejected", json_boolean(rv->b.ejected_ns));
+	/* The datapath's reason while it holds the replica out, else the
+	 * agent's record of the last ejection. */
+	put(&b, "eject_reason",
+	    json_string(eject_reason_name(rv->b.ejected_ns ? rv->b.reason : rv->st.eject_reason)));
+	put(&b, "ejected_ns", u64(rv->b.ejected_ns));
+	return build_done(&b);
+}
+
+static json_t *service_json(const struct svc_view *sv)
+{
+	struct json_build b = {json_object(), false}, replicas = {json_array(), false};
+	char vip_text[ADDR_STRLEN];
+	struct endpoint vip;
+	uint8_t proto;
+
+	svc_key_decode(&sv->key, &vip, &proto);
+	put(&b, "name", name_json(sv->name));
+	put(&b, "vip", json_string(endpoint_format(&vip, vip_text, sizeof(vip_text))));
+	put(&b, "protocol", json_string(proto_name(proto)));
+	put(&b, "id", json_integer(sv->val.svc_id));
+	put(&b, "steered", u64(sv->stats.steered));
+	put(&b, "misses", u64(sv->stats.misses));
+	put(&b, "errors", u64(sv->stats.errors));
+	for (int r = 0; r < sv->nreplicas; r++)
+		append(&replicas, replica_json(&sv->replicas[r]));
+	put(&b, "replicas", build_done(&replicas));
+	if (proto == IPPROTO_TCP)
+		put(&b, "hold", hold_json(&sv->hold));
+	return build_done(&b);
+}
+
+int status_render_json(const struct status_snapshot *s, FILE *out)
+{
+	struct json_build root = {json_object(), false}, services = {json_array(), false};
+	json_t *doc;
+	char *text;
+
+	for (int i = 0; i < s->nservices; i++)
+		append(&services, service_json(&s->services[i]));
+	put(&root, "services", build_done(&services));
+	doc = build_done(&root);
+	/* Compact, keys in insertion order: the shape scripts grep today. The
+	 * one real, attempts_per_served, has two decimals, which 15 digits
+	 * write exactly. Dumped to memory first, so a failure writes nothing. */
+	text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(15))
+		   : NULL;
+	json_decref(doc);
+	if (!text)
+		return -ENOMEM;
+	fputs(text, out);
+	fputc('\n', out);
+	free(text);
+	return 0;
+}

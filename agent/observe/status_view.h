@@ -1,0 +1,34 @@
+/* What `steer status` shows, as plain structs: status_collect() fills them
+ * from the pinned maps and status_render_*() print them, so rendering is a
+ * pure function that unit tests feed with a snapshot built by hand. */
+#ifndef STEER_STATUS_VIEW_H
+#define STEER_STATUS_VIEW_H
+
+#include <stdint.h>
+
+#include "bpf/steer_abi.h"
+
+struct replica_view {
+	uint32_t id;			/* key of steer_replicas_v1 */
+	struct steer_replica r;		/* address, port and health state */
+	uint64_t steered;		/* steer_replica_stats_v1, summed over CPUs */
+	struct steer_replica_status st; /* the agent's record of its checks */
+	struct steer_backend b;		/* steer_backends_v1; zero for UDP replicas */
+};
+
+struct svc_view {
+	struct steer_svc_key key;      /* VIP and protocol */
+	struct steer_svc_value val;    /* svc_id and active slot bank */
+	char name[STEER_SVC_NAME_LEN]; /* "" when none is pinned */
+	struct steer_svc_stats stats;  /* summed over CPUs */
+	struct steer_hold_stats hold;  /* the miss path; shown for TCP only */
+	int nreplicas;		       /* replicas in the active slot bank */
+	struct replica_view replicas[STEER_MAX_SLOTS];
+};
+
+struct status_snapshot {
+	int nservices;
+	struct svc_view *services; /* shown in this order */
+};
+
+#endif
