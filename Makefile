@@ -144,9 +144,10 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iagent \
 		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
 FUZZ_OBJS    := $(patsubst %,$(FUZZ_DIR)/agent/%.o,lib/addr miss/backoff control/control \
-		health/http_parse lib/log config/svc_name config/env config/config_parse \
-		config/config_keys config/config_load config/config_report config/config_validate \
-		config/config_defaults config/config_edit config/config_print)
+		health/http_parse lib/log config/svc_name config/env config/env_vars config/env_kinds \
+		config/env_number config/config_parse config/config_keys config/config_load \
+		config/config_report config/config_validate config/config_defaults config/config_edit \
+		config/config_print)
 .PHONY: fuzz
 
 $(FUZZ_DIR)/agent:
