@@ -31,13 +31,31 @@ struct steer_env {
 	char control_group[64]; /* STEER_CONTROL_GROUP: also admitted to the control socket */
 };
 
+/* How a variable's value is read and shown (env_kinds.c). */
+enum env_kind {
+	ENV_KIND_PATH,	    /* char[]: absolute, no ".." component ("" too if may_be_empty) */
+	ENV_KIND_SOCKET,    /* char[]: absolute, fits the field (sockaddr_un.sun_path) */
+	ENV_KIND_UINT,	    /* uint32_t: decimal digits in [lo, hi] */
+	ENV_KIND_DECIMAL,   /* double: env_parse_decimal() in [lo, hi] */
+	ENV_KIND_LOG_LEVEL, /* int: a name log_level_parse() knows */
+	ENV_KIND_ADDR,	    /* char[]: ADDR:PORT, or "off" for "" */
+	ENV_KIND_FLAG,	    /* bool: words[0] for false, words[1] for true */
+	ENV_KIND_GROUP,	    /* char[]: a group name as useradd accepts it, or "" */
+	ENV_KIND_COUNT,
+};
+
+/* One row of env_vars[] (env_vars.c): everything about one variable. */
 struct env_var {
 	const char *name;     /* e.g. "STEER_BPFFS" */
 	const char *def;      /* default as text ("" = see meaning) */
 	const char *accepted; /* accepted values, for messages and docs */
 	const char *meaning;  /* one line for --help and the README */
-	/* Parse value into env; on failure fill err naming the value and range. */
-	int (*parse)(const char *value, struct steer_env *env, char *err, size_t errlen);
+	enum env_kind kind;
+	double lo, hi;		 /* ENV_KIND_UINT, ENV_KIND_DECIMAL: the range */
+	bool may_be_empty;	 /* ENV_KIND_PATH: "" is accepted too */
+	const char *words[2];	 /* ENV_KIND_FLAG: the values for false and true */
+	const char *empty_shown; /* text kinds: what env_print_effective() shows for "" */
+	size_t offset, size;	 /* the field of struct steer_env the value goes to */
 };
 
 extern const struct env_var env_vars[];
@@ -57,6 +75,16 @@ void env_print_table(FILE *out);
 
 /* Print the effective settings, one "NAME=value" line each. */
 void env_print_effective(const struct steer_env *env, FILE *out);
+
+/* Parse value as variable v into its field of env. Returns 0, or -1 with
+ * err naming the variable, quoting the value and saying what is accepted. */
+int env_var_parse(const struct env_var *v, const char *value, struct steer_env *env, char *err,
+		  size_t errlen);
+
+/* The value of v in env as env_print_effective() shows it; numbers are
+ * formatted into buf. */
+const char *env_var_show(const struct env_var *v, const struct steer_env *env, char *buf,
+			 size_t len);
 
 /* Parse a decimal integer in [lo, hi]: optional '-', digits, nothing else (no
  * blanks, no '+', no hex). Returns 0, or -1 leaving *out unchanged. */

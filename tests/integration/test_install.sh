@@ -118,7 +118,7 @@ check_eq "COMMANDS entries" "run down status check-config replica version help e
 for section in SYNOPSIS DESCRIPTION COMMANDS CONFIGURATION ENVIRONMENT FILES "EXIT STATUS" SIGNALS EXAMPLES "SEE ALSO"; do
 	grep -qx "\.SH \"\?$section\"\?" "$ROOT/docs/steer.8" || fail "steer(8) has no $section section"
 done
-for key in $(grep -o '^    {"[a-z_]*"\|^    [A-Z]*_KEY("[a-z_]*"' "$ROOT/agent/config/config.c" | grep -o '"[a-z_]*"' | tr -d '"'); do
+for key in $(grep -o '^    {"[a-z_]*"\|^    [A-Z]*_KEY("[a-z_]*"' "$ROOT/agent/config/config_keys.c" | grep -o '"[a-z_]*"' | tr -d '"'); do
 	grep -q "^\.BR $key " "$ROOT/docs/steer.8" || fail "steer(8) does not describe config key '$key'"
 done
 log "checked the sections and config keys of steer(8)"

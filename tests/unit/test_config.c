@@ -1,4 +1,4 @@
-/* Unit tests for agent/config.c: the [service NAME] topology file. */
+/* Unit tests for agent/config/ (config_*.c): the [service NAME] topology file. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for agent/env.c: the STEER_* table, env_load(), suggestions,
+/* Unit tests for agent/config/env*.c: the STEER_* table, env_load(), suggestions,
  * the number helpers and the printed table. */
 #include <math.h>
 #include <stdarg.h>
@@ -683,9 +683,50 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 		assert_non_null(env_vars[i].def);
 		assert_true(strlen(env_vars[i].accepted) > 0);
 		assert_true(strlen(env_vars[i].meaning) > 0);
-		assert_int_equal(env_vars[i].parse(env_vars[i].def, env, err, sizeof(err)), 0);
+		assert_int_equal(
+		    env_var_parse(&env_vars[i], env_vars[i].def, env, err, sizeof(err)), 0);
 	}
 	free(env);
+}
+
+/* Each row sets a field of its own, of the size its kind writes, inside
+ * struct steer_env (a row copied without changing its FIELD() would
+ * overwrite another variable), and a numeric row's `accepted` text starts
+ * with the range it checks. */
+static void test_env_table_rows_set_distinct_fields_of_their_kind(void **state)
+{
+	static const size_t kind_size[ENV_KIND_COUNT] = {
+	    [ENV_KIND_UINT] = sizeof(uint32_t),
+	    [ENV_KIND_DECIMAL] = sizeof(double),
+	    [ENV_KIND_LOG_LEVEL] = sizeof(int),
+	    [ENV_KIND_FLAG] = sizeof(bool),
+	};
+
+	(void)state;
+	for (size_t i = 0; i < env_vars_count; i++) {
+		const struct env_var *v = &env_vars[i];
+
+		assert_true(v->kind < ENV_KIND_COUNT);
+		assert_true(v->offset + v->size <= sizeof(struct steer_env));
+		if (kind_size[v->kind])
+			assert_int_equal(v->size, kind_size[v->kind]);
+		else
+			assert_true(v->size > 1); /* a char[] with room for more than the NUL */
+		if (v->kind == ENV_KIND_UINT || v->kind == ENV_KIND_DECIMAL) {
+			char range[64]; /* what `accepted` says must be the range checked */
+
+			snprintf(range, sizeof(range), "%s%.0f-%.0f",
+				 v->kind == ENV_KIND_DECIMAL ? "a decimal " : "", v->lo, v->hi);
+			assert_memory_equal(v->accepted, range, strlen(range));
+		}
+		if (v->kind == ENV_KIND_FLAG) {
+			assert_non_null(v->words[0]);
+			assert_non_null(v->words[1]);
+		}
+		for (size_t j = 0; j < i; j++)
+			assert_true(env_vars[j].offset + env_vars[j].size <= v->offset ||
+				    v->offset + v->size <= env_vars[j].offset);
+	}
 }
 
 static void test_env_print_table_aligns_columns(void **state)
@@ -840,6 +881,7 @@ int main(void)
 	    cmocka_unit_test(test_env_format_decimal_gives_the_shortest_text_that_reads_back),
 	    cmocka_unit_test(test_env_note_value_renames_and_annotates_one_value),
 	    cmocka_unit_test(test_env_table_defaults_parse_and_rows_are_complete),
+	    cmocka_unit_test(test_env_table_rows_set_distinct_fields_of_their_kind),
 	    cmocka_unit_test(test_env_print_table_aligns_columns),
 	    cmocka_unit_test(test_env_print_effective_shows_name_value_lines),
 	    cmocka_unit_test(test_env_log_level_names_round_trip),

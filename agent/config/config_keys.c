@@ -1,0 +1,265 @@
+/* The keys of a [service NAME] section: one row each in config_keys[], with
+ * the handler that checks a value and stores it in the service. A handler
+ * sees one KEY = VALUE at a time; rules that need the whole section or file
+ * (a vip present, http only on tcp) are config_validate_lines()'s. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+#include "config/env.h"
+
+static int key_vip(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_protocol(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_health(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_uint(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_expect(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_decimal(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+
+#define HEALTH_KEY(name, field, lo, hi, var)                                                       \
+	{                                                                                          \
+		name, key_uint, false, lo, hi, offsetof(struct svc_config, health.field),          \
+		    offsetof(struct svc_config, health.set.field), var                             \
+	}
+/* handle: key_uint for a uint32_t field of struct backoff_params, key_decimal
+ * for a double. The ranges are backoff_validate()'s. */
+#define RETRY_KEY(name, handle, field, lo, hi, var)                                                \
+	{                                                                                          \
+		name, handle, false, lo, hi, offsetof(struct svc_config, retry.field),             \
+		    offsetof(struct svc_config, retry_set.field), var                              \
+	}
+
+/* tests/integration/test_install.sh reads the key names from these lines to
+ * check that steer(8) describes each: keep one row per line as it is. */
+const struct key_def config_keys[] = {
+    {"vip", key_vip, false, 0, 0, 0, 0, NULL},
+    {"protocol", key_protocol, false, 0, 0, 0, 0, NULL},
+    {"replica", key_replica, true, 0, 0, 0, 0, NULL},
+    {"health", key_health, false, 0, 0, 0, 0, NULL},
+    HEALTH_KEY("health_interval_ms", interval_ms, 10, 3600000, "STEER_HEALTH_INTERVAL_MS"),
+    HEALTH_KEY("health_timeout_ms", timeout_ms, 1, 600000, "STEER_HEALTH_TIMEOUT_MS"),
+    HEALTH_KEY("health_rise", rise, 1, 100, "STEER_HEALTH_RISE"),
+    HEALTH_KEY("health_fall", fall, 1, 100, "STEER_HEALTH_FALL"),
+    {"health_expect", key_expect, false, 0, 0, 0, 0, NULL},
+    RETRY_KEY("retry_initial_backoff_ms", key_uint, initial_ms, 0, 3600000,
+	      "STEER_RETRY_INITIAL_BACKOFF_MS"),
+    RETRY_KEY("retry_backoff_multiplier", key_decimal, multiplier, 1, 1000000,
+	      "STEER_RETRY_BACKOFF_MULTIPLIER"),
+    RETRY_KEY("retry_max_backoff_ms", key_uint, max_ms, 1, 3600000, "STEER_RETRY_MAX_BACKOFF_MS"),
+    RETRY_KEY("retry_jitter", key_decimal, jitter, 0, 1, "STEER_RETRY_JITTER"),
+    RETRY_KEY("retry_timeout_ms", key_uint, timeout_ms, 1, 86400000, "STEER_RETRY_TIMEOUT_MS"),
+};
+
+_Static_assert(sizeof(config_keys) / sizeof(config_keys[0]) == CONFIG_NKEYS,
+	       "config_keys[] and CONFIG_NKEYS differ");
+
+bool config_health_path_ok(const char *path)
+{
+	size_t len = strlen(path);
+
+	if (path[0] != '/' || len >= HEALTH_PATH_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (path[i] <= ' ' || path[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static int key_vip(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	char msg[512];
+
+	(void)def;
+	if (endpoint_parse(value, &ctx->svc->vip, msg, sizeof(msg)) < 0)
+		return config_fail(ctx, ctx->lineno, "vip: %s", msg);
+	ctx->lines.vip[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
+	return 0;
+}
+
+static int key_protocol(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	(void)def;
+	if (strcmp(value, "tcp") == 0)
+		ctx->svc->proto = IPPROTO_TCP;
+	else if (strcmp(value, "udp") == 0)
+		ctx->svc->proto = IPPROTO_UDP;
+	else
+		return config_fail(ctx, ctx->lineno, "bad protocol '%s' (accepted: tcp|udp)",
+				   value);
+	return 0;
+}
+
+static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	struct svc_config *svc = ctx->svc;
+	int *lines = ctx->lines.replica[svc_index(ctx->cfg, svc)];
+	char msg[512], buf[ADDR_STRLEN];
+	struct endpoint ep;
+
+	(void)def;
+	if (endpoint_parse(value, &ep, msg, sizeof(msg)) < 0)
+		return config_fail(ctx, ctx->lineno, "replica: %s", msg);
+	for (int i = 0; i < svc->nreplicas; i++)
+		if (endpoint_equal(&svc->replicas[i], &ep))
+			return config_fail(
+			    ctx, ctx->lineno,
+			    "duplicate replica %s in service '%s' (first at line %d)",
+			    endpoint_format(&ep, buf, sizeof(buf)), svc->name, lines[i]);
+	if (svc->nreplicas == STEER_MAX_SLOTS)
+		return config_fail(
+		    ctx, ctx->lineno,
+		    "service '%s' has more than %d replicas (limit STEER_MAX_SLOTS=%d)", svc->name,
+		    STEER_MAX_SLOTS, STEER_MAX_SLOTS);
+	lines[svc->nreplicas] = ctx->lineno;
+	svc->replicas[svc->nreplicas++] = ep;
+	return 0;
+}
+
+/* health = tcp | http PATH | none. Whether http suits the protocol is
+ * config_validate_lines()'s question: `protocol` may come later in the
+ * section. */
+static int key_health(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	struct health_config *h = &ctx->svc->health;
+	const char *path;
+
+	(void)def;
+	if (strcmp(value, "tcp") == 0) {
+		h->kind = HEALTH_KIND_TCP;
+	} else if (strcmp(value, "none") == 0) {
+		h->kind = HEALTH_KIND_NONE;
+	} else if (strncmp(value, "http", 4) == 0 &&
+		   (value[4] == '\0' || isblank((unsigned char)value[4]))) {
+		for (path = value + 4; isblank((unsigned char)*path); path++)
+			;
+		if (!config_health_path_ok(path))
+			return config_fail(ctx, ctx->lineno,
+					   "bad health path '%s' (accepted: " PATH_ACCEPTED ")",
+					   path);
+		h->kind = HEALTH_KIND_HTTP;
+		strcpy(h->path, path);
+	} else {
+		return config_fail(ctx, ctx->lineno,
+				   "bad health '%s' (accepted: " HEALTH_ACCEPTED ")", value);
+	}
+	h->set.kind = true;
+	ctx->lines.health[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
+	return 0;
+}
+
+static int key_uint(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	char *svc = (char *)ctx->svc, range[64];
+	long long v;
+
+	if (env_parse_int(value, def->lo, def->hi, &v) < 0)
+		return config_fail(ctx, ctx->lineno, "bad %s '%s' (accepted: %s)", def->key, value,
+				   config_key_range(def, range, sizeof(range)));
+	*(uint32_t *)(svc + def->value_off) = (uint32_t)v;
+	*(bool *)(svc + def->set_off) = true;
+	return 0;
+}
+
+static int key_decimal(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	char *svc = (char *)ctx->svc, range[64];
+	double v;
+
+	if (env_parse_decimal(value, def->lo, def->hi, &v) < 0)
+		return config_fail(ctx, ctx->lineno, "bad %s '%s' (accepted: %s)", def->key, value,
+				   config_key_range(def, range, sizeof(range)));
+	memcpy(svc + def->value_off, &v, sizeof(v));
+	*(bool *)(svc + def->set_off) = true;
+	return 0;
+}
+
+/* health_expect = NNN or LO-HI. */
+static int key_expect(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	struct health_config *h = &ctx->svc->health;
+	const char *dash = strchr(value, '-');
+	char lo_text[16];
+	long long lo, hi;
+
+	if (!dash) {
+		if (env_parse_int(value, 100, 599, &lo) < 0)
+			goto bad;
+		hi = lo;
+	} else {
+		if ((size_t)(dash - value) >= sizeof(lo_text))
+			goto bad;
+		memcpy(lo_text, value, (size_t)(dash - value));
+		lo_text[dash - value] = '\0';
+		if (env_parse_int(lo_text, 100, 599, &lo) < 0 ||
+		    env_parse_int(dash + 1, lo, 599, &hi) < 0)
+			goto bad;
+	}
+	h->expect_lo = (uint16_t)lo;
+	h->expect_hi = (uint16_t)hi;
+	h->set.expect = true;
+	return 0;
+bad:
+	return config_fail(ctx, ctx->lineno, "bad %s '%s' (accepted: " EXPECT_ACCEPTED ")",
+			   def->key, value);
+}
+
+bool config_key_is_uint(const struct key_def *def)
+{
+	return def->handle == key_uint;
+}
+
+bool config_key_is_decimal(const struct key_def *def)
+{
+	return def->handle == key_decimal;
+}
+
+bool config_key_is_retry(const struct key_def *def)
+{
+	return (config_key_is_uint(def) || config_key_is_decimal(def)) &&
+	       def->value_off >= offsetof(struct svc_config, retry) &&
+	       def->value_off < offsetof(struct svc_config, retry) + sizeof(struct backoff_params);
+}
+
+uint32_t config_key_uint(const struct svc_config *svc, const struct key_def *def)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)svc + def->value_off, sizeof(v));
+	return v;
+}
+
+double config_key_decimal(const struct svc_config *svc, const struct key_def *def)
+{
+	double v;
+
+	memcpy(&v, (const char *)svc + def->value_off, sizeof(v));
+	return v;
+}
+
+bool config_key_is_set(const struct svc_config *svc, const struct key_def *def)
+{
+	return *((const bool *)((const char *)svc + def->set_off));
+}
+
+const char *config_key_range(const struct key_def *def, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%u-%u", config_key_is_decimal(def) ? "a decimal " : "",
+		 (unsigned)def->lo, (unsigned)def->hi);
+	return buf;
+}
+
+void config_retry_message_names_keys(const struct svc_config *svc, bool from_env, char *msg,
+				     size_t len)
+{
+	for (size_t k = 0; k < CONFIG_NKEYS; k++) {
+		const struct key_def *def = &config_keys[k];
+		char from[128] = "";
+
+		if (!config_key_is_retry(def))
+			continue;
+		if (from_env && !config_key_is_set(svc, def))
+			snprintf(from, sizeof(from), " (from %s)", def->var);
+		env_note_value(msg, len, def->var, def->key, from);
+	}
+}

@@ -1,0 +1,256 @@
+/* Checks that need the whole config, service by service, after parsing or on
+ * a config built in memory (config_validate()). The replica rules are shared
+ * with the runtime edits (config_add_replica()) through
+ * config_replica_problem(), so a rule and its message exist once. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+#include "config/env.h"
+
+static const char *family_name(uint8_t family)
+{
+	return family == STEER_FAMILY_V4 ? "IPv4" : family == STEER_FAMILY_V6 ? "IPv6" : "unset";
+}
+
+/* Line of service i's vip, or its section's line when the file's lines are
+ * not known (a config built in memory or edited at runtime). */
+static int vip_line(const struct steer_config *cfg, const struct config_lines *lines, int i)
+{
+	return lines ? lines->vip[i] : cfg->services[i].line;
+}
+
+int config_replica_problem(const struct steer_config *cfg, int si, int ri,
+			   const struct endpoint *ep, const struct config_lines *lines, char *msg,
+			   size_t len)
+{
+	const struct svc_config *svc = &cfg->services[si];
+	char a[ADDR_STRLEN], b[ADDR_STRLEN], at[32] = "";
+
+	endpoint_format(ep, a, sizeof(a));
+	for (int r = 0; r < ri; r++) {
+		if (!endpoint_equal(&svc->replicas[r], ep))
+			continue;
+		if (lines)
+			snprintf(at, sizeof(at), " (first at line %d)", lines->replica[si][r]);
+		snprintf(msg, len, "duplicate replica %s in service '%s'%s", a, svc->name, at);
+		return -1;
+	}
+	if (ep->family != svc->vip.family) {
+		snprintf(msg, len,
+			 "replica %s of service '%s' is %s but its vip %s is %s (accepted: "
+			 "replicas of the vip's family)",
+			 a, svc->name, family_name(ep->family),
+			 endpoint_format(&svc->vip, b, sizeof(b)), family_name(svc->vip.family));
+		return -1;
+	}
+	for (int j = 0; j < cfg->nservices; j++) {
+		int line = vip_line(cfg, lines, j);
+
+		if (!endpoint_equal(ep, &cfg->services[j].vip))
+			continue;
+		if (line)
+			snprintf(at, sizeof(at), "line %d; ", line);
+		snprintf(msg, len,
+			 "replica %s of service '%s' is the vip of service '%s' (%saccepted: an "
+			 "address that is no service's vip)",
+			 a, svc->name, cfg->services[j].name, at);
+		return -1;
+	}
+	return 0;
+}
+
+/* Health keys of service i that no key handler has vetted: those of a
+ * config built in memory, and http on a udp service. */
+static int health_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
+			  const char *name, char *err, size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+	const struct health_config *h = &svc->health;
+	int line = lines && lines->health[i] ? lines->health[i] : svc->line;
+
+	if (h->kind == HEALTH_KIND_HTTP && svc->proto == IPPROTO_UDP)
+		return config_report(
+		    err, errlen, name, line,
+		    "service '%s' has health = http but protocol udp (accepted for "
+		    "udp: tcp|none)",
+		    svc->name);
+	if (h->kind != HEALTH_KIND_NONE && h->kind != HEALTH_KIND_TCP &&
+	    h->kind != HEALTH_KIND_HTTP)
+		return config_report(err, errlen, name, line,
+				     "service '%s' has health kind %d (accepted: " HEALTH_ACCEPTED
+				     ")",
+				     svc->name, (int)h->kind);
+	if (h->kind == HEALTH_KIND_HTTP && (strnlen(h->path, HEALTH_PATH_MAX) == HEALTH_PATH_MAX ||
+					    !config_health_path_ok(h->path)))
+		return config_report(
+		    err, errlen, name, line,
+		    "service '%s' has a bad health path '%.*s' (accepted: " PATH_ACCEPTED ")",
+		    svc->name, HEALTH_PATH_MAX - 1, h->path);
+	if (h->set.expect &&
+	    (h->expect_lo < 100 || h->expect_hi > 599 || h->expect_lo > h->expect_hi))
+		return config_report(
+		    err, errlen, name, svc->line,
+		    "service '%s' has health_expect=%u-%u (accepted: " EXPECT_ACCEPTED ")",
+		    svc->name, h->expect_lo, h->expect_hi);
+	return 0;
+}
+
+/* The numeric keys (health_*, retry_*) that service i sets, each in its
+ * range: only a config built in memory can have them out of it. */
+static int range_problem(const struct steer_config *cfg, int i, const char *name, char *err,
+			 size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+	char value[64], range[64];
+
+	for (size_t k = 0; k < CONFIG_NKEYS; k++) {
+		const struct key_def *def = &config_keys[k];
+
+		if (config_key_is_uint(def) && config_key_is_set(svc, def)) {
+			uint32_t v = config_key_uint(svc, def);
+
+			if (v >= def->lo && v <= def->hi)
+				continue;
+			snprintf(value, sizeof(value), "%u", (unsigned)v);
+		} else if (config_key_is_decimal(def) && config_key_is_set(svc, def)) {
+			double v = config_key_decimal(svc, def);
+
+			if (v >= def->lo && v <= def->hi) /* false for NaN */
+				continue;
+			env_format_decimal(v, value, sizeof(value));
+		} else {
+			continue;
+		}
+		return config_report(err, errlen, name, svc->line,
+				     "service '%s' has %s=%s (accepted: %s)", svc->name, def->key,
+				     value, config_key_range(def, range, sizeof(range)));
+	}
+	return 0;
+}
+
+/* The rules between the retry values of service i (initial <= max), as
+ * backoff_validate() states them. Before config_apply_env() the values not
+ * set are still to come from the environment (it checks them then): here
+ * they stand in as values no rule refuses. */
+static int retry_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
+			 const char *name, char *err, size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+	struct backoff_params p = svc->retry;
+	int line = lines && lines->retry_initial[i] ? lines->retry_initial[i] : svc->line;
+	char msg[512];
+
+	if (!svc->retry_filled) {
+		if (!svc->retry_set.initial_ms)
+			p.initial_ms = 0;
+		if (!svc->retry_set.multiplier)
+			p.multiplier = 1;
+		if (!svc->retry_set.max_ms)
+			p.max_ms = 3600000; /* the largest: no set initial is above it */
+		if (!svc->retry_set.jitter)
+			p.jitter = 0;
+		if (!svc->retry_set.timeout_ms)
+			p.timeout_ms = 86400000;
+	}
+	if (backoff_validate(&p, msg, sizeof(msg)) == 0)
+		return 0;
+	config_retry_message_names_keys(svc, svc->retry_filled, msg, sizeof(msg));
+	return config_report(err, errlen, name, line, "service '%s': %s", svc->name, msg);
+}
+
+/* What the parser rules out line by line (name, duplicates, protocol,
+ * replica count); only an in-memory config can get here with these wrong. */
+static int service_problem(const struct steer_config *cfg, int i, const char *name, char *err,
+			   size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+
+	if (!svc_name_valid(svc->name, strnlen(svc->name, SVC_NAME_MAX)))
+		return config_report(err, errlen, name, svc->line,
+				     "bad service name '%.*s' (accepted: " SVC_NAME_ACCEPTED ")",
+				     SVC_NAME_MAX - 1, svc->name);
+	for (int j = 0; j < i; j++) {
+		char at[32] = "";
+
+		if (strcmp(cfg->services[j].name, svc->name) != 0)
+			continue;
+		if (cfg->services[j].line)
+			snprintf(at, sizeof(at), " (first at line %d)", cfg->services[j].line);
+		return config_report(err, errlen, name, svc->line, "duplicate service '%s'%s",
+				     svc->name, at);
+	}
+	if (svc->proto != IPPROTO_TCP && svc->proto != IPPROTO_UDP)
+		return config_report(err, errlen, name, svc->line,
+				     "service '%s' has protocol %u (accepted: tcp|udp)", svc->name,
+				     svc->proto);
+	if (svc->nreplicas < 0)
+		return config_report(err, errlen, name, svc->line,
+				     "service '%s' has %d replicas (accepted: 0-%d)", svc->name,
+				     svc->nreplicas, STEER_MAX_SLOTS);
+	if (svc->nreplicas > STEER_MAX_SLOTS)
+		return config_report(err, errlen, name, svc->line,
+				     "service '%s' has more than %d replicas (limit "
+				     "STEER_MAX_SLOTS=%d)",
+				     svc->name, STEER_MAX_SLOTS, STEER_MAX_SLOTS);
+	return 0;
+}
+
+/* Service i has a vip, and no earlier service of its protocol has it too. */
+static int vip_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
+		       const char *name, char *err, size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+	char a[ADDR_STRLEN];
+
+	if (svc->vip.family == STEER_FAMILY_NONE)
+		return config_report(err, errlen, name, svc->line,
+				     "service '%s' has no vip (accepted: vip = " ADDR_ACCEPTED ")",
+				     svc->name);
+	for (int j = 0; j < i; j++) {
+		const struct svc_config *o = &cfg->services[j];
+		char at[32] = "";
+
+		if (o->proto != svc->proto || !endpoint_equal(&o->vip, &svc->vip))
+			continue;
+		if (vip_line(cfg, lines, j))
+			snprintf(at, sizeof(at), " (line %d)", vip_line(cfg, lines, j));
+		return config_report(err, errlen, name, vip_line(cfg, lines, i),
+				     "service '%s' has the same vip %s (%s) as service '%s'%s",
+				     svc->name, endpoint_format(&svc->vip, a, sizeof(a)),
+				     proto_name(svc->proto), o->name, at);
+	}
+	return 0;
+}
+
+int config_validate_lines(const struct steer_config *cfg, const struct config_lines *lines,
+			  const char *name, char *err, size_t errlen)
+{
+	char msg[512];
+
+	if (cfg->nservices < 0 || cfg->nservices > STEER_MAX_SERVICES)
+		return config_report(err, errlen, name, 0,
+				     "%d services (limit STEER_MAX_SERVICES=%d)", cfg->nservices,
+				     STEER_MAX_SERVICES);
+	for (int i = 0; i < cfg->nservices; i++) {
+		const struct svc_config *svc = &cfg->services[i];
+
+		if (service_problem(cfg, i, name, err, errlen) < 0 ||
+		    vip_problem(cfg, i, lines, name, err, errlen) < 0 ||
+		    health_problem(cfg, i, lines, name, err, errlen) < 0 ||
+		    range_problem(cfg, i, name, err, errlen) < 0 ||
+		    retry_problem(cfg, i, lines, name, err, errlen) < 0)
+			return -1;
+		for (int r = 0; r < svc->nreplicas; r++)
+			if (config_replica_problem(cfg, i, r, &svc->replicas[r], lines, msg,
+						   sizeof(msg)) < 0)
+				return config_report(err, errlen, name,
+						     lines ? lines->replica[i][r] : 0, "%s", msg);
+	}
+	return 0;
+}
+
+int config_validate(const struct steer_config *cfg, const char *name, char *err, size_t errlen)
+{
+	return config_validate_lines(cfg, NULL, name, err, errlen);
+}
