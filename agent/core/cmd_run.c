@@ -18,7 +18,7 @@
 #include "health/events.h"
 #include "miss/hold.h"
 #include "lib/log.h"
-#include "maps/mapops.h"
+#include "maps/map_fds.h"
 #include "observe/metrics.h"
 #include "maps/reconcile.h"
 #include "maps/sysprep.h"

@@ -2,7 +2,7 @@
  * The map layer: every read and write of a pinned map the agent makes goes
  * through struct map_ops, so each module above it (reconcile, checker, hold,
  * status, metrics) can be tested against an in-memory fake. The real
- * implementation over map fds is maps/mapops.c; only it and the loader
+ * implementation over map fds is maps/map_fds.c; only it and the loader
  * (maps/datapath.c) call bpf_map_*.
  *
  * Every op returns 0 or a negative errno (-ENOENT: no such entry).

@@ -9,52 +9,41 @@
 #include <string.h>
 #include <netinet/in.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
 #include "lib/addr.h"
 #include "maps/keys.h"
-#include "maps/mapops.h"
+#include "maps/map_fds.h"
+#include "maps/svc_walk.h"
 
-static int load_service(const struct map_fds *fds, struct svc_view *sv)
+static int load_service(const struct map_ops *ops, struct svc_view *sv)
 {
 	struct steer_svc_name name = {};
-	uint64_t counters[3];
+	struct svc_members set;
+	int ret = svc_read_members(ops, &sv->key, &set);
 
-	if (bpf_map_lookup_elem(fds->svc, &sv->key, &sv->val))
-		return -errno;
-	if (sv->val.svc_id >= STEER_MAX_SERVICES || sv->val.count > STEER_MAX_SLOTS ||
-	    sv->val.bank >= STEER_SLOT_BANKS)
-		return -EUCLEAN;
-	if (bpf_map_lookup_elem(fds->names, &sv->val.svc_id, &name) == 0)
+	if (ret)
+		return ret;
+	sv->val = set.val;
+	if (ops->name_get(ops->ctx, sv->val.svc_id, &name) == 0)
 		memcpy(sv->name, name.name, sizeof(sv->name) - 1);
-	bpf_map_lookup_elem(fds->hold_stats, &sv->val.svc_id, &sv->hold);
-	if (map_percpu_sum(fds->svc_stats, sv->val.svc_id, counters, 3) == 0) {
-		sv->stats.steered = counters[0];
-		sv->stats.misses = counters[1];
-		sv->stats.errors = counters[2];
-	}
-	for (uint32_t i = 0; i < sv->val.count; i++) {
-		uint32_t idx = steer_slot_index(sv->val.svc_id, sv->val.bank, i);
-		struct replica_view *rv = &sv->replicas[sv->nreplicas];
-		struct steer_slot slot;
+	ops->hold_stats_get(ops->ctx, sv->val.svc_id, &sv->hold);
+	ops->svc_stats_sum(ops->ctx, sv->val.svc_id, &sv->stats);
+	for (uint32_t i = 0; i < set.n; i++) {
+		struct replica_view *rv = &sv->replicas[sv->nreplicas++];
+		struct steer_replica_stats rs = {};
 
-		if (bpf_map_lookup_elem(fds->slots, &idx, &slot) ||
-		    bpf_map_lookup_elem(fds->replicas, &slot.replica_id, &rv->r))
-			continue;
-		rv->id = slot.replica_id;
-		map_percpu_sum(fds->replica_stats, rv->id, &rv->steered, 1);
-		bpf_map_lookup_elem(fds->replica_status, &rv->id, &rv->st);
-		{
+		rv->id = set.m[i].id;
+		rv->r = set.m[i].r;
+		ops->replica_stats_sum(ops->ctx, rv->id, &rs);
+		rv->steered = rs.steered;
+		ops->status_get(ops->ctx, rv->id, &rv->st);
+		if (sv->key.proto == IPPROTO_TCP) {
 			struct steer_backend_key bk;
 			struct endpoint ep;
 
 			replica_decode(&rv->r, &ep);
 			backend_key_encode(&ep, IPPROTO_TCP, &bk);
-			if (sv->key.proto == IPPROTO_TCP)
-				bpf_map_lookup_elem(fds->backends, &bk, &rv->b);
+			ops->backend_get(ops->ctx, &bk, &rv->b);
 		}
-		sv->nreplicas++;
 	}
 	return 0;
 }
@@ -72,6 +61,7 @@ int status_collect(const char *pin_dir, struct status_snapshot *s, char *err, si
 	struct steer_svc_key key, prev;
 	const struct steer_svc_key *prevp = NULL;
 	struct map_fds fds;
+	struct map_ops ops;
 	int n = 0, ret;
 
 	if (!views) {
@@ -86,11 +76,12 @@ int status_collect(const char *pin_dir, struct status_snapshot *s, char *err, si
 		free(views);
 		return -1;
 	}
-	while (n < STEER_MAX_SERVICES && bpf_map_get_next_key(fds.svc, prevp, &key) == 0) {
+	map_ops_init(&ops, &fds);
+	while (n < STEER_MAX_SERVICES && ops.svc_next(ops.ctx, prevp, &key) == 0) {
 		prev = key;
 		prevp = &prev;
 		views[n].key = key;
-		if (load_service(&fds, &views[n]) == 0)
+		if (load_service(&ops, &views[n]) == 0)
 			n++;
 		else
 			memset(&views[n], 0, sizeof(views[n]));

@@ -1,4 +1,4 @@
-#include "maps/mapops.h"
+#include "maps/map_fds.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -241,11 +241,6 @@ static int percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
 		}
 	free(buf);
 	return 0;
-}
-
-int map_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields)
-{
-	return percpu_sum(fd, key, sum, nfields);
 }
 
 static int svc_stats_sum(void *ctx, uint32_t svc_id, struct steer_svc_stats *sum)

@@ -1,7 +1,7 @@
 /* The map layer over the real pinned maps: struct map_ops as bpf syscalls on
  * map fds. */
-#ifndef STEER_MAPOPS_H
-#define STEER_MAPOPS_H
+#ifndef STEER_MAP_FDS_H
+#define STEER_MAP_FDS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,9 +17,6 @@ struct map_fds {
 	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
 	int barrier_inner;
 };
-
-/* Transitional: status and metrics still sum per-CPU maps by fd. */
-int map_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t nfields);
 
 /* Every fd -1, so map_fds_close() is safe before any open. */
 void map_fds_init(struct map_fds *fds);
