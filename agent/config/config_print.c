@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "config/config_internal.h"
+#include "lib/decimal.h"
 #include "config/env.h"
 
 static const char *health_kind_name(enum health_kind kind)
@@ -48,7 +49,7 @@ static void print_retry(const struct svc_config *svc, FILE *out)
 		if (!set && !show_defaults)
 			continue;
 		if (config_key_is_decimal(def))
-			env_format_decimal(config_key_decimal(svc, def), value, sizeof(value));
+			decimal_format(config_key_decimal(svc, def), value, sizeof(value));
 		else
 			snprintf(value, sizeof(value), "%u", (unsigned)config_key_uint(svc, def));
 		if (set)
@@ -119,7 +120,7 @@ void config_print_retry_schedules(const struct steer_config *cfg, FILE *out)
 		if (svc->proto != IPPROTO_TCP)
 			continue;
 		backoff_format_schedule(&svc->retry, 8, waits, sizeof(waits));
-		env_format_decimal(svc->retry.jitter, jitter, sizeof(jitter));
+		decimal_format(svc->retry.jitter, jitter, sizeof(jitter));
 		fprintf(out, "# service %s: retry waits %s (timeout %u ms, jitter %s)\n", svc->name,
 			waits, (unsigned)svc->retry.timeout_ms, jitter);
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "lib/decimal.h"
 #include "config/env.h"
 
 static const char *family_name(uint8_t family)
@@ -118,7 +119,7 @@ static int range_problem(const struct steer_config *cfg, int i, const char *name
 
 			if (v >= def->lo && v <= def->hi) /* false for NaN */
 				continue;
-			env_format_decimal(v, value, sizeof(value));
+			decimal_format(v, value, sizeof(value));
 		} else {
 			continue;
 		}

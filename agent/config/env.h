@@ -94,10 +94,6 @@ int env_parse_int(const char *text, long long lo, long long hi, long long *out);
  * nan or hex; "-0" reads as 0. Returns 0, or -1 leaving *out unchanged. */
 int env_parse_decimal(const char *text, double lo, double hi, double *out);
 
-/* The shortest text that env_parse_decimal() reads back as v ("0.2", not
- * "0.20000000000000001"); whole numbers without an exponent ("1000000"). */
-void env_format_decimal(double v, char *buf, size_t len);
-
 /* Edit msg (of size len), a message that quotes a value as NAME=VALUE, as
  * backoff_validate() writes them: the first NAME=VALUE becomes
  * RENAME=VALUE (rename NULL: NAME stays) followed by note. VALUE ends at a

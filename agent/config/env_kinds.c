@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config/env.h"
+#include "lib/decimal.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 
@@ -126,7 +127,7 @@ static const char *show_uint(const struct env_var *v, const void *field, char *b
 static const char *show_decimal(const struct env_var *v, const void *field, char *buf, size_t len)
 {
 	(void)v;
-	env_format_decimal(*(const double *)field, buf, len);
+	decimal_format(*(const double *)field, buf, len);
 	return buf;
 }
 

@@ -42,20 +42,3 @@ int env_parse_decimal(const char *text, double lo, double hi, double *out)
 	*out = v == 0 ? 0 : v; /* "-0" would print as "-0" */
 	return 0;
 }
-
-void env_format_decimal(double v, char *buf, size_t len)
-{
-	if (!isfinite(v)) {
-		snprintf(buf, len, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
-		return;
-	}
-	if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
-		snprintf(buf, len, "%.0f", v);
-		return;
-	}
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
-	}
-}

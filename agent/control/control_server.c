@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -47,7 +48,7 @@ void control_set_client_timeout_ms(int ms)
 
 struct control_client {
 	struct control_server *srv;
-	struct control_client *prev, *next;
+	LIST_ENTRY(control_client) link; /* in the server's clients */
 	int fd;
 	bool writing;	 /* the reply is in buf, waiting for the socket */
 	size_t len, off; /* bytes in buf; reply bytes already sent */
@@ -65,7 +66,7 @@ struct control_server {
 	bool paused;
 	dev_t dev; /* the socket file we bound, so control_close() */
 	ino_t ino; /* removes that and not a successor's */
-	struct control_client *clients;
+	LIST_HEAD(client_list, control_client) clients;
 	int nclients;
 	char path[SUN_PATH_MAX];
 	bool group_set; /* STEER_CONTROL_GROUP: this group is admitted too */
@@ -79,12 +80,7 @@ static void client_free(struct control_client *c)
 	ev_io_stop(srv->loop, &c->io);
 	ev_timer_stop(srv->loop, &c->timer);
 	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->clients = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	srv->nclients--;
 	free(c);
 }
@@ -335,10 +331,7 @@ static void client_new(struct control_server *srv, int fd)
 	c->timer.data = c;
 	ev_io_start(srv->loop, &c->io);
 	ev_timer_start(srv->loop, &c->timer);
-	c->next = srv->clients;
-	if (c->next)
-		c->next->prev = c;
-	srv->clients = c;
+	LIST_INSERT_HEAD(&srv->clients, c, link);
 	srv->nclients++;
 }
 
@@ -489,6 +482,7 @@ struct control_server *control_listen(struct ev_loop *loop, const char *path,
 		snprintf(err, errlen, "control socket %s: out of memory", path);
 		return NULL;
 	}
+	LIST_INIT(&srv->clients);
 	if (make_parent_dirs(path, err, errlen) < 0)
 		goto cleanup;
 	if (clear_stale_socket(path, &sun, err, errlen) < 0)
@@ -546,8 +540,8 @@ void control_close(struct control_server *srv)
 
 	if (!srv)
 		return;
-	while (srv->clients)
-		client_free(srv->clients);
+	while (!LIST_EMPTY(&srv->clients))
+		client_free(LIST_FIRST(&srv->clients));
 	ev_io_stop(srv->loop, &srv->accept_io);
 	ev_timer_stop(srv->loop, &srv->accept_pause);
 	if (lstat(srv->path, &st) == 0 && st.st_dev == srv->dev && st.st_ino == srv->ino)

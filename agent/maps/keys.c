@@ -4,21 +4,33 @@
 #include <netinet/in.h>
 #include <string.h>
 
+/* An endpoint in map form: address and port in network order. The caller
+ * zeroes the whole key or value first, so no padding byte is left over. */
+static void endpoint_to_map(const struct endpoint *ep, __be32 addr[4], __be16 *port, __u8 *family)
+{
+	memcpy(addr, ep->addr, 4 * sizeof(addr[0]));
+	*port = htons(ep->port);
+	*family = ep->family;
+}
+
+static void endpoint_from_map(const __be32 addr[4], __be16 port, __u8 family, struct endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	memcpy(ep->addr, addr, sizeof(ep->addr));
+	ep->port = ntohs(port);
+	ep->family = family;
+}
+
 void svc_key_encode(const struct endpoint *vip, uint8_t proto, struct steer_svc_key *key)
 {
 	memset(key, 0, sizeof(*key));
-	memcpy(key->addr, vip->addr, sizeof(key->addr));
-	key->port = htons(vip->port);
-	key->family = vip->family;
+	endpoint_to_map(vip, key->addr, &key->port, &key->family);
 	key->proto = proto;
 }
 
 void svc_key_decode(const struct steer_svc_key *key, struct endpoint *vip, uint8_t *proto)
 {
-	memset(vip, 0, sizeof(*vip));
-	memcpy(vip->addr, key->addr, sizeof(vip->addr));
-	vip->port = ntohs(key->port);
-	vip->family = key->family;
+	endpoint_from_map(key->addr, key->port, key->family, vip);
 	*proto = key->proto;
 }
 
@@ -26,36 +38,26 @@ void replica_encode(const struct endpoint *ep, uint32_t svc_id, uint8_t state,
 		    struct steer_replica *r)
 {
 	memset(r, 0, sizeof(*r));
-	memcpy(r->addr, ep->addr, sizeof(r->addr));
-	r->port = htons(ep->port);
-	r->family = ep->family;
+	endpoint_to_map(ep, r->addr, &r->port, &r->family);
 	r->state = state;
 	r->svc_id = svc_id;
+}
+
+void replica_decode(const struct steer_replica *r, struct endpoint *ep)
+{
+	endpoint_from_map(r->addr, r->port, r->family, ep);
 }
 
 void backend_key_encode(const struct endpoint *ep, uint8_t proto, struct steer_backend_key *key)
 {
 	memset(key, 0, sizeof(*key));
-	memcpy(key->addr, ep->addr, sizeof(key->addr));
-	key->port = htons(ep->port);
-	key->family = ep->family;
+	endpoint_to_map(ep, key->addr, &key->port, &key->family);
 	key->proto = proto;
 }
 
 void backend_key_decode(const struct steer_backend_key *key, struct endpoint *ep)
 {
-	memset(ep, 0, sizeof(*ep));
-	memcpy(ep->addr, key->addr, sizeof(ep->addr));
-	ep->port = ntohs(key->port);
-	ep->family = key->family;
-}
-
-void replica_decode(const struct steer_replica *r, struct endpoint *ep)
-{
-	memset(ep, 0, sizeof(*ep));
-	memcpy(ep->addr, r->addr, sizeof(ep->addr));
-	ep->port = ntohs(r->port);
-	ep->family = r->family;
+	endpoint_from_map(key->addr, key->port, key->family, ep);
 }
 
 bool replica_matches(const struct steer_replica *r, const struct endpoint *ep)

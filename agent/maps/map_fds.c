@@ -24,112 +24,48 @@ static struct map_fds *F(void *ctx)
 	return ctx;
 }
 
-static int svc_next(void *ctx, const struct steer_svc_key *prev, struct steer_svc_key *next)
-{
-	return neg_errno(bpf_map_get_next_key(F(ctx)->svc, prev, next));
-}
+/*
+ * Most ops are one syscall on one map. These generate them, so each op is
+ * one line below: a hash map keyed by a struct, and an array indexed by id.
+ */
+#define HASH_MAP_OPS(op, fd, key_t, value_t)                                                       \
+	static int op##_next(void *ctx, const key_t *prev, key_t *next)                            \
+	{                                                                                          \
+		return neg_errno(bpf_map_get_next_key(F(ctx)->fd, prev, next));                    \
+	}                                                                                          \
+	static int op##_get(void *ctx, const key_t *key, value_t *val)                             \
+	{                                                                                          \
+		return neg_errno(bpf_map_lookup_elem(F(ctx)->fd, key, val));                       \
+	}                                                                                          \
+	static int op##_put(void *ctx, const key_t *key, const value_t *val)                       \
+	{                                                                                          \
+		return neg_errno(bpf_map_update_elem(F(ctx)->fd, key, val, BPF_ANY));              \
+	}                                                                                          \
+	static int op##_del(void *ctx, const key_t *key)                                           \
+	{                                                                                          \
+		return neg_errno(bpf_map_delete_elem(F(ctx)->fd, key));                            \
+	}
+#define ARRAY_MAP_GET(op, fd, value_t)                                                             \
+	static int op##_get(void *ctx, uint32_t id, value_t *val)                                  \
+	{                                                                                          \
+		return neg_errno(bpf_map_lookup_elem(F(ctx)->fd, &id, val));                       \
+	}
+#define ARRAY_MAP_PUT(op, fd, value_t)                                                             \
+	static int op##_put(void *ctx, uint32_t id, const value_t *val)                            \
+	{                                                                                          \
+		return neg_errno(bpf_map_update_elem(F(ctx)->fd, &id, val, BPF_ANY));              \
+	}
+#define ARRAY_MAP_OPS(op, fd, value_t) ARRAY_MAP_GET(op, fd, value_t) ARRAY_MAP_PUT(op, fd, value_t)
 
-static int svc_get(void *ctx, const struct steer_svc_key *key, struct steer_svc_value *val)
-{
-	return neg_errno(bpf_map_lookup_elem(F(ctx)->svc, key, val));
-}
-
-static int svc_put(void *ctx, const struct steer_svc_key *key, const struct steer_svc_value *val)
-{
-	return neg_errno(bpf_map_update_elem(F(ctx)->svc, key, val, BPF_ANY));
-}
-
-static int svc_del(void *ctx, const struct steer_svc_key *key)
-{
-	return neg_errno(bpf_map_delete_elem(F(ctx)->svc, key));
-}
-
-static int slot_get(void *ctx, uint32_t idx, struct steer_slot *slot)
-{
-	return neg_errno(bpf_map_lookup_elem(F(ctx)->slots, &idx, slot));
-}
-
-static int slot_put(void *ctx, uint32_t idx, const struct steer_slot *slot)
-{
-	return neg_errno(bpf_map_update_elem(F(ctx)->slots, &idx, slot, BPF_ANY));
-}
-
-static int replica_get(void *ctx, uint32_t id, struct steer_replica *r)
-{
-	return neg_errno(bpf_map_lookup_elem(F(ctx)->replicas, &id, r));
-}
-
-static int replica_put(void *ctx, uint32_t id, const struct steer_replica *r)
-{
-	return neg_errno(bpf_map_update_elem(F(ctx)->replicas, &id, r, BPF_ANY));
-}
-
-static int name_get(void *ctx, uint32_t svc_id, struct steer_svc_name *name)
-{
-	return neg_errno(bpf_map_lookup_elem(F(ctx)->names, &svc_id, name));
-}
-
-static int name_put(void *ctx, uint32_t svc_id, const struct steer_svc_name *name)
-{
-	return neg_errno(bpf_map_update_elem(F(ctx)->names, &svc_id, name, BPF_ANY));
-}
-
-static int backend_next(void *ctx, const struct steer_backend_key *prev,
-			struct steer_backend_key *next)
-{
-	return neg_errno(bpf_map_get_next_key(F(ctx)->backends, prev, next));
-}
-
-static int backend_get(void *ctx, const struct steer_backend_key *key, struct steer_backend *b)
-{
-	return neg_errno(bpf_map_lookup_elem(F(ctx)->backends, key, b));
-}
-
-static int backend_put(void *ctx, const struct steer_backend_key *key,
-		       const struct steer_backend *b)
-{
-	return neg_errno(bpf_map_update_elem(F(ctx)->backends, key, b, BPF_ANY));
-}
-
-static int backend_del(void *ctx, const struct steer_backend_key *key)
-{
-	return neg_errno(bpf_map_delete_elem(F(ctx)->backends, key));
-}
-
-static int status_get(void *ctx, uint32_t id, struct steer_replica_status *st)
-{
-	return neg_errno(bpf_map_lookup_elem(F(ctx)->replica_status, &id, st));
-}
-
-static int status_put(void *ctx, uint32_t id, const struct steer_replica_status *st)
-{
-	return neg_errno(bpf_map_update_elem(F(ctx)->replica_status, &id, st, BPF_ANY));
-}
-
-static int check_stats_get(void *ctx, uint32_t svc_id, struct steer_check_stats *s)
-{
-	return neg_errno(bpf_map_lookup_elem(F(ctx)->check_stats, &svc_id, s));
-}
-
-static int check_stats_put(void *ctx, uint32_t svc_id, const struct steer_check_stats *s)
-{
-	return neg_errno(bpf_map_update_elem(F(ctx)->check_stats, &svc_id, s, BPF_ANY));
-}
-
-static int hold_stats_get(void *ctx, uint32_t svc_id, struct steer_hold_stats *s)
-{
-	return neg_errno(bpf_map_lookup_elem(F(ctx)->hold_stats, &svc_id, s));
-}
-
-static int hold_stats_put(void *ctx, uint32_t svc_id, const struct steer_hold_stats *s)
-{
-	return neg_errno(bpf_map_update_elem(F(ctx)->hold_stats, &svc_id, s, BPF_ANY));
-}
-
-static int hold_put(void *ctx, uint32_t svc_id, const struct steer_hold *h)
-{
-	return neg_errno(bpf_map_update_elem(F(ctx)->hold, &svc_id, h, BPF_ANY));
-}
+HASH_MAP_OPS(svc, svc, struct steer_svc_key, struct steer_svc_value)
+HASH_MAP_OPS(backend, backends, struct steer_backend_key, struct steer_backend)
+ARRAY_MAP_OPS(slot, slots, struct steer_slot)
+ARRAY_MAP_OPS(replica, replicas, struct steer_replica)
+ARRAY_MAP_OPS(name, names, struct steer_svc_name)
+ARRAY_MAP_OPS(status, replica_status, struct steer_replica_status)
+ARRAY_MAP_OPS(check_stats, check_stats, struct steer_check_stats)
+ARRAY_MAP_OPS(hold_stats, hold_stats, struct steer_hold_stats)
+ARRAY_MAP_PUT(hold, hold, struct steer_hold)
 
 bool endpoint_is_local(const struct endpoint *ep)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "miss/backoff.h"
+#include "lib/decimal.h"
 
 #define ENV_INITIAL    "STEER_RETRY_INITIAL_BACKOFF_MS"
 #define ENV_MULTIPLIER "STEER_RETRY_BACKOFF_MULTIPLIER"
@@ -85,29 +86,6 @@ uint64_t backoff_wait_us(const struct backoff_params *p, uint32_t attempt, uint3
 	return round_us(w);
 }
 
-/* The shortest text that reads back as v ("0.5", not "0.50000000000000000"),
- * and whole numbers without an exponent ("10000000", not "1e+07"). */
-static void format_decimal(double v, char *buf, size_t len)
-{
-	if (isnan(v)) {
-		snprintf(buf, len, "nan");
-		return;
-	}
-	if (isinf(v)) {
-		snprintf(buf, len, "%sinf", v < 0 ? "-" : "");
-		return;
-	}
-	if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
-		snprintf(buf, len, "%.0f", v);
-		return;
-	}
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
-	}
-}
-
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -135,7 +113,7 @@ static int bad_decimal(char *err, size_t errlen, const char *name, double v, con
 {
 	char text[64];
 
-	format_decimal(v, text, sizeof(text));
+	decimal_format(v, text, sizeof(text));
 	return fail(err, errlen, "%s=%s: expected a decimal >= %s and <= %s", name, text, lo, hi);
 }
 

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@ struct hold_svc {
 	struct backoff_params retry;
 	int lfd;
 	ev_io accept_io;
-	struct held *conns; /* doubly linked */
+	LIST_HEAD(held_list, held) conns;
 	struct steer_hold_stats stats;
 	double timeout_logged_at; /* ev_now of the last timeout log line */
 	uint64_t timeouts_unlogged;
@@ -40,7 +41,7 @@ struct hold_svc {
 
 struct held {
 	struct hold_svc *svc;
-	struct held *prev, *next;
+	LIST_ENTRY(held) link;	/* in its service's conns */
 	int cfd;		/* the client's connection */
 	int ufd;		/* upstream connect in flight, or -1 */
 	struct endpoint target; /* replica being tried */
@@ -90,12 +91,7 @@ static void held_unlink(struct held *c)
 {
 	struct hold_svc *s = c->svc;
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	ev_timer_stop(s->h->loop, &c->timer);
 	if (c->ufd >= 0) {
 		ev_io_stop(s->h->loop, &c->connect_io);
@@ -308,10 +304,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		c->arrived_ns = mono_ns();
 		ev_timer_init(&c->timer, on_timer, 0., 0.);
 		c->timer.data = c;
-		c->next = s->conns;
-		if (s->conns)
-			s->conns->prev = c;
-		s->conns = c;
+		LIST_INSERT_HEAD(&s->conns, c, link);
 		s->stats.held_now++;
 		s->stats.held_total++;
 		h->held_now++;
@@ -369,8 +362,8 @@ static int open_listener(const struct endpoint *vip)
 
 static void svc_free(struct hold_svc *s)
 {
-	while (s->conns) {
-		struct held *c = s->conns;
+	while (!LIST_EMPTY(&s->conns)) {
+		struct held *c = LIST_FIRST(&s->conns);
 
 		held_unlink(c);
 		reset_close(c->cfd);
@@ -402,6 +395,7 @@ static struct hold_svc *svc_new(struct hold *h, const struct svc_config *sc, uin
 	if (!s)
 		return NULL;
 	s->h = h;
+	LIST_INIT(&s->conns);
 	s->svc_id = svc_id;
 	s->vip = sc->vip;
 	s->lfd = open_listener(&sc->vip);
@@ -476,8 +470,8 @@ void hold_kick(struct hold *h, const char *service)
 
 		if (!s || strcmp(s->name, service))
 			continue;
-		for (c = s->conns; c; c = next) {
-			next = c->next; /* attempt() may serve and free c */
+		for (c = LIST_FIRST(&s->conns); c; c = next) {
+			next = LIST_NEXT(c, link); /* attempt() may serve and free c */
 			if (c->ufd >= 0)
 				continue; /* a connect is already on its way */
 			ev_timer_stop(h->loop, &c->timer);

@@ -4,7 +4,7 @@
  * become the envp env_load() reads; unknown STEER_* names are warned about
  * into a memory stream. A loaded environment must keep the rule between
  * variables (health timeout <= interval) and print without harm. Each string
- * is also read as a decimal: env_format_decimal() promises text that
+ * is also read as a decimal: decimal_format() promises text that
  * env_parse_decimal() reads back as the same value. */
 #include <float.h>
 #include <stdint.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config/env.h"
+#include "lib/decimal.h"
 
 #define MAX_VARS 64
 
@@ -23,7 +24,7 @@ static void check_decimal(const char *text)
 
 	if (env_parse_decimal(text, -DBL_MAX, DBL_MAX, &v) < 0)
 		return;
-	env_format_decimal(v, buf, sizeof(buf));
+	decimal_format(v, buf, sizeof(buf));
 	if (env_parse_decimal(buf, -DBL_MAX, DBL_MAX, &back) < 0 || back != v)
 		__builtin_trap();
 }

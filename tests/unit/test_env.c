@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "config/env.h"
+#include "lib/decimal.h"
 #include "lib/log.h"
 
 #define CONTROL_ACCEPTED "absolute path, at most 107 bytes"
@@ -622,14 +623,14 @@ static const struct {
     {-INFINITY, "-inf"},
 };
 
-static void test_env_format_decimal_gives_the_shortest_text_that_reads_back(void **state)
+static void test_decimal_format_gives_the_shortest_text_that_reads_back(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		char buf[64];
 		double back = 0;
 
-		env_format_decimal(formats[i].v, buf, sizeof(buf));
+		decimal_format(formats[i].v, buf, sizeof(buf));
 		assert_string_equal(buf, formats[i].text);
 		if (isfinite(formats[i].v) && formats[i].v >= 0) {
 			assert_int_equal(env_parse_decimal(buf, 0, 1e308, &back), 0);
@@ -878,7 +879,7 @@ int main(void)
 	    cmocka_unit_test(test_env_closest_suggests_only_near_names),
 	    cmocka_unit_test(test_env_parse_int_checks_range_and_junk),
 	    cmocka_unit_test(test_env_parse_decimal_checks_range_and_junk),
-	    cmocka_unit_test(test_env_format_decimal_gives_the_shortest_text_that_reads_back),
+	    cmocka_unit_test(test_decimal_format_gives_the_shortest_text_that_reads_back),
 	    cmocka_unit_test(test_env_note_value_renames_and_annotates_one_value),
 	    cmocka_unit_test(test_env_table_defaults_parse_and_rows_are_complete),
 	    cmocka_unit_test(test_env_table_rows_set_distinct_fields_of_their_kind),
