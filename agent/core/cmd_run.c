@@ -15,7 +15,7 @@
 #include "config/config.h"
 #include "control/control.h"
 #include "maps/datapath.h"
-#include "health/events.h"
+#include "maps/events.h"
 #include "miss/hold.h"
 #include "lib/log.h"
 #include "maps/map_fds.h"
@@ -149,6 +149,11 @@ static void on_routable(void *arg, const char *service)
 
 /* Log once when every replica has been checked: the pinned state a
  * restarted agent kept is now its own. */
+static void on_datapath_event(void *arg, const struct steer_event *ev)
+{
+	checker_on_event(arg, ev);
+}
+
 static void on_first_round(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
@@ -284,7 +289,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	}
 	checker_on_routable(a.checker, on_routable, &a);
 	hold_sync(a.hold, a.cfg);
-	events = events_open(a.loop, a.fds.events, a.checker);
+	events = events_open(a.loop, a.fds.events, on_datapath_event, a.checker);
 	if (!events) {
 		log_err("cannot read ejection events: %s", strerror(errno));
 		goto cleanup;

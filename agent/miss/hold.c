@@ -52,12 +52,19 @@ struct held {
 	uint32_t timeline_us[TIMELINE_MAX]; /* attempt offsets from arrival */
 };
 
+/* A served connection being relayed; hold_free() ends those still open. */
+struct served {
+	struct relay *relay;
+	LIST_ENTRY(served) link;
+};
+
 struct hold {
 	struct ev_loop *loop;
 	const struct map_ops *maps;
 	uint32_t hold_max;
 	uint64_t held_now; /* across services */
 	struct hold_svc *svcs[STEER_MAX_SERVICES];
+	LIST_HEAD(served_list, served) relays;
 };
 
 static uint64_t mono_ns(void)
@@ -142,7 +149,10 @@ static void on_timeout(struct held *c)
 
 static void on_relay_done(void *arg, uint64_t up, uint64_t down, int err)
 {
-	(void)arg;
+	struct served *sv = arg;
+
+	LIST_REMOVE(sv, link);
+	free(sv);
 	log_debug("relay done: %llu bytes up, %llu down%s%s", (unsigned long long)up,
 		  (unsigned long long)down, err ? ": " : "", err ? strerror(err) : "");
 }
@@ -152,6 +162,7 @@ static void on_connected(struct held *c)
 	struct hold_svc *s = c->svc;
 	uint64_t held_us = (mono_ns() - c->arrived_ns) / 1000;
 	int cfd = c->cfd, ufd = c->ufd;
+	struct served *sv;
 
 	ev_io_stop(s->h->loop, &c->connect_io);
 	c->ufd = -1; /* the relay owns it now */
@@ -161,11 +172,17 @@ static void on_connected(struct held *c)
 	hist_record(&s->stats.hold_us, held_us);
 	held_unlink(c);
 	free(c);
-	if (!relay_start(s->h->loop, cfd, ufd, on_relay_done, NULL)) {
+	sv = calloc(1, sizeof(*sv));
+	if (sv)
+		sv->relay = relay_start(s->h->loop, cfd, ufd, on_relay_done, sv);
+	if (!sv || !sv->relay) {
 		log_warn("service %s: cannot relay a served connection: %s", s->name,
 			 strerror(errno));
+		free(sv);
 		reset_close(cfd);
 		reset_close(ufd);
+	} else {
+		LIST_INSERT_HEAD(&s->h->relays, sv, link);
 	}
 	stats_publish(s);
 }
@@ -384,6 +401,7 @@ struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps, uint32_t
 		return NULL;
 	h->loop = loop;
 	h->maps = maps;
+	LIST_INIT(&h->relays);
 	h->hold_max = hold_max;
 	return h;
 }
@@ -490,5 +508,12 @@ void hold_free(struct hold *h)
 	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
 		if (h->svcs[i])
 			svc_free(h->svcs[i]);
+	while (!LIST_EMPTY(&h->relays)) {
+		struct served *sv = LIST_FIRST(&h->relays);
+
+		LIST_REMOVE(sv, link);
+		relay_abort(sv->relay);
+		free(sv);
+	}
 	free(h);
 }

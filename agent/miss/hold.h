@@ -33,7 +33,8 @@ int hold_sync(struct hold *h, const struct steer_config *cfg);
 void hold_kick(struct hold *h, const char *service);
 
 /* Unpublish every listener first (misses fail fast with EHOSTUNREACH while
- * no agent runs), then reset held connections and free. NULL-safe. */
+ * no agent runs), then reset held connections and the relays of served ones
+ * still open, and free. NULL-safe. */
 void hold_free(struct hold *h);
 
 #endif

@@ -1,4 +1,4 @@
-#include "health/events.h"
+#include "maps/events.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,7 +11,8 @@
 struct events {
 	struct ev_loop *loop;
 	struct ring_buffer *rb;
-	struct checker *checker;
+	events_fn fn;
+	void *arg;
 	ev_io io;
 };
 
@@ -23,7 +24,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		log_warn("short ejection event (%zu bytes); ignored", size);
 		return 0;
 	}
-	checker_on_event(e->checker, data);
+	e->fn(e->arg, data);
 	return 0;
 }
 
@@ -39,14 +40,15 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		log_warn("reading ejection events: %s", strerror(-n));
 }
 
-struct events *events_open(struct ev_loop *loop, int ringbuf_fd, struct checker *checker)
+struct events *events_open(struct ev_loop *loop, int ringbuf_fd, events_fn fn, void *arg)
 {
 	struct events *e = calloc(1, sizeof(*e));
 
 	if (!e)
 		return NULL;
 	e->loop = loop;
-	e->checker = checker;
+	e->fn = fn;
+	e->arg = arg;
 	e->rb = ring_buffer__new(ringbuf_fd, on_record, e, NULL);
 	if (!e->rb) {
 		int err = errno;
