@@ -71,4 +71,22 @@ struct map_ops {
 	bool (*is_local)(void *ctx, const struct endpoint *ep);
 };
 
+/* The table of an implementation whose static functions are named after the
+ * ops (svc_next, svc_get, ...), so none is forgotten: `MAP_OPS_NAMED(ctx)`. */
+#define MAP_OPS_NAMED(context)                                                                     \
+	(struct map_ops)                                                                           \
+	{                                                                                          \
+		.ctx = (context), .svc_next = svc_next, .svc_get = svc_get, .svc_put = svc_put,    \
+		.svc_del = svc_del, .slot_get = slot_get, .slot_put = slot_put,                    \
+		.replica_get = replica_get, .replica_put = replica_put, .name_get = name_get,      \
+		.name_put = name_put, .svc_stats_sum = svc_stats_sum,                              \
+		.replica_stats_sum = replica_stats_sum, .svc_stats_reset = svc_stats_reset,        \
+		.replica_stats_reset = replica_stats_reset, .wait_for_readers = wait_for_readers,  \
+		.backend_next = backend_next, .backend_get = backend_get,                          \
+		.backend_put = backend_put, .backend_del = backend_del, .status_get = status_get,  \
+		.status_put = status_put, .check_stats_get = check_stats_get,                      \
+		.check_stats_put = check_stats_put, .hold_stats_get = hold_stats_get,              \
+		.hold_stats_put = hold_stats_put, .hold_put = hold_put, .is_local = is_local,      \
+	}
+
 #endif

@@ -263,36 +263,7 @@ struct mem_maps *mem_maps_new(void)
 
 struct map_ops mem_maps_ops(struct mem_maps *m)
 {
-	return (struct map_ops){
-	    .ctx = m,
-	    .svc_next = svc_next,
-	    .svc_get = svc_get,
-	    .svc_put = svc_put,
-	    .svc_del = svc_del,
-	    .slot_get = slot_get,
-	    .slot_put = slot_put,
-	    .replica_get = replica_get,
-	    .replica_put = replica_put,
-	    .name_get = name_get,
-	    .name_put = name_put,
-	    .svc_stats_sum = svc_stats_sum,
-	    .replica_stats_sum = replica_stats_sum,
-	    .svc_stats_reset = svc_stats_reset,
-	    .replica_stats_reset = replica_stats_reset,
-	    .wait_for_readers = wait_for_readers,
-	    .backend_next = backend_next,
-	    .backend_get = backend_get,
-	    .backend_put = backend_put,
-	    .backend_del = backend_del,
-	    .status_get = status_get,
-	    .status_put = status_put,
-	    .check_stats_get = check_stats_get,
-	    .check_stats_put = check_stats_put,
-	    .hold_stats_get = hold_stats_get,
-	    .hold_stats_put = hold_stats_put,
-	    .hold_put = hold_put,
-	    .is_local = is_local,
-	};
+	return MAP_OPS_NAMED(m);
 }
 
 void mem_maps_add_service(struct mem_maps *m, uint32_t svc_id, const struct endpoint *vip,

@@ -22,6 +22,7 @@
 
 #include <ev.h>
 
+#include "loopback.h"
 #include "mem_maps.h"
 #include "config/config.h"
 #include "health/checker.h"
@@ -42,35 +43,13 @@ struct world {
 	int routable_calls;
 };
 
+/* The clock the datapath stamps events with (bpf_ktime_get_ns). */
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static double now_s(void)
-{
-	return (double)mono_ns() / 1e9;
-}
-
-/* A listener on 127.0.0.1 at port (0: any free one); fills ep. */
-static int listen_loopback(uint16_t port, struct endpoint *ep)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-	socklen_t len = sizeof(sin);
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	*ep = (struct endpoint){.family = STEER_FAMILY_V4, .port = ntohs(sin.sin_port)};
-	ep->addr[0] = sin.sin_addr.s_addr;
-	return fd;
 }
 
 static void on_routable(void *arg, const char *service)
@@ -98,7 +77,7 @@ static struct world *world_new(uint8_t state, uint32_t interval_ms, uint32_t ris
 	assert_non_null(w->mem);
 	assert_non_null(w->cfg);
 	w->ops = mem_maps_ops(w->mem);
-	w->lfd = listen_loopback(0, &w->replica);
+	w->lfd = test_listen_loopback(0, &w->replica);
 	assert_int_equal(endpoint_parse("198.18.0.10:80", &vip, err, sizeof(err)), 0);
 	mem_maps_add_service(w->mem, SVC_ID, &vip, IPPROTO_TCP, &w->replica, 1, REPLICA_ID, state);
 
@@ -144,31 +123,21 @@ static uint8_t replica_state(const struct world *w)
 	return w->mem->replicas[REPLICA_ID].state;
 }
 
-/* A timer whose only job is to end ev_run(EVRUN_ONCE) while nothing else
- * happens, so the caller sees its deadline. */
-static void wake(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)loop;
-	(void)t;
-	(void)revents;
-}
-
 /* Run the loop until the replica's state in the maps is want; returns the
  * seconds it took. Fails the test past DEADLINE_S. */
 static double run_until_state(struct world *w, uint8_t want)
 {
-	double start = now_s();
+	double start = test_now_s();
 	ev_timer guard;
 
-	ev_timer_init(&guard, wake, 0.05, 0.05);
-	ev_timer_start(w->loop, &guard);
-	while (replica_state(w) != want && now_s() - start < DEADLINE_S)
+	test_wake_start(w->loop, &guard);
+	while (replica_state(w) != want && test_now_s() - start < DEADLINE_S)
 		ev_run(w->loop, EVRUN_ONCE);
 	ev_timer_stop(w->loop, &guard);
 	if (replica_state(w) != want)
 		fail_msg("replica state: expected %u, got %u after %.1f s", want, replica_state(w),
 			 DEADLINE_S);
-	return now_s() - start;
+	return test_now_s() - start;
 }
 
 static struct steer_event event_for(const struct endpoint *ep, uint8_t reason)
@@ -223,8 +192,8 @@ static void test_checker_one_failed_check_below_fall_keeps_a_replica_up(void **s
 	(void)state;
 	close_listener(w);
 	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
-	start = now_s();
-	while (w->mem->check_stats[SVC_ID].checks < 1 && now_s() - start < DEADLINE_S)
+	start = test_now_s();
+	while (w->mem->check_stats[SVC_ID].checks < 1 && test_now_s() - start < DEADLINE_S)
 		ev_run(w->loop, EVRUN_ONCE);
 	assert_int_equal(w->mem->check_stats[SVC_ID].checks, 1);
 	assert_int_equal(w->mem->check_stats[SVC_ID].check_failures, 1);
@@ -319,7 +288,7 @@ static void test_checker_listener_up_checks_a_down_replica_at_once(void **state)
 	checker_on_event(w->checker, &ev);
 	assert_int_equal(replica_state(w), STEER_REPLICA_DOWN);
 
-	w->lfd = listen_loopback(port, &w->replica);
+	w->lfd = test_listen_loopback(port, &w->replica);
 	ev = event_for(&w->replica, STEER_EVENT_LISTENER_UP);
 	checker_on_event(w->checker, &ev);
 	took = run_until_state(w, STEER_REPLICA_UP);

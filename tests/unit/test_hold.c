@@ -24,6 +24,7 @@
 
 #include <ev.h>
 
+#include "loopback.h"
 #include "mem_maps.h"
 #include "config/config.h"
 #include "miss/hold.h"
@@ -42,37 +43,6 @@ struct world {
 	struct endpoint replica;
 	ev_timer wake;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void on_wake(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)loop;
-	(void)t;
-	(void)revents;
-}
-
-static int listen_loopback(struct endpoint *ep)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	*ep = (struct endpoint){.family = STEER_FAMILY_V4, .port = ntohs(sin.sin_port)};
-	ep->addr[0] = sin.sin_addr.s_addr;
-	return fd;
-}
 
 /* Service "web" (TCP) with one replica in state; retry waits initial_ms,
  * doubling, up to 4x initial_ms; held at most timeout_ms and hold_max
@@ -93,7 +63,7 @@ static struct world *world_new(uint8_t state, uint32_t initial_ms, uint32_t time
 	assert_non_null(w->mem);
 	assert_non_null(w->cfg);
 	w->ops = mem_maps_ops(w->mem);
-	w->replica_fd = listen_loopback(&w->replica);
+	w->replica_fd = test_listen_loopback(0, &w->replica);
 	assert_int_equal(endpoint_parse("198.18.0.20:80", &vip, err, sizeof(err)), 0);
 	mem_maps_add_service(w->mem, SVC_ID, &vip, IPPROTO_TCP, &w->replica, 1, REPLICA_ID, state);
 	w->cfg->nservices = 1;
@@ -112,8 +82,7 @@ static struct world *world_new(uint8_t state, uint32_t initial_ms, uint32_t time
 	};
 	w->hold = hold_new(w->loop, &w->ops, hold_max);
 	assert_non_null(w->hold);
-	ev_timer_init(&w->wake, on_wake, 0.02, 0.02);
-	ev_timer_start(w->loop, &w->wake);
+	test_wake_start(w->loop, &w->wake);
 	return w;
 }
 
@@ -152,9 +121,9 @@ static int client_connect(const struct world *w)
  * (client_was_reset() consumes the error it reports). */
 #define RUN_UNTIL(w, cond)                                                                         \
 	do {                                                                                       \
-		double start_ = now_s();                                                           \
+		double start_ = test_now_s();                                                      \
 		bool met_;                                                                         \
-		while (!(met_ = (cond)) && now_s() - start_ < DEADLINE_S)                          \
+		while (!(met_ = (cond)) && test_now_s() - start_ < DEADLINE_S)                     \
 			ev_run((w)->loop, EVRUN_ONCE);                                             \
 		if (!met_)                                                                         \
 			fail_msg("not within %.0f s: %s", DEADLINE_S, #cond);                      \
@@ -162,9 +131,9 @@ static int client_connect(const struct world *w)
 
 static void run_for(struct world *w, double seconds)
 {
-	double start = now_s();
+	double start = test_now_s();
 
-	while (now_s() - start < seconds)
+	while (test_now_s() - start < seconds)
 		ev_run(w->loop, EVRUN_ONCE);
 }
 
@@ -234,10 +203,10 @@ static void test_hold_kick_serves_at_once_when_a_replica_becomes_routable(void *
 	w->mem->replicas[REPLICA_ID].state = STEER_REPLICA_UP;
 	hold_kick(w->hold, "api"); /* another service: not this one's business */
 	assert_int_equal(stats(w)->attempts_total, 1);
-	start = now_s();
+	start = test_now_s();
 	hold_kick(w->hold, "web");
 	RUN_UNTIL(w, stats(w)->served == 1);
-	assert_true(now_s() - start < 2.0);
+	assert_true(test_now_s() - start < 2.0);
 	assert_int_equal(stats(w)->attempts_total, 2);
 	assert_true(replica_accepted(w));
 	close(c);
@@ -292,10 +261,10 @@ static void test_hold_timeout_resets_the_client(void **state)
 
 	(void)state;
 	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
-	start = now_s();
+	start = test_now_s();
 	c = client_connect(w);
 	RUN_UNTIL(w, client_was_reset(c));
-	assert_true(now_s() - start >= 0.15);
+	assert_true(test_now_s() - start >= 0.15);
 	assert_int_equal(stats(w)->timeouts, 1);
 	assert_int_equal(stats(w)->served, 0);
 	assert_int_equal(stats(w)->held_now, 0);

@@ -1,0 +1,23 @@
+/* Real sockets and a real loop for unit tests: loopback listeners that play
+ * replicas, and running a libev loop until a condition holds. */
+#ifndef STEER_TEST_LOOPBACK_H
+#define STEER_TEST_LOOPBACK_H
+
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "lib/addr.h"
+
+/* CLOCK_MONOTONIC in seconds. */
+double test_now_s(void);
+
+/* A listening socket on 127.0.0.1:port (0: any free port), non-blocking;
+ * *ep gets its address. Fails the test when it cannot. */
+int test_listen_loopback(uint16_t port, struct endpoint *ep);
+
+/* A repeating timer that only wakes the loop, so that a caller running
+ * ev_run(EVRUN_ONCE) in a loop sees its deadline while nothing happens. */
+void test_wake_start(struct ev_loop *loop, ev_timer *t);
+
+#endif
