@@ -23,7 +23,7 @@
 #include <ev.h>
 
 #include "loopback.h"
-#include "mem_maps.h"
+#include "one_service.h"
 #include "config/config.h"
 #include "health/checker.h"
 #include "maps/keys.h"
@@ -33,13 +33,8 @@
 #define DEADLINE_S 5.0
 
 struct world {
-	struct ev_loop *loop;
-	struct mem_maps *mem;
-	struct map_ops ops;
-	struct steer_config *cfg;
+	struct one_service o;
 	struct checker *checker;
-	int lfd;		 /* the replica's listener, or -1 */
-	struct endpoint replica; /* 127.0.0.1:port of the listener */
 	int routable_calls;
 };
 
@@ -65,37 +60,17 @@ static void on_routable(void *arg, const char *service)
 static struct world *world_new(uint8_t state, uint32_t interval_ms, uint32_t rise, uint32_t fall)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct svc_config *sc;
-	struct endpoint vip;
-	char err[128];
 
 	assert_non_null(w);
-	w->loop = ev_loop_new(EVFLAG_AUTO);
-	w->mem = mem_maps_new();
-	w->cfg = calloc(1, sizeof(*w->cfg));
-	assert_non_null(w->loop);
-	assert_non_null(w->mem);
-	assert_non_null(w->cfg);
-	w->ops = mem_maps_ops(w->mem);
-	w->lfd = test_listen_loopback(0, &w->replica);
-	assert_int_equal(endpoint_parse("198.18.0.10:80", &vip, err, sizeof(err)), 0);
-	mem_maps_add_service(w->mem, SVC_ID, &vip, IPPROTO_TCP, &w->replica, 1, REPLICA_ID, state);
-
-	w->cfg->nservices = 1;
-	sc = &w->cfg->services[0];
-	snprintf(sc->name, sizeof(sc->name), "web");
-	sc->vip = vip;
-	sc->proto = IPPROTO_TCP;
-	sc->nreplicas = 1;
-	sc->replicas[0] = w->replica;
-	sc->health = (struct health_config){
+	one_service_init(&w->o, "198.18.0.10:80", SVC_ID, REPLICA_ID, state);
+	w->o.sc->health = (struct health_config){
 	    .kind = HEALTH_KIND_TCP,
 	    .interval_ms = interval_ms,
 	    .timeout_ms = 200 < interval_ms ? 200 : interval_ms,
 	    .rise = rise,
 	    .fall = fall,
 	};
-	w->checker = checker_new(w->loop, &w->ops);
+	w->checker = checker_new(w->o.loop, &w->o.ops);
 	assert_non_null(w->checker);
 	checker_on_routable(w->checker, on_routable, w);
 	return w;
@@ -104,23 +79,19 @@ static struct world *world_new(uint8_t state, uint32_t interval_ms, uint32_t ris
 static void world_free(struct world *w)
 {
 	checker_free(w->checker);
-	if (w->lfd >= 0)
-		close(w->lfd);
-	ev_loop_destroy(w->loop);
-	free(w->cfg);
-	free(w->mem);
+	one_service_fini(&w->o);
 	free(w);
 }
 
 static void close_listener(struct world *w)
 {
-	close(w->lfd);
-	w->lfd = -1;
+	close(w->o.replica_fd);
+	w->o.replica_fd = -1;
 }
 
 static uint8_t replica_state(const struct world *w)
 {
-	return w->mem->replicas[REPLICA_ID].state;
+	return w->o.mem->replicas[REPLICA_ID].state;
 }
 
 /* Run the loop until the replica's state in the maps is want; returns the
@@ -128,12 +99,9 @@ static uint8_t replica_state(const struct world *w)
 static double run_until_state(struct world *w, uint8_t want)
 {
 	double start = test_now_s();
-	ev_timer guard;
 
-	test_wake_start(w->loop, &guard);
 	while (replica_state(w) != want && test_now_s() - start < DEADLINE_S)
-		ev_run(w->loop, EVRUN_ONCE);
-	ev_timer_stop(w->loop, &guard);
+		ev_run(w->o.loop, EVRUN_ONCE);
 	if (replica_state(w) != want)
 		fail_msg("replica state: expected %u, got %u after %.1f s", want, replica_state(w),
 			 DEADLINE_S);
@@ -157,12 +125,12 @@ static void test_checker_new_replica_turns_up_after_rise_passing_checks(void **s
 	struct world *w = world_new(STEER_REPLICA_UNKNOWN, 20, 3, 2);
 
 	(void)state;
-	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
 	run_until_state(w, STEER_REPLICA_UP);
 	/* The write that made it UP came with the third check, not before. */
-	assert_int_equal(w->mem->check_stats[SVC_ID].checks, 3);
-	assert_int_equal(w->mem->check_stats[SVC_ID].check_failures, 0);
-	assert_int_equal(w->mem->status[REPLICA_ID].last_result, STEER_CHECK_OK);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].checks, 3);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].check_failures, 0);
+	assert_int_equal(w->o.mem->status[REPLICA_ID].last_result, STEER_CHECK_OK);
 	assert_int_equal(w->routable_calls, 1);
 	world_free(w);
 }
@@ -173,14 +141,14 @@ static void test_checker_fall_refused_checks_take_a_replica_down(void **state)
 
 	(void)state;
 	close_listener(w);
-	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
 	run_until_state(w, STEER_REPLICA_DOWN);
-	assert_int_equal(w->mem->check_stats[SVC_ID].checks, 3);
-	assert_int_equal(w->mem->check_stats[SVC_ID].check_failures, 3);
-	assert_int_equal(w->mem->check_stats[SVC_ID].ejections[STEER_EJECT_CHECK_FAILED], 1);
-	assert_int_equal(w->mem->status[REPLICA_ID].last_result, STEER_CHECK_REFUSED);
-	assert_int_equal(w->mem->status[REPLICA_ID].eject_reason, STEER_EJECT_CHECK_FAILED);
-	assert_int_equal(w->mem->status[REPLICA_ID].consecutive_failures, 3);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].checks, 3);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].check_failures, 3);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].ejections[STEER_EJECT_CHECK_FAILED], 1);
+	assert_int_equal(w->o.mem->status[REPLICA_ID].last_result, STEER_CHECK_REFUSED);
+	assert_int_equal(w->o.mem->status[REPLICA_ID].eject_reason, STEER_EJECT_CHECK_FAILED);
+	assert_int_equal(w->o.mem->status[REPLICA_ID].consecutive_failures, 3);
 	world_free(w);
 }
 
@@ -191,12 +159,12 @@ static void test_checker_one_failed_check_below_fall_keeps_a_replica_up(void **s
 
 	(void)state;
 	close_listener(w);
-	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
 	start = test_now_s();
-	while (w->mem->check_stats[SVC_ID].checks < 1 && test_now_s() - start < DEADLINE_S)
-		ev_run(w->loop, EVRUN_ONCE);
-	assert_int_equal(w->mem->check_stats[SVC_ID].checks, 1);
-	assert_int_equal(w->mem->check_stats[SVC_ID].check_failures, 1);
+	while (w->o.mem->check_stats[SVC_ID].checks < 1 && test_now_s() - start < DEADLINE_S)
+		ev_run(w->o.loop, EVRUN_ONCE);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].checks, 1);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].check_failures, 1);
 	assert_int_equal(replica_state(w), STEER_REPLICA_UP);
 	world_free(w);
 }
@@ -207,26 +175,26 @@ static void test_checker_one_failed_check_below_fall_keeps_a_replica_up(void **s
 static void test_checker_ejection_downs_at_once_and_checks_clear_it_before_up(void **state)
 {
 	struct world *w = world_new(STEER_REPLICA_UP, 20, 2, 3);
-	struct steer_event ev = event_for(&w->replica, STEER_EJECT_CONNECT_FAILED);
-	struct steer_backend *b = mem_maps_backend(w->mem, &w->replica);
+	struct steer_event ev = event_for(&w->o.replica, STEER_EJECT_CONNECT_FAILED);
+	struct steer_backend *b = mem_maps_backend(w->o.mem, &w->o.replica);
 	int from, cleared, up;
 
 	(void)state;
 	assert_non_null(b);
-	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
 	b->ejected_ns = ev.ts_ns; /* what the datapath wrote */
 	b->reason = STEER_EJECT_CONNECT_FAILED;
-	from = w->mem->nlog;
+	from = w->o.mem->nlog;
 	checker_on_event(w->checker, &ev);
 	assert_int_equal(replica_state(w), STEER_REPLICA_DOWN);
-	assert_int_equal(w->mem->status[REPLICA_ID].eject_reason, STEER_EJECT_CONNECT_FAILED);
-	assert_int_equal(w->mem->check_stats[SVC_ID].ejections[STEER_EJECT_CONNECT_FAILED], 1);
+	assert_int_equal(w->o.mem->status[REPLICA_ID].eject_reason, STEER_EJECT_CONNECT_FAILED);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].ejections[STEER_EJECT_CONNECT_FAILED], 1);
 
 	run_until_state(w, STEER_REPLICA_UP);
 	assert_int_equal(b->ejected_ns, 0);
 	assert_int_equal(b->consecutive_failures, 0);
-	cleared = mem_maps_find_write(w->mem, from, MEM_BACKEND_PUT, 0);
-	up = mem_maps_find_write(w->mem, from, MEM_REPLICA_PUT, STEER_REPLICA_UP);
+	cleared = mem_maps_find_write(w->o.mem, from, MEM_BACKEND_PUT, 0);
+	up = mem_maps_find_write(w->o.mem, from, MEM_REPLICA_PUT, STEER_REPLICA_UP);
 	assert_true(cleared >= 0);
 	assert_true(up > cleared);
 	world_free(w);
@@ -237,21 +205,21 @@ static void test_checker_ejection_downs_at_once_and_checks_clear_it_before_up(vo
 static void test_checker_wildcard_listener_closed_ejects_only_local_replicas(void **state)
 {
 	struct world *w = world_new(STEER_REPLICA_UP, 1000, 2, 3);
-	struct steer_event ev = event_for(&w->replica, STEER_EJECT_LISTENER_CLOSED);
+	struct steer_event ev = event_for(&w->o.replica, STEER_EJECT_LISTENER_CLOSED);
 
 	(void)state;
 	memset(ev.addr, 0, sizeof(ev.addr));
-	mem_maps_backend(w->mem, &w->replica)->local = 0;
-	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	mem_maps_backend(w->o.mem, &w->o.replica)->local = 0;
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
 	checker_on_event(w->checker, &ev);
 	assert_int_equal(replica_state(w), STEER_REPLICA_UP);
 	world_free(w);
 
 	w = world_new(STEER_REPLICA_UP, 1000, 2, 3);
-	ev = event_for(&w->replica, STEER_EJECT_LISTENER_CLOSED);
+	ev = event_for(&w->o.replica, STEER_EJECT_LISTENER_CLOSED);
 	memset(ev.addr, 0, sizeof(ev.addr));
-	mem_maps_backend(w->mem, &w->replica)->local = 1;
-	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	mem_maps_backend(w->o.mem, &w->o.replica)->local = 1;
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
 	checker_on_event(w->checker, &ev);
 	assert_int_equal(replica_state(w), STEER_REPLICA_DOWN);
 	world_free(w);
@@ -262,11 +230,11 @@ static void test_checker_wildcard_listener_closed_ejects_only_local_replicas(voi
 static void test_checker_ignores_events_older_than_the_agent(void **state)
 {
 	struct world *w = world_new(STEER_REPLICA_UP, 1000, 2, 3);
-	struct steer_event ev = event_for(&w->replica, STEER_EJECT_CONNECT_FAILED);
+	struct steer_event ev = event_for(&w->o.replica, STEER_EJECT_CONNECT_FAILED);
 
 	(void)state;
 	ev.ts_ns -= 60ull * 1000000000ull;
-	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
 	checker_on_event(w->checker, &ev);
 	assert_int_equal(replica_state(w), STEER_REPLICA_UP);
 	world_free(w);
@@ -278,18 +246,18 @@ static void test_checker_ignores_events_older_than_the_agent(void **state)
 static void test_checker_listener_up_checks_a_down_replica_at_once(void **state)
 {
 	struct world *w = world_new(STEER_REPLICA_UP, 10000, 1, 3);
-	uint16_t port = w->replica.port;
-	struct steer_event ev = event_for(&w->replica, STEER_EJECT_LISTENER_CLOSED);
+	uint16_t port = w->o.replica.port;
+	struct steer_event ev = event_for(&w->o.replica, STEER_EJECT_LISTENER_CLOSED);
 	double took;
 
 	(void)state;
-	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
 	close_listener(w);
 	checker_on_event(w->checker, &ev);
 	assert_int_equal(replica_state(w), STEER_REPLICA_DOWN);
 
-	w->lfd = test_listen_loopback(port, &w->replica);
-	ev = event_for(&w->replica, STEER_EVENT_LISTENER_UP);
+	w->o.replica_fd = test_listen_loopback(port, &w->o.replica);
+	ev = event_for(&w->o.replica, STEER_EVENT_LISTENER_UP);
 	checker_on_event(w->checker, &ev);
 	took = run_until_state(w, STEER_REPLICA_UP);
 	assert_true(took < 2.0);
@@ -304,15 +272,15 @@ static void test_checker_drain_and_undrain(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(checker_sync(w->checker, w->cfg), 0);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
 	assert_int_equal(
-	    checker_set_draining(w->checker, "web", &w->replica, true, err, sizeof(err)), 0);
+	    checker_set_draining(w->checker, "web", &w->o.replica, true, err, sizeof(err)), 0);
 	assert_int_equal(replica_state(w), STEER_REPLICA_DRAINING);
 	assert_int_equal(
-	    checker_set_draining(w->checker, "web", &w->replica, false, err, sizeof(err)), 0);
+	    checker_set_draining(w->checker, "web", &w->o.replica, false, err, sizeof(err)), 0);
 	assert_int_equal(replica_state(w), STEER_REPLICA_UP);
 	assert_int_equal(
-	    checker_set_draining(w->checker, "api", &w->replica, true, err, sizeof(err)), -1);
+	    checker_set_draining(w->checker, "api", &w->o.replica, true, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "service 'api' has no replica 127.0.0.1:"));
 	world_free(w);
 }

@@ -25,7 +25,7 @@
 #include <ev.h>
 
 #include "loopback.h"
-#include "mem_maps.h"
+#include "one_service.h"
 #include "config/config.h"
 #include "miss/hold.h"
 
@@ -34,14 +34,8 @@
 #define DEADLINE_S 5.0
 
 struct world {
-	struct ev_loop *loop;
-	struct mem_maps *mem;
-	struct map_ops ops;
-	struct steer_config *cfg;
+	struct one_service o;
 	struct hold *hold;
-	int replica_fd; /* the replica's listener */
-	struct endpoint replica;
-	ev_timer wake;
 };
 
 /* Service "web" (TCP) with one replica in state; retry waits initial_ms,
@@ -52,27 +46,10 @@ static struct world *world_new(uint8_t state, uint32_t initial_ms, uint32_t time
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct svc_config *sc;
-	struct endpoint vip;
-	char err[128];
 
 	assert_non_null(w);
-	w->loop = ev_loop_new(EVFLAG_AUTO);
-	w->mem = mem_maps_new();
-	w->cfg = calloc(1, sizeof(*w->cfg));
-	assert_non_null(w->loop);
-	assert_non_null(w->mem);
-	assert_non_null(w->cfg);
-	w->ops = mem_maps_ops(w->mem);
-	w->replica_fd = test_listen_loopback(0, &w->replica);
-	assert_int_equal(endpoint_parse("198.18.0.20:80", &vip, err, sizeof(err)), 0);
-	mem_maps_add_service(w->mem, SVC_ID, &vip, IPPROTO_TCP, &w->replica, 1, REPLICA_ID, state);
-	w->cfg->nservices = 1;
-	sc = &w->cfg->services[0];
-	snprintf(sc->name, sizeof(sc->name), "web");
-	sc->vip = vip;
-	sc->proto = IPPROTO_TCP;
-	sc->nreplicas = 1;
-	sc->replicas[0] = w->replica;
+	one_service_init(&w->o, "198.18.0.20:80", SVC_ID, REPLICA_ID, state);
+	sc = w->o.sc;
 	sc->retry = (struct backoff_params){
 	    .initial_ms = initial_ms,
 	    .multiplier = 2,
@@ -80,33 +57,28 @@ static struct world *world_new(uint8_t state, uint32_t initial_ms, uint32_t time
 	    .jitter = 0,
 	    .timeout_ms = timeout_ms,
 	};
-	w->hold = hold_new(w->loop, &w->ops, hold_max);
+	w->hold = hold_new(w->o.loop, &w->o.ops, hold_max);
 	assert_non_null(w->hold);
-	test_wake_start(w->loop, &w->wake);
 	return w;
 }
 
 static void world_free(struct world *w)
 {
 	hold_free(w->hold);
-	ev_timer_stop(w->loop, &w->wake);
-	close(w->replica_fd);
-	ev_loop_destroy(w->loop);
-	free(w->cfg);
-	free(w->mem);
+	one_service_fini(&w->o);
 	free(w);
 }
 
 static const struct steer_hold_stats *stats(const struct world *w)
 {
-	return &w->mem->hold_stats[SVC_ID];
+	return &w->o.mem->hold_stats[SVC_ID];
 }
 
 /* A client of the held service: it connects where the datapath would send
  * a miss, the listener published in steer_hold_v1. */
 static int client_connect(const struct world *w)
 {
-	const struct steer_hold *hv = &w->mem->hold[SVC_ID];
+	const struct steer_hold *hv = &w->o.mem->hold[SVC_ID];
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = hv->port};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -124,7 +96,7 @@ static int client_connect(const struct world *w)
 		double start_ = test_now_s();                                                      \
 		bool met_;                                                                         \
 		while (!(met_ = (cond)) && test_now_s() - start_ < DEADLINE_S)                     \
-			ev_run((w)->loop, EVRUN_ONCE);                                             \
+			ev_run((w)->o.loop, EVRUN_ONCE);                                           \
 		if (!met_)                                                                         \
 			fail_msg("not within %.0f s: %s", DEADLINE_S, #cond);                      \
 	} while (0)
@@ -134,7 +106,7 @@ static void run_for(struct world *w, double seconds)
 	double start = test_now_s();
 
 	while (test_now_s() - start < seconds)
-		ev_run(w->loop, EVRUN_ONCE);
+		ev_run(w->o.loop, EVRUN_ONCE);
 }
 
 /* Has the client been reset? Non-blocking read: -1/ECONNRESET once it has. */
@@ -148,7 +120,7 @@ static bool client_was_reset(int fd)
 /* Did the replica get a connection? Takes it. */
 static bool replica_accepted(const struct world *w)
 {
-	int fd = accept4(w->replica_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(w->o.replica_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return false;
@@ -161,10 +133,10 @@ static void test_hold_publishes_a_loopback_listener_of_the_vip_family(void **sta
 	struct world *w = world_new(STEER_REPLICA_DOWN, 50, 1000, 8);
 
 	(void)state;
-	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
-	assert_int_equal(w->mem->hold[SVC_ID].family, STEER_FAMILY_V4);
-	assert_int_equal(w->mem->hold[SVC_ID].addr[0], htonl(INADDR_LOOPBACK));
-	assert_int_not_equal(w->mem->hold[SVC_ID].port, 0);
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	assert_int_equal(w->o.mem->hold[SVC_ID].family, STEER_FAMILY_V4);
+	assert_int_equal(w->o.mem->hold[SVC_ID].addr[0], htonl(INADDR_LOOPBACK));
+	assert_int_not_equal(w->o.mem->hold[SVC_ID].port, 0);
 	world_free(w);
 }
 
@@ -174,7 +146,7 @@ static void test_hold_first_attempt_happens_at_once(void **state)
 	int c;
 
 	(void)state;
-	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
 	c = client_connect(w);
 	RUN_UNTIL(w, stats(w)->served == 1);
 	assert_true(replica_accepted(w));
@@ -195,12 +167,12 @@ static void test_hold_kick_serves_at_once_when_a_replica_becomes_routable(void *
 	int c;
 
 	(void)state;
-	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
 	c = client_connect(w);
 	RUN_UNTIL(w, stats(w)->attempts_total == 1);
 	assert_int_equal(stats(w)->held_now, 1);
 
-	w->mem->replicas[REPLICA_ID].state = STEER_REPLICA_UP;
+	w->o.mem->replicas[REPLICA_ID].state = STEER_REPLICA_UP;
 	hold_kick(w->hold, "api"); /* another service: not this one's business */
 	assert_int_equal(stats(w)->attempts_total, 1);
 	start = test_now_s();
@@ -220,8 +192,8 @@ static void test_hold_does_not_pick_an_ejected_replica(void **state)
 	int c;
 
 	(void)state;
-	mem_maps_backend(w->mem, &w->replica)->ejected_ns = 1;
-	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	mem_maps_backend(w->o.mem, &w->o.replica)->ejected_ns = 1;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
 	c = client_connect(w);
 	RUN_UNTIL(w, stats(w)->attempts_total == 1);
 	/* A loopback connect to the replica, had one been made, is served in
@@ -239,7 +211,7 @@ static void test_hold_full_resets_the_newcomer_and_keeps_the_held(void **state)
 	int a, b;
 
 	(void)state;
-	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
 	a = client_connect(w);
 	RUN_UNTIL(w, stats(w)->held_now == 1);
 	b = client_connect(w);
@@ -260,7 +232,7 @@ static void test_hold_timeout_resets_the_client(void **state)
 	int c;
 
 	(void)state;
-	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
 	start = test_now_s();
 	c = client_connect(w);
 	RUN_UNTIL(w, client_was_reset(c));
@@ -283,12 +255,12 @@ static void test_hold_removed_service_unpublishes_and_resets_its_held(void **sta
 	int c;
 
 	(void)state;
-	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
 	c = client_connect(w);
 	RUN_UNTIL(w, stats(w)->held_now == 1);
-	w->cfg->nservices = 0;
-	assert_int_equal(hold_sync(w->hold, w->cfg), 0);
-	assert_int_equal(w->mem->hold[SVC_ID].port, 0);
+	w->o.cfg->nservices = 0;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	assert_int_equal(w->o.mem->hold[SVC_ID].port, 0);
 	RUN_UNTIL(w, client_was_reset(c));
 	close(c);
 	world_free(w);
