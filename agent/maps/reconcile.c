@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include "maps/keys.h"
+#include "maps/svc_walk.h"
 
 /* One service as found in the maps. */
 struct live_svc {
@@ -67,39 +68,41 @@ static int snapshot_read(const struct map_ops *ops, struct snapshot *s, char *er
 	int ret;
 
 	while ((ret = ops->svc_next(ops->ctx, prevp, &key)) == 0) {
+		struct svc_members set;
 		struct live_svc *ls;
+		int rr;
 
 		prev = key;
 		prevp = &prev;
 		if (s->nsvc >= STEER_MAX_SERVICES)
 			break;
-		ls = &s->svc[s->nsvc];
-		ls->key = key;
-		if (ops->svc_get(ops->ctx, &key, &ls->val))
+		rr = svc_read_members(ops, &key, &set);
+		if (rr == -ENOENT)
 			continue; /* deleted under us */
-		if (ls->val.svc_id >= STEER_MAX_SERVICES || ls->val.count > STEER_MAX_SLOTS ||
-		    ls->val.bank >= STEER_SLOT_BANKS) {
+		if (rr == -EUCLEAN) {
 			snprintf(err, errlen, "pinned service map holds a corrupt entry (id %u)",
-				 ls->val.svc_id);
+				 set.val.svc_id);
 			return -EUCLEAN;
 		}
+		if (rr) {
+			snprintf(err, errlen, "cannot read the service map: %s", strerror(-rr));
+			return rr;
+		}
+		if (set.unreadable) {
+			snprintf(err, errlen, "cannot read %u of the %u slots of service id %u",
+				 set.unreadable, set.val.count, set.val.svc_id);
+			return -EUCLEAN;
+		}
+		ls = &s->svc[s->nsvc];
+		ls->key = key;
+		ls->val = set.val;
 		s->svc_id_used[ls->val.svc_id] = true;
-		for (uint32_t i = 0; i < ls->val.count; i++) {
-			struct steer_slot slot;
-			uint32_t idx = steer_slot_index(ls->val.svc_id, ls->val.bank, i);
-
-			ret = ops->slot_get(ops->ctx, idx, &slot);
-			if (ret == 0 && slot.replica_id < STEER_MAX_REPLICAS)
-				ret = ops->replica_get(ops->ctx, slot.replica_id, &ls->reps[i]);
-			if (ret || slot.replica_id >= STEER_MAX_REPLICAS) {
-				snprintf(err, errlen, "cannot read slot %u of service id %u", i,
-					 ls->val.svc_id);
-				return ret ? ret : -EUCLEAN;
-			}
-			ls->ids[i] = slot.replica_id;
-			s->replica_used[slot.replica_id] = true;
-			if (slot.replica_id >= highest)
-				highest = slot.replica_id + 1;
+		for (uint32_t i = 0; i < set.n; i++) {
+			ls->ids[i] = set.m[i].id;
+			ls->reps[i] = set.m[i].r;
+			s->replica_used[set.m[i].id] = true;
+			if (set.m[i].id >= highest)
+				highest = set.m[i].id + 1;
 		}
 		s->nsvc++;
 	}
