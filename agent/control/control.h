@@ -3,7 +3,8 @@
  * `steer replica add|remove|drain|undrain SERVICE ADDR:PORT`.
  *
  * control_proto.c holds the line protocol (pure), control_server.c the
- * agent's side on its libev loop, control_client.c control_request(). */
+ * agent's side on its libev loop (control_path.c readies the socket file),
+ * control_client.c control_request(). */
 #ifndef STEER_CONTROL_H
 #define STEER_CONTROL_H
 
