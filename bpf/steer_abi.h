@@ -270,7 +270,10 @@ static inline __u32 steer_slot_index(__u32 svc_id, __u32 bank, __u32 slot)
  * miss path (agent/maps/svc_walk.c) so the two cannot drift: step i of a
  * pick (0 <= i < count) looks at slot steer_pick_slot(hint, count, i), so
  * the walk starts at hint % count and an unroutable slot hands its share to
- * the next one; the first replica steer_replica_routable() accepts wins.
+ * the next one. The first replica that is routable wins: one
+ * steer_replica_may_take() accepts and whose steer_backends_v1 entry, if it
+ * has one, is not ejected (ejected_ns 0). The backend is looked up only
+ * for a replica that passes the first test.
  */
 static inline __u32 steer_pick_slot(__u32 hint, __u32 count, __u32 i)
 {
@@ -279,11 +282,10 @@ static inline __u32 steer_pick_slot(__u32 hint, __u32 count, __u32 i)
 	return start + i < count ? start + i : start + i - count;
 }
 
-/* Can replica r take a new connection to a VIP of family? ejected: its
- * steer_backends_v1 entry has ejected_ns set. */
-static inline int steer_replica_routable(const struct steer_replica *r, __u8 family, int ejected)
+/* UP in the agent's view, and of the VIP's family. */
+static inline int steer_replica_may_take(const struct steer_replica *r, __u8 family)
 {
-	return r->state == STEER_REPLICA_UP && r->family == family && !ejected;
+	return r->state == STEER_REPLICA_UP && r->family == family;
 }
 
 #define STEER_MAX_SLOT_ENTRIES (STEER_MAX_SERVICES * STEER_SLOT_BANKS * STEER_MAX_SLOTS)

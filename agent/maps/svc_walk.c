@@ -69,9 +69,10 @@ int svc_pick_routable(const struct map_ops *ops, const struct steer_svc_key *key
 		if (ops->slot_get(ops->ctx, idx, &slot) || slot.replica_id >= STEER_MAX_REPLICAS ||
 		    ops->replica_get(ops->ctx, slot.replica_id, &r))
 			return -EUCLEAN;
+		if (!steer_replica_may_take(&r, key->family))
+			continue;
 		replica_decode(&r, &cand);
-		if (!steer_replica_routable(&r, key->family,
-					    member_is_ejected(ops, &cand, key->proto)))
+		if (member_is_ejected(ops, &cand, key->proto))
 			continue;
 		*ep = cand;
 		*replica_id = slot.replica_id;

@@ -2,7 +2,7 @@
  * Reading a service the way the datapath does, through the map layer: its
  * active slot bank (the one walk status, metrics and the checker share), and
  * the pick of one routable replica that the miss path makes for a held
- * connection (the rule of steer_pick_slot() and steer_replica_routable() in
+ * connection (the rule of steer_pick_slot() and steer_replica_may_take() in
  * bpf/steer_abi.h, which the connect hook follows too).
  */
 #ifndef STEER_SVC_WALK_H

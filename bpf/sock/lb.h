@@ -108,9 +108,12 @@ static __always_inline const struct steer_backend *backend_of(const struct steer
 static __always_inline bool replica_is_routable(const struct steer_replica *r, __u8 family,
 						__u8 proto)
 {
-	const struct steer_backend *b = backend_of(r, proto);
+	const struct steer_backend *b;
 
-	return steer_replica_routable(r, family, b && b->ejected_ns);
+	if (!steer_replica_may_take(r, family))
+		return false;
+	b = backend_of(r, proto);
+	return !b || !b->ejected_ns;
 }
 
 /* Pick a routable replica of svc in the order of steer_pick_slot(). */

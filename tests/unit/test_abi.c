@@ -66,12 +66,56 @@ static void test_abi_banks_of_one_service_do_not_overlap(void **state)
 	}
 }
 
+/* A pick starts at hint % count and wraps, so every slot is looked at once. */
+static void test_abi_pick_walks_every_slot_once_from_the_hint(void **state)
+{
+	static const struct {
+		uint32_t hint, count, want[4];
+	} rows[] = {
+	    {0, 4, {0, 1, 2, 3}},
+	    {6, 4, {2, 3, 0, 1}},
+	    {UINT32_MAX, 3, {0, 1, 2}}, /* 2^32 - 1 = 3 * 1431655765 */
+	    {7, 1, {0}},
+	};
+
+	(void)state;
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++)
+		for (uint32_t i = 0; i < rows[r].count; i++)
+			if (steer_pick_slot(rows[r].hint, rows[r].count, i) != rows[r].want[i])
+				fail_msg("hint %u count %u step %u: expected slot %u, got %u",
+					 rows[r].hint, rows[r].count, i, rows[r].want[i],
+					 steer_pick_slot(rows[r].hint, rows[r].count, i));
+	for (uint32_t count = 1; count <= STEER_MAX_SLOTS; count++) {
+		uint64_t seen = 0;
+
+		for (uint32_t i = 0; i < count; i++)
+			seen |= 1ull << steer_pick_slot(0x9e3779b9u, count, i);
+		assert_int_equal(seen, count == 64 ? UINT64_MAX : (1ull << count) - 1);
+	}
+}
+
+static void test_abi_only_an_up_replica_of_the_vip_family_may_take(void **state)
+{
+	struct steer_replica r = {.family = STEER_FAMILY_V4, .state = STEER_REPLICA_UP};
+
+	(void)state;
+	assert_true(steer_replica_may_take(&r, STEER_FAMILY_V4));
+	assert_false(steer_replica_may_take(&r, STEER_FAMILY_V6));
+	for (uint8_t st = STEER_REPLICA_UNUSED; st <= STEER_REPLICA_DRAINING; st++) {
+		r.state = st;
+		assert_int_equal(steer_replica_may_take(&r, STEER_FAMILY_V4),
+				 st == STEER_REPLICA_UP);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_abi_slot_index_matches_known_values),
 	    cmocka_unit_test(test_abi_slot_index_is_distinct_and_in_range_for_all_combinations),
 	    cmocka_unit_test(test_abi_banks_of_one_service_do_not_overlap),
+	    cmocka_unit_test(test_abi_pick_walks_every_slot_once_from_the_hint),
+	    cmocka_unit_test(test_abi_only_an_up_replica_of_the_vip_family_may_take),
 	};
 
 	return cmocka_run_group_tests_name("abi", tests, NULL, NULL);
