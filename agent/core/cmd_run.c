@@ -288,6 +288,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		goto cleanup;
 	}
 	checker_on_routable(a.checker, on_routable, &a);
+	checker_start_audit(a.checker, env->health_interval_ms);
 	hold_sync(a.hold, a.cfg);
 	events = events_open(a.loop, a.fds.events, on_datapath_event, a.checker);
 	if (!events) {

@@ -41,6 +41,7 @@ struct checker {
 	 * the first time a service is seen, so counters survive restarts. */
 	struct steer_check_stats stats[STEER_MAX_SERVICES];
 	bool stats_loaded[STEER_MAX_SERVICES];
+	ev_timer audit; /* the maps against the agent's view; see audit_rec() */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -120,8 +121,9 @@ static void write_status(struct replica_rec *r)
 		log_debug("replica id %u: cannot write status: %s", r->id, strerror(-ret));
 }
 
-/* Clear the datapath's ejection so an UP replica is routable again. */
-static void clear_ejection(struct replica_rec *r)
+/* Clear the datapath's ejection so an UP replica is routable again. Returns
+ * whether there was one to clear. */
+static bool clear_ejection(struct replica_rec *r)
 {
 	const struct map_ops *m = r->c->maps;
 	struct steer_backend_key key;
@@ -129,16 +131,17 @@ static void clear_ejection(struct replica_rec *r)
 	int ret;
 
 	if (r->proto != IPPROTO_TCP)
-		return;
+		return false;
 	backend_key_encode(&r->ep, IPPROTO_TCP, &key);
 	if (m->backend_get(m->ctx, &key, &b) || !b.ejected_ns)
-		return;
+		return false;
 	b.ejected_ns = 0;
 	b.consecutive_failures = 0;
 	ret = m->backend_put(m->ctx, &key, &b);
 	if (ret)
 		log_warn("cannot clear the ejection of a replica of '%s': %s", r->svc,
 			 strerror(-ret));
+	return ret == 0;
 }
 
 /*
@@ -214,6 +217,10 @@ static void on_probe_done(void *arg, uint8_t result, uint32_t latency_us, const 
 		 check_result_name(result), detail && *detail ? ", " : "", detail ? detail : "");
 	if (change != HEALTH_SAME)
 		apply_state(r, why);
+	else if (ok && health_map_state(&r->h) == STEER_REPLICA_UP && clear_ejection(r))
+		log_event("service %s replica %s: repaired: cleared an ejection the agent had "
+			  "not been told of (a check passed)",
+			  r->svc, endpoint_format(&r->ep, why, sizeof(why)));
 	write_status(r);
 	if (needs_checks(r))
 		schedule(r, interval_s(r));
@@ -254,6 +261,8 @@ static void rec_free(struct replica_rec *r)
 	free(r);
 }
 
+static void on_audit(struct ev_loop *loop, ev_timer *w, int revents);
+
 struct checker *checker_new(struct ev_loop *loop, const struct map_ops *maps)
 {
 	struct checker *c = calloc(1, sizeof(*c));
@@ -263,6 +272,8 @@ struct checker *checker_new(struct ev_loop *loop, const struct map_ops *maps)
 	c->loop = loop;
 	c->maps = maps;
 	c->started_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	ev_timer_init(&c->audit, on_audit, 0., 0.);
+	c->audit.data = c;
 	return c;
 }
 
@@ -270,6 +281,7 @@ void checker_free(struct checker *c)
 {
 	if (!c)
 		return;
+	ev_timer_stop(c->loop, &c->audit);
 	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++)
 		rec_free(c->recs[i]);
 	free(c);
@@ -410,6 +422,72 @@ static void on_listener_up(struct checker *c, const struct steer_event *ev)
 	}
 }
 
+/* The datapath ejected r: down until its checks pass `rise` times. */
+static void take_ejection(struct replica_rec *r, uint8_t reason, const char *why, uint64_t now)
+{
+	r->st.eject_reason = reason;
+	if (health_eject(&r->h, now) == HEALTH_NOW_DOWN) {
+		apply_state(r, why);
+		if (reason < 4)
+			svc_stats(r)->ejections[reason]++;
+		publish_stats(r);
+	}
+	write_status(r);
+	if (!r->inflight && !ev_is_active(&r->timer))
+		schedule(r, interval_s(r));
+}
+
+/*
+ * The agent's view against the maps. An ejection whose ring-buffer record
+ * was lost (the ring was full) would leave a replica up in the agent and
+ * ejected in the datapath for good, and a failed write would leave a
+ * replica's state in the map other than the agent's: both are found here
+ * and repaired, with a log line saying what was repaired.
+ */
+static void audit_rec(struct replica_rec *r)
+{
+	const struct map_ops *m = r->c->maps;
+	struct steer_backend_key key;
+	struct steer_replica rep;
+	struct steer_backend b;
+	char why[128];
+
+	backend_key_encode(&r->ep, IPPROTO_TCP, &key);
+	if (r->proto == IPPROTO_TCP && r->h.state == STEER_REPLICA_UP &&
+	    m->backend_get(m->ctx, &key, &b) == 0 && b.ejected_ns) {
+		snprintf(why, sizeof(why),
+			 "repaired: ejected by the datapath (%s) without the agent being told",
+			 eject_reason_name(b.reason));
+		take_ejection(r, b.reason, why, clock_ns(CLOCK_MONOTONIC));
+	}
+	if (m->replica_get(m->ctx, r->id, &rep) == 0 && replica_matches(&rep, &r->ep) &&
+	    rep.state != health_map_state(&r->h)) {
+		snprintf(why, sizeof(why), "repaired: the map said %s",
+			 health_state_name(rep.state));
+		apply_state(r, why);
+	}
+}
+
+static void on_audit(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct checker *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++)
+		if (c->recs[i])
+			audit_rec(c->recs[i]);
+}
+
+void checker_start_audit(struct checker *c, uint32_t interval_ms)
+{
+	double every = interval_ms / 1000.0;
+
+	ev_timer_stop(c->loop, &c->audit);
+	ev_timer_set(&c->audit, every, every);
+	ev_timer_start(c->loop, &c->audit);
+}
+
 void checker_on_event(struct checker *c, const struct steer_event *ev)
 {
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -428,18 +506,8 @@ void checker_on_event(struct checker *c, const struct steer_event *ev)
 	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
 		struct replica_rec *r = c->recs[i];
 
-		if (!r || !event_covers(ev, r))
-			continue;
-		r->st.eject_reason = ev->reason;
-		if (health_eject(&r->h, now) == HEALTH_NOW_DOWN) {
-			apply_state(r, why);
-			if (ev->reason < 4)
-				svc_stats(r)->ejections[ev->reason]++;
-			publish_stats(r);
-		}
-		write_status(r);
-		if (!r->inflight && !ev_is_active(&r->timer))
-			schedule(r, interval_s(r));
+		if (r && event_covers(ev, r))
+			take_ejection(r, ev->reason, why, now);
 	}
 }
 

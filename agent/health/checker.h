@@ -23,6 +23,13 @@ void checker_free(struct checker *c); /* NULL-safe */
  * for a replica never seen healthy), stop those of removed ones. */
 int checker_sync(struct checker *c, const struct steer_config *cfg);
 
+/* Every interval_ms, compare the maps with the agent's view of every replica
+ * and repair what differs: an ejection the agent was never told of (its
+ * ring-buffer record was lost) takes the replica down until its checks pass;
+ * a replica state other than the agent's is rewritten. Each repair is
+ * logged. */
+void checker_start_audit(struct checker *c, uint32_t interval_ms);
+
 /* The datapath ejected an endpoint (ring buffer record). */
 void checker_on_event(struct checker *c, const struct steer_event *ev);
 

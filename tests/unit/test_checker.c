@@ -285,6 +285,65 @@ static void test_checker_drain_and_undrain(void **state)
 	world_free(w);
 }
 
+/* The datapath ejected the replica, but its ring-buffer record was lost:
+ * the next passing check clears the ejection, and the replica never left
+ * UP in the agent's view. */
+static void test_checker_passing_check_clears_an_ejection_it_was_not_told_of(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 20, 2, 3);
+	struct steer_backend *b = mem_maps_backend(w->o.mem, &w->o.replica);
+	double start;
+	int from;
+
+	(void)state;
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
+	from = w->o.mem->nlog;
+	b->ejected_ns = 1;
+	start = test_now_s();
+	while (b->ejected_ns && test_now_s() - start < DEADLINE_S)
+		ev_run(w->o.loop, EVRUN_ONCE);
+	assert_int_equal(b->ejected_ns, 0);
+	assert_int_equal(replica_state(w), STEER_REPLICA_UP);
+	assert_int_equal(mem_maps_find_write(w->o.mem, from, MEM_REPLICA_PUT, 0xff), -1);
+	world_free(w);
+}
+
+/* A service without checks never probes an UP replica, so only the audit
+ * can find an ejection whose record was lost: it takes the replica down,
+ * and the checks a down replica gets bring it back and clear it. */
+static void test_checker_audit_finds_an_ejection_it_was_not_told_of(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 20, 2, 3);
+	struct steer_backend *b = mem_maps_backend(w->o.mem, &w->o.replica);
+
+	(void)state;
+	w->o.sc->health.kind = HEALTH_KIND_NONE;
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
+	b->ejected_ns = 1;
+	b->reason = STEER_EJECT_CONNECT_FAILED;
+	checker_start_audit(w->checker, 20);
+	run_until_state(w, STEER_REPLICA_DOWN);
+	assert_int_equal(w->o.mem->status[REPLICA_ID].eject_reason, STEER_EJECT_CONNECT_FAILED);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].ejections[STEER_EJECT_CONNECT_FAILED], 1);
+	run_until_state(w, STEER_REPLICA_UP);
+	assert_int_equal(b->ejected_ns, 0);
+	world_free(w);
+}
+
+/* A replica state in the map that is not the agent's (a write that failed,
+ * another writer) is rewritten by the audit. */
+static void test_checker_audit_rewrites_a_state_the_map_lost(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 10000, 2, 3);
+
+	(void)state;
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
+	w->o.mem->replicas[REPLICA_ID].state = STEER_REPLICA_DOWN;
+	checker_start_audit(w->checker, 20);
+	run_until_state(w, STEER_REPLICA_UP);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +355,9 @@ int main(void)
 	    cmocka_unit_test(test_checker_ignores_events_older_than_the_agent),
 	    cmocka_unit_test(test_checker_listener_up_checks_a_down_replica_at_once),
 	    cmocka_unit_test(test_checker_drain_and_undrain),
+	    cmocka_unit_test(test_checker_passing_check_clears_an_ejection_it_was_not_told_of),
+	    cmocka_unit_test(test_checker_audit_finds_an_ejection_it_was_not_told_of),
+	    cmocka_unit_test(test_checker_audit_rewrites_a_state_the_map_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
