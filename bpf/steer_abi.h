@@ -83,6 +83,7 @@ enum steer_check_result {
 #define STEER_MAP_EVENTS	 "steer_events_v1"
 #define STEER_MAP_REPLICA_STATUS "steer_replica_status_v1"
 #define STEER_MAP_HOLD		 "steer_hold_v1"
+#define STEER_MAP_HOLD_SOCKS	 "steer_hold_socks_v1"
 #define STEER_MAP_HOLD_STATS	 "steer_hold_stats_v1"
 #define STEER_MAP_CHECK_STATS	 "steer_check_stats_v1"
 
@@ -249,9 +250,11 @@ struct steer_check_stats {
 	struct steer_hist duration_us; /* check durations */
 };
 
-/* Value of steer_hold_v1 (array indexed by svc_id): where the connect hook
- * sends a connection that finds no routable replica. port 0: no hold
- * listener (no agent), so the connect fails with EHOSTUNREACH. */
+/* Value of steer_hold_v1 (array indexed by svc_id): where the agent's hold
+ * listener for the service is, for operators. port 0: none. The connect hook
+ * does not trust it: it sends a miss to the socket in steer_hold_socks_v1
+ * (a SOCKMAP indexed by svc_id), which exists only while the agent holds
+ * it open, at that socket's own address. */
 struct steer_hold {
 	__be32 addr[4]; /* the agent's listener, loopback, network order */
 	__be16 port;	/* network order; 0 = none */

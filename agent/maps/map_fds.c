@@ -67,6 +67,20 @@ ARRAY_MAP_OPS(check_stats, check_stats, struct steer_check_stats)
 ARRAY_MAP_OPS(hold_stats, hold_stats, struct steer_hold_stats)
 ARRAY_MAP_PUT(hold, hold, struct steer_hold)
 
+static int hold_sock_put(void *ctx, uint32_t svc_id, int listen_fd)
+{
+	uint64_t fd = (uint64_t)listen_fd; /* a SOCKMAP takes the socket's fd */
+
+	return neg_errno(bpf_map_update_elem(F(ctx)->hold_socks, &svc_id, &fd, BPF_ANY));
+}
+
+static int hold_sock_del(void *ctx, uint32_t svc_id)
+{
+	int ret = neg_errno(bpf_map_delete_elem(F(ctx)->hold_socks, &svc_id));
+
+	return ret == -ENOENT ? 0 : ret;
+}
+
 bool endpoint_is_local(const struct endpoint *ep)
 {
 	struct ifaddrs *ifs, *i;
@@ -216,6 +230,7 @@ static const struct {
     {STEER_MAP_REPLICA_STATUS, offsetof(struct map_fds, replica_status)},
     {STEER_MAP_EVENTS, offsetof(struct map_fds, events)},
     {STEER_MAP_HOLD, offsetof(struct map_fds, hold)},
+    {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks)},
     {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats)},
     {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats)},
 };

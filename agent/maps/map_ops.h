@@ -66,6 +66,10 @@ struct map_ops {
 	int (*hold_stats_get)(void *ctx, uint32_t svc_id, struct steer_hold_stats *s);
 	int (*hold_stats_put)(void *ctx, uint32_t svc_id, const struct steer_hold_stats *s);
 	int (*hold_put)(void *ctx, uint32_t svc_id, const struct steer_hold *h);
+	/* steer_hold_socks_v1: the hold listener socket itself (a SOCKMAP; the
+	 * kernel drops the entry when the socket closes). */
+	int (*hold_sock_put)(void *ctx, uint32_t svc_id, int listen_fd);
+	int (*hold_sock_del)(void *ctx, uint32_t svc_id);
 
 	/* Is ep's address on this host (for wildcard-listener ejection)? */
 	bool (*is_local)(void *ctx, const struct endpoint *ep);
@@ -86,7 +90,9 @@ struct map_ops {
 		.backend_put = backend_put, .backend_del = backend_del, .status_get = status_get,  \
 		.status_put = status_put, .check_stats_get = check_stats_get,                      \
 		.check_stats_put = check_stats_put, .hold_stats_get = hold_stats_get,              \
-		.hold_stats_put = hold_stats_put, .hold_put = hold_put, .is_local = is_local,      \
+		.hold_stats_put = hold_stats_put, .hold_put = hold_put,                            \
+		.hold_sock_put = hold_sock_put, .hold_sock_del = hold_sock_del,                    \
+		.is_local = is_local,                                                              \
 	}
 
 #endif

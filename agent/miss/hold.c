@@ -331,6 +331,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 }
 
+/* The listener goes into steer_hold_socks_v1, which is what the datapath
+ * trusts, and its address into steer_hold_v1, for operators. Unpublishing
+ * empties both; the kernel empties the first by itself if we die. */
 static int publish(struct hold_svc *s, bool on)
 {
 	const struct map_ops *m = s->h->maps;
@@ -338,17 +341,23 @@ static int publish(struct hold_svc *s, bool on)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct endpoint ep;
+	int ret;
 
-	if (on) {
-		if (getsockname(s->lfd, (struct sockaddr *)&ss, &len))
-			return -errno;
-		if (endpoint_from_sockaddr(&ss, &ep))
-			return -EAFNOSUPPORT;
-		hv.family = s->vip.family;
-		memcpy(hv.addr, ep.addr, sizeof(hv.addr));
-		hv.port = htons(ep.port);
+	if (!on) {
+		int put = m->hold_put(m->ctx, s->svc_id, &hv);
+
+		ret = m->hold_sock_del(m->ctx, s->svc_id);
+		return put ? put : ret;
 	}
-	return m->hold_put(m->ctx, s->svc_id, &hv);
+	if (getsockname(s->lfd, (struct sockaddr *)&ss, &len))
+		return -errno;
+	if (endpoint_from_sockaddr(&ss, &ep))
+		return -EAFNOSUPPORT;
+	hv.family = s->vip.family;
+	memcpy(hv.addr, ep.addr, sizeof(hv.addr));
+	hv.port = htons(ep.port);
+	ret = m->hold_sock_put(m->ctx, s->svc_id, s->lfd);
+	return ret ? ret : m->hold_put(m->ctx, s->svc_id, &hv);
 }
 
 /* A loopback listener of the VIP's family on an ephemeral port. */

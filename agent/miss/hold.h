@@ -1,7 +1,8 @@
 /*
  * The miss path. A TCP connect that finds no routable replica is sent by the
  * datapath to this service's hold listener (one loopback listener per
- * service, published in steer_hold_v1). Each held connection is retried at
+ * service: the socket itself in steer_hold_socks_v1, its address in
+ * steer_hold_v1). Each held connection is retried at
  * once, then with backoff, until a replica accepts it or its time is up;
  * then it is relayed (splice, no copies) or reset. Bytes the client sends
  * meanwhile wait in the kernel.

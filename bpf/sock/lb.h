@@ -21,6 +21,7 @@
 #include <linux/bpf.h>
 #include <linux/in.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #include "bpf/steer_abi.h"
 #include "bpf/lib/maps.h"
@@ -183,24 +184,42 @@ revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
  * A miss: count it, then hand a TCP connect to the agent's hold listener for
  * the service, which retries replicas with backoff and relays once one
  * answers. The client's connect succeeds and getpeername() shows the VIP.
- * UDP, or no listener (no agent running): -EHOSTUNREACH.
+ * The listener is the socket in steer_hold_socks_v1, and the connect goes
+ * to that socket's own address: a closed listener has left the map, so a
+ * port somebody else bound after the agent died is never reached.
+ * UDP, or no live listener (no agent running): -EHOSTUNREACH.
  */
 static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_id, __u8 proto,
 					   __u64 cookie, const struct sock_endpoint *vip,
 					   struct steer_svc_stats *stats)
 {
-	const struct steer_hold *hold;
+	struct sock_endpoint hold = {};
+	struct bpf_sock *listener;
+	bool usable;
 
 	if (stats)
 		stats->misses++; /* per-CPU: no atomic needed */
 	if (proto != IPPROTO_TCP)
 		return -EHOSTUNREACH;
-	hold = bpf_map_lookup_elem(&steer_hold_v1, &svc_id);
-	if (!hold || !hold->port || hold->family != vip->family)
+	listener = bpf_map_lookup_elem(&steer_hold_socks_v1, &svc_id);
+	if (!listener)
 		return -EHOSTUNREACH;
-	if (revnat_remember(cookie, hold->addr, hold->port, hold->family, vip))
+	usable = listener->state == BPF_TCP_LISTEN && listener->family == vip->family;
+	if (vip->family == STEER_FAMILY_V4) {
+		hold.addr[0] = listener->src_ip4;
+	} else {
+		hold.addr[0] = listener->src_ip6[0];
+		hold.addr[1] = listener->src_ip6[1];
+		hold.addr[2] = listener->src_ip6[2];
+		hold.addr[3] = listener->src_ip6[3];
+	}
+	hold.port = bpf_htons((__u16)listener->src_port); /* bpf_sock has it in host order */
+	bpf_sk_release(listener);
+	if (!usable || !hold.port)
 		return -EHOSTUNREACH;
-	ctx_set_peer(ctx, hold->addr, hold->port, vip->family);
+	if (revnat_remember(cookie, hold.addr, hold.port, vip->family, vip))
+		return -EHOSTUNREACH;
+	ctx_set_peer(ctx, hold.addr, hold.port, vip->family);
 	return 0;
 }
 

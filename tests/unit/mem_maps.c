@@ -250,6 +250,24 @@ static int hold_put(void *ctx, uint32_t id, const struct steer_hold *h)
 	ARRAY_PUT(hold, id, h, MEM_HOLD_PUT);
 }
 
+static int hold_sock_put(void *ctx, uint32_t id, int fd)
+{
+	if (id >= STEER_MAX_SERVICES || fd < 0)
+		return -EINVAL;
+	M(ctx)->hold_sock[id] = fd + 1;
+	logw(M(ctx), MEM_HOLD_SOCK, id, 0, 0);
+	return 0;
+}
+
+static int hold_sock_del(void *ctx, uint32_t id)
+{
+	if (id >= STEER_MAX_SERVICES)
+		return -EINVAL;
+	M(ctx)->hold_sock[id] = 0;
+	logw(M(ctx), MEM_HOLD_SOCK, id, 0, 0);
+	return 0;
+}
+
 static bool is_local(void *ctx, const struct endpoint *ep)
 {
 	(void)ep;

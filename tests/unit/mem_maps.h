@@ -22,6 +22,7 @@ enum mem_write_kind {
 	MEM_CHECK_STATS_PUT,
 	MEM_HOLD_STATS_PUT,
 	MEM_HOLD_PUT,
+	MEM_HOLD_SOCK,
 	MEM_OTHER,
 };
 
@@ -48,6 +49,7 @@ struct mem_maps {
 	struct steer_check_stats check_stats[STEER_MAX_SERVICES];
 	struct steer_hold_stats hold_stats[STEER_MAX_SERVICES];
 	struct steer_hold hold[STEER_MAX_SERVICES];
+	int hold_sock[STEER_MAX_SERVICES]; /* the listener fd + 1; 0 = none */
 	int nbackends;
 	struct steer_backend_key backend_key[MEM_BACKENDS];
 	struct steer_backend backend[MEM_BACKENDS];

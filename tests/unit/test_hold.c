@@ -137,6 +137,7 @@ static void test_hold_publishes_a_loopback_listener_of_the_vip_family(void **sta
 	assert_int_equal(w->o.mem->hold[SVC_ID].family, STEER_FAMILY_V4);
 	assert_int_equal(w->o.mem->hold[SVC_ID].addr[0], htonl(INADDR_LOOPBACK));
 	assert_int_not_equal(w->o.mem->hold[SVC_ID].port, 0);
+	assert_int_not_equal(w->o.mem->hold_sock[SVC_ID], 0); /* what the datapath trusts */
 	world_free(w);
 }
 
@@ -261,6 +262,7 @@ static void test_hold_removed_service_unpublishes_and_resets_its_held(void **sta
 	w->o.cfg->nservices = 0;
 	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
 	assert_int_equal(w->o.mem->hold[SVC_ID].port, 0);
+	assert_int_equal(w->o.mem->hold_sock[SVC_ID], 0);
 	RUN_UNTIL(w, client_was_reset(c));
 	close(c);
 	world_free(w);
