@@ -361,6 +361,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 				 strerror(errno), ACCEPT_PAUSE_S * 1000);
 		srv->paused = true;
 		ev_io_stop(loop, &srv->accept_io);
+		/* Set again each time: a one-shot libev timer that has fired
+		 * keeps a spent expiry, and would fire at once if merely started. */
+		ev_timer_set(&srv->accept_pause, ACCEPT_PAUSE_S, 0.);
 		ev_timer_start(loop, &srv->accept_pause);
 		return;
 	}

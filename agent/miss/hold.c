@@ -20,6 +20,7 @@
 #define ATTEMPT_CONNECT_MAX_S 1.0 /* one attempt's connect, at most */
 #define TIMELINE_MAX	      16  /* attempts kept for the debug timeline */
 #define TIMEOUT_LOG_EVERY_S   10.0
+#define ACCEPT_PAUSE_S	      0.1 /* after EMFILE & co, accept() again this much later */
 
 struct held;
 
@@ -32,6 +33,8 @@ struct hold_svc {
 	struct backoff_params retry;
 	int lfd;
 	ev_io accept_io;
+	ev_timer accept_pause;	/* accept() hit a resource limit: try again later */
+	double pause_logged_at; /* ev_now of the last such log line */
 	LIST_HEAD(held_list, held) conns;
 	struct steer_hold_stats stats;
 	double timeout_logged_at; /* ev_now of the last timeout log line */
@@ -297,6 +300,34 @@ static void attempt(struct held *c)
 	ev_timer_start(s->h->loop, &c->timer);
 }
 
+/* Out of fds or memory: the connection stays in the listen queue, so the
+ * listener stays readable and, watched, would wake the loop at once, again
+ * and again. Stop watching it for a moment instead. */
+static void pause_accepting(struct hold_svc *s, int err)
+{
+	double now = ev_now(s->h->loop);
+
+	ev_io_stop(s->h->loop, &s->accept_io);
+	/* Set again each time: a one-shot libev timer that has fired keeps a
+	 * spent expiry, and would fire at once if merely started. */
+	ev_timer_set(&s->accept_pause, ACCEPT_PAUSE_S, 0.);
+	ev_timer_start(s->h->loop, &s->accept_pause);
+	if (now - s->pause_logged_at >= TIMEOUT_LOG_EVERY_S) {
+		log_warn("service %s: cannot accept a held connection: %s; accepting again every "
+			 "%.0f ms meanwhile",
+			 s->name, strerror(err), ACCEPT_PAUSE_S * 1000);
+		s->pause_logged_at = now;
+	}
+}
+
+static void on_accept_pause(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct hold_svc *s = w->data;
+
+	(void)revents;
+	ev_io_start(loop, &s->accept_io);
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct hold_svc *s = w->data;
@@ -307,8 +338,12 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct held *c;
 
-		if (fd < 0)
-			return; /* EAGAIN, or EMFILE: the kernel keeps it queued */
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				pause_accepting(s, errno);
+			return; /* EAGAIN: all taken; else the kernel keeps them queued */
+		}
 		if (h->held_now >= h->hold_max || !(c = calloc(1, sizeof(*c)))) {
 			s->stats.refused_full++;
 			reset_close(fd);
@@ -397,6 +432,7 @@ static void svc_free(struct hold_svc *s)
 	}
 	publish(s, false);
 	ev_io_stop(s->h->loop, &s->accept_io);
+	ev_timer_stop(s->h->loop, &s->accept_pause);
 	close(s->lfd);
 	stats_publish(s);
 	free(s);
@@ -435,6 +471,9 @@ static struct hold_svc *svc_new(struct hold *h, const struct svc_config *sc, uin
 	s->stats.held_now = 0;
 	ev_io_init(&s->accept_io, on_accept, s->lfd, EV_READ);
 	s->accept_io.data = s;
+	ev_timer_init(&s->accept_pause, on_accept_pause, ACCEPT_PAUSE_S, 0.);
+	s->accept_pause.data = s;
+	s->pause_logged_at = -TIMEOUT_LOG_EVERY_S;
 	ev_io_start(h->loop, &s->accept_io);
 	return s;
 }
