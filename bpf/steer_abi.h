@@ -236,7 +236,7 @@ struct steer_hold_stats {
 	__u64 refused_full;		    /* refused at once: STEER_HOLD_MAX reached */
 	__u64 attempts_served;		    /* attempts spent by served connections */
 	__u64 attempts_total;		    /* connect attempts made */
-	__u64 pad;			    /* zero */
+	__u64 abandoned;		    /* held, then closed or reset by the client */
 	struct steer_hist hold_us;	    /* arrival -> relaying, served ones */
 	struct steer_hist first_attempt_us; /* arrival -> first attempt started */
 };

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -219,6 +221,18 @@ static int prepare_datapath(struct agent *a, struct datapath *dp, char *cgroup, 
 	return cgfd;
 }
 
+/* random() draws the retry jitter, the first check's offset and the miss
+ * path's pick. Unseeded it is the same sequence in every agent, so nodes
+ * that lose a service together would retry in step. */
+static void seed_random(void)
+{
+	unsigned int seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = (unsigned int)getpid() ^ (unsigned int)time(NULL);
+	srandom(seed);
+}
+
 int cmd_run(const struct steer_env *env, const char *config_path)
 {
 	struct agent a = {.env = env, .config_path = config_path, .status = 1};
@@ -231,6 +245,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	gid_t control_gid = 0;
 	int cgfd = -1;
 
+	seed_random();
 	map_fds_init(&a.fds);
 	a.cfg = calloc(1, sizeof(*a.cfg));
 	if (!a.cfg) {

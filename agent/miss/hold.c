@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -68,6 +69,11 @@ struct hold {
 	uint64_t held_now; /* across services */
 	struct hold_svc *svcs[STEER_MAX_SERVICES];
 	LIST_HEAD(served_list, served) relays;
+	/* Held clients that give up: an epoll set of their sockets, watching
+	 * only for the peer's FIN or reset (EPOLLRDHUP, edge-triggered), which
+	 * libev cannot ask for. The loop watches the set's own fd. */
+	int gone_fd;
+	ev_io gone_io;
 };
 
 static uint64_t mono_ns(void)
@@ -102,6 +108,8 @@ static void held_unlink(struct held *c)
 	struct hold_svc *s = c->svc;
 
 	LIST_REMOVE(c, link);
+	if (s->h->gone_fd >= 0)
+		epoll_ctl(s->h->gone_fd, EPOLL_CTL_DEL, c->cfd, NULL);
 	ev_timer_stop(s->h->loop, &c->timer);
 	if (c->ufd >= 0) {
 		ev_io_stop(s->h->loop, &c->connect_io);
@@ -328,6 +336,44 @@ static void on_accept_pause(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_io_start(loop, &s->accept_io);
 }
 
+/* Without the watch a client that gives up keeps its slot until its
+ * timeout; that is all a failure here costs. */
+static void watch_for_giving_up(struct hold *h, struct held *c)
+{
+	struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLET, .data.ptr = c};
+
+	if (h->gone_fd >= 0 && epoll_ctl(h->gone_fd, EPOLL_CTL_ADD, c->cfd, &ev))
+		log_debug("service %s: cannot watch a held client: %s", c->svc->name,
+			  strerror(errno));
+}
+
+/*
+ * Held clients that closed or reset: their slots are free at once. A client
+ * that half-closes (shutdown(SHUT_WR)) while held counts as gone too, as
+ * HAProxy's `option abortonclose` has it: the miss path cannot tell it from
+ * one that gave up, and a hold is not worth a slot for a maybe.
+ */
+static void on_client_gone(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct hold *h = w->data;
+	struct epoll_event evs[64];
+	int n = epoll_wait(h->gone_fd, evs, 64, 0);
+
+	(void)loop;
+	(void)revents;
+	for (int i = 0; i < n; i++) {
+		struct held *c = evs[i].data.ptr;
+		struct hold_svc *s = c->svc;
+
+		s->stats.abandoned++;
+		log_timeline(c, "given up by the client");
+		held_unlink(c);
+		close(c->cfd);
+		free(c);
+		stats_publish(s);
+	}
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct hold_svc *s = w->data;
@@ -357,6 +403,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		ev_timer_init(&c->timer, on_timer, 0., 0.);
 		c->timer.data = c;
 		LIST_INSERT_HEAD(&s->conns, c, link);
+		watch_for_giving_up(h, c);
 		s->stats.held_now++;
 		s->stats.held_total++;
 		h->held_now++;
@@ -448,6 +495,16 @@ struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps, uint32_t
 	h->maps = maps;
 	LIST_INIT(&h->relays);
 	h->hold_max = hold_max;
+	h->gone_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (h->gone_fd < 0) {
+		log_warn("cannot watch held clients for giving up (%s): their slots free at "
+			 "their timeout",
+			 strerror(errno));
+	} else {
+		ev_io_init(&h->gone_io, on_client_gone, h->gone_fd, EV_READ);
+		h->gone_io.data = h;
+		ev_io_start(loop, &h->gone_io);
+	}
 	return h;
 }
 
@@ -562,6 +619,10 @@ void hold_free(struct hold *h)
 		LIST_REMOVE(sv, link);
 		relay_abort(sv->relay);
 		free(sv);
+	}
+	if (h->gone_fd >= 0) {
+		ev_io_stop(h->loop, &h->gone_io);
+		close(h->gone_fd);
 	}
 	free(h);
 }

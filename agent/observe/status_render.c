@@ -53,12 +53,13 @@ static void print_hold_text(const struct steer_hold_stats *h, FILE *out)
 {
 	fprintf(out,
 		"  hold: now=%llu held=%llu served=%llu timeouts=%llu refused_full=%llu "
-		"attempts/served=%.2f hold_p50=%lluus hold_p99=%lluus first_attempt_p50=%lluus "
+		"abandoned=%llu attempts/served=%.2f hold_p50=%lluus hold_p99=%lluus "
+		"first_attempt_p50=%lluus "
 		"first_attempt_p99=%lluus\n",
 		(unsigned long long)h->held_now, (unsigned long long)h->held_total,
 		(unsigned long long)h->served, (unsigned long long)h->timeouts,
-		(unsigned long long)h->refused_full, attempts_per_served(h),
-		(unsigned long long)hist_percentile_us(&h->hold_us, 50),
+		(unsigned long long)h->refused_full, (unsigned long long)h->abandoned,
+		attempts_per_served(h), (unsigned long long)hist_percentile_us(&h->hold_us, 50),
 		(unsigned long long)hist_percentile_us(&h->hold_us, 99),
 		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 50),
 		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 99));
@@ -199,6 +200,7 @@ static json_t *hold_json(const struct steer_hold_stats *h)
 	put(&b, "served", u64(h->served));
 	put(&b, "timeouts", u64(h->timeouts));
 	put(&b, "refused_full", u64(h->refused_full));
+	put(&b, "abandoned", u64(h->abandoned));
 	put(&b, "attempts_total", u64(h->attempts_total));
 	put(&b, "attempts_per_served", two_decimals(attempts_per_served(h)));
 	put(&b, "hold_us", percentiles_json(&h->hold_us));

@@ -248,6 +248,28 @@ static void test_hold_timeout_resets_the_client(void **state)
 	world_free(w);
 }
 
+/* A held client that closes frees its slot at once, not at its timeout:
+ * with room for one, the next client is held, not refused. */
+static void test_hold_client_that_gives_up_frees_its_slot_at_once(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_DOWN, 10000, 30000, 1);
+	int a, b;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	a = client_connect(w);
+	RUN_UNTIL(w, stats(w)->held_now == 1);
+	assert_int_equal(write(a, "hello\n", 6), 6); /* it had sent its request */
+	close(a);
+	RUN_UNTIL(w, stats(w)->abandoned == 1);
+	assert_int_equal(stats(w)->held_now, 0);
+	b = client_connect(w);
+	RUN_UNTIL(w, stats(w)->held_now == 1);
+	assert_int_equal(stats(w)->refused_full, 0);
+	close(b);
+	world_free(w);
+}
+
 /* A service gone from the config: its listener is unpublished (misses fail
  * with EHOSTUNREACH) and its held connections are reset. */
 static void test_hold_removed_service_unpublishes_and_resets_its_held(void **state)
@@ -278,6 +300,7 @@ int main(void)
 	    cmocka_unit_test(test_hold_full_resets_the_newcomer_and_keeps_the_held),
 	    cmocka_unit_test(test_hold_timeout_resets_the_client),
 	    cmocka_unit_test(test_hold_removed_service_unpublishes_and_resets_its_held),
+	    cmocka_unit_test(test_hold_client_that_gives_up_frees_its_slot_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
