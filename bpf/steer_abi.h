@@ -270,18 +270,46 @@ static inline __u32 steer_slot_index(__u32 svc_id, __u32 bank, __u32 slot)
 
 /*
  * The pick rule, shared by the connect hook (bpf/sock/lb.h) and the agent's
- * miss path (agent/maps/svc_walk.c) so the two cannot drift: step i of a
- * pick (0 <= i < count) looks at slot steer_pick_slot(hint, count, i), so
- * the walk starts at hint % count and an unroutable slot hands its share to
- * the next one. The first replica that is routable wins: one
- * steer_replica_may_take() accepts and whose steer_backends_v1 entry, if it
- * has one, is not ejected (ejected_ns 0). The backend is looked up only
+ * miss path (agent/maps/svc_walk.c) so the two cannot drift. A pick makes
+ * up to steer_pick_steps(count) steps and step i looks at slot
+ * steer_pick_slot(hint, count, i); the first replica that is routable wins:
+ * one steer_replica_may_take() accepts and whose steer_backends_v1 entry, if
+ * it has one, is not ejected (ejected_ns 0). The backend is looked up only
  * for a replica that passes the first test.
+ *
+ * The first STEER_PICK_DRAWS steps are independent draws from hint, so an
+ * unroutable slot's share spreads evenly over the others (a walk forward
+ * would hand it all to its neighbour and double that one's load: how
+ * cascades start). After them a walk from hint % count visits every slot
+ * once, so a routable replica is always found if there is one. With 1 of 3
+ * slots dead, the walk decides (1/3)^4 = 1.2% of picks.
  */
+#define STEER_PICK_DRAWS 4
+
+static inline __u32 steer_pick_steps(__u32 count)
+{
+	return count > 1 ? STEER_PICK_DRAWS + count : count;
+}
+
+/* A 32-bit mix (lowbias32): draws from one hint look independent. */
+static inline __u32 steer_pick_mix(__u32 x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	x ^= x >> 16;
+	return x;
+}
+
 static inline __u32 steer_pick_slot(__u32 hint, __u32 count, __u32 i)
 {
 	__u32 start = hint % count;
 
+	if (count > 1 && i < STEER_PICK_DRAWS)
+		return i ? steer_pick_mix(hint + i * 0x9e3779b9u) % count : start;
+	if (count > 1)
+		i -= STEER_PICK_DRAWS;
 	return start + i < count ? start + i : start + i - count;
 }
 

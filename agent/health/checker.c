@@ -28,6 +28,9 @@ struct replica_rec {
 	bool checked_once;
 	bool local; /* on this host: the backend entry's flag, set by reconcile */
 	bool seen;  /* during checker_sync */
+	/* A listener opened while a check was in flight: that check may have
+	 * started before it, so a failure is followed at once by another. */
+	bool listener_up_pending;
 };
 
 struct checker {
@@ -223,7 +226,8 @@ static void on_probe_done(void *arg, uint8_t result, uint32_t latency_us, const 
 			  r->svc, endpoint_format(&r->ep, why, sizeof(why)));
 	write_status(r);
 	if (needs_checks(r))
-		schedule(r, interval_s(r));
+		schedule(r, r->listener_up_pending && !ok ? 0.01 : interval_s(r));
+	r->listener_up_pending = false;
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -412,13 +416,17 @@ static void on_listener_up(struct checker *c, const struct steer_event *ev)
 	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
 		struct replica_rec *r = c->recs[i];
 
-		if (!r || !event_covers(ev, r) || r->inflight || r->h.state == STEER_REPLICA_UP)
+		if (!r || !event_covers(ev, r) || r->h.state == STEER_REPLICA_UP)
 			continue;
 		log_debug(
 		    "service %s: a listener opened on replica id %u at mono %llu ns; checking "
-		    "it now",
-		    r->svc, r->id, (unsigned long long)ev->ts_ns);
-		schedule(r, 0.01);
+		    "it %s",
+		    r->svc, r->id, (unsigned long long)ev->ts_ns,
+		    r->inflight ? "again once the check in flight ends" : "now");
+		if (r->inflight)
+			r->listener_up_pending = true;
+		else
+			schedule(r, 0.01);
 	}
 }
 

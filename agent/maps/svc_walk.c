@@ -59,7 +59,7 @@ int svc_pick_routable(const struct map_ops *ops, const struct steer_svc_key *key
 		return ret == -ENOENT ? -EHOSTUNREACH : ret;
 	if (!svc_value_in_range(&val))
 		return -EUCLEAN;
-	for (uint32_t i = 0; i < val.count; i++) {
+	for (uint32_t i = 0; i < steer_pick_steps(val.count); i++) {
 		uint32_t idx =
 		    steer_slot_index(val.svc_id, val.bank, steer_pick_slot(hint, val.count, i));
 		struct steer_replica r;

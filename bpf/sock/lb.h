@@ -129,7 +129,7 @@ static __always_inline int svc_pick_replica(__u32 svc_id, __u32 bank, __u32 coun
 	if (count > STEER_MAX_SLOTS || bank >= STEER_SLOT_BANKS)
 		return -EINVAL;
 
-	for (i = 0; i < STEER_MAX_SLOTS && i < count; i++) {
+	for (i = 0; i < STEER_PICK_DRAWS + STEER_MAX_SLOTS && i < steer_pick_steps(count); i++) {
 		__u32 idx = steer_slot_index(svc_id, bank, steer_pick_slot(hint, count, i));
 		const struct steer_slot *s = bpf_map_lookup_elem(&steer_slots_v1, &idx);
 		const struct steer_replica *r;
