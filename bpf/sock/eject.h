@@ -90,6 +90,14 @@ static __always_inline bool tp_endpoint(const struct inet_sock_set_state_args *c
 	}
 	key->family = (__u8)ctx->family;
 	key->proto = IPPROTO_TCP;
+	/* A dual-stack socket's ::ffff:a.b.c.d is the IPv4 endpoint a.b.c.d. */
+	if (key->family == STEER_FAMILY_V6 && !key->addr[0] && !key->addr[1] &&
+	    key->addr[2] == bpf_htonl(0x0000ffff)) {
+		key->addr[0] = key->addr[3];
+		key->addr[3] = 0;
+		key->addr[2] = 0;
+		key->family = STEER_FAMILY_V4;
+	}
 	return true;
 }
 

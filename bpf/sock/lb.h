@@ -42,6 +42,22 @@ static __always_inline void addr_copy(__be32 dst[4], const __be32 src[4])
 	dst[3] = src[3];
 }
 
+/* ::ffff:a.b.c.d, the form an IPv4 address takes on a dual-stack AF_INET6
+ * socket (Java, Node.js, Python and others connect that way). */
+static __always_inline bool addr_is_v4_mapped(const __be32 a[4])
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0x0000ffff);
+}
+
+/* The address an AF_INET6 socket is shown for IPv4 address v4. */
+static __always_inline void addr_v4_mapped(__be32 out[4], __be32 v4)
+{
+	out[0] = 0;
+	out[1] = 0;
+	out[2] = bpf_htonl(0x0000ffff);
+	out[3] = v4;
+}
+
 static __always_inline void ctx_get_peer(const struct bpf_sock_addr *ctx, __u8 family,
 					 struct sock_endpoint *ep)
 {
@@ -191,10 +207,11 @@ revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
  */
 static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_id, __u8 proto,
 					   __u64 cookie, const struct sock_endpoint *vip,
-					   struct steer_svc_stats *stats)
+					   __u8 svc_family, struct steer_svc_stats *stats)
 {
 	struct sock_endpoint hold = {};
 	struct bpf_sock *listener;
+	__be32 ip4;
 	bool usable;
 
 	if (stats)
@@ -204,17 +221,25 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 	listener = bpf_map_lookup_elem(&steer_hold_socks_v1, &svc_id);
 	if (!listener)
 		return -EHOSTUNREACH;
-	usable = listener->state == BPF_TCP_LISTEN && listener->family == vip->family;
-	if (vip->family == STEER_FAMILY_V4) {
-		hold.addr[0] = listener->src_ip4;
-	} else {
-		hold.addr[0] = listener->src_ip6[0];
-		hold.addr[1] = listener->src_ip6[1];
-		hold.addr[2] = listener->src_ip6[2];
-		hold.addr[3] = listener->src_ip6[3];
-	}
+	/* Every field read up front, whatever the family: reads chosen by a
+	 * branch compile to arithmetic on the socket pointer, which the
+	 * verifier refuses. */
+	usable = listener->state == BPF_TCP_LISTEN && listener->family == svc_family;
+	ip4 = listener->src_ip4;
+	hold.addr[0] = listener->src_ip6[0];
+	hold.addr[1] = listener->src_ip6[1];
+	hold.addr[2] = listener->src_ip6[2];
+	hold.addr[3] = listener->src_ip6[3];
 	hold.port = bpf_htons((__u16)listener->src_port); /* bpf_sock has it in host order */
 	bpf_sk_release(listener);
+	if (svc_family == STEER_FAMILY_V4 && vip->family == STEER_FAMILY_V6) {
+		addr_v4_mapped(hold.addr, ip4);
+	} else if (svc_family == STEER_FAMILY_V4) {
+		hold.addr[0] = ip4;
+		hold.addr[1] = 0;
+		hold.addr[2] = 0;
+		hold.addr[3] = 0;
+	}
 	if (!usable || !hold.port)
 		return -EHOSTUNREACH;
 	if (revnat_remember(cookie, hold.addr, hold.port, vip->family, vip))
@@ -237,7 +262,8 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 	struct steer_svc_stats *stats;
 	struct sock_endpoint vip;
 	__u32 svc_id, bank, count, rid = 0, hint;
-	__u8 proto = ctx->protocol;
+	__u8 proto = ctx->protocol, svc_family = family;
+	__be32 shown[4];
 	__u64 cookie;
 	int err;
 
@@ -245,6 +271,15 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 		return 0;
 	ctx_get_peer(ctx, family, &vip);
 	svc = svc_lookup(&vip, proto);
+	if (!svc && family == STEER_FAMILY_V6 && addr_is_v4_mapped(vip.addr)) {
+		/* No IPv6 service there: an IPv4 one reached from a dual-stack
+		 * socket is served by its IPv4 replicas, shown as ::ffff:. */
+		struct sock_endpoint vip4 = {.port = vip.port, .family = STEER_FAMILY_V4};
+
+		vip4.addr[0] = vip.addr[3];
+		svc = svc_lookup(&vip4, proto);
+		svc_family = STEER_FAMILY_V4;
+	}
 	if (!svc)
 		return 0;
 	/* Copy once: the agent may replace the value while we run. */
@@ -256,17 +291,22 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 	cookie = bpf_get_socket_cookie(ctx);
 	hint = proto == IPPROTO_TCP ? bpf_get_prandom_u32() : (__u32)(cookie ^ (cookie >> 32));
 
-	err = svc_pick_replica(svc_id, bank, count, hint, family, proto, &rid, &r);
+	err = svc_pick_replica(svc_id, bank, count, hint, svc_family, proto, &rid, &r);
 	if (err == -EHOSTUNREACH)
-		return svc_handle_miss(ctx, svc_id, proto, cookie, &vip, stats);
+		return svc_handle_miss(ctx, svc_id, proto, cookie, &vip, svc_family, stats);
 	if (err || !r)
 		goto fail_closed;
 
-	err = revnat_remember(cookie, r->addr, r->port, r->family, &vip);
+	/* What the socket will see as its peer, in its own family. */
+	if (svc_family != family)
+		addr_v4_mapped(shown, r->addr[0]);
+	else
+		addr_copy(shown, r->addr);
+	err = revnat_remember(cookie, shown, r->port, family, &vip);
 	if (err)
 		goto fail_closed;
 
-	ctx_set_peer(ctx, r->addr, r->port, family);
+	ctx_set_peer(ctx, shown, r->port, family);
 	/* Per-CPU counters: plain increments, no atomic needed. */
 	if (stats)
 		stats->steered++;
@@ -285,12 +325,30 @@ fail_closed:
 static __always_inline void sock_unsteer(struct bpf_sock_addr *ctx, __u8 family)
 {
 	const struct steer_revnat_value *vip;
-	struct sock_endpoint peer;
+	struct sock_endpoint peer, peer4 = {};
+	__be32 shown[4];
+	__u64 cookie;
 
 	ctx_get_peer(ctx, family, &peer);
-	vip = revnat_lookup(bpf_get_socket_cookie(ctx), &peer);
-	if (vip && vip->family == family)
+	cookie = bpf_get_socket_cookie(ctx);
+	vip = revnat_lookup(cookie, &peer);
+	if (vip && vip->family == family) {
 		ctx_set_peer(ctx, vip->addr, vip->port, family);
+		return;
+	}
+	/* A datagram that a dual-stack socket sent to ::ffff:VIP went out
+	 * through the IPv4 path (sendmsg4 steered and remembered it in IPv4
+	 * form), but its reply is read here, in IPv6 form. */
+	if (vip || family != STEER_FAMILY_V6 || !addr_is_v4_mapped(peer.addr))
+		return;
+	peer4.addr[0] = peer.addr[3];
+	peer4.port = peer.port;
+	peer4.family = STEER_FAMILY_V4;
+	vip = revnat_lookup(cookie, &peer4);
+	if (vip && vip->family == STEER_FAMILY_V4) {
+		addr_v4_mapped(shown, vip->addr[0]);
+		ctx_set_peer(ctx, shown, vip->port, family);
+	}
 }
 
 #endif /* STEER_LB_H */
