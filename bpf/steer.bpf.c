@@ -3,6 +3,7 @@
  * turn its errors into verdicts. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "bpf/sock/lb.h"
 #include "bpf/sock/eject.h"
@@ -72,19 +73,22 @@ int sock6_getpeername(struct bpf_sock_addr *ctx)
 	return SYS_PROCEED;
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int sock_state_watch(struct inet_sock_set_state_args *ctx)
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sock_state_watch, const struct sock *sk, int oldstate, int newstate)
 {
-	if (ctx->protocol != IPPROTO_TCP)
+	struct sock_state_rec rec;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	if (ctx->oldstate == BPF_TCP_LISTEN && ctx->newstate == BPF_TCP_CLOSE)
-		on_listener_change(ctx, false);
-	else if (ctx->oldstate == BPF_TCP_CLOSE && ctx->newstate == BPF_TCP_LISTEN)
-		on_listener_change(ctx, true);
-	else if (ctx->oldstate == BPF_TCP_SYN_SENT && ctx->newstate == BPF_TCP_CLOSE)
-		on_connect_done(ctx, false);
-	else if (ctx->oldstate == BPF_TCP_SYN_SENT && ctx->newstate == BPF_TCP_ESTABLISHED)
-		on_connect_done(ctx, true);
+	sock_state_read(sk, &rec);
+	if (oldstate == BPF_TCP_LISTEN && newstate == BPF_TCP_CLOSE)
+		on_listener_change(&rec, false);
+	else if (oldstate == BPF_TCP_CLOSE && newstate == BPF_TCP_LISTEN)
+		on_listener_change(&rec, true);
+	else if (oldstate == BPF_TCP_SYN_SENT && newstate == BPF_TCP_CLOSE)
+		on_connect_done(&rec, false);
+	else if (oldstate == BPF_TCP_SYN_SENT && newstate == BPF_TCP_ESTABLISHED)
+		on_connect_done(&rec, true);
 	return 0;
 }
 

@@ -64,9 +64,10 @@ const struct env_var env_vars[] = {
      .hi = 100,
      FIELD(health_fall)},
     {.name = "STEER_PASSIVE_EJECT_FAILURES",
-     .def = "1",
+     .def = "3",
      .accepted = "0-1000",
-     .meaning = "failed connects in a row after which the datapath ejects a replica (0 = never)",
+     .meaning = "connects in a row that the replica refused or could not be reached on, after "
+		"which the datapath ejects it (0 = never)",
      .kind = ENV_KIND_UINT,
      .lo = 0,
      .hi = 1000,

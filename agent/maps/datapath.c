@@ -188,7 +188,8 @@ int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, cha
 	{
 		struct bpf_link *link;
 
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACEPOINT) {
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACEPOINT ||
+		    bpf_program__type(prog) == BPF_PROG_TYPE_TRACING) {
 			if (attach_tracepoint(prog, pin_dir, err, errlen))
 				return -1;
 			continue;

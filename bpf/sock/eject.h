@@ -18,7 +18,9 @@
 #define STEER_EJECT_H
 
 #include <linux/bpf.h>
+#include <linux/errno.h>
 #include <linux/in.h>
+#include <linux/in6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -27,24 +29,73 @@
 
 /* Failed connects in a row that eject a replica (0: never). Set by the agent
  * from STEER_PASSIVE_EJECT_FAILURES before load. */
-const volatile __u32 eject_after_failures = 1;
+const volatile __u32 eject_after_failures = 3;
 
-/* The tracepoint's record, as /sys/kernel/tracing/events/sock/
- * inet_sock_set_state/format describes it (a stable tracepoint ABI). */
-struct inet_sock_set_state_args {
-	__u64 common; /* common_type, flags, preempt_count, pid */
-	const void *skaddr;
-	int oldstate;
-	int newstate;
-	__u16 sport; /* host order */
-	__u16 dport; /* host order */
+/*
+ * The fields of the kernel's struct sock that passive ejection reads, as
+ * CO-RE relocations against the running kernel's BTF (the programs carry
+ * no vmlinux.h; libbpf fixes the offsets at load). The tp_btf tracepoint
+ * hands over the socket itself, so sk_err says why a connect ended: the
+ * classic tracepoint's record cannot tell a refused connect from one the
+ * client gave up on.
+ */
+struct sock_common {
+	__be32 skc_daddr;     /* remote */
+	__be32 skc_rcv_saddr; /* local */
+	__be16 skc_dport;     /* remote, network order */
+	__u16 skc_num;	      /* local, host order */
+	unsigned short skc_family;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+} __attribute__((preserve_access_index));
+
+struct sock {
+	struct sock_common __sk_common;
+	__u16 sk_protocol;
+	int sk_err; /* the error a failed connect ended with; 0 if the owner closed it */
+} __attribute__((preserve_access_index));
+
+/* What a state change is about, read once from the socket. */
+struct sock_state_rec {
+	__u16 sport; /* local, host order */
+	__u16 dport; /* remote, host order */
 	__u16 family;
-	__u16 protocol;
 	__u8 saddr[4];
 	__u8 daddr[4];
 	__u8 saddr_v6[16];
 	__u8 daddr_v6[16];
+	int err; /* sk_err */
 };
+
+static __always_inline void sock_state_read(const struct sock *sk, struct sock_state_rec *r)
+{
+	__be32 a;
+
+	r->sport = sk->__sk_common.skc_num;
+	r->dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	r->family = sk->__sk_common.skc_family;
+	a = sk->__sk_common.skc_rcv_saddr;
+	__builtin_memcpy(r->saddr, &a, 4);
+	a = sk->__sk_common.skc_daddr;
+	__builtin_memcpy(r->daddr, &a, 4);
+	for (int i = 0; i < 4; i++) {
+		a = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+		__builtin_memcpy(r->saddr_v6 + 4 * i, &a, 4);
+		a = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
+		__builtin_memcpy(r->daddr_v6 + 4 * i, &a, 4);
+	}
+	r->err = sk->sk_err;
+}
+
+/* A failed connect that is the replica's doing: it refused (RST), could not
+ * be reached (the SYN retries ran out), or the network said so (ICMP). A
+ * connect its owner closed before it completed (a client's own timeout, the
+ * agent's timed-out probe) ends with no error and says nothing about the
+ * replica. */
+static __always_inline bool connect_error_is_replicas(int err)
+{
+	return err == ECONNREFUSED || err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH;
+}
 
 struct bpf_map;
 
@@ -76,7 +127,7 @@ static __always_inline void backend_eject(const struct steer_backend_key *key,
 
 /* Key of the endpoint a tracepoint record names (src for listeners, dst for
  * connects). Returns false for families steer does not steer. */
-static __always_inline bool tp_endpoint(const struct inet_sock_set_state_args *ctx, bool src,
+static __always_inline bool tp_endpoint(const struct sock_state_rec *ctx, bool src,
 					struct steer_backend_key *key)
 {
 	__builtin_memset(key, 0, sizeof(*key));
@@ -137,8 +188,7 @@ static long local_listener_changed(struct bpf_map *map, const struct steer_backe
 
 /* A listener opened or closed on a local replica's endpoint, or on a
  * wildcard address, which covers every local replica on its port. */
-static __always_inline void on_listener_change(const struct inet_sock_set_state_args *ctx,
-					       bool opened)
+static __always_inline void on_listener_change(const struct sock_state_rec *ctx, bool opened)
 {
 	struct steer_backend_key key;
 	struct steer_backend *b;
@@ -158,7 +208,7 @@ static __always_inline void on_listener_change(const struct inet_sock_set_state_
 		listener_changed(&key, b, opened, now);
 }
 
-static __always_inline void on_connect_done(const struct inet_sock_set_state_args *ctx, bool ok)
+static __always_inline void on_connect_done(const struct sock_state_rec *ctx, bool ok)
 {
 	struct steer_backend_key key;
 	struct steer_backend *b;
@@ -174,6 +224,8 @@ static __always_inline void on_connect_done(const struct inet_sock_set_state_arg
 			b->consecutive_failures = 0;
 		return;
 	}
+	if (!connect_error_is_replicas(ctx->err))
+		return;
 	__sync_fetch_and_add(&b->failed_connects, 1);
 	failures = __sync_add_and_fetch(&b->consecutive_failures, 1);
 	if (eject_after_failures && failures >= eject_after_failures)

@@ -63,10 +63,11 @@ check_eq "a held dual-stack connect is served once a replica is up" "ok=1 fail=0
 check_eq "by that replica" 1 "$(reply_count "$TMP/h.out" r9)"
 
 echo "subtest passive-ejection-mapped"
-# A dual-stack connect refused by a replica counts against that IPv4 replica.
-in_cg "$CLIENT" tcp '[::ffff:127.77.0.4]:8080' --count 1 --timeout-ms 2000 --quiet >"$TMP/d.out"
+# Dual-stack connects refused by a replica count against that IPv4 replica,
+# which is ejected after STEER_PASSIVE_EJECT_FAILURES (3) of them.
+in_cg "$CLIENT" tcp '[::ffff:127.77.0.4]:8080' --count 3 --timeout-ms 2000 --quiet >"$TMP/d.out"
 wait_state 127.0.0.1:9010 down
-"$STEER" status --json | grep -o '"address":"127.0.0.1:9010"[^}]*' | grep -q '"failed_connects":1' ||
+"$STEER" status --json | grep -o '"address":"127.0.0.1:9010"[^}]*' | grep -q '"failed_connects":3' ||
 	fail "the refused dual-stack connect was not counted: $("$STEER" status | grep 9010)"
 
 echo "subtest untouched"

@@ -57,7 +57,7 @@ static void test_env_defaults_apply_without_variables(void **state)
 	assert_int_equal(env->health_timeout_ms, 250);
 	assert_int_equal(env->health_rise, 2);
 	assert_int_equal(env->health_fall, 2);
-	assert_int_equal(env->passive_eject_failures, 1);
+	assert_int_equal(env->passive_eject_failures, 3);
 	assert_string_equal(env->control_socket, "/run/steer/steer.sock");
 	assert_int_equal(env->retry_initial_backoff_ms, 25);
 	assert_true(env->retry_backoff_multiplier == 2.0);
@@ -95,24 +95,24 @@ static const struct {
 	uint32_t interval_ms, timeout_ms, rise, fall, eject;
 	const char *control;
 } good_health[] = {
-    {{"STEER_HEALTH_INTERVAL_MS=10", "STEER_HEALTH_TIMEOUT_MS=10"}, 10, 10, 2, 2, 1, SOCK_DEF},
+    {{"STEER_HEALTH_INTERVAL_MS=10", "STEER_HEALTH_TIMEOUT_MS=10"}, 10, 10, 2, 2, 3, SOCK_DEF},
     {{"STEER_HEALTH_INTERVAL_MS=3600000", "STEER_HEALTH_TIMEOUT_MS=600000"},
      3600000,
      600000,
      2,
      2,
-     1,
+     3,
      SOCK_DEF},
-    {{"STEER_HEALTH_TIMEOUT_MS=1"}, 500, 1, 2, 2, 1, SOCK_DEF},
-    {{"STEER_HEALTH_TIMEOUT_MS=500"}, 500, 500, 2, 2, 1, SOCK_DEF}, /* equal: fits */
-    {{"STEER_HEALTH_INTERVAL_MS=0250"}, 250, 250, 2, 2, 1, SOCK_DEF},
-    {{"STEER_HEALTH_RISE=1", "STEER_HEALTH_FALL=100"}, 500, 250, 1, 100, 1, SOCK_DEF},
-    {{"STEER_HEALTH_RISE=100", "STEER_HEALTH_FALL=1"}, 500, 250, 100, 1, 1, SOCK_DEF},
+    {{"STEER_HEALTH_TIMEOUT_MS=1"}, 500, 1, 2, 2, 3, SOCK_DEF},
+    {{"STEER_HEALTH_TIMEOUT_MS=500"}, 500, 500, 2, 2, 3, SOCK_DEF}, /* equal: fits */
+    {{"STEER_HEALTH_INTERVAL_MS=0250"}, 250, 250, 2, 2, 3, SOCK_DEF},
+    {{"STEER_HEALTH_RISE=1", "STEER_HEALTH_FALL=100"}, 500, 250, 1, 100, 3, SOCK_DEF},
+    {{"STEER_HEALTH_RISE=100", "STEER_HEALTH_FALL=1"}, 500, 250, 100, 1, 3, SOCK_DEF},
     {{"STEER_PASSIVE_EJECT_FAILURES=0"}, 500, 250, 2, 2, 0, SOCK_DEF},
     {{"STEER_PASSIVE_EJECT_FAILURES=1000"}, 500, 250, 2, 2, 1000, SOCK_DEF},
-    {{"STEER_CONTROL_SOCKET=/tmp/s"}, 500, 250, 2, 2, 1, "/tmp/s"},
-    {{"STEER_CONTROL_SOCKET=/"}, 500, 250, 2, 2, 1, "/"},
-    {{"STEER_CONTROL_SOCKET=/" SOCK106}, 500, 250, 2, 2, 1, "/" SOCK106},
+    {{"STEER_CONTROL_SOCKET=/tmp/s"}, 500, 250, 2, 2, 3, "/tmp/s"},
+    {{"STEER_CONTROL_SOCKET=/"}, 500, 250, 2, 2, 3, "/"},
+    {{"STEER_CONTROL_SOCKET=/" SOCK106}, 500, 250, 2, 2, 3, "/" SOCK106},
 };
 
 static void test_env_accepts_good_health_values(void **state)
@@ -782,7 +782,7 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_HEALTH_TIMEOUT_MS=250\n"
 				 "STEER_HEALTH_RISE=2\n"
 				 "STEER_HEALTH_FALL=2\n"
-				 "STEER_PASSIVE_EJECT_FAILURES=1\n"
+				 "STEER_PASSIVE_EJECT_FAILURES=3\n"
 				 "STEER_CONTROL_SOCKET=/run/steer/steer.sock\n"
 				 "STEER_RETRY_INITIAL_BACKOFF_MS=25\n"
 				 "STEER_RETRY_BACKOFF_MULTIPLIER=2\n"
