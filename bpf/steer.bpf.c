@@ -7,6 +7,7 @@
 
 #include "bpf/sock/lb.h"
 #include "bpf/sock/eject.h"
+#include "bpf/sock/sweep.h"
 
 #define SYS_REJECT  0
 #define SYS_PROCEED 1
@@ -24,25 +25,25 @@ static __always_inline int verdict(int err)
 SEC("cgroup/connect4")
 int sock4_connect(struct bpf_sock_addr *ctx)
 {
-	return verdict(sock_steer(ctx, STEER_FAMILY_V4));
+	return verdict(sock_steer(ctx, STEER_FAMILY_V4, true));
 }
 
 SEC("cgroup/connect6")
 int sock6_connect(struct bpf_sock_addr *ctx)
 {
-	return verdict(sock_steer(ctx, STEER_FAMILY_V6));
+	return verdict(sock_steer(ctx, STEER_FAMILY_V6, true));
 }
 
 SEC("cgroup/sendmsg4")
 int sock4_sendmsg(struct bpf_sock_addr *ctx)
 {
-	return verdict(sock_steer(ctx, STEER_FAMILY_V4));
+	return verdict(sock_steer(ctx, STEER_FAMILY_V4, false));
 }
 
 SEC("cgroup/sendmsg6")
 int sock6_sendmsg(struct bpf_sock_addr *ctx)
 {
-	return verdict(sock_steer(ctx, STEER_FAMILY_V6));
+	return verdict(sock_steer(ctx, STEER_FAMILY_V6, false));
 }
 
 SEC("cgroup/recvmsg4")
@@ -71,6 +72,60 @@ int sock6_getpeername(struct bpf_sock_addr *ctx)
 {
 	sock_unsteer(ctx, STEER_FAMILY_V6);
 	return SYS_PROCEED;
+}
+
+/* The socket's record goes with the socket. */
+SEC("cgroup/sock_release")
+int sock_release(struct bpf_sock *ctx)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct steer_sock_stats *st;
+
+	if (bpf_map_delete_elem(&steer_socks_v1, &cookie) == 0) {
+		st = sock_stats();
+		if (st)
+			st->released++;
+	}
+	return SYS_PROCEED;
+}
+
+/* Run by the agent, never attached to a hook: see bpf/sock/sweep.h. */
+SEC("iter/udp")
+int sock_sweep_udp(struct bpf_iter__udp *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->udp_sk;
+	struct steer_sock *s;
+	__u64 cookie;
+
+	if (!sk || sk->__sk_common.skc_state != SK_ESTABLISHED)
+		return 0; /* unconnected: steered per datagram, never touched */
+	cookie = bpf_get_socket_cookie(sk);
+	s = bpf_map_lookup_elem(&steer_socks_v1, &cookie);
+	if (s && s->conn_family && sock_replica_gone(s, IPPROTO_UDP, false) &&
+	    !bpf_sock_destroy((struct sock_common *)sk))
+		sock_destroyed();
+	return 0;
+}
+
+SEC("iter/tcp")
+int sock_sweep_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+	struct steer_sock *s;
+	__u64 cookie;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc); /* NULL for time-wait and request sockets */
+	if (!tp)
+		return 0;
+	cookie = bpf_get_socket_cookie(skc);
+	s = bpf_map_lookup_elem(&steer_socks_v1, &cookie);
+	if (s && s->conn_family && sock_replica_gone(s, IPPROTO_TCP, true) &&
+	    !bpf_sock_destroy(skc))
+		sock_destroyed();
+	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")

@@ -26,7 +26,15 @@
 #define STEER_MAX_REPLICAS 4096 /* replicas across all services */
 #endif
 #ifndef STEER_MAX_REVNAT
-#define STEER_MAX_REVNAT 65536 /* sockets whose peer is shown as a VIP */
+/* steer_revnat_v1, the reverse NAT of versions before socket storage:
+ * still read, never written (see bpf/lib/maps.h). */
+#define STEER_MAX_REVNAT 65536
+#endif
+#ifndef STEER_MAX_SOCKS
+#define STEER_MAX_SOCKS 65536 /* steered sockets open at once, never evicted below it */
+#endif
+#ifndef STEER_SOCK_PEERS
+#define STEER_SOCK_PEERS 2 /* VIPs one unconnected UDP socket is shown at once */
 #endif
 
 /* Two slot banks per service: the agent fills the idle one, then flips. */
@@ -78,6 +86,8 @@ enum steer_check_result {
 #define STEER_MAP_SVC_STATS	 "steer_svc_stats_v1"
 #define STEER_MAP_REPLICA_STATS	 "steer_replica_stats_v1"
 #define STEER_MAP_REVNAT	 "steer_revnat_v1"
+#define STEER_MAP_SOCKS		 "steer_socks_v1"
+#define STEER_MAP_SOCK_STATS	 "steer_sock_stats_v1"
 #define STEER_MAP_SVC_NAMES	 "steer_svc_names_v1"
 #define STEER_MAP_BACKENDS	 "steer_backends_v1"
 #define STEER_MAP_EVENTS	 "steer_events_v1"
@@ -151,6 +161,42 @@ struct steer_revnat_value {
 	__be16 port;	/* VIP port, network order */
 	__u8 family;	/* enum steer_family */
 	__u8 pad[1];	/* zero */
+};
+
+/* One destination a socket was steered to, and the VIP it is shown instead.
+ * family 0: an empty entry. */
+struct steer_sock_peer {
+	__be32 addr[4];	 /* replica (or hold listener) as the socket sees it, network order */
+	__be32 vip[4];	 /* VIP shown by getpeername()/recvfrom(), network order */
+	__be16 port;	 /* of addr, network order */
+	__be16 vip_port; /* network order */
+	__u8 family;	 /* enum steer_family of addr */
+	__u8 vip_family; /* enum steer_family of vip */
+	__u8 pad[2];	 /* zero */
+};
+
+/* Value of steer_socks_v1 (an LRU hash keyed by socket cookie): created by
+ * the connect or sendmsg hook that steers the socket, deleted when its
+ * owner closes it, so it does not outlive the socket, and is not evicted
+ * while fewer than STEER_MAX_SOCKS steered sockets are open.
+ * A TCP socket has one peer; an unconnected UDP socket up to
+ * STEER_SOCK_PEERS (the oldest entry is replaced past that). */
+struct steer_sock {
+	struct steer_sock_peer peer[STEER_SOCK_PEERS];
+	__be32 conn_addr[4]; /* the replica connect() chose, map form (IPv4 in addr[0]) */
+	__u32 conn_replica;  /* its id in steer_replicas_v1 */
+	__be16 conn_port;    /* network order */
+	__u8 conn_family;    /* enum steer_family; 0: not connected to a replica by steer */
+	__u8 next;	     /* next entry of peer[] to replace */
+	__u8 pad[8];	     /* zero */
+};
+
+/* Value of steer_sock_stats_v1 (per-CPU array of one): the sockets that hold
+ * a steer_socks_v1 entry. Open now = tracked - released, summed over CPUs. */
+struct steer_sock_stats {
+	__u64 tracked;	 /* sockets that got an entry (steered at least once) */
+	__u64 released;	 /* of which closed by their owner (cgroup/sock_release) */
+	__u64 destroyed; /* connected sockets aborted because their replica left */
 };
 
 /* Value of steer_svc_names_v1 (array indexed by svc_id): the config's name
@@ -329,6 +375,10 @@ _Static_assert(sizeof(struct steer_svc_stats) == 24, "steer_svc_stats layout cha
 _Static_assert(sizeof(struct steer_replica_stats) == 8, "steer_replica_stats layout changed");
 _Static_assert(sizeof(struct steer_revnat_key) == 32, "steer_revnat_key layout changed");
 _Static_assert(sizeof(struct steer_revnat_value) == 20, "steer_revnat_value layout changed");
+_Static_assert(sizeof(struct steer_sock_peer) == 40, "steer_sock_peer layout changed");
+_Static_assert(sizeof(struct steer_sock) == 40 * STEER_SOCK_PEERS + 32,
+	       "steer_sock layout changed");
+_Static_assert(sizeof(struct steer_sock_stats) == 24, "steer_sock_stats layout changed");
 _Static_assert(sizeof(struct steer_svc_name) == 64, "steer_svc_name layout changed");
 _Static_assert(sizeof(struct steer_backend_key) == 20, "steer_backend_key layout changed");
 _Static_assert(sizeof(struct steer_backend) == 24, "steer_backend layout changed");

@@ -17,8 +17,9 @@ struct steer_env {
 	uint32_t health_timeout_ms;	 /* STEER_HEALTH_TIMEOUT_MS, default 250 */
 	uint32_t health_rise;		 /* STEER_HEALTH_RISE, default 2 */
 	uint32_t health_fall;		 /* STEER_HEALTH_FALL, default 2 */
-	uint32_t passive_eject_failures; /* STEER_PASSIVE_EJECT_FAILURES, default 1; 0 = off */
-	char control_socket[108];	 /* STEER_CONTROL_SOCKET, default /run/steer/steer.sock */
+	uint32_t passive_eject_failures; /* STEER_PASSIVE_EJECT_FAILURES, default 3; 0 = off */
+	bool sock_destroy_tcp;	  /* STEER_SOCK_DESTROY_TCP: sweep TCP to removed replicas too */
+	char control_socket[108]; /* STEER_CONTROL_SOCKET, default /run/steer/steer.sock */
 	/* The miss path: defaults of a service's retry_* keys (see backoff.h) */
 	uint32_t retry_initial_backoff_ms; /* STEER_RETRY_INITIAL_BACKOFF_MS, default 25 */
 	double retry_backoff_multiplier;   /* STEER_RETRY_BACKOFF_MULTIPLIER, default 2 */

@@ -36,6 +36,9 @@ struct agent {
 	struct reconcile_state rs; /* replica ids continue across reloads */
 	struct checker *checker;
 	struct hold *hold;
+	struct datapath *dp;
+	ev_timer sweep; /* one sweep per loop iteration, however many asked */
+	bool sweep_failed_logged;
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint, sighup;
 	ev_timer first_round;
@@ -48,6 +51,33 @@ static int load_config(const struct agent *a, struct steer_config *cfg, char *er
 	if (config_load(a->config_path, cfg, err, errlen))
 		return -1;
 	return config_apply_env(cfg, a->env, err, errlen);
+}
+
+/* Sockets connected to a replica that just left are aborted (bpf/sock/
+ * sweep.h). Asked for by every change that can take a replica out; run
+ * once, from the loop, for all the changes of one iteration. */
+static void sweep_soon(struct agent *a)
+{
+	if (a->loop && !ev_is_active(&a->sweep)) {
+		ev_timer_set(&a->sweep, 0., 0.);
+		ev_timer_start(a->loop, &a->sweep);
+	}
+}
+
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	char err[ERRLEN];
+
+	(void)loop;
+	(void)revents;
+	if (datapath_sweep(a->dp, a->env->sock_destroy_tcp, err, sizeof(err)) == 0)
+		return;
+	if (!a->sweep_failed_logged)
+		log_warn("%s; connected sockets keep a replica that left until they reconnect "
+			 "(logged once)",
+			 err);
+	a->sweep_failed_logged = true;
 }
 
 /* Write next into the maps; on success it becomes the running config. */
@@ -68,6 +98,8 @@ static int apply_config(struct agent *a, const struct steer_config *next, const 
 		checker_sync(a->checker, a->cfg);
 	if (a->hold)
 		hold_sync(a->hold, a->cfg);
+	if (res.removed || res.replicas_retired)
+		sweep_soon(a);
 	return 0;
 }
 
@@ -141,11 +173,13 @@ static int on_control(void *arg, const struct control_cmd *cmd, char *reply, siz
 	return ret;
 }
 
-static void on_routable(void *arg, const char *service)
+static void on_replica_change(void *arg, const char *service, bool routable)
 {
 	struct agent *a = arg;
 
-	if (a->hold)
+	if (!routable)
+		sweep_soon(a);
+	else if (a->hold)
 		hold_kick(a->hold, service);
 }
 
@@ -291,6 +325,9 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	datapath_prune_old_maps(env->bpffs);
 
 	a.loop = ev_default_loop(EVFLAG_SIGNALFD);
+	a.dp = &dp;
+	ev_init(&a.sweep, on_sweep);
+	a.sweep.data = &a;
 	a.checker = checker_new(a.loop, &a.ops);
 	if (!a.checker) {
 		log_err("out of memory");
@@ -302,7 +339,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("out of memory");
 		goto cleanup;
 	}
-	checker_on_routable(a.checker, on_routable, &a);
+	checker_on_change(a.checker, on_replica_change, &a);
 	checker_start_audit(a.checker, env->health_interval_ms);
 	hold_sync(a.hold, a.cfg);
 	events = events_open(a.loop, a.fds.events, on_datapath_event, a.checker);
@@ -331,6 +368,10 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	ev_timer_init(&a.first_round, on_first_round, 0.01, 0.01);
 	a.first_round.data = &a;
 	ev_timer_start(a.loop, &a.first_round);
+	/* Replicas removed from the config while no agent ran: their
+	 * connected sockets are swept once, now. */
+	if (dp.adopted)
+		sweep_soon(&a);
 
 	log_info("ready: %d services, cgroup %s, pins under %s, control %s (links adopted=%d "
 		 "attached=%d)",
@@ -340,6 +381,8 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	a.status = 0;
 
 cleanup:
+	if (a.loop)
+		ev_timer_stop(a.loop, &a.sweep);
 	metrics_stop(metrics);
 	control_close(control);
 	events_close(events);

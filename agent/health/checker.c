@@ -34,8 +34,8 @@ struct replica_rec {
 };
 
 struct checker {
-	checker_routable_fn on_routable;
-	void *on_routable_arg;
+	checker_change_fn on_change;
+	void *on_change_arg;
 	struct ev_loop *loop;
 	const struct map_ops *maps;
 	uint64_t started_mono_ns;
@@ -177,8 +177,8 @@ static void apply_state(struct replica_rec *r, const char *why)
 		log_err("replica id %u: cannot write state: %s", r->id, strerror(-ret));
 	r->st.since_ns = clock_ns(CLOCK_REALTIME);
 	write_status(r);
-	if (want == STEER_REPLICA_UP && r->c->on_routable)
-		r->c->on_routable(r->c->on_routable_arg, r->svc);
+	if (r->c->on_change && want != STEER_REPLICA_DRAINING)
+		r->c->on_change(r->c->on_change_arg, r->svc, want == STEER_REPLICA_UP);
 }
 
 static void schedule(struct replica_rec *r, double after_s)
@@ -539,10 +539,10 @@ int checker_set_draining(struct checker *c, const char *service, const struct en
 	return -1;
 }
 
-void checker_on_routable(struct checker *c, checker_routable_fn fn, void *arg)
+void checker_on_change(struct checker *c, checker_change_fn fn, void *arg)
 {
-	c->on_routable = fn;
-	c->on_routable_arg = arg;
+	c->on_change = fn;
+	c->on_change_arg = arg;
 }
 
 bool checker_first_round_done(const struct checker *c)

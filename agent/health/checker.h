@@ -38,9 +38,11 @@ int checker_set_draining(struct checker *c, const char *service, const struct en
 			 bool drain, char *err, size_t errlen);
 
 /* Called whenever a replica of service becomes routable (UP and not
- * draining): the miss path tries its held connections at once. */
-typedef void (*checker_routable_fn)(void *arg, const char *service);
-void checker_on_routable(struct checker *c, checker_routable_fn fn, void *arg);
+ * draining): the miss path tries its held connections at once; and
+ * (routable false) whenever one stops being routable or draining: the
+ * sockets connected to it are swept. */
+typedef void (*checker_change_fn)(void *arg, const char *service, bool routable);
+void checker_on_change(struct checker *c, checker_change_fn fn, void *arg);
 
 /* Has every replica completed at least one check (or needs none)? */
 bool checker_first_round_done(const struct checker *c);

@@ -77,6 +77,31 @@ static void report_load_failure(void)
 		log_err("this kernel lacks: %s", missing);
 }
 
+/*
+ * steer_revnat_v1 is only read now (by sockets steered before an upgrade),
+ * so it is adopted at the size it was pinned with (libbpf reuses a pin only
+ * if the sizes match) and, on a node that never had it, made as small as
+ * an LRU of per-CPU lists can be: one entry per CPU.
+ */
+static int size_legacy_revnat(struct bpf_map *map, const char *pin_dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, cpus;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+	fd = access(path, F_OK) == 0 ? bpf_obj_get(path) : -1;
+	if (fd >= 0) {
+		int ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+
+		close(fd);
+		return ret ? 0 : bpf_map__set_max_entries(map, info.max_entries);
+	}
+	cpus = libbpf_num_possible_cpus();
+	return bpf_map__set_max_entries(map, cpus > 0 ? (__u32)cpus : 1);
+}
+
 int datapath_load(struct datapath *dp, const char *pin_dir, uint32_t eject_after_failures,
 		  char *err, size_t errlen)
 {
@@ -90,6 +115,13 @@ int datapath_load(struct datapath *dp, const char *pin_dir, uint32_t eject_after
 		return -1;
 	}
 	dp->skel->rodata->eject_after_failures = eject_after_failures;
+	ret = size_legacy_revnat(dp->skel->maps.steer_revnat_v1, pin_dir);
+	if (ret) {
+		snprintf(err, errlen, "cannot size %s: %s", STEER_MAP_REVNAT, strerror(-ret));
+		steer_bpf__destroy(dp->skel);
+		dp->skel = NULL;
+		return -1;
+	}
 	load_log_next = 0;
 	load_log_forward = libbpf_set_print(capture_libbpf);
 	ret = steer_bpf__load(dp->skel);
@@ -177,6 +209,12 @@ static int attach_tracepoint(struct bpf_program *prog, const char *pin_dir, char
 	return ret ? -1 : 0;
 }
 
+static bool is_iterator(const struct bpf_program *prog)
+{
+	return bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+	       bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER;
+}
+
 int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, char *err,
 		    size_t errlen)
 {
@@ -188,6 +226,8 @@ int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, cha
 	{
 		struct bpf_link *link;
 
+		if (is_iterator(prog))
+			continue; /* run by datapath_sweep(), attached to nothing */
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACEPOINT ||
 		    bpf_program__type(prog) == BPF_PROG_TYPE_TRACING) {
 			if (attach_tracepoint(prog, pin_dir, err, errlen))
@@ -272,8 +312,53 @@ int datapath_prune_old_maps(const char *pin_dir)
 	return removed;
 }
 
+/* Run one iterator to its end: its program does the work as it visits. */
+static int run_iterator(struct bpf_program *prog, struct bpf_link **link)
+{
+	char buf[256];
+	ssize_t n;
+	int fd, ret = 0;
+
+	if (!*link) {
+		*link = bpf_program__attach_iter(prog, NULL);
+		if (!*link) {
+			ret = -errno;
+			*link = NULL;
+			return ret;
+		}
+	}
+	fd = bpf_iter_create(bpf_link__fd(*link));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		;
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int datapath_sweep(struct datapath *dp, bool tcp, char *err, size_t errlen)
+{
+	int ret = run_iterator(dp->skel->progs.sock_sweep_udp, &dp->sweep_udp);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot sweep UDP sockets: %s", strerror(-ret));
+		return -1;
+	}
+	ret = tcp ? run_iterator(dp->skel->progs.sock_sweep_tcp, &dp->sweep_tcp) : 0;
+	if (ret) {
+		snprintf(err, errlen, "cannot sweep TCP sockets: %s", strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
 void datapath_close(struct datapath *dp)
 {
+	bpf_link__destroy(dp->sweep_udp); /* NULL-safe */
+	bpf_link__destroy(dp->sweep_tcp);
+	dp->sweep_udp = dp->sweep_tcp = NULL;
 	steer_bpf__destroy(dp->skel); /* NULL-safe; pins stay */
 	dp->skel = NULL;
 }

@@ -2,15 +2,18 @@
 #ifndef STEER_DATAPATH_H
 #define STEER_DATAPATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct steer_bpf;
+struct bpf_link;
 
 struct datapath {
 	struct steer_bpf *skel;
-	int adopted;  /* links found pinned and updated in place */
-	int attached; /* links created by this run */
+	int adopted;				/* links found pinned and updated in place */
+	int attached;				/* links created by this run */
+	struct bpf_link *sweep_udp, *sweep_tcp; /* iterators, this process's own */
 };
 
 /* Open and load the skeleton. Maps already pinned under pin_dir are reused
@@ -28,6 +31,11 @@ int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, cha
  * (steer_*_vN names this version does not use). The new maps were filled
  * from the config before the swap. Returns how many were removed. */
 int datapath_prune_old_maps(const char *pin_dir);
+
+/* Abort the connected sockets of this network namespace whose replica left
+ * (bpf/sock/sweep.h): UDP always; TCP, only to removed replicas, if tcp.
+ * Returns 0, or -1 with err set. */
+int datapath_sweep(struct datapath *dp, bool tcp, char *err, size_t errlen);
 
 /* Close fds; pinned links and maps stay and keep working. */
 void datapath_close(struct datapath *dp);

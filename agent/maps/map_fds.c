@@ -215,6 +215,17 @@ static int replica_stats_sum(void *ctx, uint32_t id, struct steer_replica_stats 
 	return ret;
 }
 
+static int sock_stats_sum(void *ctx, struct steer_sock_stats *sum)
+{
+	uint64_t v[3];
+	int ret = percpu_sum(F(ctx)->sock_stats, 0, v, 3);
+
+	_Static_assert(sizeof(*sum) == sizeof(v), "steer_sock_stats is 3 counters");
+	if (!ret)
+		memcpy(sum, v, sizeof(v));
+	return ret;
+}
+
 /* Every pinned map the agent opens, and where its fd goes. */
 static const struct {
 	const char *name;
@@ -233,6 +244,7 @@ static const struct {
     {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks)},
     {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats)},
     {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats)},
+    {STEER_MAP_SOCK_STATS, offsetof(struct map_fds, sock_stats)},
 };
 
 #define NPINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))

@@ -13,7 +13,7 @@
 struct map_fds {
 	int svc, slots, replicas, svc_stats, replica_stats, names;
 	int backends, replica_status, events;
-	int hold, hold_socks, hold_stats, check_stats;
+	int hold, hold_socks, hold_stats, check_stats, sock_stats;
 	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
 	int barrier_inner;
 };

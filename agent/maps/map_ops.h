@@ -71,6 +71,10 @@ struct map_ops {
 	int (*hold_sock_put)(void *ctx, uint32_t svc_id, int listen_fd);
 	int (*hold_sock_del)(void *ctx, uint32_t svc_id);
 
+	/* steer_sock_stats_v1 summed over CPUs: the sockets the datapath keeps
+	 * a record for (steer_socks_v1). */
+	int (*sock_stats_sum)(void *ctx, struct steer_sock_stats *sum);
+
 	/* Is ep's address on this host (for wildcard-listener ejection)? */
 	bool (*is_local)(void *ctx, const struct endpoint *ep);
 };
@@ -92,7 +96,7 @@ struct map_ops {
 		.check_stats_put = check_stats_put, .hold_stats_get = hold_stats_get,              \
 		.hold_stats_put = hold_stats_put, .hold_put = hold_put,                            \
 		.hold_sock_put = hold_sock_put, .hold_sock_del = hold_sock_del,                    \
-		.is_local = is_local,                                                              \
+		.sock_stats_sum = sock_stats_sum, .is_local = is_local,                            \
 	}
 
 #endif

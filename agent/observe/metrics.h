@@ -40,7 +40,8 @@ struct metrics_service {
 };
 
 struct metrics_snapshot {
-	const char *version; /* label of steer_build_info */
+	const char *version;	       /* label of steer_build_info */
+	struct steer_sock_stats socks; /* steer_sock_stats_v1, summed over CPUs */
 	int nservices;
 	struct metrics_service *services; /* rendered in this order */
 };

@@ -391,6 +391,15 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 
 	out_family(&b, "steer_build_info", "gauge", "Build of the running steer agent; always 1.");
 	out_u64(&b, "steer_build_info", &l, 1);
+	l = (struct labels){0};
+	out_family(&b, "steer_sockets_open", "gauge",
+		   "Sockets steered to a replica or the hold path and not closed yet.");
+	out_u64(&b, "steer_sockets_open", &l,
+		s->socks.tracked > s->socks.released ? s->socks.tracked - s->socks.released : 0);
+	out_family(&b, "steer_sockets_aborted_total", "counter",
+		   "Connected sockets aborted because their replica left (connected UDP; TCP "
+		   "with STEER_SOCK_DESTROY_TCP=on).");
+	out_u64(&b, "steer_sockets_aborted_total", &l, s->socks.destroyed);
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		if (!family_has_series(&families[f], s))
 			continue;

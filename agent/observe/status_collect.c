@@ -86,6 +86,7 @@ int status_collect(const char *pin_dir, struct status_snapshot *s, char *err, si
 		else
 			memset(&views[n], 0, sizeof(views[n]));
 	}
+	ops.sock_stats_sum(ops.ctx, &s->socks);
 	map_fds_close(&fds);
 	qsort(views, (size_t)n, sizeof(*views), by_name);
 	s->nservices = n;

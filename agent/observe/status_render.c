@@ -65,6 +65,12 @@ static void print_hold_text(const struct steer_hold_stats *h, FILE *out)
 		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 99));
 }
 
+/* Sockets with a record in steer_socks_v1 now: steered, not yet closed. */
+static uint64_t sockets_open(const struct steer_sock_stats *st)
+{
+	return st->tracked > st->released ? st->tracked - st->released : 0;
+}
+
 void status_render_text(const struct status_snapshot *s, FILE *out)
 {
 	const struct svc_view *sv = s->services;
@@ -105,6 +111,9 @@ void status_render_text(const struct status_snapshot *s, FILE *out)
 				rv->b.ejected_ns ? eject_reason_name(rv->b.reason) : "no");
 		}
 	}
+	fprintf(out, "sockets open=%llu steered=%llu closed=%llu aborted=%llu\n",
+		(unsigned long long)sockets_open(&s->socks), (unsigned long long)s->socks.tracked,
+		(unsigned long long)s->socks.released, (unsigned long long)s->socks.destroyed);
 }
 
 /* ---- JSON, through jansson ---- */
@@ -258,6 +267,17 @@ static json_t *service_json(const struct svc_view *sv)
 	return build_done(&b);
 }
 
+static json_t *sockets_json(const struct steer_sock_stats *st)
+{
+	struct json_build b = {json_object(), false};
+
+	put(&b, "open", u64(sockets_open(st)));
+	put(&b, "steered", u64(st->tracked));
+	put(&b, "closed", u64(st->released));
+	put(&b, "aborted", u64(st->destroyed));
+	return build_done(&b);
+}
+
 int status_render_json(const struct status_snapshot *s, FILE *out)
 {
 	struct json_build root = {json_object(), false}, services = {json_array(), false};
@@ -267,6 +287,7 @@ int status_render_json(const struct status_snapshot *s, FILE *out)
 	for (int i = 0; i < s->nservices; i++)
 		append(&services, service_json(&s->services[i]));
 	put(&root, "services", build_done(&services));
+	put(&root, "sockets", sockets_json(&s->socks));
 	doc = build_done(&root);
 	/* Compact, keys in insertion order: the shape scripts grep today. The
 	 * one real, attempts_per_served, has two decimals, which 15 digits

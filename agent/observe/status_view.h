@@ -27,6 +27,7 @@ struct svc_view {
 };
 
 struct status_snapshot {
+	struct steer_sock_stats socks; /* steer_sock_stats_v1, summed over CPUs */
 	int nservices;
 	struct svc_view *services; /* shown in this order */
 };

@@ -56,12 +56,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_replica_stats_v1 SEC(".maps");
 
-/* (socket cookie, replica) -> VIP shown by getpeername() and recvfrom(). LRU:
- * entries of closed sockets age out instead of filling the map. */
+/* Socket cookie -> the VIPs the socket is shown instead of its replicas,
+ * and the replica it connected to. Created at the steered connect/sendmsg,
+ * deleted at cgroup/sock_release, so it holds only open sockets and nothing
+ * is evicted while fewer than STEER_MAX_SOCKS are open. An LRU, so past
+ * that the least used entry goes rather than a connect failing; one LRU
+ * for all CPUs (BPF_F_NO_COMMON_LRU would split the bound between them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, STEER_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct steer_sock);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_socks_v1 SEC(".maps");
+
+/* Sockets with a steer_socks_v1 entry: tracked, released, destroyed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct steer_sock_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_sock_stats_v1 SEC(".maps");
+
+/* (socket cookie, replica) -> VIP: the reverse NAT of steer versions before
+ * steer_socks_v1. Read, never written, so sockets steered before an
+ * upgrade keep showing their VIP; the agent sizes it to the pinned map it
+ * adopts, or to a minimum on a fresh node. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, STEER_MAX_REVNAT);
-	/* An LRU list per CPU: an insert takes no lock shared across CPUs. */
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct steer_revnat_key);
 	__type(value, struct steer_revnat_value);

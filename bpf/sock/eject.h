@@ -26,34 +26,11 @@
 
 #include "bpf/steer_abi.h"
 #include "bpf/lib/maps.h"
+#include "bpf/lib/kernel.h"
 
 /* Failed connects in a row that eject a replica (0: never). Set by the agent
  * from STEER_PASSIVE_EJECT_FAILURES before load. */
 const volatile __u32 eject_after_failures = 3;
-
-/*
- * The fields of the kernel's struct sock that passive ejection reads, as
- * CO-RE relocations against the running kernel's BTF (the programs carry
- * no vmlinux.h; libbpf fixes the offsets at load). The tp_btf tracepoint
- * hands over the socket itself, so sk_err says why a connect ended: the
- * classic tracepoint's record cannot tell a refused connect from one the
- * client gave up on.
- */
-struct sock_common {
-	__be32 skc_daddr;     /* remote */
-	__be32 skc_rcv_saddr; /* local */
-	__be16 skc_dport;     /* remote, network order */
-	__u16 skc_num;	      /* local, host order */
-	unsigned short skc_family;
-	struct in6_addr skc_v6_daddr;
-	struct in6_addr skc_v6_rcv_saddr;
-} __attribute__((preserve_access_index));
-
-struct sock {
-	struct sock_common __sk_common;
-	__u16 sk_protocol;
-	int sk_err; /* the error a failed connect ended with; 0 if the owner closed it */
-} __attribute__((preserve_access_index));
 
 /* What a state change is about, read once from the socket. */
 struct sock_state_rec {

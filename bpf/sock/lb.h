@@ -25,6 +25,7 @@
 
 #include "bpf/steer_abi.h"
 #include "bpf/lib/maps.h"
+#include "bpf/sock/peer.h"
 
 /* A socket address in map form, read from or written to a sock_addr ctx. */
 struct sock_endpoint {
@@ -166,26 +167,10 @@ static __always_inline int svc_pick_replica(__u32 svc_id, __u32 bank, __u32 coun
 	return -EHOSTUNREACH;
 }
 
-/* Remember which VIP a socket was steered from, for getpeername/recvmsg. */
-static __always_inline int revnat_remember(__u64 cookie, const __be32 addr[4], __be16 port,
-					   __u8 family, const struct sock_endpoint *vip)
-{
-	struct steer_revnat_key key = {};
-	struct steer_revnat_value val = {};
-
-	key.cookie = cookie;
-	addr_copy(key.addr, addr);
-	key.port = port;
-	key.family = family;
-
-	addr_copy(val.addr, vip->addr);
-	val.port = vip->port;
-	val.family = vip->family;
-	return bpf_map_update_elem(&steer_revnat_v1, &key, &val, BPF_ANY);
-}
-
+/* The reverse NAT of steer before socket storage (steer_revnat_v1): only
+ * sockets steered before an upgrade still have entries there. */
 static __always_inline const struct steer_revnat_value *
-revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
+legacy_revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
 {
 	struct steer_revnat_key key = {};
 
@@ -206,11 +191,12 @@ revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
  * UDP, or no live listener (no agent running): -EHOSTUNREACH.
  */
 static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_id, __u8 proto,
-					   __u64 cookie, const struct sock_endpoint *vip,
-					   __u8 svc_family, struct steer_svc_stats *stats)
+					   const struct sock_endpoint *vip, __u8 svc_family,
+					   struct steer_svc_stats *stats)
 {
 	struct sock_endpoint hold = {};
 	struct bpf_sock *listener;
+	struct steer_sock *rec;
 	__be32 ip4;
 	bool usable;
 
@@ -242,8 +228,12 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 	}
 	if (!usable || !hold.port)
 		return -EHOSTUNREACH;
-	if (revnat_remember(cookie, hold.addr, hold.port, vip->family, vip))
+	rec = sock_record(ctx);
+	if (!rec)
 		return -EHOSTUNREACH;
+	sock_peer_remember(rec, hold.addr, hold.port, vip->family, vip->addr, vip->port,
+			   vip->family);
+	sock_conn_set(rec, 0, NULL);
 	ctx_set_peer(ctx, hold.addr, hold.port, vip->family);
 	return 0;
 }
@@ -252,14 +242,16 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
  * Rewrite ctx's destination if it is a VIP. Returns 0 when rewritten or when
  * the destination is not a service (untouched), else a negative errno.
  * TCP picks uniformly at random; UDP hashes the socket cookie so a UDP socket
- * keeps its replica across datagrams.
+ * keeps its replica across datagrams. connecting: from connect(), whose
+ * choice the socket keeps (a datagram's sendmsg is a choice of the moment).
  */
-static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
+static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bool connecting)
 {
 	const struct steer_svc_value *svc;
 	const struct steer_replica *r = NULL;
 	struct steer_replica_stats *rstats;
 	struct steer_svc_stats *stats;
+	struct steer_sock *rec;
 	struct sock_endpoint vip;
 	__u32 svc_id, bank, count, rid = 0, hint;
 	__u8 proto = ctx->protocol, svc_family = family;
@@ -280,20 +272,29 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 		svc = svc_lookup(&vip4, proto);
 		svc_family = STEER_FAMILY_V4;
 	}
-	if (!svc)
+	if (!svc) {
+		/* Connected elsewhere now: the sweep must not take this socket
+		 * for one steer connected to a replica earlier. */
+		if (connecting && (rec = sock_record_find(ctx)))
+			sock_conn_set(rec, 0, NULL);
 		return 0;
+	}
 	/* Copy once: the agent may replace the value while we run. */
 	svc_id = svc->svc_id;
 	bank = svc->bank;
 	count = svc->count;
 
 	stats = svc_stats(svc_id);
-	cookie = bpf_get_socket_cookie(ctx);
-	hint = proto == IPPROTO_TCP ? bpf_get_prandom_u32() : (__u32)(cookie ^ (cookie >> 32));
+	if (proto == IPPROTO_TCP) {
+		hint = bpf_get_prandom_u32();
+	} else {
+		cookie = bpf_get_socket_cookie(ctx);
+		hint = (__u32)(cookie ^ (cookie >> 32));
+	}
 
 	err = svc_pick_replica(svc_id, bank, count, hint, svc_family, proto, &rid, &r);
 	if (err == -EHOSTUNREACH)
-		return svc_handle_miss(ctx, svc_id, proto, cookie, &vip, svc_family, stats);
+		return svc_handle_miss(ctx, svc_id, proto, &vip, svc_family, stats);
 	if (err || !r)
 		goto fail_closed;
 
@@ -302,9 +303,14 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 		addr_v4_mapped(shown, r->addr[0]);
 	else
 		addr_copy(shown, r->addr);
-	err = revnat_remember(cookie, shown, r->port, family, &vip);
-	if (err)
+	rec = sock_record(ctx);
+	if (!rec) {
+		err = -ENOMEM;
 		goto fail_closed;
+	}
+	sock_peer_remember(rec, shown, r->port, family, vip.addr, vip.port, vip.family);
+	if (connecting)
+		sock_conn_set(rec, rid, r);
 
 	ctx_set_peer(ctx, shown, r->port, family);
 	/* Per-CPU counters: plain increments, no atomic needed. */
@@ -321,33 +327,56 @@ fail_closed:
 	return err ? err : -EINVAL;
 }
 
+/* Where a socket's peer (as the socket sees it) is shown instead, or NULL.
+ * out_* are filled from the record or, for a socket steered before an
+ * upgrade, from the legacy map. */
+static __always_inline bool sock_shown_peer(struct bpf_sock_addr *ctx, struct steer_sock *rec,
+					    const struct sock_endpoint *peer,
+					    struct sock_endpoint *shown)
+{
+	const struct steer_sock_peer *p;
+	const struct steer_revnat_value *old;
+
+	p = rec ? sock_peer_find(rec, peer->addr, peer->port, peer->family) : NULL;
+	if (p) {
+		addr_copy(shown->addr, p->vip);
+		shown->port = p->vip_port;
+		shown->family = p->vip_family;
+		return true;
+	}
+	old = legacy_revnat_lookup(bpf_get_socket_cookie(ctx), peer);
+	if (!old)
+		return false;
+	addr_copy(shown->addr, old->addr);
+	shown->port = old->port;
+	shown->family = old->family;
+	return true;
+}
+
 /* Show the VIP instead of the replica as a socket's peer / datagram source. */
 static __always_inline void sock_unsteer(struct bpf_sock_addr *ctx, __u8 family)
 {
-	const struct steer_revnat_value *vip;
-	struct sock_endpoint peer, peer4 = {};
+	struct steer_sock *rec = sock_record_find(ctx);
+	struct sock_endpoint peer, peer4 = {}, vip;
 	__be32 shown[4];
-	__u64 cookie;
 
 	ctx_get_peer(ctx, family, &peer);
-	cookie = bpf_get_socket_cookie(ctx);
-	vip = revnat_lookup(cookie, &peer);
-	if (vip && vip->family == family) {
-		ctx_set_peer(ctx, vip->addr, vip->port, family);
+	if (sock_shown_peer(ctx, rec, &peer, &vip)) {
+		if (vip.family == family)
+			ctx_set_peer(ctx, vip.addr, vip.port, family);
 		return;
 	}
 	/* A datagram that a dual-stack socket sent to ::ffff:VIP went out
 	 * through the IPv4 path (sendmsg4 steered and remembered it in IPv4
 	 * form), but its reply is read here, in IPv6 form. */
-	if (vip || family != STEER_FAMILY_V6 || !addr_is_v4_mapped(peer.addr))
+	if (family != STEER_FAMILY_V6 || !addr_is_v4_mapped(peer.addr))
 		return;
 	peer4.addr[0] = peer.addr[3];
 	peer4.port = peer.port;
 	peer4.family = STEER_FAMILY_V4;
-	vip = revnat_lookup(cookie, &peer4);
-	if (vip && vip->family == STEER_FAMILY_V4) {
-		addr_v4_mapped(shown, vip->addr[0]);
-		ctx_set_peer(ctx, shown, vip->port, family);
+	if (sock_shown_peer(ctx, rec, &peer4, &vip) && vip.family == STEER_FAMILY_V4) {
+		addr_v4_mapped(shown, vip.addr[0]);
+		ctx_set_peer(ctx, shown, vip.port, family);
 	}
 }
 

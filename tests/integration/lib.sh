@@ -131,7 +131,7 @@ replica_states() {
 wait_state() {
 	local tries=${3:-200}
 	while [ "$tries" -gt 0 ]; do
-		replica_states | grep -qx -- "$1=$2" && return 0
+		replica_states | grep -qxF -- "$1=$2" && return 0
 		sleep 0.05
 		tries=$((tries - 1))
 	done

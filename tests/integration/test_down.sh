@@ -14,7 +14,7 @@ wait_all_up 1
 in_cg "$CLIENT" tcp 127.77.0.1:8080 --count 5 --quiet >"$TMP/before.out"
 check_eq "steered before down" "ok=5 fail=0" "$(ok_fail "$TMP/before.out")"
 n=$(bpftool cgroup show "$CG" | grep -c sock)
-check_eq "8 programs attached to the test cgroup" 8 "$n"
+check_eq "9 programs attached to the test cgroup" 9 "$n"
 stop_agent
 
 echo "subtest down"

@@ -66,7 +66,7 @@ for round in $(seq 10); do
 	wait "$AGENT_PID" 2>/dev/null
 	AGENT_PID=""
 	start_agent "$TMP/steer.ini" "$TMP/agent-r$round.log" || break
-	grep -q 'adopted=8 attached=0' "$TMP/agent-r$round.log" || fail "round $round: links not adopted: $(grep ready "$TMP/agent-r$round.log")"
+	grep -q 'adopted=9 attached=0' "$TMP/agent-r$round.log" || fail "round $round: links not adopted: $(grep ready "$TMP/agent-r$round.log")"
 	sleep 0.2
 done
 stop_load restart

@@ -15,7 +15,7 @@ INI
 for i in 1 2 3; do start_echo "r$i" "127.0.0.1:900$i"; done
 start_agent "$TMP/steer.ini" || finish
 wait_all_up 3
-grep -q 'attached=8' "$TMP/agent.log" || fail "first run did not attach 8 links: $(cat "$TMP/agent.log")"
+grep -q 'attached=9' "$TMP/agent.log" || fail "first run did not attach 9 links: $(cat "$TMP/agent.log")"
 
 spawn_in_cg "$TMP/loop.out" "$CLIENT" tcp 127.77.0.1:8080 --until-file "$TMP/stop" --interval-us 500 --quiet
 LOOP=$LAST_PID
@@ -27,7 +27,7 @@ for round in 1 2 3; do
 	in_cg "$CLIENT" tcp 127.77.0.1:8080 --count 100 --quiet >"$TMP/gap.out"
 	check_eq "round $round: 100 connects while no agent runs" "ok=100 fail=0" "$(ok_fail "$TMP/gap.out")"
 	start_agent "$TMP/steer.ini" "$TMP/agent-$round.log" || break
-	grep -q 'adopted=8 attached=0' "$TMP/agent-$round.log" ||
+	grep -q 'adopted=9 attached=0' "$TMP/agent-$round.log" ||
 		fail "round $round: links were not adopted in place: $(grep ready "$TMP/agent-$round.log")"
 	grep -q 'unchanged=1' "$TMP/agent-$round.log" ||
 		fail "round $round: the same config rewrote the maps: $(grep applied "$TMP/agent-$round.log")"

@@ -52,6 +52,9 @@ struct opts {
 	bool connected;		   /* udp: connect() instead of sendto() */
 	bool quiet;		   /* no per-failure lines on stderr */
 	bool stream;		   /* tcp on one long-lived connection */
+	bool resolver;		   /* udp on one long-lived socket, as a stub resolver */
+	bool connect_poll;	   /* call connect() again until connected (EALREADY) */
+	bool late_peer_check;	   /* stream: check the peer after the run, not before */
 };
 
 static struct table replies, errors;
@@ -82,7 +85,9 @@ static const char *errno_name(int err)
 		     {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
 		     {EINVAL, "EINVAL"},
 		     {EAFNOSUPPORT, "EAFNOSUPPORT"},
-		     {EPIPE, "EPIPE"}};
+		     {EPIPE, "EPIPE"},
+		     {ECONNABORTED, "ECONNABORTED"},
+		     {EDESTADDRREQ, "EDESTADDRREQ"}};
 	static char num[16];
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -101,8 +106,16 @@ static void usage(const char *why)
 	    "                    [--interval-us U] [--timeout-ms T] [--expect-peer ADDR:PORT] "
 	    "[--quiet]\n"
 	    "       steer-client udp ADDR:PORT [--connected] [same options as tcp]\n"
-	    "       steer-client stream ADDR:PORT [same options as tcp]: one connection,\n"
-	    "                    one request/reply per attempt on it; stops at the first failure\n"
+	    "       steer-client stream ADDR:PORT [same options as tcp] [--late-peer-check]: one\n"
+	    "                    connection, one request/reply per attempt on it; stops at the\n"
+	    "                    first failure; --late-peer-check checks the peer at the end only\n"
+	    "       steer-client resolver ADDR:PORT [--connected] [same options as tcp]: one UDP\n"
+	    "                    socket for every query, as a stub resolver keeps; a connected "
+	    "one\n"
+	    "                    is closed and connected again after a socket error; prints\n"
+	    "                    \"switch FROM TO MS\" (CLOCK_REALTIME ms) when the replica "
+	    "changes\n"
+	    "  tcp, stream: --connect-poll calls connect() again until connected (EALREADY)\n"
 	    "  ADDR:PORT is A.B.C.D:PORT or [V6]:PORT, PORT 1..65535; N >= 1, D and T in\n"
 	    "  1..%d, U in 0..60000000\n",
 	    why, RUN_CAP_MS);
@@ -213,6 +226,23 @@ static int connect_within(int fd, const struct opts *o, char *why)
 		return 0;
 	if (errno != EINPROGRESS)
 		return fail(why, "connect:%s", errno_name(errno));
+	if (o->connect_poll) {
+		/* The old way to wait: connect() again until EISCONN. The kernel
+		 * must not steer the socket twice. */
+		long long deadline = now_ms() + (long long)o->timeout_ms;
+		struct timespec pause = {0, 100000};
+
+		while (connect(fd, (const struct sockaddr *)&o->target, o->target_len) < 0) {
+			if (errno == EISCONN)
+				return 0;
+			if (errno != EALREADY && errno != EINPROGRESS)
+				return fail(why, "connect:%s", errno_name(errno));
+			if (now_ms() > deadline)
+				return fail(why, "connect:timeout");
+			nanosleep(&pause, NULL);
+		}
+		return 0;
+	}
 	switch (wait_fd(fd, POLLOUT, now_ms() + (long long)o->timeout_ms)) {
 	case 0:
 		return fail(why, "connect:timeout");
@@ -315,10 +345,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	char why[256];
 	socklen_t len;
 
-	if (argc < 3 ||
-	    (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp") && strcmp(argv[1], "stream")))
-		usage("the first argument must be tcp, udp or stream, the second ADDR:PORT");
-	o->udp = !strcmp(argv[1], "udp");
+	if (argc < 3 || (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp") &&
+			 strcmp(argv[1], "stream") && strcmp(argv[1], "resolver")))
+		usage("the first argument must be tcp, udp, stream or resolver, the second "
+		      "ADDR:PORT");
+	o->resolver = !strcmp(argv[1], "resolver");
+	o->udp = !strcmp(argv[1], "udp") || o->resolver;
 	o->stream = !strcmp(argv[1], "stream");
 	o->count = 1;
 	o->timeout_ms = 2000;
@@ -332,6 +364,16 @@ static void parse_args(int argc, char **argv, struct opts *o)
 
 		if (!strcmp(opt, "--quiet")) {
 			o->quiet = true;
+			continue;
+		}
+		if (!strcmp(opt, "--connect-poll") || !strcmp(opt, "--late-peer-check")) {
+			if (o->udp)
+				usage(
+				    "--connect-poll and --late-peer-check are for tcp and stream");
+			if (opt[2] == 'c')
+				o->connect_poll = true;
+			else
+				o->late_peer_check = true;
 			continue;
 		}
 		if (!strcmp(opt, "--connected")) {
@@ -417,7 +459,7 @@ static int run_stream(const struct opts *o)
 		record_failure(why, 1, o->quiet);
 		return 1;
 	}
-	if (connect_within(fd, o, why) || check_peer(fd, o, why)) {
+	if (connect_within(fd, o, why) || (!o->late_peer_check && check_peer(fd, o, why))) {
 		record_failure(why, 1, o->quiet);
 		close(fd);
 		return 1;
@@ -438,8 +480,87 @@ static int run_stream(const struct opts *o)
 		if (o->interval_us)
 			nanosleep(&pause, NULL);
 	}
+	if (o->late_peer_check && check_peer(fd, o, why))
+		record_failure(why, done, o->quiet);
 	close(fd);
 	return 0;
+}
+
+static long long realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* A socket for resolver mode: connected to the target if o->connected. */
+static int resolver_socket(const struct opts *o, char *why)
+{
+	int fd = socket(o->target.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fail(why, "socket:%s", errno_name(errno));
+	if (o->connected && connect(fd, (const struct sockaddr *)&o->target, o->target_len) < 0) {
+		fail(why, "connect:%s", errno_name(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* resolver mode: every query on the same socket, as a stub resolver does. A
+ * reply that did not come (timeout) keeps the socket; a socket error (the
+ * socket was aborted, or ICMP said the port is closed) replaces a connected
+ * one, which a new connect() steers again. */
+static void run_resolver(const struct opts *o)
+{
+	static const char hello[] = "hello\n";
+	const ssize_t hello_len = sizeof(hello) - 1;
+	char last[KEY_LEN] = "", name[KEY_LEN], why[KEY_LEN];
+	unsigned long done = 0, reconnects = 0;
+	int fd = -1;
+
+	for (;;) {
+		struct timespec pause = {o->interval_us / 1000000,
+					 (o->interval_us % 1000000) * 1000};
+		ssize_t n;
+		int ret;
+
+		done++;
+		if (fd < 0 && (fd = resolver_socket(o, why)) < 0) {
+			ret = -1;
+		} else {
+			n = o->connected
+				? send(fd, hello, hello_len, 0)
+				: sendto(fd, hello, hello_len, 0,
+					 (const struct sockaddr *)&o->target, o->target_len);
+			ret = n == hello_len ? 0 : fail(why, "send:%s", errno_name(errno));
+			if (!ret)
+				ret = recv_reply(fd, o, name, why);
+		}
+		if (ret == 0) {
+			n_ok++;
+			tally(&replies, name);
+			if (last[0] && strcmp(last, name))
+				printf("switch %s %s %lld\n", last, name, realtime_ms());
+			snprintf(last, sizeof(last), "%s", name);
+		} else {
+			record_failure(why, done, o->quiet);
+			if (fd >= 0 && o->connected && !strstr(why, "timeout")) {
+				close(fd);
+				fd = -1;
+				reconnects++;
+			}
+		}
+		if (run_is_over(o, done))
+			break;
+		if (o->interval_us)
+			nanosleep(&pause, NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+	printf("reconnects %lu\n", reconnects);
 }
 
 /* tcp and udp modes: a fresh socket per attempt. */
@@ -474,6 +595,8 @@ int main(int argc, char **argv)
 	t0_ms = now_ms();
 	if (o.stream)
 		run_stream(&o);
+	else if (o.resolver)
+		run_resolver(&o);
 	else
 		run_attempts(&o);
 	print_table("reply", &replies);

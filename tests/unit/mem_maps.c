@@ -143,6 +143,12 @@ static int replica_stats_sum(void *ctx, uint32_t id, struct steer_replica_stats 
 	ARRAY_GET(replica_stats, id, s);
 }
 
+static int sock_stats_sum(void *ctx, struct steer_sock_stats *s)
+{
+	*s = M(ctx)->sock_stats;
+	return 0;
+}
+
 static int svc_stats_reset(void *ctx, uint32_t id)
 {
 	static const struct steer_svc_stats zero;

@@ -48,6 +48,7 @@ struct mem_maps {
 	struct steer_replica_status status[STEER_MAX_REPLICAS];
 	struct steer_check_stats check_stats[STEER_MAX_SERVICES];
 	struct steer_hold_stats hold_stats[STEER_MAX_SERVICES];
+	struct steer_sock_stats sock_stats;
 	struct steer_hold hold[STEER_MAX_SERVICES];
 	int hold_sock[STEER_MAX_SERVICES]; /* the listener fd + 1; 0 = none */
 	int nbackends;

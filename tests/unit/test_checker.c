@@ -36,6 +36,7 @@ struct world {
 	struct one_service o;
 	struct checker *checker;
 	int routable_calls;
+	int unroutable_calls; /* sweeps asked for */
 };
 
 /* The clock the datapath stamps events with (bpf_ktime_get_ns). */
@@ -47,12 +48,15 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void on_routable(void *arg, const char *service)
+static void on_change(void *arg, const char *service, bool routable)
 {
 	struct world *w = arg;
 
 	assert_string_equal(service, "web");
-	w->routable_calls++;
+	if (routable)
+		w->routable_calls++;
+	else
+		w->unroutable_calls++;
 }
 
 /* One TCP service "web" with one replica on a fresh loopback listener, in
@@ -72,7 +76,7 @@ static struct world *world_new(uint8_t state, uint32_t interval_ms, uint32_t ris
 	};
 	w->checker = checker_new(w->o.loop, &w->o.ops);
 	assert_non_null(w->checker);
-	checker_on_routable(w->checker, on_routable, w);
+	checker_on_change(w->checker, on_change, w);
 	return w;
 }
 
@@ -149,6 +153,8 @@ static void test_checker_fall_refused_checks_take_a_replica_down(void **state)
 	assert_int_equal(w->o.mem->status[REPLICA_ID].last_result, STEER_CHECK_REFUSED);
 	assert_int_equal(w->o.mem->status[REPLICA_ID].eject_reason, STEER_EJECT_CHECK_FAILED);
 	assert_int_equal(w->o.mem->status[REPLICA_ID].consecutive_failures, 3);
+	/* Its connected sockets are swept. */
+	assert_int_equal(w->unroutable_calls, 1);
 	world_free(w);
 }
 
@@ -276,6 +282,8 @@ static void test_checker_drain_and_undrain(void **state)
 	assert_int_equal(
 	    checker_set_draining(w->checker, "web", &w->o.replica, true, err, sizeof(err)), 0);
 	assert_int_equal(replica_state(w), STEER_REPLICA_DRAINING);
+	/* Draining keeps established flows: nothing to sweep. */
+	assert_int_equal(w->unroutable_calls, 0);
 	assert_int_equal(
 	    checker_set_draining(w->checker, "web", &w->o.replica, false, err, sizeof(err)), 0);
 	assert_int_equal(replica_state(w), STEER_REPLICA_UP);

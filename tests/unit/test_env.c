@@ -675,7 +675,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 18);
+	assert_int_equal(env_vars_count, 19);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -783,6 +783,7 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_HEALTH_RISE=2\n"
 				 "STEER_HEALTH_FALL=2\n"
 				 "STEER_PASSIVE_EJECT_FAILURES=3\n"
+				 "STEER_SOCK_DESTROY_TCP=off\n"
 				 "STEER_CONTROL_SOCKET=/run/steer/steer.sock\n"
 				 "STEER_RETRY_INITIAL_BACKOFF_MS=25\n"
 				 "STEER_RETRY_BACKOFF_MULTIPLIER=2\n"

@@ -46,12 +46,21 @@ static void assert_text_equal(const char *want, const char *got)
 	}
 }
 
-static const char build_info[] = "# HELP steer_build_info Build of the running steer agent; "
-				 "always 1.\n"
-				 "# TYPE steer_build_info gauge\n"
-				 "steer_build_info{version=\"test\"} 1\n";
+static const char build_info[] =
+    "# HELP steer_build_info Build of the running steer agent; "
+    "always 1.\n"
+    "# TYPE steer_build_info gauge\n"
+    "steer_build_info{version=\"test\"} 1\n"
+    "# HELP steer_sockets_open Sockets steered to a replica or the "
+    "hold path and not closed yet.\n"
+    "# TYPE steer_sockets_open gauge\n"
+    "steer_sockets_open 0\n"
+    "# HELP steer_sockets_aborted_total Connected sockets aborted because "
+    "their replica left (connected UDP; TCP with STEER_SOCK_DESTROY_TCP=on).\n"
+    "# TYPE steer_sockets_aborted_total counter\n"
+    "steer_sockets_aborted_total 0\n";
 
-static void test_metrics_empty_snapshot_has_build_info_only(void **state)
+static void test_metrics_empty_snapshot_has_build_info_and_socket_counts_only(void **state)
 {
 	char *text;
 
@@ -85,10 +94,8 @@ static void test_metrics_small_udp_service_renders_exactly(void **state)
 	hist_record(&svc->hold.hold_us, 100);
 
 	text = render(svc, 1);
+	assert_memory_equal(text, build_info, strlen(build_info));
 	assert_text_equal(
-	    "# HELP steer_build_info Build of the running steer agent; always 1.\n"
-	    "# TYPE steer_build_info gauge\n"
-	    "steer_build_info{version=\"test\"} 1\n"
 	    "# HELP steer_connections_steered_total Connects and datagrams the datapath rewrote "
 	    "to a replica.\n"
 	    "# TYPE steer_connections_steered_total counter\n"
@@ -133,7 +140,7 @@ static void test_metrics_small_udp_service_renders_exactly(void **state)
 	    "steer_ejections_total{service=\"dns\",reason=\"listener_closed\"} 0\n"
 	    "steer_ejections_total{service=\"dns\",reason=\"connect_failed\"} 0\n"
 	    "steer_ejections_total{service=\"dns\",reason=\"check_failed\"} 1\n",
-	    text);
+	    text + strlen(build_info));
 	free(text);
 	free(svc);
 }
@@ -422,7 +429,7 @@ static void test_metrics_render_fails_past_the_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_metrics_empty_snapshot_has_build_info_only),
+	    cmocka_unit_test(test_metrics_empty_snapshot_has_build_info_and_socket_counts_only),
 	    cmocka_unit_test(test_metrics_small_udp_service_renders_exactly),
 	    cmocka_unit_test(test_metrics_tcp_only_families_follow_the_protocol),
 	    cmocka_unit_test(test_metrics_label_values_are_escaped),

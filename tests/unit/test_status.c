@@ -187,7 +187,9 @@ static struct status_snapshot two_services(void)
 	dns->stats.steered = 25;
 	add_replica(dns, 3, "[::1]:9101", STEER_REPLICA_UP, 25);
 
-	return (struct status_snapshot){.nservices = 2, .services = services};
+	return (struct status_snapshot){.socks = {.tracked = 330, .released = 320, .destroyed = 2},
+					.nservices = 2,
+					.services = services};
 }
 
 static void test_status_text_matches_fixture(void **state)
@@ -218,8 +220,10 @@ static void test_status_empty_snapshot_says_no_services(void **state)
 	char *text = render_text(&s), *json = render_json(&s);
 
 	(void)state;
-	assert_bytes_equal("no services\n", text);
-	assert_bytes_equal("{\"services\":[]}\n", json);
+	assert_bytes_equal("no services\nsockets open=0 steered=0 closed=0 aborted=0\n", text);
+	assert_bytes_equal(
+	    "{\"services\":[],\"sockets\":{\"open\":0,\"steered\":0,\"closed\":0,\"aborted\":0}}\n",
+	    json);
 	free(text);
 	free(json);
 }

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Where a socket was steered (steer_socks_v1, keyed by socket cookie): the
+ * VIP getpeername() and recvfrom() show instead of the replica, and the
+ * replica a connected socket uses, which the sweep (sweep.h) compares with
+ * the replica set.
+ *
+ * The record is created by the hook that first steers the socket and
+ * deleted when its owner closes it (cgroup/sock_release), so the map holds
+ * open sockets only: whatever the connection churn, no entry is evicted
+ * while fewer than STEER_MAX_SOCKS are open, and none outlives its socket.
+ * A preallocated LRU rather than socket-local storage or a hash without
+ * preallocation: both allocate per connect (and charge the memory cgroup),
+ * which measured 3 to 4 times the whole hook's cost here; an LRU insert
+ * reuses an element a closed socket gave back.
+ *
+ * Contract: helpers return a pointer or NULL and never decide a verdict.
+ */
+#ifndef STEER_PEER_H
+#define STEER_PEER_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "bpf/steer_abi.h"
+#include "bpf/lib/maps.h"
+
+static __always_inline bool addr_eq(const __be32 a[4], const __be32 b[4])
+{
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]));
+}
+
+static __always_inline struct steer_sock_stats *sock_stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&steer_sock_stats_v1, &zero);
+}
+
+/* A new record starts as this (a map value may be the source of an update,
+ * so no 200-byte zero needs to live on the stack). */
+static const struct steer_sock sock_record_zero;
+
+/* The socket's record, created on first use. NULL only if the insert
+ * failed (the caller fails closed). */
+static __always_inline struct steer_sock *sock_record(struct bpf_sock_addr *ctx)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct steer_sock_stats *st;
+
+	/* Insert first: most sockets are steered once (a TCP connect), so a
+	 * lookup first would nearly always miss. */
+	if (bpf_map_update_elem(&steer_socks_v1, &cookie, &sock_record_zero, BPF_NOEXIST) == 0) {
+		st = sock_stats();
+		if (st)
+			st->tracked++; /* per-CPU: no atomic needed */
+	}
+	return bpf_map_lookup_elem(&steer_socks_v1, &cookie);
+}
+
+/* The socket's record if it has one; never creates. */
+static __always_inline struct steer_sock *sock_record_find(struct bpf_sock_addr *ctx)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+
+	return bpf_map_lookup_elem(&steer_socks_v1, &cookie);
+}
+
+/* Remember that the socket's datagrams or connection to (addr, port) are
+ * shown as coming from vip. The entry for the same destination is reused;
+ * past STEER_SOCK_PEERS destinations the oldest is replaced. */
+static __always_inline void sock_peer_remember(struct steer_sock *s, const __be32 addr[4],
+					       __be16 port, __u8 family, const __be32 vip[4],
+					       __be16 vip_port, __u8 vip_family)
+{
+	struct steer_sock_peer *p;
+	__u32 i, slot = STEER_SOCK_PEERS;
+
+	for (i = 0; i < STEER_SOCK_PEERS; i++) {
+		p = &s->peer[i];
+		if (!p->family ||
+		    (p->family == family && p->port == port && addr_eq(p->addr, addr))) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot == STEER_SOCK_PEERS) {
+		slot = s->next % STEER_SOCK_PEERS;
+		s->next = (__u8)((slot + 1) % STEER_SOCK_PEERS);
+	}
+	p = &s->peer[slot % STEER_SOCK_PEERS];
+	p->addr[0] = addr[0];
+	p->addr[1] = addr[1];
+	p->addr[2] = addr[2];
+	p->addr[3] = addr[3];
+	p->port = port;
+	p->family = family;
+	p->vip[0] = vip[0];
+	p->vip[1] = vip[1];
+	p->vip[2] = vip[2];
+	p->vip[3] = vip[3];
+	p->vip_port = vip_port;
+	p->vip_family = vip_family;
+}
+
+static __always_inline const struct steer_sock_peer *
+sock_peer_find(const struct steer_sock *s, const __be32 addr[4], __be16 port, __u8 family)
+{
+	for (__u32 i = 0; i < STEER_SOCK_PEERS; i++) {
+		const struct steer_sock_peer *p = &s->peer[i];
+
+		if (p->family == family && p->port == port && addr_eq(p->addr, addr))
+			return p;
+	}
+	return NULL;
+}
+
+/* connect() steered the socket to replica rid (r), or (r NULL) elsewhere:
+ * to the hold listener, or to an address that is no service. */
+static __always_inline void sock_conn_set(struct steer_sock *s, __u32 rid,
+					  const struct steer_replica *r)
+{
+	if (!r) {
+		s->conn_family = 0;
+		return;
+	}
+	s->conn_addr[0] = r->addr[0];
+	s->conn_addr[1] = r->addr[1];
+	s->conn_addr[2] = r->addr[2];
+	s->conn_addr[3] = r->addr[3];
+	s->conn_port = r->port;
+	s->conn_replica = rid;
+	s->conn_family = r->family;
+}
+
+#endif /* STEER_PEER_H */
