@@ -95,6 +95,7 @@ enum steer_check_result {
 #define STEER_MAP_HOLD		 "steer_hold_v1"
 #define STEER_MAP_HOLD_SOCKS	 "steer_hold_socks_v1"
 #define STEER_MAP_HOLD_STATS	 "steer_hold_stats_v1"
+#define STEER_MAP_RELAY_STATS	 "steer_relay_stats_v1"
 #define STEER_MAP_CHECK_STATS	 "steer_check_stats_v1"
 
 /* Ring buffer size for ejection events (bytes, a power of two). */
@@ -287,6 +288,20 @@ struct steer_hold_stats {
 	struct steer_hist first_attempt_us; /* arrival -> first attempt started */
 };
 
+/* Value of steer_relay_stats_v1 (array indexed by svc_id): the relays of
+ * held-then-served connections, as the agent saw them. A map of its own, not
+ * fields of steer_hold_stats_v1, so an agent of this version adopts a pin
+ * directory that predates it. Written by the agent only; read by status. */
+struct steer_relay_stats {
+	__u64 open;	    /* relays running now */
+	__u64 started;	    /* relays ever started */
+	__u64 slot_waits;   /* held connections that had a routable replica but waited:
+			     * STEER_RELAY_MAX relays were open (counted once each) */
+	__u64 refused_full; /* of those, reset at the retry timeout, still waiting */
+	__u64 idle_closed;  /* relays reset after STEER_RELAY_IDLE_MS with no byte moved */
+	__u64 failed;	    /* served, but no relay could start (fds, memory): reset */
+};
+
 /* Value of steer_check_stats_v1 (array indexed by svc_id): active checks and
  * ejections of the service's replicas, as the agent saw them. Agent-only. */
 struct steer_check_stats {
@@ -388,6 +403,7 @@ _Static_assert(sizeof(struct steer_hist) == 8 * STEER_HIST_BUCKETS, "steer_hist 
 _Static_assert(sizeof(struct steer_hold_stats) == 64 + 2 * sizeof(struct steer_hist),
 	       "steer_hold_stats layout changed");
 _Static_assert(sizeof(struct steer_hold) == 20, "steer_hold layout changed");
+_Static_assert(sizeof(struct steer_relay_stats) == 48, "steer_relay_stats layout changed");
 _Static_assert(sizeof(struct steer_check_stats) == 48 + sizeof(struct steer_hist),
 	       "steer_check_stats layout changed");
 

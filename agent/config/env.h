@@ -26,7 +26,10 @@ struct steer_env {
 	uint32_t retry_max_backoff_ms;	   /* STEER_RETRY_MAX_BACKOFF_MS, default 500 */
 	double retry_jitter;		   /* STEER_RETRY_JITTER, default 0.2 */
 	uint32_t retry_timeout_ms;	   /* STEER_RETRY_TIMEOUT_MS, default 30000 */
-	uint32_t hold_max;	/* STEER_HOLD_MAX: connections held at once, default 4096 */
+	uint32_t hold_max;  /* STEER_HOLD_MAX: connections held at once, default 4096 */
+	uint32_t relay_max; /* STEER_RELAY_MAX: relays at once, default 4096 */
+	uint32_t
+	    relay_idle_ms; /* STEER_RELAY_IDLE_MS: reset an idle relay, default 600000; 0 = never */
 	char metrics_addr[64];	/* STEER_METRICS_ADDR: ADDR:PORT, "" = off */
 	bool log_json;		/* STEER_LOG_FORMAT: json instead of text */
 	char control_group[64]; /* STEER_CONTROL_GROUP: also admitted to the control socket */

@@ -334,7 +334,10 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		goto cleanup;
 	}
 	checker_sync(a.checker, a.cfg);
-	a.hold = hold_new(a.loop, &a.ops, env->hold_max);
+	a.hold = hold_new(a.loop, &a.ops,
+			  &(struct hold_limits){.hold_max = env->hold_max,
+						.relay_max = env->relay_max,
+						.relay_idle_ms = env->relay_idle_ms});
 	if (!a.hold) {
 		log_err("out of memory");
 		goto cleanup;

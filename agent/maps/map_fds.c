@@ -67,6 +67,16 @@ ARRAY_MAP_OPS(check_stats, check_stats, struct steer_check_stats)
 ARRAY_MAP_OPS(hold_stats, hold_stats, struct steer_hold_stats)
 ARRAY_MAP_PUT(hold, hold, struct steer_hold)
 
+/* Added after the first release: absent from an older agent's pin dir. */
+static int relay_stats_get(void *ctx, uint32_t id, struct steer_relay_stats *val)
+{
+	if (F(ctx)->relay_stats < 0)
+		return -ENOENT;
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->relay_stats, &id, val));
+}
+
+ARRAY_MAP_PUT(relay_stats, relay_stats, struct steer_relay_stats)
+
 static int hold_sock_put(void *ctx, uint32_t svc_id, int listen_fd)
 {
 	uint64_t fd = (uint64_t)listen_fd; /* a SOCKMAP takes the socket's fd */
@@ -215,36 +225,45 @@ static int replica_stats_sum(void *ctx, uint32_t id, struct steer_replica_stats 
 	return ret;
 }
 
+/* Added with steer_socks_v1: absent from an older agent's pin dir. */
 static int sock_stats_sum(void *ctx, struct steer_sock_stats *sum)
 {
 	uint64_t v[3];
-	int ret = percpu_sum(F(ctx)->sock_stats, 0, v, 3);
+	int ret;
 
 	_Static_assert(sizeof(*sum) == sizeof(v), "steer_sock_stats is 3 counters");
+	if (F(ctx)->sock_stats < 0) {
+		memset(sum, 0, sizeof(*sum));
+		return 0;
+	}
+	ret = percpu_sum(F(ctx)->sock_stats, 0, v, 3);
 	if (!ret)
 		memcpy(sum, v, sizeof(v));
 	return ret;
 }
 
-/* Every pinned map the agent opens, and where its fd goes. */
+/* Every pinned map the agent opens, and where its fd goes. A map added
+ * after an agent release that readers may find missing is `optional`. */
 static const struct {
 	const char *name;
 	size_t fd_offset;
+	bool optional;
 } pinned_maps[] = {
-    {STEER_MAP_SERVICES, offsetof(struct map_fds, svc)},
-    {STEER_MAP_SLOTS, offsetof(struct map_fds, slots)},
-    {STEER_MAP_REPLICAS, offsetof(struct map_fds, replicas)},
-    {STEER_MAP_SVC_STATS, offsetof(struct map_fds, svc_stats)},
-    {STEER_MAP_REPLICA_STATS, offsetof(struct map_fds, replica_stats)},
-    {STEER_MAP_SVC_NAMES, offsetof(struct map_fds, names)},
-    {STEER_MAP_BACKENDS, offsetof(struct map_fds, backends)},
-    {STEER_MAP_REPLICA_STATUS, offsetof(struct map_fds, replica_status)},
-    {STEER_MAP_EVENTS, offsetof(struct map_fds, events)},
-    {STEER_MAP_HOLD, offsetof(struct map_fds, hold)},
-    {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks)},
-    {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats)},
-    {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats)},
-    {STEER_MAP_SOCK_STATS, offsetof(struct map_fds, sock_stats)},
+    {STEER_MAP_SERVICES, offsetof(struct map_fds, svc), false},
+    {STEER_MAP_SLOTS, offsetof(struct map_fds, slots), false},
+    {STEER_MAP_REPLICAS, offsetof(struct map_fds, replicas), false},
+    {STEER_MAP_SVC_STATS, offsetof(struct map_fds, svc_stats), false},
+    {STEER_MAP_REPLICA_STATS, offsetof(struct map_fds, replica_stats), false},
+    {STEER_MAP_SVC_NAMES, offsetof(struct map_fds, names), false},
+    {STEER_MAP_BACKENDS, offsetof(struct map_fds, backends), false},
+    {STEER_MAP_REPLICA_STATUS, offsetof(struct map_fds, replica_status), false},
+    {STEER_MAP_EVENTS, offsetof(struct map_fds, events), false},
+    {STEER_MAP_HOLD, offsetof(struct map_fds, hold), false},
+    {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks), false},
+    {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats), false},
+    {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats), false},
+    {STEER_MAP_RELAY_STATS, offsetof(struct map_fds, relay_stats), true},
+    {STEER_MAP_SOCK_STATS, offsetof(struct map_fds, sock_stats), true},
 };
 
 #define NPINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
@@ -270,6 +289,9 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 	for (size_t i = 0; i < NPINNED; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i].name);
 		*pinned_fd(fds, i) = bpf_obj_get(path);
+		if (*pinned_fd(fds, i) < 0 && errno == ENOENT && pinned_maps[i].optional &&
+		    !for_writing)
+			continue;
 		if (*pinned_fd(fds, i) < 0) {
 			ret = -errno;
 			map_fds_close(fds);

@@ -13,7 +13,8 @@
 struct map_fds {
 	int svc, slots, replicas, svc_stats, replica_stats, names;
 	int backends, replica_status, events;
-	int hold, hold_socks, hold_stats, check_stats, sock_stats;
+	int hold, hold_socks, hold_stats, check_stats;
+	int relay_stats, sock_stats; /* -1 for a reader of a pin dir older than the map */
 	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
 	int barrier_inner;
 };
@@ -22,6 +23,9 @@ struct map_fds {
 void map_fds_init(struct map_fds *fds);
 
 /* Open every map pinned under pin_dir; writers also get the readers barrier.
+ * A reader (status, metrics) of a pin dir that an older agent made, without
+ * the maps added since, gets -1 for those, and their ops answer -ENOENT; a
+ * writer needs them all (the loader has pinned any that were missing).
  * Returns 0 or a negative errno; on failure nothing stays open. */
 int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writing);
 void map_fds_close(struct map_fds *fds);

@@ -57,7 +57,7 @@ struct map_ops {
 	int (*backend_del)(void *ctx, const struct steer_backend_key *key);
 
 	/* Agent-only records the datapath never reads: the checker's view of a
-	 * replica, check and hold counters per service, and where the miss
+	 * replica, check, hold and relay counters per service, and where the miss
 	 * path's listener is (read by the datapath, written here only). */
 	int (*status_get)(void *ctx, uint32_t replica_id, struct steer_replica_status *st);
 	int (*status_put)(void *ctx, uint32_t replica_id, const struct steer_replica_status *st);
@@ -65,6 +65,8 @@ struct map_ops {
 	int (*check_stats_put)(void *ctx, uint32_t svc_id, const struct steer_check_stats *s);
 	int (*hold_stats_get)(void *ctx, uint32_t svc_id, struct steer_hold_stats *s);
 	int (*hold_stats_put)(void *ctx, uint32_t svc_id, const struct steer_hold_stats *s);
+	int (*relay_stats_get)(void *ctx, uint32_t svc_id, struct steer_relay_stats *s);
+	int (*relay_stats_put)(void *ctx, uint32_t svc_id, const struct steer_relay_stats *s);
 	int (*hold_put)(void *ctx, uint32_t svc_id, const struct steer_hold *h);
 	/* steer_hold_socks_v1: the hold listener socket itself (a SOCKMAP; the
 	 * kernel drops the entry when the socket closes). */
@@ -94,7 +96,8 @@ struct map_ops {
 		.backend_put = backend_put, .backend_del = backend_del, .status_get = status_get,  \
 		.status_put = status_put, .check_stats_get = check_stats_get,                      \
 		.check_stats_put = check_stats_put, .hold_stats_get = hold_stats_get,              \
-		.hold_stats_put = hold_stats_put, .hold_put = hold_put,                            \
+		.hold_stats_put = hold_stats_put, .relay_stats_get = relay_stats_get,              \
+		.relay_stats_put = relay_stats_put, .hold_put = hold_put,                          \
 		.hold_sock_put = hold_sock_put, .hold_sock_del = hold_sock_del,                    \
 		.sock_stats_sum = sock_stats_sum, .is_local = is_local,                            \
 	}

@@ -38,8 +38,12 @@ struct hold_svc {
 	double pause_logged_at; /* ev_now of the last such log line */
 	LIST_HEAD(held_list, held) conns;
 	struct steer_hold_stats stats;
-	double timeout_logged_at; /* ev_now of the last timeout log line */
+	struct steer_relay_stats relay; /* mirrored into steer_relay_stats_v1 */
+	double timeout_logged_at;	/* ev_now of the last timeout log line */
 	uint64_t timeouts_unlogged;
+	uint64_t refused_unlogged; /* of those, waiting for a relay slot */
+	double wait_logged_at;	   /* ev_now of the last "relays full" log line */
+	uint64_t waits_unlogged;
 	bool seen; /* during hold_sync */
 };
 
@@ -54,21 +58,38 @@ struct held {
 	ev_timer timer; /* next attempt, or the deadline */
 	ev_io connect_io;
 	uint32_t timeline_us[TIMELINE_MAX]; /* attempt offsets from arrival */
+	bool waits_slot;		    /* in hold.slot_waiters */
+	TAILQ_ENTRY(held) wait_link;
 };
 
 /* A served connection being relayed; hold_free() ends those still open. */
 struct served {
+	struct hold *h;
+	struct hold_svc *svc; /* NULL once its service left the config */
+	char name[SVC_NAME_MAX];
 	struct relay *relay;
+	ev_timer idle; /* STEER_RELAY_IDLE_MS, checked against relay_last_active() */
 	LIST_ENTRY(served) link;
 };
 
 struct hold {
 	struct ev_loop *loop;
 	const struct map_ops *maps;
-	uint32_t hold_max;
+	struct hold_limits lim;
 	uint64_t held_now; /* across services */
 	struct hold_svc *svcs[STEER_MAX_SERVICES];
 	LIST_HEAD(served_list, served) relays;
+	/*
+	 * Relay slots (STEER_RELAY_MAX), across services: a relay running, or
+	 * an upstream connect in flight, which will become one. A held
+	 * connection with a routable replica and no free slot waits in
+	 * slot_waiters, first come first served, until a slot frees or its
+	 * retry timeout; it makes no connect meanwhile, so a replica never
+	 * sees a connection that would only be closed again.
+	 */
+	uint64_t relays_open;
+	uint64_t connecting;
+	TAILQ_HEAD(wait_list, held) slot_waiters;
 	/* Held clients that give up: an epoll set of their sockets, watching
 	 * only for the peer's FIN or reset (EPOLLRDHUP, edge-triggered), which
 	 * libev cannot ask for. The loop watches the set's own fd. */
@@ -93,6 +114,39 @@ static void stats_publish(struct hold_svc *s)
 		log_debug("service %s: cannot write hold stats: %s", s->name, strerror(-ret));
 }
 
+static void relay_stats_publish(struct hold_svc *s)
+{
+	const struct map_ops *m = s->h->maps;
+	int ret = m->relay_stats_put(m->ctx, s->svc_id, &s->relay);
+
+	if (ret)
+		log_debug("service %s: cannot write relay stats: %s", s->name, strerror(-ret));
+}
+
+static bool relay_slot_free(const struct hold *h)
+{
+	return h->relays_open + h->connecting < h->lim.relay_max;
+}
+
+/* The upstream connect in flight is over: its relay slot is free again. */
+static void upstream_close(struct held *c)
+{
+	struct hold *h = c->svc->h;
+
+	ev_io_stop(h->loop, &c->connect_io);
+	close(c->ufd);
+	c->ufd = -1;
+	h->connecting--;
+}
+
+static void slot_wait_end(struct held *c)
+{
+	if (!c->waits_slot)
+		return;
+	TAILQ_REMOVE(&c->svc->h->slot_waiters, c, wait_link);
+	c->waits_slot = false;
+}
+
 /* A client we give up on sees a reset, not a clean close: it was never
  * served, and must not mistake silence for an empty answer. */
 static void reset_close(int fd)
@@ -111,11 +165,9 @@ static void held_unlink(struct held *c)
 	if (s->h->gone_fd >= 0)
 		epoll_ctl(s->h->gone_fd, EPOLL_CTL_DEL, c->cfd, NULL);
 	ev_timer_stop(s->h->loop, &c->timer);
-	if (c->ufd >= 0) {
-		ev_io_stop(s->h->loop, &c->connect_io);
-		close(c->ufd);
-		c->ufd = -1;
-	}
+	if (c->ufd >= 0)
+		upstream_close(c);
+	slot_wait_end(c);
 	s->stats.held_now--;
 	s->h->held_now--;
 }
@@ -143,40 +195,148 @@ static void on_timeout(struct held *c)
 
 	s->stats.timeouts++;
 	s->timeouts_unlogged++;
-	log_timeline(c, "timed out");
+	if (c->waits_slot) {
+		s->relay.refused_full++;
+		s->refused_unlogged++;
+		relay_stats_publish(s);
+	}
+	log_timeline(c, c->waits_slot ? "timed out waiting for a relay slot" : "timed out");
 	held_unlink(c);
 	reset_close(c->cfd);
 	free(c);
 	/* One line per service per interval, however many time out. */
 	if (now - s->timeout_logged_at >= TIMEOUT_LOG_EVERY_S) {
-		log_warn("service %s: %llu held connections reset after %u ms without a "
-			 "routable replica",
-			 s->name, (unsigned long long)s->timeouts_unlogged, s->retry.timeout_ms);
+		if (s->refused_unlogged)
+			log_warn(
+			    "service %s: %llu held connections reset after %u ms; %llu of "
+			    "them had a routable replica but no relay slot (STEER_RELAY_MAX=%u)",
+			    s->name, (unsigned long long)s->timeouts_unlogged, s->retry.timeout_ms,
+			    (unsigned long long)s->refused_unlogged, s->h->lim.relay_max);
+		else
+			log_warn("service %s: %llu held connections reset after %u ms without a "
+				 "routable replica",
+				 s->name, (unsigned long long)s->timeouts_unlogged,
+				 s->retry.timeout_ms);
 		s->timeout_logged_at = now;
 		s->timeouts_unlogged = 0;
+		s->refused_unlogged = 0;
 	}
 	stats_publish(s);
+}
+
+/* A routable replica, but every relay slot is taken: wait for one, at the
+ * back of the queue (or keep its place), until the retry timeout. */
+static void wait_for_slot(struct held *c)
+{
+	struct hold_svc *s = c->svc;
+	struct hold *h = s->h;
+	uint64_t deadline = c->arrived_ns + (uint64_t)s->retry.timeout_ms * 1000000ull;
+	uint64_t now_ns = mono_ns();
+	double now = ev_now(h->loop);
+
+	if (now_ns >= deadline) {
+		on_timeout(c);
+		return;
+	}
+	if (!c->waits_slot) {
+		c->waits_slot = true;
+		TAILQ_INSERT_TAIL(&h->slot_waiters, c, wait_link);
+		s->relay.slot_waits++;
+		s->waits_unlogged++;
+		relay_stats_publish(s);
+		if (now - s->wait_logged_at >= TIMEOUT_LOG_EVERY_S) {
+			log_warn("service %s: %llu served connections wait for a relay slot: "
+				 "STEER_RELAY_MAX=%u relays are open; each stays held until one "
+				 "ends or its %u ms retry timeout",
+				 s->name, (unsigned long long)s->waits_unlogged, h->lim.relay_max,
+				 s->retry.timeout_ms);
+			s->wait_logged_at = now;
+			s->waits_unlogged = 0;
+		}
+	}
+	ev_timer_stop(h->loop, &c->timer);
+	ev_timer_set(&c->timer, (double)(deadline - now_ns) / 1e9, 0.);
+	ev_timer_start(h->loop, &c->timer);
+}
+
+static void attempt(struct held *c);
+
+/* Relay slots freed: the longest waiting held connections go first. One
+ * that no longer finds a replica leaves the queue for its backoff. */
+static void serve_waiters(struct hold *h)
+{
+	while (!TAILQ_EMPTY(&h->slot_waiters) && relay_slot_free(h)) {
+		struct held *c = TAILQ_FIRST(&h->slot_waiters);
+
+		slot_wait_end(c);
+		ev_timer_stop(h->loop, &c->timer);
+		attempt(c);
+	}
+}
+
+/* The relay is over, by either end or by its idle timeout. */
+static void served_end(struct served *sv, bool idle)
+{
+	struct hold *h = sv->h;
+	struct hold_svc *s = sv->svc;
+
+	ev_timer_stop(h->loop, &sv->idle);
+	LIST_REMOVE(sv, link);
+	h->relays_open--;
+	if (s) {
+		s->relay.open--;
+		s->relay.idle_closed += idle;
+		relay_stats_publish(s);
+	}
+	free(sv);
 }
 
 static void on_relay_done(void *arg, uint64_t up, uint64_t down, int err)
 {
 	struct served *sv = arg;
+	struct hold *h = sv->h;
 
-	LIST_REMOVE(sv, link);
-	free(sv);
-	log_debug("relay done: %llu bytes up, %llu down%s%s", (unsigned long long)up,
-		  (unsigned long long)down, err ? ": " : "", err ? strerror(err) : "");
+	log_debug("service %s: relay done: %llu bytes up, %llu down%s%s", sv->name,
+		  (unsigned long long)up, (unsigned long long)down, err ? ": " : "",
+		  err ? strerror(err) : "");
+	served_end(sv, false);
+	serve_waiters(h);
+}
+
+/* The relay's idle timer: re-armed lazily, from the last byte moved, so the
+ * relay touches no timer per byte. */
+static void on_relay_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct served *sv = w->data;
+	struct hold *h = sv->h;
+	double left = relay_last_active(sv->relay) + h->lim.relay_idle_ms / 1000.0 - ev_now(loop);
+
+	(void)revents;
+	if (left > 0) {
+		/* A one-shot timer that fired must be set again before it starts. */
+		ev_timer_set(w, left, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	log_debug("service %s: relay reset on both sides after %u ms without a byte moved "
+		  "(STEER_RELAY_IDLE_MS)",
+		  sv->name, h->lim.relay_idle_ms);
+	relay_abort(sv->relay); /* RST both ways, SO_LINGER 0 */
+	served_end(sv, true);
+	serve_waiters(h);
 }
 
 static void on_connected(struct held *c)
 {
 	struct hold_svc *s = c->svc;
+	struct hold *h = s->h;
 	uint64_t held_us = (mono_ns() - c->arrived_ns) / 1000;
 	int cfd = c->cfd, ufd = c->ufd;
 	struct served *sv;
 
-	ev_io_stop(s->h->loop, &c->connect_io);
-	c->ufd = -1; /* the relay owns it now */
+	ev_io_stop(h->loop, &c->connect_io);
+	c->ufd = -1; /* the relay owns it now, and its slot */
+	h->connecting--;
 	log_timeline(c, "served");
 	s->stats.served++;
 	s->stats.attempts_served += c->attempts;
@@ -185,20 +345,30 @@ static void on_connected(struct held *c)
 	free(c);
 	sv = calloc(1, sizeof(*sv));
 	if (sv)
-		sv->relay = relay_start(s->h->loop, cfd, ufd, on_relay_done, sv);
+		sv->relay = relay_start(h->loop, cfd, ufd, on_relay_done, sv);
 	if (!sv || !sv->relay) {
 		log_warn("service %s: cannot relay a served connection: %s", s->name,
 			 strerror(errno));
 		free(sv);
 		reset_close(cfd);
 		reset_close(ufd);
+		s->relay.failed++;
 	} else {
-		LIST_INSERT_HEAD(&s->h->relays, sv, link);
+		sv->h = h;
+		sv->svc = s;
+		snprintf(sv->name, sizeof(sv->name), "%s", s->name);
+		LIST_INSERT_HEAD(&h->relays, sv, link);
+		h->relays_open++;
+		s->relay.open++;
+		s->relay.started++;
+		ev_timer_init(&sv->idle, on_relay_idle, h->lim.relay_idle_ms / 1000.0, 0.);
+		sv->idle.data = sv;
+		if (h->lim.relay_idle_ms)
+			ev_timer_start(h->loop, &sv->idle);
 	}
+	relay_stats_publish(s);
 	stats_publish(s);
 }
-
-static void attempt(struct held *c);
 
 /* Arm the timer for the next attempt, or for the deadline if that comes
  * first. */
@@ -219,6 +389,7 @@ static void schedule_next(struct held *c)
 static void on_connect_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct held *c = w->data;
+	struct hold *h = c->svc->h;
 	int err = 0;
 	socklen_t len = sizeof(err);
 
@@ -230,14 +401,13 @@ static void on_connect_io(struct ev_loop *loop, ev_io *w, int revents)
 		log_debug("service %s: attempt %u to %s failed: %s", c->svc->name, c->attempts,
 			  endpoint_format(&c->target, buf, sizeof(buf)),
 			  strerror(err ? err : errno));
-		ev_io_stop(c->svc->h->loop, &c->connect_io);
-		ev_timer_stop(c->svc->h->loop, &c->timer);
-		close(c->ufd);
-		c->ufd = -1;
+		ev_timer_stop(h->loop, &c->timer);
+		upstream_close(c);
 		schedule_next(c);
+		serve_waiters(h);
 		return;
 	}
-	ev_timer_stop(c->svc->h->loop, &c->timer);
+	ev_timer_stop(h->loop, &c->timer);
 	on_connected(c);
 }
 
@@ -245,16 +415,17 @@ static void on_connect_io(struct ev_loop *loop, ev_io *w, int revents)
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct held *c = w->data;
+	struct hold *h = c->svc->h;
 
+	(void)loop;
 	(void)revents;
 	if (c->ufd >= 0) {
-		ev_io_stop(loop, &c->connect_io);
-		close(c->ufd);
-		c->ufd = -1;
+		upstream_close(c);
 		schedule_next(c);
+		serve_waiters(h);
 		return;
 	}
-	attempt(c);
+	attempt(c); /* also a slot waiter's deadline: it times out there */
 }
 
 /* A routable replica of the service, chosen by the datapath's rule. Returns
@@ -268,35 +439,49 @@ static int pick_replica(struct hold_svc *s, struct endpoint *ep)
 	return svc_pick_routable(s->h->maps, &key, (uint32_t)random(), ep, &id);
 }
 
+/*
+ * Pick a replica and connect to it. With no relay slot free, a routable
+ * replica does not make an attempt: the connection waits for a slot
+ * (wait_for_slot), and its attempts, first included, count from when it
+ * gets one.
+ */
 static void attempt(struct held *c)
 {
 	struct hold_svc *s = c->svc;
+	struct hold *h = s->h;
 	uint64_t offset_us = (mono_ns() - c->arrived_ns) / 1000;
+	bool routable = pick_replica(s, &c->target) == 0;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	double budget;
+	int fd;
 
+	if (routable && !relay_slot_free(h)) {
+		wait_for_slot(c);
+		return;
+	}
+	slot_wait_end(c); /* a kick found a slot before the queue did */
 	if (c->attempts < TIMELINE_MAX)
 		c->timeline_us[c->attempts] =
 		    offset_us > UINT32_MAX ? UINT32_MAX : (uint32_t)offset_us;
 	if (c->attempts++ == 0)
 		hist_record(&s->stats.first_attempt_us, offset_us);
 	s->stats.attempts_total++;
-	if (pick_replica(s, &c->target)) {
+	if (!routable) {
 		schedule_next(c);
 		return;
 	}
 	sslen = endpoint_to_sockaddr(&c->target, &ss);
-	c->ufd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->ufd < 0 ||
-	    (connect(c->ufd, (struct sockaddr *)&ss, sslen) && errno != EINPROGRESS)) {
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, sslen) && errno != EINPROGRESS)) {
 		/* fd limits or a refused connect: a failed attempt, not a failure of the agent */
-		if (c->ufd >= 0)
-			close(c->ufd);
-		c->ufd = -1;
+		if (fd >= 0)
+			close(fd);
 		schedule_next(c);
 		return;
 	}
+	c->ufd = fd;
+	h->connecting++; /* takes a relay slot */
 	ev_io_init(&c->connect_io, on_connect_io, c->ufd, EV_WRITE);
 	c->connect_io.data = c;
 	ev_io_start(s->h->loop, &c->connect_io);
@@ -372,6 +557,7 @@ static void on_client_gone(struct ev_loop *loop, ev_io *w, int revents)
 		free(c);
 		stats_publish(s);
 	}
+	serve_waiters(h); /* one had a connect in flight, and so a slot */
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -390,7 +576,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 				pause_accepting(s, errno);
 			return; /* EAGAIN: all taken; else the kernel keeps them queued */
 		}
-		if (h->held_now >= h->hold_max || !(c = calloc(1, sizeof(*c)))) {
+		if (h->held_now >= h->lim.hold_max || !(c = calloc(1, sizeof(*c)))) {
 			s->stats.refused_full++;
 			reset_close(fd);
 			stats_publish(s);
@@ -468,8 +654,17 @@ static int open_listener(const struct endpoint *vip)
 	return fd;
 }
 
-static void svc_free(struct hold_svc *s)
+/*
+ * Reset the held connections and close the listener. A service gone from
+ * the config (gone) also has its counters zeroed in the maps, so a service
+ * that later gets its id starts from zero; its relays carry on, counted
+ * in the bound but no longer in its stats. At agent exit the counters stay
+ * for the next agent.
+ */
+static void svc_free(struct hold_svc *s, bool gone)
 {
+	struct served *sv;
+
 	while (!LIST_EMPTY(&s->conns)) {
 		struct held *c = LIST_FIRST(&s->conns);
 
@@ -481,11 +676,20 @@ static void svc_free(struct hold_svc *s)
 	ev_io_stop(s->h->loop, &s->accept_io);
 	ev_timer_stop(s->h->loop, &s->accept_pause);
 	close(s->lfd);
+	for (sv = LIST_FIRST(&s->h->relays); sv; sv = LIST_NEXT(sv, link))
+		if (sv->svc == s)
+			sv->svc = NULL;
+	if (gone) {
+		memset(&s->stats, 0, sizeof(s->stats));
+		memset(&s->relay, 0, sizeof(s->relay));
+	}
 	stats_publish(s);
+	relay_stats_publish(s);
 	free(s);
 }
 
-struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps, uint32_t hold_max)
+struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps,
+		      const struct hold_limits *lim)
 {
 	struct hold *h = calloc(1, sizeof(*h));
 
@@ -494,7 +698,8 @@ struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps, uint32_t
 	h->loop = loop;
 	h->maps = maps;
 	LIST_INIT(&h->relays);
-	h->hold_max = hold_max;
+	TAILQ_INIT(&h->slot_waiters);
+	h->lim = *lim;
 	h->gone_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (h->gone_fd < 0) {
 		log_warn("cannot watch held clients for giving up (%s): their slots free at "
@@ -523,14 +728,17 @@ static struct hold_svc *svc_new(struct hold *h, const struct svc_config *sc, uin
 		free(s);
 		return NULL;
 	}
-	/* Counters continue across agent restarts; held_now starts over. */
+	/* Counters continue across agent restarts; held_now and open start over. */
 	h->maps->hold_stats_get(h->maps->ctx, svc_id, &s->stats);
 	s->stats.held_now = 0;
+	h->maps->relay_stats_get(h->maps->ctx, svc_id, &s->relay);
+	s->relay.open = 0;
 	ev_io_init(&s->accept_io, on_accept, s->lfd, EV_READ);
 	s->accept_io.data = s;
 	ev_timer_init(&s->accept_pause, on_accept_pause, ACCEPT_PAUSE_S, 0.);
 	s->accept_pause.data = s;
 	s->pause_logged_at = -TIMEOUT_LOG_EVERY_S;
+	s->wait_logged_at = -TIMEOUT_LOG_EVERY_S;
 	ev_io_start(h->loop, &s->accept_io);
 	return s;
 }
@@ -555,7 +763,7 @@ int hold_sync(struct hold *h, const struct steer_config *cfg)
 			continue;
 		s = h->svcs[val.svc_id];
 		if (s && !endpoint_equal(&s->vip, &sc->vip)) {
-			svc_free(s);
+			svc_free(s, true);
 			s = h->svcs[val.svc_id] = NULL;
 		}
 		if (!s) {
@@ -572,13 +780,15 @@ int hold_sync(struct hold *h, const struct steer_config *cfg)
 		s->retry = sc->retry;
 		snprintf(s->name, sizeof(s->name), "%s", sc->name);
 		stats_publish(s);
+		relay_stats_publish(s);
 	}
 	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++) {
 		if (h->svcs[i] && !h->svcs[i]->seen) {
-			svc_free(h->svcs[i]);
+			svc_free(h->svcs[i], true);
 			h->svcs[i] = NULL;
 		}
 	}
+	serve_waiters(h); /* connects of removed services held slots */
 	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
 		if (h->svcs[i])
 			hold_kick(h, h->svcs[i]->name);
@@ -610,16 +820,16 @@ void hold_free(struct hold *h)
 	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
 		if (h->svcs[i])
 			publish(h->svcs[i], false);
-	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
-		if (h->svcs[i])
-			svc_free(h->svcs[i]);
+	/* Relays first, so each service's stats say none is open. */
 	while (!LIST_EMPTY(&h->relays)) {
 		struct served *sv = LIST_FIRST(&h->relays);
 
-		LIST_REMOVE(sv, link);
 		relay_abort(sv->relay);
-		free(sv);
+		served_end(sv, false);
 	}
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
+		if (h->svcs[i])
+			svc_free(h->svcs[i], false);
 	if (h->gone_fd >= 0) {
 		ev_io_stop(h->loop, &h->gone_io);
 		close(h->gone_fd);

@@ -5,7 +5,11 @@
  * steer_hold_v1). Each held connection is retried at
  * once, then with backoff, until a replica accepts it or its time is up;
  * then it is relayed (splice, no copies) or reset. Bytes the client sends
- * meanwhile wait in the kernel.
+ * meanwhile wait in the kernel. At most STEER_RELAY_MAX relays run at once:
+ * past that, a connection whose replica is there stays held, in a queue,
+ * until a relay ends or its retry timeout. A relay that moves no byte for
+ * STEER_RELAY_IDLE_MS is reset on both sides. Counters per service go to
+ * steer_hold_stats_v1 and steer_relay_stats_v1.
  */
 #ifndef STEER_HOLD_H
 #define STEER_HOLD_H
@@ -19,12 +23,20 @@
 
 struct hold;
 
-/* hold_max: connections held at once, across services (STEER_HOLD_MAX).
- * Every map read and write goes through maps, which must outlive h. */
-struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps, uint32_t hold_max);
+/* The bounds, across services. */
+struct hold_limits {
+	uint32_t hold_max;	/* STEER_HOLD_MAX: connections held at once */
+	uint32_t relay_max;	/* STEER_RELAY_MAX: relays (and connects that will be) at once */
+	uint32_t relay_idle_ms; /* STEER_RELAY_IDLE_MS: reset a relay idle this long; 0 = never */
+};
+
+/* Every map read and write goes through maps, which must outlive h. */
+struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps,
+		      const struct hold_limits *lim);
 
 /* After every reconcile: a listener for each TCP service (published in the
- * map), none for removed ones (their held connections are reset), the
+ * map), none for removed ones (their held connections are reset, their hold
+ * and relay counters zeroed; their relays carry on), the
  * services' retry schedules; held connections are tried again at once, as a
  * replica may have been added. */
 int hold_sync(struct hold *h, const struct steer_config *cfg);

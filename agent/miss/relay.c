@@ -59,6 +59,7 @@ struct relay {
 	struct relay_dir dir[2]; /* dir[i] carries fd[i] -> fd[1 - i] */
 	relay_done_fn done;
 	void *arg;
+	ev_tstamp last_active; /* ev_now() when a byte last moved, or the start */
 };
 
 static int dir_to(const struct relay_dir *d)
@@ -186,6 +187,7 @@ static int dir_fill_stalled(struct relay *r, struct relay_dir *d)
 	if (w != n)
 		return w < 0 ? errno : EIO;
 	d->in_pipe += (size_t)n;
+	r->last_active = ev_now(r->loop);
 	return 0;
 }
 
@@ -197,6 +199,7 @@ static int dir_fill(struct relay *r, struct relay_dir *d)
 
 	if (n > 0) {
 		d->in_pipe += (size_t)n;
+		r->last_active = ev_now(r->loop);
 		return 0;
 	}
 	if (n < 0 && errno == EINTR)
@@ -224,6 +227,7 @@ static int dir_drain(struct relay *r, struct relay_dir *d)
 			d->in_pipe -= (size_t)n;
 			d->bytes += (uint64_t)n;
 			d->parked = false;
+			r->last_active = ev_now(r->loop);
 		} else if (n == 0) {
 			return EIO; /* the pipe holds fewer bytes than counted */
 		} else if (errno != EAGAIN && errno != EINTR) {
@@ -324,6 +328,7 @@ struct relay *relay_start(struct ev_loop *loop, int a, int b, relay_done_fn done
 	r->fd[SIDE_B] = b;
 	r->done = done;
 	r->arg = arg;
+	r->last_active = ev_now(loop);
 	for (int i = 0; i < 2; i++) {
 		r->dir[i].from = i;
 		r->dir[i].pipe[0] = r->dir[i].pipe[1] = -1;
@@ -352,6 +357,11 @@ fail:
 	free(r);
 	errno = err;
 	return NULL;
+}
+
+ev_tstamp relay_last_active(const struct relay *r)
+{
+	return r->last_active;
 }
 
 void relay_abort(struct relay *r)

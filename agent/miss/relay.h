@@ -24,6 +24,12 @@ typedef void (*relay_done_fn)(void *arg, uint64_t bytes_a_to_b, uint64_t bytes_b
  */
 struct relay *relay_start(struct ev_loop *loop, int a, int b, relay_done_fn done, void *arg);
 
+/* ev_now() of the loop when the relay last moved a byte in either direction
+ * (read into or written out of a pipe), or when it started. An idle timeout
+ * compares it with ev_now() when its timer fires, so the relay itself keeps
+ * no timer and touches none per byte. */
+ev_tstamp relay_last_active(const struct relay *r);
+
 /* Reset both sides, free everything; done is not called. */
 void relay_abort(struct relay *r);
 

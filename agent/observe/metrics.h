@@ -34,6 +34,7 @@ struct metrics_service {
 	uint8_t proto;			 /* IPPROTO_TCP or IPPROTO_UDP */
 	struct steer_svc_stats stats;	 /* summed over CPUs */
 	struct steer_hold_stats hold;	 /* the miss path; rendered for TCP only */
+	struct steer_relay_stats relay;	 /* its relays; TCP only */
 	struct steer_check_stats checks; /* active checks and ejections */
 	int nreplicas;			 /* replicas in the active slot bank */
 	struct metrics_replica replicas[STEER_MAX_SLOTS];

@@ -53,6 +53,7 @@ static int load_service(const struct map_ops *ops, const struct steer_svc_key *k
 		snprintf(svc->name, sizeof(svc->name), "#%u", set.val.svc_id);
 	ops->svc_stats_sum(ops->ctx, set.val.svc_id, &svc->stats);
 	ops->hold_stats_get(ops->ctx, set.val.svc_id, &svc->hold);
+	ops->relay_stats_get(ops->ctx, set.val.svc_id, &svc->relay);
 	ops->check_stats_get(ops->ctx, set.val.svc_id, &svc->checks);
 	for (uint32_t i = 0; i < set.n; i++)
 		load_replica(ops, svc->proto, &set.m[i], &svc->replicas[svc->nreplicas++]);

@@ -26,6 +26,7 @@ static int load_service(const struct map_ops *ops, struct svc_view *sv)
 	if (ops->name_get(ops->ctx, sv->val.svc_id, &name) == 0)
 		memcpy(sv->name, name.name, sizeof(sv->name) - 1);
 	ops->hold_stats_get(ops->ctx, sv->val.svc_id, &sv->hold);
+	ops->relay_stats_get(ops->ctx, sv->val.svc_id, &sv->relay);
 	ops->svc_stats_sum(ops->ctx, sv->val.svc_id, &sv->stats);
 	for (uint32_t i = 0; i < set.n; i++) {
 		struct replica_view *rv = &sv->replicas[sv->nreplicas++];

@@ -71,6 +71,16 @@ static uint64_t sockets_open(const struct steer_sock_stats *st)
 	return st->tracked > st->released ? st->tracked - st->released : 0;
 }
 
+static void print_relay_text(const struct steer_relay_stats *r, FILE *out)
+{
+	fprintf(out,
+		"  relays: open=%llu started=%llu slot_waits=%llu refused_full=%llu "
+		"idle_closed=%llu failed=%llu\n",
+		(unsigned long long)r->open, (unsigned long long)r->started,
+		(unsigned long long)r->slot_waits, (unsigned long long)r->refused_full,
+		(unsigned long long)r->idle_closed, (unsigned long long)r->failed);
+}
+
 void status_render_text(const struct status_snapshot *s, FILE *out)
 {
 	const struct svc_view *sv = s->services;
@@ -91,8 +101,10 @@ void status_render_text(const struct status_snapshot *s, FILE *out)
 			(unsigned long long)sv[i].stats.steered,
 			(unsigned long long)sv[i].stats.misses,
 			(unsigned long long)sv[i].stats.errors);
-		if (proto == IPPROTO_TCP)
+		if (proto == IPPROTO_TCP) {
 			print_hold_text(&sv[i].hold, out);
+			print_relay_text(&sv[i].relay, out);
+		}
 		for (int r = 0; r < sv[i].nreplicas; r++) {
 			const struct replica_view *rv = &sv[i].replicas[r];
 			struct endpoint ep;
@@ -217,6 +229,19 @@ static json_t *hold_json(const struct steer_hold_stats *h)
 	return build_done(&b);
 }
 
+static json_t *relay_json(const struct steer_relay_stats *r)
+{
+	struct json_build b = {json_object(), false};
+
+	put(&b, "open", u64(r->open));
+	put(&b, "started", u64(r->started));
+	put(&b, "slot_waits", u64(r->slot_waits));
+	put(&b, "refused_full", u64(r->refused_full));
+	put(&b, "idle_closed", u64(r->idle_closed));
+	put(&b, "failed", u64(r->failed));
+	return build_done(&b);
+}
+
 static json_t *replica_json(const struct replica_view *rv)
 {
 	struct json_build b = {json_object(), false};
@@ -262,8 +287,10 @@ static json_t *service_json(const struct svc_view *sv)
 	for (int r = 0; r < sv->nreplicas; r++)
 		append(&replicas, replica_json(&sv->replicas[r]));
 	put(&b, "replicas", build_done(&replicas));
-	if (proto == IPPROTO_TCP)
+	if (proto == IPPROTO_TCP) {
 		put(&b, "hold", hold_json(&sv->hold));
+		put(&b, "relays", relay_json(&sv->relay));
+	}
 	return build_done(&b);
 }
 

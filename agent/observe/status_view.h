@@ -22,7 +22,9 @@ struct svc_view {
 	char name[STEER_SVC_NAME_LEN]; /* "" when none is pinned */
 	struct steer_svc_stats stats;  /* summed over CPUs */
 	struct steer_hold_stats hold;  /* the miss path; shown for TCP only */
-	int nreplicas;		       /* replicas in the active slot bank */
+	struct steer_relay_stats
+	    relay;     /* its relays; TCP only, zero before an agent made the map */
+	int nreplicas; /* replicas in the active slot bank */
 	struct replica_view replicas[STEER_MAX_SLOTS];
 };
 

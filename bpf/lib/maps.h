@@ -157,6 +157,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_hold_stats_v1 SEC(".maps");
 
+/* Service id -> the relays of served held connections: counters. Agent-only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct steer_relay_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_relay_stats_v1 SEC(".maps");
+
 /* Service id -> active-check and ejection counters. Agent-only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -251,6 +251,16 @@ static int hold_stats_put(void *ctx, uint32_t id, const struct steer_hold_stats 
 	ARRAY_PUT(hold_stats, id, s, MEM_HOLD_STATS_PUT);
 }
 
+static int relay_stats_get(void *ctx, uint32_t id, struct steer_relay_stats *s)
+{
+	ARRAY_GET(relay_stats, id, s);
+}
+
+static int relay_stats_put(void *ctx, uint32_t id, const struct steer_relay_stats *s)
+{
+	ARRAY_PUT(relay_stats, id, s, MEM_RELAY_STATS_PUT);
+}
+
 static int hold_put(void *ctx, uint32_t id, const struct steer_hold *h)
 {
 	ARRAY_PUT(hold, id, h, MEM_HOLD_PUT);

@@ -21,6 +21,7 @@ enum mem_write_kind {
 	MEM_STATUS_PUT,
 	MEM_CHECK_STATS_PUT,
 	MEM_HOLD_STATS_PUT,
+	MEM_RELAY_STATS_PUT,
 	MEM_HOLD_PUT,
 	MEM_HOLD_SOCK,
 	MEM_OTHER,
@@ -49,6 +50,7 @@ struct mem_maps {
 	struct steer_check_stats check_stats[STEER_MAX_SERVICES];
 	struct steer_hold_stats hold_stats[STEER_MAX_SERVICES];
 	struct steer_sock_stats sock_stats;
+	struct steer_relay_stats relay_stats[STEER_MAX_SERVICES];
 	struct steer_hold hold[STEER_MAX_SERVICES];
 	int hold_sock[STEER_MAX_SERVICES]; /* the listener fd + 1; 0 = none */
 	int nbackends;

@@ -65,6 +65,8 @@ static void test_env_defaults_apply_without_variables(void **state)
 	assert_true(env->retry_jitter == 0.2);
 	assert_int_equal(env->retry_timeout_ms, 30000);
 	assert_int_equal(env->hold_max, 4096);
+	assert_int_equal(env->relay_max, 4096);
+	assert_int_equal(env->relay_idle_ms, 600000);
 	assert_string_equal(warnings, "");
 	free(warnings);
 
@@ -203,6 +205,34 @@ static void test_env_accepts_good_retry_values(void **state)
 			 good_retry[i].jitter, good_retry[i].timeout_ms, good_retry[i].hold_max);
 		assert_string_equal(got, want);
 		assert_false(signbit(env->retry_jitter)); /* "-0" is 0, printed as "0" */
+	}
+	free(env);
+}
+
+static const struct {
+	char *var;
+	uint32_t relay_max, relay_idle_ms;
+} good_relay[] = {
+    {"STEER_RELAY_MAX=1", 1, 600000},
+    {"STEER_RELAY_MAX=1000000", 1000000, 600000},
+    {"STEER_RELAY_IDLE_MS=0", 4096, 0}, /* never */
+    {"STEER_RELAY_IDLE_MS=86400000", 4096, 86400000},
+};
+
+static void test_env_accepts_good_relay_values(void **state)
+{
+	struct steer_env *env = malloc(sizeof(*env));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good_relay) / sizeof(good_relay[0]); i++) {
+		char *const envp[] = {good_relay[i].var, NULL};
+		char err[256], *warnings;
+
+		assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), 0);
+		assert_string_equal(warnings, "");
+		free(warnings);
+		assert_int_equal(env->relay_max, good_relay[i].relay_max);
+		assert_int_equal(env->relay_idle_ms, good_relay[i].relay_idle_ms);
 	}
 	free(env);
 }
@@ -374,6 +404,12 @@ static const struct {
      "STEER_HOLD_MAX='99999999999999999999': expected 1-1000000"},
     {"STEER_HOLD_MAX=4k", "STEER_HOLD_MAX='4k': expected 1-1000000"},
     {"STEER_HOLD_MAX=", "STEER_HOLD_MAX='': expected 1-1000000"},
+    {"STEER_RELAY_MAX=0", "STEER_RELAY_MAX='0': expected 1-1000000"},
+    {"STEER_RELAY_MAX=1000001", "STEER_RELAY_MAX='1000001': expected 1-1000000"},
+    {"STEER_RELAY_MAX=-1", "STEER_RELAY_MAX='-1': expected 1-1000000"},
+    {"STEER_RELAY_IDLE_MS=86400001", "STEER_RELAY_IDLE_MS='86400001': expected 0-86400000"},
+    {"STEER_RELAY_IDLE_MS=-1", "STEER_RELAY_IDLE_MS='-1': expected 0-86400000"},
+    {"STEER_RELAY_IDLE_MS=10m", "STEER_RELAY_IDLE_MS='10m': expected 0-86400000"},
     /* the timeout must fit in the interval, set or default */
     {"STEER_HEALTH_INTERVAL_MS=100",
      "STEER_HEALTH_TIMEOUT_MS=250 (default) is more than STEER_HEALTH_INTERVAL_MS=100 "
@@ -675,7 +711,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 19);
+assert_int_equal(env_vars_count, 21);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -791,6 +827,8 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_RETRY_JITTER=0.2\n"
 				 "STEER_RETRY_TIMEOUT_MS=30000\n"
 				 "STEER_HOLD_MAX=4096\n"
+				 "STEER_RELAY_MAX=4096\n"
+				 "STEER_RELAY_IDLE_MS=600000\n"
 				 "STEER_METRICS_ADDR=127.0.0.1:9477\n"
 				 "STEER_LOG_FORMAT=text\n"
 				 "STEER_CONTROL_GROUP=(root only)\n");
@@ -872,6 +910,7 @@ int main(void)
 	    cmocka_unit_test(test_env_accepts_good_values),
 	    cmocka_unit_test(test_env_accepts_good_health_values),
 	    cmocka_unit_test(test_env_accepts_good_retry_values),
+	    cmocka_unit_test(test_env_accepts_good_relay_values),
 	    cmocka_unit_test(test_env_rejects_bad_values_naming_variable_value_and_accepted),
 	    cmocka_unit_test(test_env_rejects_retry_initial_above_max_naming_the_default),
 	    cmocka_unit_test(test_env_rejects_path_of_path_max_characters),

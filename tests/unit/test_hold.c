@@ -40,9 +40,10 @@ struct world {
 
 /* Service "web" (TCP) with one replica in state; retry waits initial_ms,
  * doubling, up to 4x initial_ms; held at most timeout_ms and hold_max
- * connections at once. */
-static struct world *world_new(uint8_t state, uint32_t initial_ms, uint32_t timeout_ms,
-			       uint32_t hold_max)
+ * connections at once; at most relay_max relays, each reset after
+ * relay_idle_ms without traffic (0: never). */
+static struct world *world_new_relays(uint8_t state, uint32_t initial_ms, uint32_t timeout_ms,
+				      uint32_t hold_max, uint32_t relay_max, uint32_t relay_idle_ms)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct svc_config *sc;
@@ -57,9 +58,18 @@ static struct world *world_new(uint8_t state, uint32_t initial_ms, uint32_t time
 	    .jitter = 0,
 	    .timeout_ms = timeout_ms,
 	};
-	w->hold = hold_new(w->o.loop, &w->o.ops, hold_max);
+	w->hold = hold_new(w->o.loop, &w->o.ops,
+			   &(struct hold_limits){.hold_max = hold_max,
+						 .relay_max = relay_max,
+						 .relay_idle_ms = relay_idle_ms});
 	assert_non_null(w->hold);
 	return w;
+}
+
+static struct world *world_new(uint8_t state, uint32_t initial_ms, uint32_t timeout_ms,
+			       uint32_t hold_max)
+{
+	return world_new_relays(state, initial_ms, timeout_ms, hold_max, 4096, 0);
 }
 
 static void world_free(struct world *w)
@@ -72,6 +82,11 @@ static void world_free(struct world *w)
 static const struct steer_hold_stats *stats(const struct world *w)
 {
 	return &w->o.mem->hold_stats[SVC_ID];
+}
+
+static const struct steer_relay_stats *relays(const struct world *w)
+{
+	return &w->o.mem->relay_stats[SVC_ID];
 }
 
 /* A client of the held service: it connects where the datapath would send
@@ -115,6 +130,20 @@ static bool client_was_reset(int fd)
 	char c;
 
 	return read(fd, &c, 1) < 0 && errno == ECONNRESET;
+}
+
+/* The replica's next connection, or -1 if none is waiting. */
+static int replica_take(const struct world *w)
+{
+	return accept4(w->o.replica_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+/* One byte from fd, or -1: what a non-blocking read says right now. */
+static int read_byte(int fd)
+{
+	unsigned char c;
+
+	return read(fd, &c, 1) == 1 ? c : -1;
 }
 
 /* Did the replica get a connection? Takes it. */
@@ -290,6 +319,162 @@ static void test_hold_removed_service_unpublishes_and_resets_its_held(void **sta
 	world_free(w);
 }
 
+/* A service gone from the config leaves no counters behind for the next
+ * service to get its id; its relay carries on, and still takes its slot. */
+static void test_hold_removed_service_zeroes_its_counters_and_keeps_its_relays(void **state)
+{
+	static const struct steer_hold_stats zero_hold;
+	static const struct steer_relay_stats zero_relay;
+	struct world *w = world_new_relays(STEER_REPLICA_UP, 10000, 30000, 8, 1, 0);
+	int a, ra;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	a = client_connect(w);
+	RUN_UNTIL(w, relays(w)->open == 1);
+	RUN_UNTIL(w, (ra = replica_take(w)) >= 0);
+	w->o.cfg->nservices = 0;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	assert_memory_equal(stats(w), &zero_hold, sizeof(zero_hold));
+	assert_memory_equal(relays(w), &zero_relay, sizeof(zero_relay));
+	assert_int_equal(write(a, "r", 1), 1);
+	RUN_UNTIL(w, read_byte(ra) == 'r');
+
+	/* Back in the config, it starts from zero, and the old relay still
+	 * holds the one slot. */
+	w->o.cfg->nservices = 1;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	client_connect(w); /* closed by world_free's reset */
+	RUN_UNTIL(w, relays(w)->slot_waits == 1);
+	assert_int_equal(relays(w)->started, 0);
+	assert_int_equal(stats(w)->held_total, 1);
+	close(a);
+	close(ra);
+	RUN_UNTIL(w, relays(w)->started == 1);
+	world_free(w);
+}
+
+/* With the one relay slot taken, a second client whose replica is up stays
+ * held, and the replica sees no connection for it; when the first relay
+ * ends, the second is served at once. */
+static void test_hold_relay_bound_keeps_a_served_one_held_until_a_relay_ends(void **state)
+{
+	struct world *w = world_new_relays(STEER_REPLICA_UP, 10000, 30000, 8, 1, 0);
+	int a, b, ra, rb;
+	double start;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	a = client_connect(w);
+	RUN_UNTIL(w, relays(w)->open == 1);
+	RUN_UNTIL(w, (ra = replica_take(w)) >= 0);
+	b = client_connect(w);
+	RUN_UNTIL(w, relays(w)->slot_waits == 1);
+	run_for(w, 0.2);
+	assert_int_equal(stats(w)->held_now, 1);
+	assert_int_equal(relays(w)->started, 1);
+	assert_int_equal(stats(w)->attempts_total, 1); /* a waiter makes no attempt */
+	assert_int_equal(replica_take(w), -1);
+	assert_false(client_was_reset(b));
+
+	close(a);
+	close(ra);
+	start = test_now_s();
+	RUN_UNTIL(w, relays(w)->started == 2);
+	assert_true(test_now_s() - start < 1.0); /* not its 10 s backoff */
+	assert_int_equal(relays(w)->open, 1);
+	assert_int_equal(stats(w)->held_now, 0);
+	assert_int_equal(stats(w)->served, 2);
+	RUN_UNTIL(w, (rb = replica_take(w)) >= 0);
+	assert_int_equal(write(b, "x", 1), 1);
+	RUN_UNTIL(w, read_byte(rb) == 'x');
+	assert_int_equal(relays(w)->refused_full, 0);
+	close(b);
+	close(rb);
+	world_free(w);
+}
+
+/* A waiter whose slot never comes is reset at its retry timeout, counted
+ * as refused (and as a hold timeout); the relay that holds the slot goes on. */
+static void test_hold_relay_bound_resets_a_waiter_at_its_timeout(void **state)
+{
+	struct world *w = world_new_relays(STEER_REPLICA_UP, 20, 200, 8, 1, 0);
+	int a, b, ra;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	a = client_connect(w);
+	RUN_UNTIL(w, relays(w)->open == 1);
+	RUN_UNTIL(w, (ra = replica_take(w)) >= 0);
+	b = client_connect(w);
+	RUN_UNTIL(w, client_was_reset(b));
+	assert_int_equal(relays(w)->slot_waits, 1);
+	assert_int_equal(relays(w)->refused_full, 1);
+	assert_int_equal(stats(w)->timeouts, 1);
+	assert_int_equal(stats(w)->held_now, 0);
+	assert_int_equal(relays(w)->open, 1);
+	assert_int_equal(write(a, "y", 1), 1);
+	RUN_UNTIL(w, read_byte(ra) == 'y');
+	close(a);
+	close(ra);
+	world_free(w);
+}
+
+/* No byte either way for relay_idle_ms: both sides are reset, the relay is
+ * counted as idle-closed, and its slot is free. */
+static void test_hold_idle_relay_is_reset_on_both_sides(void **state)
+{
+	struct world *w = world_new_relays(STEER_REPLICA_UP, 10000, 30000, 8, 4096, 150);
+	double start;
+	int a, ra;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	a = client_connect(w);
+	RUN_UNTIL(w, relays(w)->open == 1);
+	start = test_now_s();
+	RUN_UNTIL(w, (ra = replica_take(w)) >= 0);
+	RUN_UNTIL(w, relays(w)->idle_closed == 1);
+	assert_true(test_now_s() - start >= 0.14);
+	assert_int_equal(relays(w)->open, 0);
+	RUN_UNTIL(w, client_was_reset(a));
+	RUN_UNTIL(w, client_was_reset(ra));
+	close(a);
+	close(ra);
+	world_free(w);
+}
+
+/* Traffic, in either direction, keeps a relay past its idle timeout; once
+ * it stops, the timeout runs from the last byte. */
+static void test_hold_relay_with_traffic_outlives_its_idle_timeout(void **state)
+{
+	struct world *w = world_new_relays(STEER_REPLICA_UP, 10000, 30000, 8, 4096, 200);
+	double last;
+	int a, ra;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	a = client_connect(w);
+	RUN_UNTIL(w, relays(w)->open == 1);
+	RUN_UNTIL(w, (ra = replica_take(w)) >= 0);
+	for (int i = 0; i < 12; i++) { /* 12 x 60 ms or more: over 3 idle timeouts */
+		int from = i % 2 ? ra : a, to = i % 2 ? a : ra;
+
+		run_for(w, 0.06);
+		assert_int_equal(write(from, "z", 1), 1);
+		RUN_UNTIL(w, read_byte(to) == 'z');
+	}
+	last = test_now_s();
+	assert_int_equal(relays(w)->idle_closed, 0);
+	assert_int_equal(relays(w)->open, 1);
+	RUN_UNTIL(w, relays(w)->idle_closed == 1);
+	/* 200 ms after the last byte moved, which was a moment before `last` */
+	assert_true(test_now_s() - last >= 0.18);
+	close(a);
+	close(ra);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +486,11 @@ int main(void)
 	    cmocka_unit_test(test_hold_timeout_resets_the_client),
 	    cmocka_unit_test(test_hold_removed_service_unpublishes_and_resets_its_held),
 	    cmocka_unit_test(test_hold_client_that_gives_up_frees_its_slot_at_once),
+	    cmocka_unit_test(test_hold_removed_service_zeroes_its_counters_and_keeps_its_relays),
+	    cmocka_unit_test(test_hold_relay_bound_keeps_a_served_one_held_until_a_relay_ends),
+	    cmocka_unit_test(test_hold_relay_bound_resets_a_waiter_at_its_timeout),
+	    cmocka_unit_test(test_hold_idle_relay_is_reset_on_both_sides),
+	    cmocka_unit_test(test_hold_relay_with_traffic_outlives_its_idle_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -157,6 +157,12 @@ static void test_metrics_tcp_only_families_follow_the_protocol(void **state)
 	    "steer_retry_attempts_total{",
 	    "steer_hold_duration_seconds_bucket{",
 	    "steer_first_attempt_seconds_count{",
+	    "steer_relays_open{",
+	    "steer_relays_total{",
+	    "steer_relay_slot_waits_total{",
+	    "steer_relays_refused_total{",
+	    "steer_relays_idle_closed_total{",
+	    "steer_relay_failures_total{",
 	};
 	struct metrics_service *svc = calloc(2, sizeof(*svc));
 	char *text;
@@ -170,6 +176,12 @@ static void test_metrics_tcp_only_families_follow_the_protocol(void **state)
 	svc[0].replicas[0].failed_connects = 4;
 	svc[0].hold = (struct steer_hold_stats){
 	    .held_now = 2, .served = 3, .timeouts = 1, .refused_full = 6, .attempts_total = 9};
+	svc[0].relay = (struct steer_relay_stats){.open = 11,
+						  .started = 12,
+						  .slot_waits = 13,
+						  .refused_full = 14,
+						  .idle_closed = 15,
+						  .failed = 16};
 	strcpy(svc[1].name, "dns");
 	svc[1].proto = IPPROTO_UDP;
 
@@ -191,6 +203,14 @@ static void test_metrics_tcp_only_families_follow_the_protocol(void **state)
 	assert_non_null(strstr(text, "steer_hold_timeouts_total{service=\"web\"} 1\n"));
 	assert_non_null(strstr(text, "steer_hold_refused_full_total{service=\"web\"} 6\n"));
 	assert_non_null(strstr(text, "steer_retry_attempts_total{service=\"web\"} 9\n"));
+	assert_non_null(strstr(text, "# TYPE steer_relays_open gauge\n"
+				     "steer_relays_open{service=\"web\"} 11\n"));
+	assert_non_null(strstr(text, "# TYPE steer_relays_total counter\n"
+				     "steer_relays_total{service=\"web\"} 12\n"));
+	assert_non_null(strstr(text, "steer_relay_slot_waits_total{service=\"web\"} 13\n"));
+	assert_non_null(strstr(text, "steer_relays_refused_total{service=\"web\"} 14\n"));
+	assert_non_null(strstr(text, "steer_relays_idle_closed_total{service=\"web\"} 15\n"));
+	assert_non_null(strstr(text, "steer_relay_failures_total{service=\"web\"} 16\n"));
 	/* an empty histogram: +Inf, _sum and _count only */
 	assert_non_null(strstr(text,
 			       "steer_hold_duration_seconds_bucket{service=\"web\",le=\"+Inf\"} "

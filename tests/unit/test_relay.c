@@ -857,6 +857,45 @@ static void test_relay_abort_resets_both_sides_and_never_calls_done(void **state
 	assert_int_equal(count_fds(), before);
 }
 
+/* relay_last_active(): the start, then each byte moved either way; an idle
+ * relay leaves it where it was. */
+static void test_relay_last_active_moves_with_bytes_either_way(void **state)
+{
+	struct ev_loop *loop = new_loop();
+	int sockets[2];
+	ev_tstamp t0;
+	struct relay *r;
+	struct outcome o;
+	struct world w;
+	char buf[8];
+
+	(void)state;
+	make_world(AF_INET, &w);
+	ev_now_update(loop);
+	r = start(loop, &w, &o);
+	t0 = relay_last_active(r);
+	assert_true(t0 == ev_now(loop));
+	run_for_ms(loop, 50);
+	assert_true(relay_last_active(r) == t0); /* idle */
+	sockets[0] = w.client;
+	sockets[1] = w.server;
+	for (int i = 0; i < 2; i++) {
+		struct pollfd pfd = {.fd = sockets[1 - i], .events = POLLIN};
+		ev_tstamp before;
+
+		run_for_ms(loop, 20);
+		before = relay_last_active(r);
+		assert_int_equal(send(sockets[i], "b", 1, 0), 1);
+		for (int n = 0; n < 200 && poll(&pfd, 1, 0) == 0; n++)
+			run_for_ms(loop, 5);
+		assert_int_equal(recv(sockets[1 - i], buf, sizeof(buf), MSG_DONTWAIT), 1);
+		if (!(relay_last_active(r) >= before + 0.015))
+			fail_msg("direction %d: last active %.6f, before the byte %.6f", i,
+				 relay_last_active(r), before);
+	}
+	relay_abort(r);
+}
+
 static void test_relay_done_comes_from_the_loop_when_both_sides_closed_before_start(void **state)
 {
 	struct ev_loop *loop = new_loop();
@@ -1018,7 +1057,7 @@ static void test_relay_leaves_no_fd_behind_after_30_relays(void **state)
 int main(int argc, char **argv)
 {
 	static char names[2 * NEXCHANGES][96];
-	struct CMUnitTest tests[2 * NEXCHANGES + 8];
+	struct CMUnitTest tests[2 * NEXCHANGES + 9];
 	size_t n = 0;
 
 	if (argc > 1)
@@ -1043,6 +1082,8 @@ int main(int argc, char **argv)
 	    test_relay_urgent_data_is_carried_in_order_without_spinning, teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
 	    test_relay_abort_resets_both_sides_and_never_calls_done, teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
+	    test_relay_last_active_moves_with_bytes_either_way, teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
 	    test_relay_done_comes_from_the_loop_when_both_sides_closed_before_start, teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(

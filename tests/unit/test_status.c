@@ -132,7 +132,7 @@ static struct replica_view *add_replica(struct svc_view *sv, uint32_t id, const 
 #define SEC_NS 1000000000ull
 #define T0     (1700000000ull * SEC_NS) /* 2023-11-14T22:13:20Z */
 
-/* A TCP service with hold stats and replicas up, ejected and draining, whose
+/* A TCP service with hold and relay stats and replicas up, ejected and draining, whose
  * name needs escaping in JSON; then a UDP service over IPv6. */
 static struct svc_view services[2];
 
@@ -154,6 +154,12 @@ static struct status_snapshot two_services(void)
 	web->hold.hold_us.count[steer_hist_bucket(900000)] = 1;
 	web->hold.first_attempt_us.count[0] = 2;
 	web->hold.first_attempt_us.count[steer_hist_bucket(300)] = 5;
+	web->relay = (struct steer_relay_stats){.open = 2,
+						.started = 3,
+						.slot_waits = 4,
+						.refused_full = 1,
+						.idle_closed = 5,
+						.failed = 6};
 
 	rv = add_replica(web, 0, "127.0.0.1:9001", STEER_REPLICA_UP, 154);
 	rv->st = (struct steer_replica_status){.since_ns = T0,
