@@ -5,6 +5,8 @@
 # stream proxy (one worker). All four balance over the same 3 replica
 # processes. Runs are interleaved (every target for every workload, then
 # the next round) so that drift on a shared machine hits all targets alike.
+# The load generator runs on one CPU and everything that serves (replicas,
+# proxies, steer's agent) on another, with taskset.
 #
 # Prints a markdown section on stdout; progress on stderr. Writes the raw
 # per-round rows to docs/benchmarks-raw.csv and the CRR percentiles to
@@ -14,7 +16,9 @@
 # INT/TERM; kernel.bpf_stats_enabled is put back as it was.
 #
 # BENCH_QUICK=1: 2 rounds of 300 ms. BENCH_ROUNDS, BENCH_RUN_MS and
-# BENCH_WARMUP_MS override the defaults.
+# BENCH_WARMUP_MS override the defaults. BENCH_LOAD_CPU (default 0) and
+# BENCH_SERVER_CPU (default 1) choose the CPUs; with fewer than 2 CPUs
+# nothing is pinned.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build
@@ -31,6 +35,7 @@ REPLICAS="127.0.0.1:21001,127.0.0.1:21002,127.0.0.1:21003"
 VIP=127.77.0.1:8080
 HAPROXY_ADDR=127.0.0.1:21100
 NGINX_ADDR=127.0.0.1:21200
+LOAD_CPU=${BENCH_LOAD_CPU:-0} SERVER_CPU=${BENCH_SERVER_CPU:-1}
 
 ID=$$
 NS=steer-tput-$ID
@@ -73,7 +78,7 @@ die() {
 }
 
 [ -x "$LOAD" ] || die "$LOAD is missing (make $LOAD)"
-for t in haproxy nginx bpftool; do command -v $t >/dev/null || die "$t is missing (sh scripts/deps.sh bench)"; done
+for t in haproxy nginx bpftool taskset; do command -v $t >/dev/null || die "$t is missing (sh scripts/deps.sh bench)"; done
 NGINX_STREAM=/usr/lib/nginx/modules/ngx_stream_module.so
 [ -f "$NGINX_STREAM" ] || die "$NGINX_STREAM is missing (sh scripts/deps.sh bench)"
 
@@ -93,17 +98,30 @@ ip -n "$NS" link set lo up
 # CRR leaves a TIME_WAIT per connection; let connects reuse them (loopback).
 ip netns exec "$NS" sysctl -q -w net.ipv4.tcp_tw_reuse=1
 
+# One CPU for the load generator, the other for everything that answers it,
+# so that where the scheduler puts whom does not change from run to run
+# (unpinned, it moved the RR rate at concurrency 1 by up to 4x).
+PIN_LOAD=() PIN_SERVER=()
+if [ "$(nproc)" -ge 2 ]; then
+	PIN_LOAD=(taskset -c "$LOAD_CPU") PIN_SERVER=(taskset -c "$SERVER_CPU")
+	PINNING="the load generator on CPU $LOAD_CPU; the replicas, HAProxy, nginx and steer's agent on CPU $SERVER_CPU (\`taskset -c\`)"
+	PIN_CMDS="; every bench-load under \`taskset -c $LOAD_CPU\`, everything else started under \`taskset -c $SERVER_CPU\`"
+else
+	PINNING="nothing pinned: only $(nproc) CPU" PIN_CMDS=""
+fi
+
 # in_cg CGROUP CMD...: CMD in the bench netns, inside CGROUP (exec'd: the
 # pid is CMD's own).
 in_cg() {
 	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec nsenter --net="$@"' sh "$1" "/run/netns/$NS" -- "${@:2}"
 }
-# spawn NAME CMD...: CMD in the background in the plain cgroup, output to
-# $TMP/NAME.out; its pid is recorded for cleanup.
+# spawn NAME CMD...: CMD in the background in the plain cgroup, on the
+# servers' CPU, output to $TMP/NAME.out; its pid (CMD's own: everything on
+# the way execs) is recorded for cleanup.
 spawn() {
 	local name=$1
 	shift
-	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec nsenter --net="$@"' sh "$CG_PLAIN" "/run/netns/$NS" -- "$@" >"$TMP/$name.out" 2>&1 &
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec nsenter --net="$@"' sh "$CG_PLAIN" "/run/netns/$NS" -- "${PIN_SERVER[@]}" "$@" >"$TMP/$name.out" 2>&1 &
 	PIDS+=($!)
 }
 wait_for_line() {
@@ -179,12 +197,13 @@ addr_of() {
 	esac
 }
 
-# load TARGET ARGS...: bench-load against TARGET; the steer client runs in
-# the cgroup steer is attached to, the others in the plain one.
+# load TARGET ARGS...: bench-load against TARGET, on the load generator's
+# CPU; the steer client runs in the cgroup steer is attached to, the others
+# in the plain one.
 load() {
 	local cg=$CG_PLAIN
 	[ "$1" = steer ] && cg=$CG_VIP
-	in_cg "$cg" "$LOAD" "${@:2}"
+	in_cg "$cg" "${PIN_LOAD[@]}" "$LOAD" "${@:2}"
 }
 
 # Each target must answer, without an error, before anything is measured.
@@ -402,12 +421,13 @@ connections kept open. Each run lasts $RUN_MS ms after a $WARM_MS ms warmup;
 the $ROUNDS rounds interleave every target and workload (direct, steer,
 haproxy, nginx; each round starts one target later), and the tables give
 the median over rounds.
+CPUs: $PINNING, for every target alike.
 Ratios are to direct in the same table (for latency, lower is better).
 The raw rows are in \`docs/benchmarks-raw.csv\`.
 
 Commands, as \`bench/throughput.sh\` runs them, all in its netns \`steer-tput-PID\`
 (MODE is crr or rr, C is 1 or 16; CG is the bench's cgroup, TMP its
-temporary directory):
+temporary directory$PIN_CMDS):
 
 \`\`\`
 steer-echo --name rN --listen 127.0.0.1:2100N --tcp-only      # N = 1, 2, 3
