@@ -71,6 +71,8 @@ version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installe
 	echo "| libbpf | $(version libbpf1) |"
 	echo "| HAProxy | $(version haproxy) |"
 	echo "| nginx | $(version nginx-light) (stream module $(version libnginx-mod-stream)) |"
+	echo "| iptables | $(version iptables) (kp-iptables uses the ${BENCH_IPTABLES:-legacy} backend; \`iptables\` is $(iptables -V 2>/dev/null | sed -n 's/.*(\(.*\))$/\1/p')) |"
+	echo "| nftables | $(version nftables) |"
 	echo "| gnuplot | $(version gnuplot-nox) |"
 	echo
 	echo "A shared machine: absolute numbers move from run to run, so every"

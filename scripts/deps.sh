@@ -9,7 +9,7 @@ libcmocka-dev libinih-dev iproute2 linux-libc-dev gawk procps util-linux \
 clang-format cppcheck libev-dev libmicrohttpd-dev prometheus curl libclang-rt-14-dev \
 libjansson-dev libmount-dev"
 
-BENCH_PACKAGES="haproxy nginx-light libnginx-mod-stream gnuplot-nox socat jq"
+BENCH_PACKAGES="haproxy nginx-light libnginx-mod-stream gnuplot-nox socat jq iptables nftables"
 [ "${1:-}" = bench ] && PACKAGES="$PACKAGES $BENCH_PACKAGES"
 
 missing=""
