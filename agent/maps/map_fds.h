@@ -15,7 +15,7 @@ struct map_fds {
 	int backends, replica_status, events;
 	int hold, hold_socks, hold_stats, check_stats;
 	int relay_stats, sock_stats; /* -1 for a reader of a pin dir older than the map */
-	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
+	int readers_barrier;	     /* a map-of-maps used only for wait_for_readers() */
 	int barrier_inner;
 };
 

@@ -104,15 +104,23 @@ static __always_inline void sock_peer_remember(struct steer_sock *s, const __be3
 	p->vip_family = vip_family;
 }
 
+static __always_inline bool sock_peer_is(const struct steer_sock_peer *p, const __be32 addr[4],
+					 __be16 port, __u8 family)
+{
+	return p->family == family && p->port == port && addr_eq(p->addr, addr);
+}
+
+/* Straight-line code, no loop with an early return: clang -O1 (the
+ * upgrade test's build) turned that form into a read the verifier
+ * refuses. */
 static __always_inline const struct steer_sock_peer *
 sock_peer_find(const struct steer_sock *s, const __be32 addr[4], __be16 port, __u8 family)
 {
-	for (__u32 i = 0; i < STEER_SOCK_PEERS; i++) {
-		const struct steer_sock_peer *p = &s->peer[i];
-
-		if (p->family == family && p->port == port && addr_eq(p->addr, addr))
-			return p;
-	}
+	_Static_assert(STEER_SOCK_PEERS == 2, "sock_peer_find() looks at 2 entries");
+	if (sock_peer_is(&s->peer[0], addr, port, family))
+		return &s->peer[0];
+	if (sock_peer_is(&s->peer[1], addr, port, family))
+		return &s->peer[1];
 	return NULL;
 }
 

@@ -711,7 +711,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-assert_int_equal(env_vars_count, 21);
+	assert_int_equal(env_vars_count, 21);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
