@@ -513,6 +513,9 @@ log "$ntargets targets answer; $ROUNDS rounds of $RUN_MS ms (+$WARM_MS ms warmup
 hook_id=$(bpftool -j cgroup show "$CG_VIP" | grep -o '"id":[0-9]*,"attach_type":"cgroup_inet4_connect"' | grep -o '[0-9]*' | head -1)
 [ -n "$hook_id" ] || die "no connect4 program attached to $CG_VIP"
 tp_id=$(bpftool -j link show pinned "$PIN/link_sock_state_watch" 2>/dev/null | grep -o '"prog_id":[0-9]*' | grep -o '[0-9]*$')
+# cgroup/sock_release deletes a closed socket's steer_socks_v1 entry: part
+# of a steered connection's cost too, paid at close().
+rel_id=$(bpftool -j cgroup show "$CG_VIP" | grep -o '"id":[0-9]*,"attach_type":"cgroup_inet_sock_release"' | grep -o '[0-9]*' | head -1)
 # prog_stats ID: "run_time_ns run_cnt" of a program.
 prog_stats() {
 	local j
@@ -535,22 +538,26 @@ STATS=/proc/sys/kernel/bpf_stats_enabled
 STATS_OLD=$(cat $STATS)
 : >"$TMP/cost.txt"
 # cost_run WHEN CONC: a steer CRR run with kernel.bpf_stats_enabled=1; adds
-# "WHEN CONC hook_runs hook_ns tp_runs tp_ns steered_before" to cost.txt.
+# "WHEN CONC hook_runs hook_ns tp_runs tp_ns steered_before rel_runs rel_ns"
+# to cost.txt.
 cost_run() {
-	local h0 c0 h1 c1 t0=0 n0=0 t1=0 n1=0 line steered_before=0 n
+	local h0 c0 h1 c1 t0=0 n0=0 t1=0 n1=0 r0=0 q0=0 r1=0 q1=0 line steered_before=0 n
 	for n in $(steered); do steered_before=$((steered_before + n)); done
 	echo 1 >$STATS
 	read -r h0 c0 < <(prog_stats "$hook_id")
 	[ -n "$tp_id" ] && read -r t0 n0 < <(prog_stats "$tp_id")
+	[ -n "$rel_id" ] && read -r r0 q0 < <(prog_stats "$rel_id")
 	line=$(load steer crr "$VIP" --concurrency "$2" --duration-ms "$RUN_MS" --warmup-ms "$WARM_MS" 2>>"$TMP/load.err")
 	read -r h1 c1 < <(prog_stats "$hook_id")
 	[ -n "$tp_id" ] && read -r t1 n1 < <(prog_stats "$tp_id")
+	[ -n "$rel_id" ] && read -r r1 q1 < <(prog_stats "$rel_id")
 	echo "$STATS_OLD" >$STATS
-	echo "$1 $2 $((c1 - c0)) $((h1 - h0)) $((n1 - n0)) $((t1 - t0)) $steered_before" >>"$TMP/cost.txt"
+	echo "$1 $2 $((c1 - c0)) $((h1 - h0)) $((n1 - n0)) $((t1 - t0)) $steered_before $((q1 - q0)) $((r1 - r0))" >>"$TMP/cost.txt"
 	log "connect hook cost ($1, c$2): $(((h1 - h0) / (c1 > c0 ? c1 - c0 : 1))) ns over $((c1 - c0)) runs: $line"
 }
-# Before the rounds steer_revnat_v1 (LRU) is still filling up; after a full
-# run's rounds it is full and every connect evicts an entry.
+# Once before the rounds, and again (below) in the steady state: after at
+# least STEADY steered connects, so that every element of steer_socks_v1
+# has been used and given back many times over.
 cost_run before 1
 
 # --- interleaved rounds -----------------------------------------------------
@@ -597,10 +604,22 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
+STEADY=${BENCH_STEADY_CONNECTS:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 20000 || echo 200000)}
+total_steered() {
+	local n t=0
+	for n in $(steered); do t=$((t + n)); done
+	echo $t
+}
+for _ in $(seq 60); do
+	[ "$(total_steered)" -ge "$STEADY" ] && break
+	load steer crr "$VIP" --concurrency 16 --duration-ms 2000 >/dev/null 2>>"$TMP/load.err"
+done
+[ "$(total_steered)" -ge "$STEADY" ] || die "could not steer $STEADY connects for the steady-state cost"
+log "steady state: $(total_steered) connects steered"
 cost_run after 1
 cost_run after 16
-# The goal's number: the runs after the rounds, with the map full (in a
-# full-length run), the steady state of a busy node.
+# The goal's number: the runs after at least STEADY connects, the steady
+# state of a busy node.
 read -r hook_avg hook_runs tp_avg tp_runs < <(awk '$1 == "after" {c += $3; n += $4; tc += $5; tn += $6}
 	END {printf "%.0f %d %.0f %d\n", c ? n / c : 0, c, tc ? tn / tc : 0, tc}' "$TMP/cost.txt")
 
@@ -900,9 +919,14 @@ to $STATS_OLD after each; the rounds above ran without it): the connect hook is
 change on the node ($(awk -v a="$tp_runs" -v b="$hook_runs" 'BEGIN {printf "%.1f", (b ? a / b : 0)}') runs per steered connect here, counting the
 replica's side), in all targets alike.
 
-| run | connects steered before it (\`steer_revnat_v1\` is an LRU of 65536) | connect hook runs | connect hook ns/run | tracepoint ns/run |
-|---|---:|---:|---:|---:|
-$(awk '{printf "| CRR, concurrency %d, %s the rounds | %d | %d | **%.0f** | %.0f |\n", $2, $1, $7, $3, ($3 ? $4 / $3 : 0), ($5 ? $6 / $5 : 0)}' "$TMP/cost.txt")
+"after" runs follow at least $STEADY steered connects (the steady state).
+\`sock_release\` is the \`cgroup/sock_release\` program, which deletes a
+closed socket's \`steer_socks_v1\` entry; it runs for every socket the
+client closes.
+
+| run | connects steered before it | connect hook runs | connect hook ns/run | sock_release ns/run | tracepoint ns/run |
+|---|---:|---:|---:|---:|---:|
+$(awk '{printf "| CRR, concurrency %d, %s | %d | %d | **%.0f** | %.0f | %.0f |\n", $2, ($1 == "before" ? "before the rounds" : "steady state"), $7, $3, ($3 ? $4 / $3 : 0), ($8 ? $9 / $8 : 0), ($5 ? $6 / $5 : 0)}' "$TMP/cost.txt")
 
 ### Goals (issue 5)
 
@@ -916,7 +940,7 @@ $(goal "CRR p50 latency through the VIP, concurrency 1" "≤ 1.05× direct" "${p
 $(goal "CRR p50 latency through the VIP, concurrency 16" "≤ 1.05× direct" "${p50_16}" "×" "$(spread steer direct crr 16 10)" "x <= 1.05" "sprintf(\"%.2f×\", x - 1.05)")
 $(goal "RR requests/s through the VIP, concurrency 1" "direct ± noise (±$(awk -v n="$noise_1" 'BEGIN {printf "%.1f", n * 100}')%)" "${rr_1}" "×" "$(spread steer direct rr 1 9)" "x >= 1 - $noise_1 && x <= 1 + $noise_1" "sprintf(\"%.1f%% beyond the noise\", 100 * ((x < 1 ? 1 - x : x - 1) - $noise_1))")
 $(goal "RR requests/s through the VIP, concurrency 16" "direct ± noise (±$(awk -v n="$noise_16" 'BEGIN {printf "%.1f", n * 100}')%)" "${rr_16}" "×" "$(spread steer direct rr 16 9)" "x >= 1 - $noise_16 && x <= 1 + $noise_16" "sprintf(\"%.1f%% beyond the noise\", 100 * ((x < 1 ? 1 - x : x - 1) - $noise_16))")
-$(goal "connect hook average (after the rounds)" "≤ 300 ns" "$hook_avg" " ns" "one number" "x <= 300" "sprintf(\"%d ns\", x - 300)")
+$(goal "connect hook average (steady state)" "≤ 300 ns" "$hook_avg" " ns" "one number" "x <= 300" "sprintf(\"%d ns\", x - 300)")
 
 "Range over rounds" is the lowest and highest ratio of the two targets'
 runs in the same round. The noise band for RR is the largest deviation of a
