@@ -14,6 +14,7 @@ TMP=$(mktemp -d "/tmp/steer-test-$ID.XXXX")
 PIN=/sys/fs/bpf/steer-test-$ID
 NS=steer-test-$ID
 CG=""
+HOST=""
 PIDS=()
 AGENT_PID=""
 FAILED=0
@@ -63,11 +64,31 @@ teardown() {
 	fi
 	# Whatever still runs in the test's namespace was started by the test.
 	for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	if [ -n "$HOST" ]; then
+		for p in $(ip netns pids "$HOST" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$HOST" 2>/dev/null
+	fi
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap teardown EXIT
 trap 'exit 130' INT TERM
+
+# add_host — a second host: network namespace $HOST, joined to the test's
+# by a veth pair, va-$$ (198.18.0.1/24, fd00:18::1/64) in the test's and
+# vb-$$ (198.18.0.2/24, fd00:18::2/64) in $HOST. teardown removes it.
+add_host() {
+	HOST=$NS-b
+	ip netns add "$HOST"
+	ip -n "$HOST" link set lo up
+	ip link add va-$$ netns "$NS" type veth peer name vb-$$ netns "$HOST"
+	ip -n "$NS" addr add 198.18.0.1/24 dev va-$$
+	ip -n "$HOST" addr add 198.18.0.2/24 dev vb-$$
+	ip -n "$NS" addr add fd00:18::1/64 dev va-$$ nodad
+	ip -n "$HOST" addr add fd00:18::2/64 dev vb-$$ nodad
+	ip -n "$NS" link set va-$$ up
+	ip -n "$HOST" link set vb-$$ up
+}
 
 # Run a command in the test netns, inside the test cgroup.
 in_cg() {

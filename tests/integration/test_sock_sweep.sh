@@ -15,20 +15,7 @@
 #    removed replica carries on by default, and is aborted when opted in.
 . "$(dirname "$0")/lib.sh"
 setup_world
-HOST=$NS-b
-ip netns add "$HOST"
-teardown_host() {
-	for p in $(ip netns pids "$HOST" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	ip netns del "$HOST" 2>/dev/null
-	teardown
-}
-trap teardown_host EXIT
-ip -n "$HOST" link set lo up
-ip link add va-$$ netns "$NS" type veth peer name vb-$$ netns "$HOST"
-ip -n "$NS" addr add 198.18.0.1/24 dev va-$$
-ip -n "$HOST" addr add 198.18.0.2/24 dev vb-$$
-ip -n "$NS" link set va-$$ up
-ip -n "$HOST" link set vb-$$ up
+add_host
 # A permanent neighbour entry: once 198.18.0.2 is gone from the other host,
 # packets to it vanish there without an ICMP error or a failed ARP.
 mac=$(ip -n "$HOST" -br link show vb-$$ | awk '{print $3}')

@@ -4,22 +4,7 @@
 # the VIP at all; only the rewrite at connect() makes it reachable.
 . "$(dirname "$0")/lib.sh"
 setup_world
-HOST=$NS-b
-ip netns add "$HOST"
-teardown_host() {
-	for p in $(ip netns pids "$HOST" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	ip netns del "$HOST" 2>/dev/null
-	teardown
-}
-trap teardown_host EXIT
-ip -n "$HOST" link set lo up
-ip link add va-$$ netns "$NS" type veth peer name vb-$$ netns "$HOST"
-ip -n "$NS" addr add 198.18.0.1/24 dev va-$$
-ip -n "$HOST" addr add 198.18.0.2/24 dev vb-$$
-ip -n "$NS" addr add fd00:18::1/64 dev va-$$ nodad
-ip -n "$HOST" addr add fd00:18::2/64 dev vb-$$ nodad
-ip -n "$NS" link set va-$$ up
-ip -n "$HOST" link set vb-$$ up
+add_host
 
 cat >"$TMP/steer.ini" <<INI
 [service remote4]
