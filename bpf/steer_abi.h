@@ -88,6 +88,7 @@ enum steer_check_result {
 #define STEER_MAP_REVNAT	 "steer_revnat_v1"
 #define STEER_MAP_SOCKS		 "steer_socks_v1"
 #define STEER_MAP_SOCK_STATS	 "steer_sock_stats_v1"
+#define STEER_MAP_REPLICA_ACTIVE "steer_replica_active_v1"
 #define STEER_MAP_SVC_NAMES	 "steer_svc_names_v1"
 #define STEER_MAP_BACKENDS	 "steer_backends_v1"
 #define STEER_MAP_EVENTS	 "steer_events_v1"
@@ -189,7 +190,17 @@ struct steer_sock {
 	__be16 conn_port;    /* network order */
 	__u8 conn_family;    /* enum steer_family; 0: not connected to a replica by steer */
 	__u8 next;	     /* next entry of peer[] to replace */
-	__u8 pad[8];	     /* zero */
+	__u8 conn_proto;     /* IPPROTO_TCP: counted in steer_replica_active_v1 */
+	__u8 pad[7];	     /* zero */
+};
+
+/* Value of steer_replica_active_v1 (array indexed by replica id): TCP
+ * connections steered to the replica and not closed yet, from the steered
+ * connect() until the socket is closed, whatever happened in between (a
+ * refused connect, a reset). Updated atomically by the datapath; the agent
+ * zeroes it when the id is given to another replica. */
+struct steer_replica_active {
+	__s64 active; /* may read below 0 for a moment after a reset; show 0 */
 };
 
 /* Value of steer_sock_stats_v1 (per-CPU array of one): the sockets that hold
@@ -341,9 +352,10 @@ static inline __u32 steer_slot_index(__u32 svc_id, __u32 bank, __u32 slot)
  * The first STEER_PICK_DRAWS steps are independent draws from hint, so an
  * unroutable slot's share spreads evenly over the others (a walk forward
  * would hand it all to its neighbour and double that one's load: how
- * cascades start). After them a walk from hint % count visits every slot
- * once, so a routable replica is always found if there is one. With 1 of 3
- * slots dead, the walk decides (1/3)^4 = 1.2% of picks.
+ * cascades start). After them a walk visits every slot once, so a routable
+ * replica is always found if there is one. With 1 of 3 slots dead, the walk
+ * decides (1/3)^4 = 1.2% of picks; it starts at a slot drawn apart from
+ * the first draw, or that 1.2% would all go to the first draw's neighbour.
  */
 #define STEER_PICK_DRAWS 4
 
@@ -365,12 +377,14 @@ static inline __u32 steer_pick_mix(__u32 x)
 
 static inline __u32 steer_pick_slot(__u32 hint, __u32 count, __u32 i)
 {
-	__u32 start = hint % count;
+	__u32 start;
 
-	if (count > 1 && i < STEER_PICK_DRAWS)
-		return i ? steer_pick_mix(hint + i * 0x9e3779b9u) % count : start;
-	if (count > 1)
-		i -= STEER_PICK_DRAWS;
+	if (count <= 1)
+		return 0;
+	if (i < STEER_PICK_DRAWS)
+		return i ? steer_pick_mix(hint + i * 0x9e3779b9u) % count : hint % count;
+	i -= STEER_PICK_DRAWS;
+	start = steer_pick_mix(hint ^ 0x85ebca6bu) % count;
 	return start + i < count ? start + i : start + i - count;
 }
 
@@ -393,6 +407,7 @@ _Static_assert(sizeof(struct steer_revnat_value) == 20, "steer_revnat_value layo
 _Static_assert(sizeof(struct steer_sock_peer) == 40, "steer_sock_peer layout changed");
 _Static_assert(sizeof(struct steer_sock) == 40 * STEER_SOCK_PEERS + 32,
 	       "steer_sock layout changed");
+_Static_assert(sizeof(struct steer_replica_active) == 8, "steer_replica_active layout changed");
 _Static_assert(sizeof(struct steer_sock_stats) == 24, "steer_sock_stats layout changed");
 _Static_assert(sizeof(struct steer_svc_name) == 64, "steer_svc_name layout changed");
 _Static_assert(sizeof(struct steer_backend_key) == 20, "steer_backend_key layout changed");
