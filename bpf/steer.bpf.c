@@ -80,7 +80,11 @@ int sock_release(struct bpf_sock *ctx)
 {
 	__u64 cookie = bpf_get_socket_cookie(ctx);
 	struct steer_sock_stats *st;
+	struct steer_sock *s = bpf_map_lookup_elem(&steer_socks_v1, &cookie);
 
+	if (!s)
+		return SYS_PROCEED;
+	sock_conn_leave(s);
 	if (bpf_map_delete_elem(&steer_socks_v1, &cookie) == 0) {
 		st = sock_stats();
 		if (st)

@@ -144,7 +144,27 @@ static int svc_stats_reset(void *ctx, uint32_t svc_id)
 
 static int replica_stats_reset(void *ctx, uint32_t id)
 {
-	return percpu_zero(F(ctx)->replica_stats, id, sizeof(struct steer_replica_stats));
+	static const struct steer_replica_active zero;
+	int ret = percpu_zero(F(ctx)->replica_stats, id, sizeof(struct steer_replica_stats));
+
+	if (!ret && F(ctx)->replica_active >= 0)
+		ret = neg_errno(bpf_map_update_elem(F(ctx)->replica_active, &id, &zero, BPF_ANY));
+	return ret;
+}
+
+/* Added with steer_socks_v1: absent from an older agent's pin dir. */
+static int replica_active_get(void *ctx, uint32_t id, uint64_t *active)
+{
+	struct steer_replica_active a = {};
+	int ret;
+
+	*active = 0;
+	if (F(ctx)->replica_active < 0)
+		return 0;
+	ret = neg_errno(bpf_map_lookup_elem(F(ctx)->replica_active, &id, &a));
+	if (!ret && a.active > 0)
+		*active = (uint64_t)a.active;
+	return ret;
 }
 
 /*
@@ -264,6 +284,7 @@ static const struct {
     {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats), false},
     {STEER_MAP_RELAY_STATS, offsetof(struct map_fds, relay_stats), true},
     {STEER_MAP_SOCK_STATS, offsetof(struct map_fds, sock_stats), true},
+    {STEER_MAP_REPLICA_ACTIVE, offsetof(struct map_fds, replica_active), true},
 };
 
 #define NPINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))

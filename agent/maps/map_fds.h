@@ -14,8 +14,9 @@ struct map_fds {
 	int svc, slots, replicas, svc_stats, replica_stats, names;
 	int backends, replica_status, events;
 	int hold, hold_socks, hold_stats, check_stats;
-	int relay_stats, sock_stats; /* -1 for a reader of a pin dir older than the map */
-	int readers_barrier;	     /* a map-of-maps used only for wait_for_readers() */
+	/* -1 for a reader of a pin dir older than the map: */
+	int relay_stats, sock_stats, replica_active;
+	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
 	int barrier_inner;
 };
 

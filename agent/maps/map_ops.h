@@ -42,7 +42,12 @@ struct map_ops {
 	int (*svc_stats_sum)(void *ctx, uint32_t svc_id, struct steer_svc_stats *sum);
 	int (*replica_stats_sum)(void *ctx, uint32_t replica_id, struct steer_replica_stats *sum);
 	int (*svc_stats_reset)(void *ctx, uint32_t svc_id);
+	/* Zeroes the replica's counters, steer_replica_active_v1 included: the
+	 * id now names another replica. */
 	int (*replica_stats_reset)(void *ctx, uint32_t replica_id);
+	/* steer_replica_active_v1: TCP connections open to the replica now
+	 * (never below 0). */
+	int (*replica_active_get)(void *ctx, uint32_t replica_id, uint64_t *active);
 
 	/* Return once no running datapath program can still see old values. */
 	int (*wait_for_readers)(void *ctx);
@@ -91,7 +96,8 @@ struct map_ops {
 		.replica_get = replica_get, .replica_put = replica_put, .name_get = name_get,      \
 		.name_put = name_put, .svc_stats_sum = svc_stats_sum,                              \
 		.replica_stats_sum = replica_stats_sum, .svc_stats_reset = svc_stats_reset,        \
-		.replica_stats_reset = replica_stats_reset, .wait_for_readers = wait_for_readers,  \
+		.replica_stats_reset = replica_stats_reset,                                        \
+		.replica_active_get = replica_active_get, .wait_for_readers = wait_for_readers,    \
 		.backend_next = backend_next, .backend_get = backend_get,                          \
 		.backend_put = backend_put, .backend_del = backend_del, .status_get = status_get,  \
 		.status_put = status_put, .check_stats_get = check_stats_get,                      \

@@ -26,6 +26,7 @@ struct metrics_replica {
 	char addr[ADDR_STRLEN];	  /* ADDR:PORT, as endpoint_format() writes it */
 	uint8_t state;		  /* enum steer_replica_state */
 	uint64_t steered;	  /* steer_replica_stats_v1, summed over CPUs */
+	uint64_t active;	  /* steer_replica_active_v1; TCP services only */
 	uint64_t failed_connects; /* steer_backends_v1; TCP services only */
 };
 

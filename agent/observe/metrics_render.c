@@ -224,6 +224,7 @@ enum family_kind {
 	FAM_SVC_U64,	     /* a uint64_t of struct metrics_service at off */
 	FAM_SVC_HIST,	     /* a struct steer_hist of struct metrics_service at off */
 	FAM_REPLICA_STEERED, /* per replica */
+	FAM_REPLICA_ACTIVE,  /* per replica */
 	FAM_REPLICA_FAILED,  /* per replica */
 	FAM_REPLICA_STATE,   /* per replica and state */
 	FAM_EJECTIONS,	     /* per service and reason */
@@ -250,6 +251,8 @@ static const struct family families[] = {
      false, SVC_OFF(stats.errors)},
     {"steer_replica_connections_steered_total", "counter",
      "Connects and datagrams the datapath sent to this replica.", FAM_REPLICA_STEERED, false, 0},
+    {"steer_replica_active_connections", "gauge",
+     "TCP connections steered to this replica and not closed yet.", FAM_REPLICA_ACTIVE, true, 0},
     {"steer_replica_failed_connects_total", "counter",
      "Connects to this replica that failed (TCP services).", FAM_REPLICA_FAILED, true, 0},
     {"steer_replica_state", "gauge",
@@ -335,8 +338,8 @@ static bool family_applies(const struct family *f, const struct metrics_service 
 
 static bool is_replica_family(const struct family *f)
 {
-	return f->kind == FAM_REPLICA_STEERED || f->kind == FAM_REPLICA_FAILED ||
-	       f->kind == FAM_REPLICA_STATE;
+	return f->kind == FAM_REPLICA_STEERED || f->kind == FAM_REPLICA_ACTIVE ||
+	       f->kind == FAM_REPLICA_FAILED || f->kind == FAM_REPLICA_STATE;
 }
 
 /* Has the family at least one series in s? */
@@ -355,6 +358,9 @@ static void out_replica(struct outbuf *b, const struct family *f, const struct m
 	struct labels l = {.service = svc->name, .replica = r->addr};
 
 	switch (f->kind) {
+	case FAM_REPLICA_ACTIVE:
+		out_u64(b, f->name, &l, r->active);
+		break;
 	case FAM_REPLICA_STEERED:
 		out_u64(b, f->name, &l, r->steered);
 		break;

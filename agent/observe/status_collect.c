@@ -36,6 +36,7 @@ static int load_service(const struct map_ops *ops, struct svc_view *sv)
 		rv->r = set.m[i].r;
 		ops->replica_stats_sum(ops->ctx, rv->id, &rs);
 		rv->steered = rs.steered;
+		ops->replica_active_get(ops->ctx, rv->id, &rv->active);
 		ops->status_get(ops->ctx, rv->id, &rv->st);
 		if (sv->key.proto == IPPROTO_TCP) {
 			struct steer_backend_key bk;

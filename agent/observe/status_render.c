@@ -113,12 +113,13 @@ void status_render_text(const struct status_snapshot *s, FILE *out)
 			replica_decode(&rv->r, &ep);
 			fprintf(out,
 				"  replica %s id=%u state=%s since=%s check=%s/%uus fails=%u "
-				"steered=%llu failed_connects=%llu ejected=%s\n",
+				"steered=%llu active=%llu failed_connects=%llu ejected=%s\n",
 				endpoint_format(&ep, buf, sizeof(buf)), rv->id,
 				health_state_name(rv->r.state),
 				iso_time(rv->st.since_ns, since, sizeof(since)),
 				check_result_name(rv->st.last_result), rv->st.last_latency_us,
 				rv->st.consecutive_failures, (unsigned long long)rv->steered,
+				(unsigned long long)rv->active,
 				(unsigned long long)rv->b.failed_connects,
 				rv->b.ejected_ns ? eject_reason_name(rv->b.reason) : "no");
 		}
@@ -253,6 +254,7 @@ static json_t *replica_json(const struct replica_view *rv)
 	put(&b, "id", json_integer(rv->id));
 	put(&b, "state", json_string(health_state_name(rv->r.state)));
 	put(&b, "steered", u64(rv->steered));
+	put(&b, "active", u64(rv->active));
 	put(&b, "since", json_string(iso_time(rv->st.since_ns, since, sizeof(since))));
 	put(&b, "last_check",
 	    json_string(iso_time(rv->st.last_check_ns, checked, sizeof(checked))));

@@ -12,6 +12,7 @@ struct replica_view {
 	uint32_t id;			/* key of steer_replicas_v1 */
 	struct steer_replica r;		/* address, port and health state */
 	uint64_t steered;		/* steer_replica_stats_v1, summed over CPUs */
+	uint64_t active;		/* steer_replica_active_v1: TCP connections open */
 	struct steer_replica_status st; /* the agent's record of its checks */
 	struct steer_backend b;		/* steer_backends_v1; zero for UDP replicas */
 };

@@ -70,6 +70,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_socks_v1 SEC(".maps");
 
+/* Replica id -> TCP connections open to it (steered, not yet closed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_REPLICAS);
+	__type(key, __u32);
+	__type(value, struct steer_replica_active);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_replica_active_v1 SEC(".maps");
+
 /* Sockets with a steer_socks_v1 entry: tracked, released, destroyed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

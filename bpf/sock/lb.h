@@ -233,7 +233,7 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 		return -EHOSTUNREACH;
 	sock_peer_remember(rec, hold.addr, hold.port, vip->family, vip->addr, vip->port,
 			   vip->family);
-	sock_conn_set(rec, 0, NULL);
+	sock_conn_set(rec, 0, NULL, proto);
 	ctx_set_peer(ctx, hold.addr, hold.port, vip->family);
 	return 0;
 }
@@ -276,7 +276,7 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bo
 		/* Connected elsewhere now: the sweep must not take this socket
 		 * for one steer connected to a replica earlier. */
 		if (connecting && (rec = sock_record_find(ctx)))
-			sock_conn_set(rec, 0, NULL);
+			sock_conn_set(rec, 0, NULL, proto);
 		return 0;
 	}
 	/* Copy once: the agent may replace the value while we run. */
@@ -310,7 +310,7 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bo
 	}
 	sock_peer_remember(rec, shown, r->port, family, vip.addr, vip.port, vip.family);
 	if (connecting)
-		sock_conn_set(rec, rid, r);
+		sock_conn_set(rec, rid, r, proto);
 
 	ctx_set_peer(ctx, shown, r->port, family);
 	/* Per-CPU counters: plain increments, no atomic needed. */

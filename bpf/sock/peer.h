@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <linux/bpf.h>
+#include <linux/in.h>
 #include <bpf/bpf_helpers.h>
 
 #include "bpf/steer_abi.h"
@@ -124,15 +125,46 @@ sock_peer_find(const struct steer_sock *s, const __be32 addr[4], __be16 port, __
 	return NULL;
 }
 
-/* connect() steered the socket to replica rid (r), or (r NULL) elsewhere:
- * to the hold listener, or to an address that is no service. */
-static __always_inline void sock_conn_set(struct steer_sock *s, __u32 rid,
-					  const struct steer_replica *r)
+/* Does replica id rid still name the endpoint s connected to? Not once
+ * the replica was removed (its id is free, or given to another). */
+static __always_inline const struct steer_replica *sock_conn_replica(const struct steer_sock *s)
 {
-	if (!r) {
-		s->conn_family = 0;
+	__u32 rid = s->conn_replica;
+	const struct steer_replica *r = bpf_map_lookup_elem(&steer_replicas_v1, &rid);
+
+	if (!r || r->family != s->conn_family || r->port != s->conn_port ||
+	    !addr_eq(r->addr, s->conn_addr))
+		return NULL;
+	return r;
+}
+
+static __always_inline void replica_active_add(__u32 rid, __s64 delta)
+{
+	struct steer_replica_active *a = bpf_map_lookup_elem(&steer_replica_active_v1, &rid);
+
+	if (a)
+		__sync_fetch_and_add(&a->active, delta);
+}
+
+/* The socket no longer uses the replica its record names (it closed, or
+ * connects again): a TCP connection leaves that replica's count. One
+ * whose replica was removed was zeroed with it. */
+static __always_inline void sock_conn_leave(struct steer_sock *s)
+{
+	if (s->conn_family && s->conn_proto == IPPROTO_TCP && sock_conn_replica(s))
+		replica_active_add(s->conn_replica, -1);
+	s->conn_family = 0;
+}
+
+/* connect() steered the socket to replica rid (r) over proto, or (r NULL)
+ * elsewhere: to the hold listener, or to an address that is no service. A
+ * TCP connection counts toward its replica until the socket closes. */
+static __always_inline void sock_conn_set(struct steer_sock *s, __u32 rid,
+					  const struct steer_replica *r, __u8 proto)
+{
+	sock_conn_leave(s);
+	if (!r)
 		return;
-	}
 	s->conn_addr[0] = r->addr[0];
 	s->conn_addr[1] = r->addr[1];
 	s->conn_addr[2] = r->addr[2];
@@ -140,6 +172,9 @@ static __always_inline void sock_conn_set(struct steer_sock *s, __u32 rid,
 	s->conn_port = r->port;
 	s->conn_replica = rid;
 	s->conn_family = r->family;
+	s->conn_proto = proto;
+	if (proto == IPPROTO_TCP)
+		replica_active_add(rid, 1);
 }
 
 #endif /* STEER_PEER_H */

@@ -39,14 +39,9 @@ static __always_inline bool sock_replica_gone(const struct steer_sock *s, __u8 p
 {
 	struct steer_backend_key key = {};
 	const struct steer_backend *b;
-	const struct steer_replica *r;
-	__u32 rid = s->conn_replica;
+	const struct steer_replica *r = sock_conn_replica(s);
 
-	r = bpf_map_lookup_elem(&steer_replicas_v1, &rid);
-	if (!r)
-		return false;
-	if (r->state == STEER_REPLICA_UNUSED || r->family != s->conn_family ||
-	    r->port != s->conn_port || !addr_eq(r->addr, s->conn_addr))
+	if (!r || r->state == STEER_REPLICA_UNUSED)
 		return true; /* removed: its id is free, or reused for another */
 	if (removed_only || r->state == STEER_REPLICA_DRAINING)
 		return false;

@@ -160,7 +160,18 @@ static int replica_stats_reset(void *ctx, uint32_t id)
 {
 	static const struct steer_replica_stats zero;
 
+	if (id < STEER_MAX_REPLICAS)
+		M(ctx)->replica_active[id].active = 0;
 	ARRAY_PUT(replica_stats, id, &zero, MEM_OTHER);
+}
+
+static int replica_active_get(void *ctx, uint32_t id, uint64_t *active)
+{
+	if (id >= STEER_MAX_REPLICAS)
+		return -ENOENT;
+	*active =
+	    M(ctx)->replica_active[id].active > 0 ? (uint64_t)M(ctx)->replica_active[id].active : 0;
+	return 0;
 }
 
 static int wait_for_readers(void *ctx)

@@ -46,6 +46,7 @@ struct mem_maps {
 	struct steer_svc_name names[STEER_MAX_SERVICES];
 	struct steer_svc_stats svc_stats[STEER_MAX_SERVICES];
 	struct steer_replica_stats replica_stats[STEER_MAX_REPLICAS];
+	struct steer_replica_active replica_active[STEER_MAX_REPLICAS];
 	struct steer_replica_status status[STEER_MAX_REPLICAS];
 	struct steer_check_stats check_stats[STEER_MAX_SERVICES];
 	struct steer_hold_stats hold_stats[STEER_MAX_SERVICES];

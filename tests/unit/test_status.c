@@ -162,6 +162,7 @@ static struct status_snapshot two_services(void)
 						.failed = 6};
 
 	rv = add_replica(web, 0, "127.0.0.1:9001", STEER_REPLICA_UP, 154);
+	rv->active = 3;
 	rv->st = (struct steer_replica_status){.since_ns = T0,
 					       .last_check_ns = T0 + 42 * SEC_NS,
 					       .last_latency_us = 811,
