@@ -119,8 +119,13 @@ struct steer_svc_value {
 	__u32 svc_id; /* index into per-service arrays, < STEER_MAX_SERVICES */
 	__u16 count;  /* live slots in the active bank, <= STEER_MAX_SLOTS */
 	__u8 bank;    /* active slot bank, 0 or 1 */
-	__u8 flags;   /* reserved, zero */
+	__u8 flags;   /* STEER_SVC_F_*; other bits zero */
 };
+
+/* steer_svc_value.flags. Zero is a TCP service's default, p2c: two
+ * distinct routable candidates, the one with fewer active connections
+ * (steer_replica_active_v1) wins. UDP services always hash the socket. */
+#define STEER_SVC_F_RANDOM 0x01 /* TCP: one uniform random pick (policy = random) */
 
 /* Value of steer_slots_v1 (an array indexed by steer_slot_index()). */
 struct steer_slot {

@@ -49,6 +49,7 @@ struct svc_config {
 	int nreplicas;
 	struct endpoint replicas[STEER_MAX_SLOTS];
 	struct health_config health;
+	uint8_t policy; /* enum svc_policy: `policy`, or SVC_POLICY_DEFAULT */
 	/* The miss path's retry_* keys; like health, an unset value takes the
 	 * STEER_RETRY_* default in config_apply_env(). Used by TCP services. */
 	struct backoff_params retry;
@@ -57,6 +58,17 @@ struct svc_config {
 	} retry_set;
 	bool retry_filled; /* config_apply_env() has filled the unset retry values */
 };
+
+/* How a connect picks among routable replicas (`policy`). */
+enum svc_policy {
+	SVC_POLICY_DEFAULT = 0, /* not set: p2c for TCP; UDP always hashes its socket */
+	SVC_POLICY_P2C = 1,	/* two distinct random candidates, fewer active wins */
+	SVC_POLICY_RANDOM = 2,	/* one uniform random pick (TCP), the socket's hash (UDP) */
+};
+
+/* The policy a service runs: the set one, or its protocol's default. */
+enum svc_policy svc_policy_effective(const struct svc_config *svc);
+const char *svc_policy_name(enum svc_policy p); /* "p2c", "random" */
 
 struct steer_config {
 	int nservices;

@@ -17,11 +17,12 @@
 #define HEALTH_ACCEPTED	  "tcp|http PATH|none"
 #define PATH_ACCEPTED	  "'/' then at most 254 visible ASCII characters, no blanks"
 #define EXPECT_ACCEPTED	  "a status code 100-599, or LO-HI with 100 <= LO <= HI <= 599"
+#define POLICY_ACCEPTED	  "p2c|random"
 #define EXPECT_DEFAULT_LO 200
 #define EXPECT_DEFAULT_HI 399
 
 /* The rows of config_keys[] (config_keys.c asserts the count). */
-#define CONFIG_NKEYS 14
+#define CONFIG_NKEYS 15
 
 struct parse_ctx;
 
@@ -44,6 +45,7 @@ extern const struct key_def config_keys[CONFIG_NKEYS];
 struct config_lines {
 	int vip[STEER_MAX_SERVICES];
 	int health[STEER_MAX_SERVICES];	       /* the `health` key, 0 if absent */
+	int policy[STEER_MAX_SERVICES];	       /* the `policy` key, 0 if absent */
 	int retry_initial[STEER_MAX_SERVICES]; /* retry_initial_backoff_ms, 0 if absent */
 	int replica[STEER_MAX_SERVICES][STEER_MAX_SLOTS];
 };

@@ -16,6 +16,7 @@ static int key_health(struct parse_ctx *ctx, const struct key_def *def, const ch
 static int key_uint(struct parse_ctx *ctx, const struct key_def *def, const char *value);
 static int key_expect(struct parse_ctx *ctx, const struct key_def *def, const char *value);
 static int key_decimal(struct parse_ctx *ctx, const struct key_def *def, const char *value);
+static int key_policy(struct parse_ctx *ctx, const struct key_def *def, const char *value);
 
 #define HEALTH_KEY(name, field, lo, hi, var)                                                       \
 	{                                                                                          \
@@ -37,6 +38,7 @@ const struct key_def config_keys[] = {
     {"protocol", key_protocol, false, 0, 0, 0, 0, NULL},
     {"replica", key_replica, true, 0, 0, 0, 0, NULL},
     {"health", key_health, false, 0, 0, 0, 0, NULL},
+    {"policy", key_policy, false, 0, 0, 0, 0, NULL},
     HEALTH_KEY("health_interval_ms", interval_ms, 10, 3600000, "STEER_HEALTH_INTERVAL_MS"),
     HEALTH_KEY("health_timeout_ms", timeout_ms, 1, 600000, "STEER_HEALTH_TIMEOUT_MS"),
     HEALTH_KEY("health_rise", rise, 1, 100, "STEER_HEALTH_RISE"),
@@ -64,6 +66,34 @@ bool config_health_path_ok(const char *path)
 		if (path[i] <= ' ' || path[i] >= 0x7f)
 			return false;
 	return true;
+}
+
+enum svc_policy svc_policy_effective(const struct svc_config *svc)
+{
+	if (svc->policy != SVC_POLICY_DEFAULT)
+		return (enum svc_policy)svc->policy;
+	return svc->proto == IPPROTO_UDP ? SVC_POLICY_RANDOM : SVC_POLICY_P2C;
+}
+
+const char *svc_policy_name(enum svc_policy p)
+{
+	return p == SVC_POLICY_P2C ? "p2c" : p == SVC_POLICY_RANDOM ? "random" : "default";
+}
+
+/* policy = p2c | random. Whether p2c suits the protocol is
+ * config_validate_lines()'s question: `protocol` may come later. */
+static int key_policy(struct parse_ctx *ctx, const struct key_def *def, const char *value)
+{
+	(void)def;
+	if (strcmp(value, "p2c") == 0)
+		ctx->svc->policy = SVC_POLICY_P2C;
+	else if (strcmp(value, "random") == 0)
+		ctx->svc->policy = SVC_POLICY_RANDOM;
+	else
+		return config_fail(ctx, ctx->lineno,
+				   "bad policy '%s' (accepted: " POLICY_ACCEPTED ")", value);
+	ctx->lines.policy[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
+	return 0;
 }
 
 static int key_vip(struct parse_ctx *ctx, const struct key_def *def, const char *value)

@@ -104,6 +104,11 @@ void config_print(const struct steer_config *cfg, FILE *out)
 		fprintf(out, "vip = %s\n", endpoint_format(&svc->vip, buf, sizeof(buf)));
 		fprintf(out, "protocol = %s\n", proto_name(svc->proto));
 		print_health(svc, out);
+		if (svc->policy != SVC_POLICY_DEFAULT)
+			fprintf(out, "policy = %s\n", svc_policy_name(svc_policy_effective(svc)));
+		else
+			fprintf(out, "; policy = %s (default for %s)\n",
+				svc_policy_name(svc_policy_effective(svc)), proto_name(svc->proto));
 		print_retry(svc, out);
 		for (int r = 0; r < svc->nreplicas; r++)
 			fprintf(out, "replica = %s\n",

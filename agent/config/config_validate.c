@@ -61,6 +61,27 @@ int config_replica_problem(const struct steer_config *cfg, int si, int ri,
 	return 0;
 }
 
+/* p2c needs connections to count, and a UDP socket is steered once per
+ * socket by its hash: UDP services take `random` only. */
+static int policy_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
+			  const char *name, char *err, size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+	int line = lines && lines->policy[i] ? lines->policy[i] : svc->line;
+
+	if (svc->policy != SVC_POLICY_DEFAULT && svc->policy != SVC_POLICY_P2C &&
+	    svc->policy != SVC_POLICY_RANDOM)
+		return config_report(err, errlen, name, line,
+				     "service '%s' has policy %d (accepted: " POLICY_ACCEPTED ")",
+				     svc->name, (int)svc->policy);
+	if (svc->policy == SVC_POLICY_P2C && svc->proto == IPPROTO_UDP)
+		return config_report(err, errlen, name, line,
+				     "service '%s' has policy = p2c but protocol udp (accepted for "
+				     "udp: random, which keeps each socket on one replica)",
+				     svc->name);
+	return 0;
+}
+
 /* Health keys of service i that no key handler has vetted: those of a
  * config built in memory, and http on a udp service. */
 static int health_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
@@ -239,6 +260,7 @@ int config_validate_lines(const struct steer_config *cfg, const struct config_li
 		if (service_problem(cfg, i, name, err, errlen) < 0 ||
 		    vip_problem(cfg, i, lines, name, err, errlen) < 0 ||
 		    health_problem(cfg, i, lines, name, err, errlen) < 0 ||
+		    policy_problem(cfg, i, lines, name, err, errlen) < 0 ||
 		    range_problem(cfg, i, name, err, errlen) < 0 ||
 		    retry_problem(cfg, i, lines, name, err, errlen) < 0)
 			return -1;

@@ -195,6 +195,14 @@ static int check_capacity(struct snapshot *s, const struct steer_config *cfg, ch
 	return 0;
 }
 
+/* The datapath's flags for a service: its pick policy. */
+static uint8_t svc_flags(const struct svc_config *sc)
+{
+	return sc->proto == IPPROTO_TCP && svc_policy_effective(sc) == SVC_POLICY_RANDOM
+		   ? STEER_SVC_F_RANDOM
+		   : 0;
+}
+
 /* Steps 1-2 for one service: new replicas, then its idle bank. Fills fl and
  * returns 1 if the service needs a flip, 0 if it is unchanged. */
 static int stage_service(const struct map_ops *ops, struct snapshot *s, const struct svc_config *sc,
@@ -220,7 +228,7 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s, const st
 			return ret;
 	}
 
-	same = ls && ls->val.count == (uint32_t)sc->nreplicas;
+	same = ls && ls->val.count == (uint32_t)sc->nreplicas && ls->val.flags == svc_flags(sc);
 	for (int r = 0; r < sc->nreplicas; r++) {
 		int at = live_find_replica(ls, &sc->replicas[r]);
 		struct steer_replica rep;
@@ -264,6 +272,7 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s, const st
 	fl->val.svc_id = svc_id;
 	fl->val.count = (uint16_t)sc->nreplicas;
 	fl->val.bank = ls ? (uint8_t)!ls->val.bank : 0;
+	fl->val.flags = svc_flags(sc);
 	fl->was = ls;
 	for (int r = 0; r < sc->nreplicas; r++) {
 		struct steer_slot slot = {.replica_id = ids[r]};

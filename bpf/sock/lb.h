@@ -167,6 +167,57 @@ static __always_inline int svc_pick_replica(__u32 svc_id, __u32 bank, __u32 coun
 	return -EHOSTUNREACH;
 }
 
+static __always_inline __s64 replica_active(__u32 rid)
+{
+	const struct steer_replica_active *a = bpf_map_lookup_elem(&steer_replica_active_v1, &rid);
+
+	return a ? a->active : 0;
+}
+
+/*
+ * Power of two choices: a second routable candidate, distinct from the
+ * first (rid, r), from up to STEER_PICK_DRAWS draws of another hint; the
+ * one with fewer active connections wins, a tie goes by a bit of the hint.
+ * If those draws find no second candidate (most replicas are down), the
+ * first stands. A bounded number of draws and no walk: a second full pick
+ * is more than the verifier will follow.
+ */
+static __always_inline void svc_pick_p2c(__u32 svc_id, __u32 bank, __u32 count, __u32 hint,
+					 __u8 family, __u32 *rid, const struct steer_replica **r)
+{
+	const struct steer_replica *r2 = NULL;
+	__u32 rid2 = 0, i;
+	__s64 a1, a2;
+
+	if (count < 2 || count > STEER_MAX_SLOTS || bank >= STEER_SLOT_BANKS)
+		return;
+	for (i = 0; i < STEER_PICK_DRAWS; i++) {
+		__u32 slot = steer_pick_mix(hint ^ (0x27d4eb2fu + i * 0x9e3779b9u)) % count;
+		__u32 idx = steer_slot_index(svc_id, bank, slot);
+		const struct steer_slot *s = bpf_map_lookup_elem(&steer_slots_v1, &idx);
+		const struct steer_replica *c;
+		__u32 id;
+
+		if (!s || s->replica_id == *rid)
+			continue;
+		id = s->replica_id;
+		c = bpf_map_lookup_elem(&steer_replicas_v1, &id);
+		if (c && replica_is_routable(c, family, IPPROTO_TCP)) {
+			rid2 = id;
+			r2 = c;
+			break;
+		}
+	}
+	if (!r2)
+		return;
+	a1 = replica_active(*rid);
+	a2 = replica_active(rid2);
+	if (a2 < a1 || (a2 == a1 && (hint & 0x80000000u))) {
+		*rid = rid2;
+		*r = r2;
+	}
+}
+
 /* The reverse NAT of steer before socket storage (steer_revnat_v1): only
  * sockets steered before an upgrade still have entries there. */
 static __always_inline const struct steer_revnat_value *
@@ -241,9 +292,9 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 /*
  * Rewrite ctx's destination if it is a VIP. Returns 0 when rewritten or when
  * the destination is not a service (untouched), else a negative errno.
- * TCP picks uniformly at random; UDP hashes the socket cookie so a UDP socket
- * keeps its replica across datagrams. connecting: from connect(), whose
- * choice the socket keeps (a datagram's sendmsg is a choice of the moment).
+ * TCP picks by the service's policy (p2c unless STEER_SVC_F_RANDOM); UDP hashes the socket cookie
+ * so a UDP socket keeps its replica across datagrams. connecting: from connect(), whose choice the
+ * socket keeps (a datagram's sendmsg is a choice of the moment).
  */
 static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bool connecting)
 {
@@ -254,6 +305,7 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bo
 	struct steer_sock *rec;
 	struct sock_endpoint vip;
 	__u32 svc_id, bank, count, rid = 0, hint;
+	__u8 flags;
 	__u8 proto = ctx->protocol, svc_family = family;
 	__be32 shown[4];
 	__u64 cookie;
@@ -283,6 +335,7 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bo
 	svc_id = svc->svc_id;
 	bank = svc->bank;
 	count = svc->count;
+	flags = svc->flags;
 
 	stats = svc_stats(svc_id);
 	if (proto == IPPROTO_TCP) {
@@ -297,6 +350,8 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bo
 		return svc_handle_miss(ctx, svc_id, proto, &vip, svc_family, stats);
 	if (err || !r)
 		goto fail_closed;
+	if (proto == IPPROTO_TCP && !(flags & STEER_SVC_F_RANDOM))
+		svc_pick_p2c(svc_id, bank, count, hint, svc_family, &rid, &r);
 
 	/* What the socket will see as its peer, in its own family. */
 	if (svc_family != family)

@@ -161,7 +161,7 @@ static const struct {
 } bad[] = {
     {"unknown key", "[service web]\nvip = 1.2.3.4:80\nvips = 1.2.3.5:80\n",
      "t.ini:3: unknown key 'vips' in service 'web' (accepted: vip, protocol, replica, health, "
-     "health_interval_ms, health_timeout_ms, health_rise, health_fall, health_expect, "
+     "policy, health_interval_ms, health_timeout_ms, health_rise, health_fall, health_expect, "
      "retry_initial_backoff_ms, retry_backoff_multiplier, retry_max_backoff_ms, retry_jitter, "
      "retry_timeout_ms)"},
     {"duplicate vip key", "[service web]\nvip = 1.2.3.4:80\nvip = 1.2.3.5:80\n",
@@ -277,6 +277,14 @@ static const struct {
      "[service dns]\nvip = 1.2.3.4:53\nhealth = http /x\nreplica = 10.0.0.1:53\nprotocol = "
      "udp\n",
      "t.ini:3: service 'dns' has health = http but protocol udp (accepted for udp: tcp|none)"},
+    {"bad policy", WEB "policy = leastconn\n",
+     "t.ini:3: bad policy 'leastconn' (accepted: p2c|random)"},
+    {"p2c on a udp service", "[service dns]\nvip = 1.2.3.4:53\nprotocol = udp\npolicy = p2c\n",
+     "t.ini:4: service 'dns' has policy = p2c but protocol udp (accepted for udp: random, which "
+     "keeps each socket on one replica)"},
+    {"duplicate policy key", WEB "policy = p2c\npolicy = random\n",
+     "t.ini:4: duplicate key 'policy' in service 'web' (first at line 3; accepted: once per "
+     "service)"},
     {"interval below range", WEB "health_interval_ms = 9\n",
      "t.ini:3: bad health_interval_ms '9' (accepted: 10-3600000)"},
     {"interval above range", WEB "health_interval_ms = 3600001\n",
@@ -503,6 +511,7 @@ static void test_config_print_round_trips(void **state)
 				 "vip = 10.96.0.1:80\n"
 				 "protocol = tcp\n"
 				 "; health = tcp (default for tcp)\n"
+				 "; policy = p2c (default for tcp)\n"
 				 "replica = 10.0.0.1:8080\n"
 				 "replica = 10.0.0.2:8080\n"
 				 "replica = 10.0.0.3:8080\n"
@@ -511,12 +520,14 @@ static void test_config_print_round_trips(void **state)
 				 "vip = [fd00::53]:53\n"
 				 "protocol = udp\n"
 				 "; health = none (default for udp)\n"
+				 "; policy = random (default for udp)\n"
 				 "replica = [fd00::1]:5353\n"
 				 "\n"
 				 "[service empty_one]\n"
 				 "vip = 10.96.0.1:80\n"
 				 "protocol = udp\n"
-				 "; health = none (default for udp)\n");
+				 "; health = none (default for udp)\n"
+				 "; policy = random (default for udp)\n");
 
 	assert_int_equal(parse(again, out), 0);
 	assert_int_equal(again->nservices, cfg->nservices);
@@ -1345,6 +1356,7 @@ static void test_config_print_round_trips_health_keys(void **state)
 		 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
 		 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
 		 "health_expect = 200\n"
+		 "; policy = p2c (default for tcp)\n"
 		 "; retry_initial_backoff_ms = 25 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
 		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
 		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
@@ -1356,6 +1368,7 @@ static void test_config_print_round_trips_health_keys(void **state)
 		 "vip = [fd00::53]:53\n"
 		 "protocol = udp\n"
 		 "; health = none (default for udp)\n"
+		 "; policy = random (default for udp)\n"
 		 "replica = [fd00::1]:53\n"
 		 "\n"
 		 "[service db]\n"
@@ -1366,6 +1379,7 @@ static void test_config_print_round_trips_health_keys(void **state)
 		 "health_timeout_ms = 100\n"
 		 "health_rise = 3\n"
 		 "health_fall = 1\n"
+		 "; policy = p2c (default for tcp)\n"
 		 "; retry_initial_backoff_ms = 25 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
 		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
 		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
@@ -1377,6 +1391,7 @@ static void test_config_print_round_trips_health_keys(void **state)
 		 "protocol = tcp\n"
 		 "health = none\n"
 		 "health_rise = 4\n"
+		 "; policy = p2c (default for tcp)\n"
 		 "; retry_initial_backoff_ms = 25 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
 		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
 		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
@@ -1392,6 +1407,7 @@ static void test_config_print_round_trips_health_keys(void **state)
 		 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
 		 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
 		 "health_expect = 200-299\n"
+		 "; policy = p2c (default for tcp)\n"
 		 "; retry_initial_backoff_ms = 25 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
 		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
 		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
@@ -1452,6 +1468,7 @@ static void test_config_print_round_trips_retry_keys(void **state)
 		 "; health_timeout_ms = 250 (default: STEER_HEALTH_TIMEOUT_MS)\n"
 		 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
 		 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
+		 "; policy = p2c (default for tcp)\n"
 		 "; retry_initial_backoff_ms = 0 (default: STEER_RETRY_INITIAL_BACKOFF_MS)\n"
 		 "retry_backoff_multiplier = 1.5\n"
 		 "retry_max_backoff_ms = 1000\n"
@@ -1462,6 +1479,7 @@ static void test_config_print_round_trips_retry_keys(void **state)
 		 "vip = 10.96.0.2:80\n"
 		 "protocol = tcp\n"
 		 "health = none\n"
+		 "; policy = p2c (default for tcp)\n"
 		 "retry_initial_backoff_ms = 0\n"
 		 "; retry_backoff_multiplier = 2 (default: STEER_RETRY_BACKOFF_MULTIPLIER)\n"
 		 "; retry_max_backoff_ms = 500 (default: STEER_RETRY_MAX_BACKOFF_MS)\n"
@@ -1472,6 +1490,7 @@ static void test_config_print_round_trips_retry_keys(void **state)
 		 "vip = [fd00::53]:53\n"
 		 "protocol = udp\n"
 		 "; health = none (default for udp)\n"
+		 "; policy = random (default for udp)\n"
 		 "retry_jitter = 0.05\n");
 
 	assert_int_equal(parse(again, out), 0);
@@ -1492,6 +1511,7 @@ static void test_config_print_round_trips_retry_keys(void **state)
 	out = print(cfg);
 	assert_non_null(strstr(out, "protocol = tcp\n"
 				    "; health = tcp (default for tcp)\n"
+				    "; policy = p2c (default for tcp)\n"
 				    "retry_backoff_multiplier = 1.5\n"
 				    "retry_max_backoff_ms = 1000\n"
 				    "retry_timeout_ms = 5000\n\n"));
