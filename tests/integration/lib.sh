@@ -148,6 +148,14 @@ replica_states() {
 		sed 's/"address":"\([^"]*\)","id":[0-9]*,"state":"\([a-z]*\)"/\1=\2/' | sort
 }
 
+# replica_value ADDR:PORT FIELD — a numeric field of a replica (steered,
+# active, ...) from `steer status --json`; of the last service, by name,
+# that lists the replica.
+replica_value() {
+	"$STEER" status --json | grep -o '"address":"[^"]*","id":[0-9]*,[^}]*' |
+		grep -F "\"address\":\"$1\"," | tail -1 | grep -o "\"$2\":[0-9]*" | cut -d: -f2
+}
+
 # wait_state ADDR:PORT STATE [TRIES] — bounded wait for a replica's state.
 wait_state() {
 	local tries=${3:-200}

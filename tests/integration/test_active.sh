@@ -26,10 +26,7 @@ start_agent "$TMP/steer.ini" || finish
 wait_all_up 3 || finish
 
 # active ADDR:PORT: the replica's active connections, from `steer status --json`.
-active() {
-	"$STEER" status --json | grep -o '"address":"[^"]*","id":[0-9]*,[^}]*' |
-		grep -F "\"address\":\"$1\"," | grep -o '"active":[0-9]*' | cut -d: -f2
-}
+active() { replica_value "$1" active; }
 # wait_active ADDR:PORT N: bounded wait until the replica has N active.
 wait_active() {
 	local tries=100

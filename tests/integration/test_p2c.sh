@@ -27,10 +27,7 @@ wait_all_up 4 || finish
 
 # active ADDR:PORT: web's count for the replica (services are listed by
 # name: rnd, then web).
-active() {
-	"$STEER" status --json | grep -o '"address":"[^"]*","id":[0-9]*,[^}]*' |
-		grep -F "\"address\":\"$1\"," | tail -1 | grep -o '"active":[0-9]*' | cut -d: -f2
-}
+active() { replica_value "$1" active; }
 
 echo "subtest p2c"
 for i in $(seq 100); do

@@ -55,10 +55,7 @@ wait_state 127.0.0.1:9311 up || finish
 
 now_ms() { date +%s%3N; }
 # replica_steered ADDR:PORT: the datapath's steered counter of a replica.
-replica_steered() {
-	"$STEER" status --json | grep -o '"address":"[^"]*","id":[0-9]*,[^}]*' |
-		grep -F "\"address\":\"$1\"," | grep -o '"steered":[0-9]*' | cut -d: -f2
-}
+replica_steered() { replica_value "$1" steered; }
 # wait_steered ADDR:PORT N: bounded wait until the replica was steered to N times.
 wait_steered() {
 	local tries=100
