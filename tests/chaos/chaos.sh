@@ -147,7 +147,7 @@ held=$("$STEER" status | awk '/service web/ {getline; print}')
 	echo "| requests in flight on a killed replica, reset with it (total, max per kill) | $inflight, ${inflight_max:-0} | at most 10 per kill (one per client) |"
 	echo "| agent kill -9 + restarts | $agent_kills | |"
 	echo "| failed connects from agent restarts | $agent_failures | 0 |"
-	echo "| requests in flight reset at the all-down kill (3 replicas at once) | $alldown_kill_failures | at most 3 |"
+	echo "| requests in flight reset at the all-down kill (3 replicas at once) | $alldown_kill_failures | at most 10 (one per client) |"
 	echo "| failed connects while all replicas were down (held) | $held_failures | 0 |"
 	echo "| other failed connects | $other_failures | 0 |"
 	echo "| long-lived connections stalled or reset (of 20) | $stalled | 0 |"
@@ -171,7 +171,9 @@ cat "$TMP/report.md"
 [ "${inflight_max:-0}" -le 10 ] || fail "a replica kill reset $inflight_max requests in flight (at most one per client)"
 check_eq "failed connects caused by agent restarts" 0 "$agent_failures"
 check_eq "held connections not served while all replicas were down" 0 "$held_failures"
-[ "$alldown_kill_failures" -le 3 ] || fail "the all-down kill cost $alldown_kill_failures failed connects (at most 1 per replica)"
+# Requests in flight on a replica die with it, whatever steers them; each
+# client has at most one in flight, as for a single kill above.
+[ "$alldown_kill_failures" -le 10 ] || fail "the all-down kill cost $alldown_kill_failures failed connects (at most one per client)"
 check_eq "failed connects with no fault to explain them" 0 "$other_failures"
 check_eq "stalled long-lived connections" 0 "$stalled"
 within() { awk -v a="$1" -v b="$2" 'BEGIN {d = b - a; if (d < 0) d = -d; exit !(d <= 0.1 * a + 2)}'; }
