@@ -66,6 +66,10 @@ enum steer_eject_reason {
 	 * so the agent checks the replica at once instead of at its next
 	 * interval (a replica coming back is noticed in a millisecond). */
 	STEER_EVENT_LISTENER_UP = 16,
+	/* Not an ejection: a connection to a replica of service svc_id closed
+	 * while the agent held connections for it, so one of them may fit now
+	 * (max_conns). addr/port: that replica. */
+	STEER_EVENT_SLOT_FREE = 17,
 };
 
 /* Outcome of an active health check. */
@@ -80,24 +84,28 @@ enum steer_check_result {
 };
 
 /* Pinned map names (stable: bpftool users and restarts rely on them). */
-#define STEER_MAP_SERVICES	 "steer_svc_v1"
-#define STEER_MAP_SLOTS		 "steer_slots_v1"
-#define STEER_MAP_REPLICAS	 "steer_replicas_v1"
-#define STEER_MAP_SVC_STATS	 "steer_svc_stats_v1"
-#define STEER_MAP_REPLICA_STATS	 "steer_replica_stats_v1"
-#define STEER_MAP_REVNAT	 "steer_revnat_v1"
-#define STEER_MAP_SOCKS		 "steer_socks_v1"
-#define STEER_MAP_SOCK_STATS	 "steer_sock_stats_v1"
-#define STEER_MAP_REPLICA_ACTIVE "steer_replica_active_v1"
-#define STEER_MAP_SVC_NAMES	 "steer_svc_names_v1"
-#define STEER_MAP_BACKENDS	 "steer_backends_v1"
-#define STEER_MAP_EVENTS	 "steer_events_v1"
-#define STEER_MAP_REPLICA_STATUS "steer_replica_status_v1"
-#define STEER_MAP_HOLD		 "steer_hold_v1"
-#define STEER_MAP_HOLD_SOCKS	 "steer_hold_socks_v1"
-#define STEER_MAP_HOLD_STATS	 "steer_hold_stats_v1"
-#define STEER_MAP_RELAY_STATS	 "steer_relay_stats_v1"
-#define STEER_MAP_CHECK_STATS	 "steer_check_stats_v1"
+#define STEER_MAP_SERVICES	  "steer_svc_v1"
+#define STEER_MAP_SLOTS		  "steer_slots_v1"
+#define STEER_MAP_REPLICAS	  "steer_replicas_v1"
+#define STEER_MAP_SVC_STATS	  "steer_svc_stats_v1"
+#define STEER_MAP_REPLICA_STATS	  "steer_replica_stats_v1"
+#define STEER_MAP_REVNAT	  "steer_revnat_v1"
+#define STEER_MAP_SOCKS		  "steer_socks_v1"
+#define STEER_MAP_SOCK_STATS	  "steer_sock_stats_v1"
+#define STEER_MAP_REPLICA_ACTIVE  "steer_replica_active_v1"
+#define STEER_MAP_SVC_NAMES	  "steer_svc_names_v1"
+#define STEER_MAP_BACKENDS	  "steer_backends_v1"
+#define STEER_MAP_EVENTS	  "steer_events_v1"
+#define STEER_MAP_REPLICA_STATUS  "steer_replica_status_v1"
+#define STEER_MAP_HOLD		  "steer_hold_v1"
+#define STEER_MAP_HOLD_SOCKS	  "steer_hold_socks_v1"
+#define STEER_MAP_HOLD_STATS	  "steer_hold_stats_v1"
+#define STEER_MAP_RELAY_STATS	  "steer_relay_stats_v1"
+#define STEER_MAP_CHECK_STATS	  "steer_check_stats_v1"
+#define STEER_MAP_SLOT_ATTRS	  "steer_slot_attrs_v1"
+#define STEER_MAP_BANKS		  "steer_svc_banks_v1"
+#define STEER_MAP_REPLICA_RELAYED "steer_replica_relayed_v1"
+#define STEER_MAP_LB_STATS	  "steer_svc_lb_stats_v1"
 
 /* Ring buffer size for ejection events (bytes, a power of two). */
 #define STEER_EVENTS_BYTES (256 * 1024)
@@ -126,10 +134,63 @@ struct steer_svc_value {
  * distinct routable candidates, the one with fewer active connections
  * (steer_replica_active_v1) wins. UDP services always hash the socket. */
 #define STEER_SVC_F_RANDOM 0x01 /* TCP: one uniform random pick (policy = random) */
+/* The bank's steer_svc_banks_v1 entry and its slots' steer_slot_attrs_v1
+ * entries say more than "one tier, equal weights, no limits": read them.
+ * Without any of these bits the hook reads neither (the cost of the plain
+ * case does not change). */
+#define STEER_SVC_F_WEIGHTED 0x02 /* draws follow steer_slot_attrs.weight */
+#define STEER_SVC_F_LIMITED  0x04 /* some replica has max_conns */
+#define STEER_SVC_F_TIERS    0x08 /* more than one locality tier has slots */
+
+/* Locality tiers, the passes of a pick in order: replicas on this node,
+ * then in this node's zone (STEER_ZONE), then any. */
+enum steer_tier {
+	STEER_TIER_LOCAL = 0,
+	STEER_TIER_ZONE = 1,
+	STEER_TIER_ANY = 2,
+	STEER_TIERS = 3,
+};
 
 /* Value of steer_slots_v1 (an array indexed by steer_slot_index()). */
 struct steer_slot {
 	__u32 replica_id; /* index into steer_replicas_v1 */
+};
+
+/* Value of steer_slot_attrs_v1 (an array indexed like steer_slots_v1): how
+ * the slot's replica takes part in a pick. Written with its bank, before
+ * the flip, like the slot. */
+struct steer_slot_attrs {
+	__u32 weight_end; /* sum of the weights of the slots of its tier up to and
+			   * including this one (a weighted draw's search key) */
+	__u32 max_conns;  /* connections open at once, at most; 0 = no limit */
+	__u16 weight;	  /* 1..100 */
+	__u8 pad[6];	  /* zero */
+};
+
+/* Value of steer_svc_banks_v1 (an array indexed by svc_id * 2 + bank):
+ * where each locality tier's slots are in the bank and their total weight.
+ * Tier t holds slots [tier_end[t - 1], tier_end[t]) (tier_end[-1] = 0).
+ * All zero (a bank written before this map existed): one tier, [0, count). */
+struct steer_bank {
+	__u16 tier_end[STEER_TIERS];	 /* slot index just past each tier */
+	__u16 pad;			 /* zero */
+	__u32 weight_total[STEER_TIERS]; /* sum of the weights of each tier */
+	__u32 max_queued;		 /* held connections at most; 0 = no bound */
+};
+
+/* Value of steer_replica_relayed_v1 (array indexed by replica id): the
+ * agent's relays to the replica (held connections it served), which the
+ * kernel cannot count: they are the agent's sockets. max_conns counts them
+ * with steer_replica_active_v1. Written by the agent only. */
+struct steer_replica_relayed {
+	__u64 relayed; /* relays open to the replica now */
+};
+
+/* Value of steer_svc_lb_stats_v1 (per-CPU array indexed by svc_id): which
+ * pass of the pick served each steered connect, and misses refused. */
+struct steer_svc_lb_stats {
+	__u64 pass[STEER_TIERS]; /* steered connects by enum steer_tier of the replica */
+	__u64 refused_full;	 /* misses refused in the hook: max_queued held already */
 };
 
 /* Value of steer_replicas_v1 (an array indexed by replica id). */
@@ -252,7 +313,7 @@ struct steer_event {
 	__be16 port;	/* network order */
 	__u8 family;	/* enum steer_family */
 	__u8 reason;	/* enum steer_eject_reason */
-	__u32 pad;	/* zero */
+	__u32 svc_id;	/* STEER_EVENT_SLOT_FREE: the service; else zero */
 };
 
 /* Value of steer_replica_status_v1 (array indexed by replica id): the health
@@ -339,6 +400,12 @@ struct steer_hold {
 	__u8 pad;	/* zero */
 };
 
+/* Index of a bank in steer_svc_banks_v1. */
+static inline __u32 steer_bank_index(__u32 svc_id, __u32 bank)
+{
+	return svc_id * STEER_SLOT_BANKS + bank;
+}
+
 /* Index of a slot in steer_slots_v1. */
 static inline __u32 steer_slot_index(__u32 svc_id, __u32 bank, __u32 slot)
 {
@@ -404,6 +471,10 @@ static inline int steer_replica_may_take(const struct steer_replica *r, __u8 fam
 _Static_assert(sizeof(struct steer_svc_key) == 20, "steer_svc_key layout changed");
 _Static_assert(sizeof(struct steer_svc_value) == 8, "steer_svc_value layout changed");
 _Static_assert(sizeof(struct steer_slot) == 4, "steer_slot layout changed");
+_Static_assert(sizeof(struct steer_slot_attrs) == 16, "steer_slot_attrs layout changed");
+_Static_assert(sizeof(struct steer_bank) == 24, "steer_bank layout changed");
+_Static_assert(sizeof(struct steer_replica_relayed) == 8, "steer_replica_relayed layout changed");
+_Static_assert(sizeof(struct steer_svc_lb_stats) == 32, "steer_svc_lb_stats layout changed");
 _Static_assert(sizeof(struct steer_replica) == 24, "steer_replica layout changed");
 _Static_assert(sizeof(struct steer_svc_stats) == 24, "steer_svc_stats layout changed");
 _Static_assert(sizeof(struct steer_replica_stats) == 8, "steer_replica_stats layout changed");

@@ -18,6 +18,24 @@
  * in any locale? The one rule for config sections and control commands. */
 bool svc_name_valid(const char *name, size_t len);
 
+#define ZONE_NAME_MAX  32
+#define ZONE_ACCEPTED  "1-31 characters of A-Z a-z 0-9 _ . -"
+#define WEIGHT_MAX     100
+#define MAX_CONNS_MAX  1000000
+#define MAX_QUEUED_MAX 1000000
+
+/* Is name[0..len) a zone name (zone=, STEER_ZONE)? The rule of service
+ * names, at most ZONE_NAME_MAX - 1 characters. */
+bool zone_name_valid(const char *name, size_t len);
+
+/* The options of one `replica = ADDR:PORT [weight=N] [max_conns=N] [zone=Z]`. */
+struct replica_opts {
+	uint16_t weight;	  /* 1..WEIGHT_MAX; 1 when not given */
+	bool max_conns_set;	  /* max_conns= given: overrides the service's */
+	uint32_t max_conns;	  /* 0 = no limit */
+	char zone[ZONE_NAME_MAX]; /* "" = none */
+};
+
 enum health_kind {
 	HEALTH_KIND_NONE = 0, /* no periodic checks: replicas are UP at once */
 	HEALTH_KIND_TCP,      /* a non-blocking connect */
@@ -48,8 +66,14 @@ struct svc_config {
 	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	int nreplicas;
 	struct endpoint replicas[STEER_MAX_SLOTS];
+	struct replica_opts ropts[STEER_MAX_SLOTS]; /* of replicas[i], kept in step */
 	struct health_config health;
-	uint8_t policy; /* enum svc_policy: `policy`, or SVC_POLICY_DEFAULT */
+	uint8_t policy;	     /* enum svc_policy: `policy`, or SVC_POLICY_DEFAULT */
+	uint32_t max_conns;  /* `max_conns`: each replica's limit, 0 = none (the default) */
+	uint32_t max_queued; /* `max_queued`: held connections at most, 0 = no bound */
+	struct {
+		bool max_conns, max_queued;
+	} limits_set;
 	/* The miss path's retry_* keys; like health, an unset value takes the
 	 * STEER_RETRY_* default in config_apply_env(). Used by TCP services. */
 	struct backoff_params retry;
@@ -70,7 +94,13 @@ enum svc_policy {
 enum svc_policy svc_policy_effective(const struct svc_config *svc);
 const char *svc_policy_name(enum svc_policy p); /* "p2c", "random" */
 
+/* The limit of replica r of svc: its own max_conns= or the service's. */
+uint32_t replica_max_conns(const struct svc_config *svc, int r);
+
 struct steer_config {
+	/* From the environment (config_apply_env()): where this node is. */
+	char node_zone[ZONE_NAME_MAX]; /* STEER_ZONE, "" = none */
+	bool prefer_local;	       /* STEER_PREFER_LOCAL */
 	int nservices;
 	struct svc_config services[STEER_MAX_SERVICES];
 };

@@ -66,6 +66,8 @@ static int apply_retry_env(struct svc_config *svc, const struct steer_env *env, 
 int config_apply_env(struct steer_config *cfg, const struct steer_env *env, char *err,
 		     size_t errlen)
 {
+	snprintf(cfg->node_zone, sizeof(cfg->node_zone), "%s", env->zone);
+	cfg->prefer_local = env->prefer_local;
 	for (int i = 0; i < cfg->nservices; i++) {
 		struct svc_config *svc = &cfg->services[i];
 		struct health_config *h = &svc->health;

@@ -32,6 +32,8 @@ int config_add_replica(struct steer_config *cfg, const char *service, const stru
 			 svc->name, STEER_MAX_SLOTS, STEER_MAX_SLOTS);
 		return -1;
 	}
+	memset(&svc->ropts[svc->nreplicas], 0, sizeof(svc->ropts[0]));
+	svc->ropts[svc->nreplicas].weight = 1;
 	svc->replicas[svc->nreplicas++] = *ep;
 	return 0;
 }
@@ -52,8 +54,11 @@ int config_remove_replica(struct steer_config *cfg, const char *service, const s
 		/* Keep the others in order: slots follow the config's order. */
 		memmove(&svc->replicas[r], &svc->replicas[r + 1],
 			(size_t)(svc->nreplicas - r - 1) * sizeof(svc->replicas[0]));
+		memmove(&svc->ropts[r], &svc->ropts[r + 1],
+			(size_t)(svc->nreplicas - r - 1) * sizeof(svc->ropts[0]));
 		svc->nreplicas--;
 		memset(&svc->replicas[svc->nreplicas], 0, sizeof(svc->replicas[0]));
+		memset(&svc->ropts[svc->nreplicas], 0, sizeof(svc->ropts[0]));
 		return 0;
 	}
 	snprintf(err, errlen, "service '%s' has no replica %s", svc->name,

@@ -18,13 +18,19 @@
 #define PATH_ACCEPTED	  "'/' then at most 254 visible ASCII characters, no blanks"
 #define EXPECT_ACCEPTED	  "a status code 100-599, or LO-HI with 100 <= LO <= HI <= 599"
 #define POLICY_ACCEPTED	  "p2c|random"
+#define REPLICA_ACCEPTED  "ADDR:PORT [weight=1-100] [max_conns=0-1000000] [zone=NAME]"
 #define EXPECT_DEFAULT_LO 200
 #define EXPECT_DEFAULT_HI 399
 
 /* The rows of config_keys[] (config_keys.c asserts the count). */
-#define CONFIG_NKEYS 15
+#define CONFIG_NKEYS 17
 
 struct parse_ctx;
+
+/* A replica line's value: the endpoint and its options (defaults filled).
+ * Returns 0, or -1 with msg naming the bad part and what is accepted. */
+int config_parse_replica(const char *value, struct endpoint *ep, struct replica_opts *o, char *msg,
+			 size_t msglen);
 
 /* One row per key a [service NAME] section may hold. */
 struct key_def {

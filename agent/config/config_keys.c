@@ -4,6 +4,7 @@
  * (a vip present, http only on tcp) are config_validate_lines()'s. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config_internal.h"
@@ -31,6 +32,13 @@ static int key_policy(struct parse_ctx *ctx, const struct key_def *def, const ch
 		    offsetof(struct svc_config, retry_set.field), var                              \
 	}
 
+/* max_conns, max_queued: plain numbers of the service, no STEER_* default. */
+#define LIMIT_KEY(name, field, lo, hi)                                                             \
+	{                                                                                          \
+		name, key_uint, false, lo, hi, offsetof(struct svc_config, field),                 \
+		    offsetof(struct svc_config, limits_set.field), NULL                            \
+	}
+
 /* tests/integration/test_install.sh reads the key names from these lines to
  * check that steer(8) describes each: keep one row per line as it is. */
 const struct key_def config_keys[] = {
@@ -39,6 +47,8 @@ const struct key_def config_keys[] = {
     {"replica", key_replica, true, 0, 0, 0, 0, NULL},
     {"health", key_health, false, 0, 0, 0, 0, NULL},
     {"policy", key_policy, false, 0, 0, 0, 0, NULL},
+    LIMIT_KEY("max_conns", max_conns, 0, MAX_CONNS_MAX),
+    LIMIT_KEY("max_queued", max_queued, 1, MAX_QUEUED_MAX),
     HEALTH_KEY("health_interval_ms", interval_ms, 10, 3600000, "STEER_HEALTH_INTERVAL_MS"),
     HEALTH_KEY("health_timeout_ms", timeout_ms, 1, 600000, "STEER_HEALTH_TIMEOUT_MS"),
     HEALTH_KEY("health_rise", rise, 1, 100, "STEER_HEALTH_RISE"),
@@ -120,15 +130,90 @@ static int key_protocol(struct parse_ctx *ctx, const struct key_def *def, const 
 	return 0;
 }
 
+uint32_t replica_max_conns(const struct svc_config *svc, int r)
+{
+	return svc->ropts[r].max_conns_set ? svc->ropts[r].max_conns : svc->max_conns;
+}
+
+/* One NAME=VALUE option of a replica line into o; 0, or -1 with msg set. */
+static int replica_option(const char *opt, size_t len, struct replica_opts *o, char *msg,
+			  size_t msglen)
+{
+	char text[64];
+	long long v;
+
+	if (len >= sizeof(text)) {
+		snprintf(msg, msglen, "option '%.*s...' is too long", 20, opt);
+		return -1;
+	}
+	memcpy(text, opt, len);
+	text[len] = '\0';
+	if (strncmp(text, "weight=", 7) == 0) {
+		if (env_parse_int(text + 7, 1, WEIGHT_MAX, &v) < 0)
+			goto bad;
+		o->weight = (uint16_t)v;
+	} else if (strncmp(text, "max_conns=", 10) == 0) {
+		if (env_parse_int(text + 10, 0, MAX_CONNS_MAX, &v) < 0)
+			goto bad;
+		o->max_conns = (uint32_t)v;
+		o->max_conns_set = true;
+	} else if (strncmp(text, "zone=", 5) == 0) {
+		if (!zone_name_valid(text + 5, strlen(text + 5))) {
+			snprintf(msg, msglen, "bad zone '%s' (accepted: " ZONE_ACCEPTED ")",
+				 text + 5);
+			return -1;
+		}
+		strcpy(o->zone, text + 5);
+	} else {
+		snprintf(msg, msglen, "unknown option '%s' (accepted: " REPLICA_ACCEPTED ")", text);
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(msg, msglen, "bad option '%s' (accepted: " REPLICA_ACCEPTED ")", text);
+	return -1;
+}
+
+/* "ADDR:PORT [weight=N] [max_conns=N] [zone=Z]", blanks between. */
+int config_parse_replica(const char *value, struct endpoint *ep, struct replica_opts *o, char *msg,
+			 size_t msglen)
+{
+	const char *p = value, *end;
+	size_t len = strcspn(p, " \t");
+	char *addr = strndup(p, len);
+	int ret;
+
+	memset(o, 0, sizeof(*o));
+	o->weight = 1;
+	if (!addr) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	ret = endpoint_parse(addr, ep, msg, msglen);
+	free(addr);
+	if (ret < 0)
+		return -1;
+	for (p += len; *p; p = end) {
+		p += strspn(p, " \t");
+		if (!*p)
+			break;
+		end = p + strcspn(p, " \t");
+		if (replica_option(p, (size_t)(end - p), o, msg, msglen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const char *value)
 {
 	struct svc_config *svc = ctx->svc;
 	int *lines = ctx->lines.replica[svc_index(ctx->cfg, svc)];
 	char msg[512], buf[ADDR_STRLEN];
+	struct replica_opts opts;
 	struct endpoint ep;
 
 	(void)def;
-	if (endpoint_parse(value, &ep, msg, sizeof(msg)) < 0)
+	if (config_parse_replica(value, &ep, &opts, msg, sizeof(msg)) < 0)
 		return config_fail(ctx, ctx->lineno, "replica: %s", msg);
 	for (int i = 0; i < svc->nreplicas; i++)
 		if (endpoint_equal(&svc->replicas[i], &ep))
@@ -142,6 +227,7 @@ static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const c
 		    "service '%s' has more than %d replicas (limit STEER_MAX_SLOTS=%d)", svc->name,
 		    STEER_MAX_SLOTS, STEER_MAX_SLOTS);
 	lines[svc->nreplicas] = ctx->lineno;
+	svc->ropts[svc->nreplicas] = opts;
 	svc->replicas[svc->nreplicas++] = ep;
 	return 0;
 }

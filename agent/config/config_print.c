@@ -93,6 +93,22 @@ static void print_health(const struct svc_config *svc, FILE *out)
 		fprintf(out, "; health_expect = %s (default)\n", expect);
 }
 
+/* A replica line with the options that differ from their defaults. */
+static void print_replica(const struct svc_config *svc, int r, FILE *out)
+{
+	const struct replica_opts *o = &svc->ropts[r];
+	char buf[ADDR_STRLEN];
+
+	fprintf(out, "replica = %s", endpoint_format(&svc->replicas[r], buf, sizeof(buf)));
+	if (o->weight > 1)
+		fprintf(out, " weight=%u", (unsigned)o->weight);
+	if (o->max_conns_set)
+		fprintf(out, " max_conns=%u", (unsigned)o->max_conns);
+	if (o->zone[0])
+		fprintf(out, " zone=%s", o->zone);
+	fputc('\n', out);
+}
+
 void config_print(const struct steer_config *cfg, FILE *out)
 {
 	char buf[ADDR_STRLEN];
@@ -109,10 +125,13 @@ void config_print(const struct steer_config *cfg, FILE *out)
 		else
 			fprintf(out, "; policy = %s (default for %s)\n",
 				svc_policy_name(svc_policy_effective(svc)), proto_name(svc->proto));
+		if (svc->limits_set.max_conns)
+			fprintf(out, "max_conns = %u\n", (unsigned)svc->max_conns);
+		if (svc->limits_set.max_queued)
+			fprintf(out, "max_queued = %u\n", (unsigned)svc->max_queued);
 		print_retry(svc, out);
 		for (int r = 0; r < svc->nreplicas; r++)
-			fprintf(out, "replica = %s\n",
-				endpoint_format(&svc->replicas[r], buf, sizeof(buf)));
+			print_replica(svc, r, out);
 	}
 }
 

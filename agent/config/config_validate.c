@@ -82,6 +82,43 @@ static int policy_problem(const struct steer_config *cfg, int i, const struct co
 	return 0;
 }
 
+/* max_conns and max_queued count TCP connections and the hold path's
+ * queue; a UDP service has neither. Replica options of a config built in
+ * memory are in range. */
+static int limits_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
+			  const char *name, char *err, size_t errlen)
+{
+	const struct svc_config *svc = &cfg->services[i];
+	char buf[ADDR_STRLEN];
+
+	for (int r = 0; r < svc->nreplicas; r++) {
+		const struct replica_opts *o = &svc->ropts[r];
+		int line = lines ? lines->replica[i][r] : svc->line;
+
+		endpoint_format(&svc->replicas[r], buf, sizeof(buf));
+		if (o->weight > WEIGHT_MAX ||
+		    /* 0: not set, taken as 1 */ o->max_conns > MAX_CONNS_MAX ||
+		    (o->zone[0] && !zone_name_valid(o->zone, strnlen(o->zone, ZONE_NAME_MAX))))
+			return config_report(err, errlen, name, line,
+					     "service '%s': replica %s has options out of range "
+					     "(accepted: " REPLICA_ACCEPTED ")",
+					     svc->name, buf);
+		if (svc->proto == IPPROTO_UDP && o->max_conns_set)
+			return config_report(err, errlen, name, line,
+					     "service '%s': replica %s has max_conns= but protocol "
+					     "udp (accepted for udp: weight= and zone= only; "
+					     "max_conns counts TCP connections)",
+					     svc->name, buf);
+	}
+	if (svc->proto == IPPROTO_UDP && (svc->limits_set.max_conns || svc->limits_set.max_queued))
+		return config_report(err, errlen, name, svc->line,
+				     "service '%s' has %s but protocol udp (accepted for tcp only: "
+				     "they bound TCP connections and the miss path's queue)",
+				     svc->name,
+				     svc->limits_set.max_conns ? "max_conns" : "max_queued");
+	return 0;
+}
+
 /* Health keys of service i that no key handler has vetted: those of a
  * config built in memory, and http on a udp service. */
 static int health_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
@@ -261,6 +298,7 @@ int config_validate_lines(const struct steer_config *cfg, const struct config_li
 		    vip_problem(cfg, i, lines, name, err, errlen) < 0 ||
 		    health_problem(cfg, i, lines, name, err, errlen) < 0 ||
 		    policy_problem(cfg, i, lines, name, err, errlen) < 0 ||
+		    limits_problem(cfg, i, lines, name, err, errlen) < 0 ||
 		    range_problem(cfg, i, name, err, errlen) < 0 ||
 		    retry_problem(cfg, i, lines, name, err, errlen) < 0)
 			return -1;

@@ -18,6 +18,8 @@ struct steer_env {
 	uint32_t health_rise;		 /* STEER_HEALTH_RISE, default 2 */
 	uint32_t health_fall;		 /* STEER_HEALTH_FALL, default 2 */
 	uint32_t passive_eject_failures; /* STEER_PASSIVE_EJECT_FAILURES, default 3; 0 = off */
+	char zone[32];			 /* STEER_ZONE: this node's zone, "" = none */
+	bool prefer_local;	  /* STEER_PREFER_LOCAL: replicas on this node first, default 1 */
 	bool sock_destroy_tcp;	  /* STEER_SOCK_DESTROY_TCP: sweep TCP to removed replicas too */
 	char control_socket[108]; /* STEER_CONTROL_SOCKET, default /run/steer/steer.sock */
 	/* The miss path: defaults of a service's retry_* keys (see backoff.h) */
@@ -45,6 +47,7 @@ enum env_kind {
 	ENV_KIND_ADDR,	    /* char[]: ADDR:PORT, or "off" for "" */
 	ENV_KIND_FLAG,	    /* bool: words[0] for false, words[1] for true */
 	ENV_KIND_GROUP,	    /* char[]: a group name as useradd accepts it, or "" */
+	ENV_KIND_ZONE,	    /* char[]: a zone name (config.h ZONE_ACCEPTED), or "" */
 	ENV_KIND_COUNT,
 };
 

@@ -4,6 +4,7 @@
  * the row's field only when it accepts the value. */
 #include <string.h>
 
+#include "config/config.h"
 #include "config/env.h"
 #include "lib/decimal.h"
 #include "lib/addr.h"
@@ -108,6 +109,17 @@ static bool parse_group(const struct env_var *v, const char *value, void *field)
 	return true;
 }
 
+/* A zone, as a replica's zone= takes it; "" for none. */
+static bool parse_zone(const struct env_var *v, const char *value, void *field)
+{
+	size_t n = strlen(value);
+
+	if (n >= v->size || (n && !zone_name_valid(value, n)))
+		return false;
+	strcpy(field, value);
+	return true;
+}
+
 static const char *show_text(const struct env_var *v, const void *field, char *buf, size_t len)
 {
 	const char *text = field;
@@ -158,6 +170,7 @@ static const struct {
     [ENV_KIND_ADDR] = {parse_addr, show_text},
     [ENV_KIND_FLAG] = {parse_flag, show_flag},
     [ENV_KIND_GROUP] = {parse_group, show_text},
+    [ENV_KIND_ZONE] = {parse_zone, show_text},
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == ENV_KIND_COUNT, "a kind without functions");

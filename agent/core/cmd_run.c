@@ -187,7 +187,14 @@ static void on_replica_change(void *arg, const char *service, bool routable)
  * restarted agent kept is now its own. */
 static void on_datapath_event(void *arg, const struct steer_event *ev)
 {
-	checker_on_event(arg, ev);
+	struct agent *a = arg;
+
+	if (ev->reason == STEER_EVENT_SLOT_FREE) {
+		if (a->hold)
+			hold_slot_freed(a->hold, ev->svc_id);
+		return;
+	}
+	checker_on_event(a->checker, ev);
 }
 
 static void on_first_round(struct ev_loop *loop, ev_timer *w, int revents)
@@ -345,7 +352,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	checker_on_change(a.checker, on_replica_change, &a);
 	checker_start_audit(a.checker, env->health_interval_ms);
 	hold_sync(a.hold, a.cfg);
-	events = events_open(a.loop, a.fds.events, on_datapath_event, a.checker);
+	events = events_open(a.loop, a.fds.events, on_datapath_event, &a);
 	if (!events) {
 		log_err("cannot read ejection events: %s", strerror(errno));
 		goto cleanup;

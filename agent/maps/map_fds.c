@@ -139,17 +139,56 @@ static int percpu_zero(int fd, uint32_t key, size_t value_size)
 
 static int svc_stats_reset(void *ctx, uint32_t svc_id)
 {
-	return percpu_zero(F(ctx)->svc_stats, svc_id, sizeof(struct steer_svc_stats));
+	int ret = percpu_zero(F(ctx)->svc_stats, svc_id, sizeof(struct steer_svc_stats));
+
+	if (!ret && F(ctx)->lb_stats >= 0)
+		ret = percpu_zero(F(ctx)->lb_stats, svc_id, sizeof(struct steer_svc_lb_stats));
+	return ret;
 }
 
 static int replica_stats_reset(void *ctx, uint32_t id)
 {
 	static const struct steer_replica_active zero;
+	static const struct steer_replica_relayed no_relays;
 	int ret = percpu_zero(F(ctx)->replica_stats, id, sizeof(struct steer_replica_stats));
 
 	if (!ret && F(ctx)->replica_active >= 0)
 		ret = neg_errno(bpf_map_update_elem(F(ctx)->replica_active, &id, &zero, BPF_ANY));
+	if (!ret && F(ctx)->relayed >= 0)
+		ret = neg_errno(bpf_map_update_elem(F(ctx)->relayed, &id, &no_relays, BPF_ANY));
 	return ret;
+}
+
+/* Added with weights and max_conns: absent from an older agent's pin dir
+ * (a reader then sees "one tier, equal weights, no limits"). */
+#define OPTIONAL_ARRAY_GET(op, fd, value_t)                                                        \
+	static int op##_get(void *ctx, uint32_t id, value_t *val)                                  \
+	{                                                                                          \
+		if (F(ctx)->fd < 0)                                                                \
+			return -ENOENT;                                                            \
+		return neg_errno(bpf_map_lookup_elem(F(ctx)->fd, &id, val));                       \
+	}
+OPTIONAL_ARRAY_GET(slot_attrs, slot_attrs, struct steer_slot_attrs)
+ARRAY_MAP_PUT(slot_attrs, slot_attrs, struct steer_slot_attrs)
+OPTIONAL_ARRAY_GET(bank, banks, struct steer_bank)
+ARRAY_MAP_PUT(bank, banks, struct steer_bank)
+
+static int relayed_get(void *ctx, uint32_t id, uint64_t *relayed)
+{
+	struct steer_replica_relayed v = {};
+	int ret = 0;
+
+	if (F(ctx)->relayed >= 0)
+		ret = neg_errno(bpf_map_lookup_elem(F(ctx)->relayed, &id, &v));
+	*relayed = v.relayed;
+	return ret;
+}
+
+static int relayed_put(void *ctx, uint32_t id, uint64_t relayed)
+{
+	struct steer_replica_relayed v = {.relayed = relayed};
+
+	return neg_errno(bpf_map_update_elem(F(ctx)->relayed, &id, &v, BPF_ANY));
 }
 
 /* Added with steer_socks_v1: absent from an older agent's pin dir. */
@@ -262,6 +301,21 @@ static int sock_stats_sum(void *ctx, struct steer_sock_stats *sum)
 	return ret;
 }
 
+static int lb_stats_sum(void *ctx, uint32_t svc_id, struct steer_svc_lb_stats *sum)
+{
+	uint64_t v[STEER_TIERS + 1];
+	int ret;
+
+	_Static_assert(sizeof(*sum) == sizeof(v), "steer_svc_lb_stats is 4 counters");
+	memset(sum, 0, sizeof(*sum));
+	if (F(ctx)->lb_stats < 0)
+		return 0;
+	ret = percpu_sum(F(ctx)->lb_stats, svc_id, v, STEER_TIERS + 1);
+	if (!ret)
+		memcpy(sum, v, sizeof(v));
+	return ret;
+}
+
 /* Every pinned map the agent opens, and where its fd goes. A map added
  * after an agent release that readers may find missing is `optional`. */
 static const struct {
@@ -285,6 +339,10 @@ static const struct {
     {STEER_MAP_RELAY_STATS, offsetof(struct map_fds, relay_stats), true},
     {STEER_MAP_SOCK_STATS, offsetof(struct map_fds, sock_stats), true},
     {STEER_MAP_REPLICA_ACTIVE, offsetof(struct map_fds, replica_active), true},
+    {STEER_MAP_SLOT_ATTRS, offsetof(struct map_fds, slot_attrs), true},
+    {STEER_MAP_BANKS, offsetof(struct map_fds, banks), true},
+    {STEER_MAP_REPLICA_RELAYED, offsetof(struct map_fds, relayed), true},
+    {STEER_MAP_LB_STATS, offsetof(struct map_fds, lb_stats), true},
 };
 
 #define NPINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))

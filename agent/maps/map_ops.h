@@ -42,12 +42,25 @@ struct map_ops {
 	int (*svc_stats_sum)(void *ctx, uint32_t svc_id, struct steer_svc_stats *sum);
 	int (*replica_stats_sum)(void *ctx, uint32_t replica_id, struct steer_replica_stats *sum);
 	int (*svc_stats_reset)(void *ctx, uint32_t svc_id);
-	/* Zeroes the replica's counters, steer_replica_active_v1 included: the
-	 * id now names another replica. */
+	/* Zeroes the replica's counters, steer_replica_active_v1 and
+	 * steer_replica_relayed_v1 included: the id now names another replica.
+	 * svc_stats_reset also zeroes steer_svc_lb_stats_v1. */
 	int (*replica_stats_reset)(void *ctx, uint32_t replica_id);
 	/* steer_replica_active_v1: TCP connections open to the replica now
 	 * (never below 0). */
 	int (*replica_active_get)(void *ctx, uint32_t replica_id, uint64_t *active);
+
+	/* steer_slot_attrs_v1 (indexed like slots) and steer_svc_banks_v1
+	 * (steer_bank_index()): weights, max_conns, tiers, max_queued. */
+	int (*slot_attrs_get)(void *ctx, uint32_t idx, struct steer_slot_attrs *a);
+	int (*slot_attrs_put)(void *ctx, uint32_t idx, const struct steer_slot_attrs *a);
+	int (*bank_get)(void *ctx, uint32_t idx, struct steer_bank *b);
+	int (*bank_put)(void *ctx, uint32_t idx, const struct steer_bank *b);
+	/* steer_replica_relayed_v1: the agent's relays open to a replica. */
+	int (*relayed_get)(void *ctx, uint32_t replica_id, uint64_t *relayed);
+	int (*relayed_put)(void *ctx, uint32_t replica_id, uint64_t relayed);
+	/* steer_svc_lb_stats_v1 summed over CPUs (zero if the map is absent). */
+	int (*lb_stats_sum)(void *ctx, uint32_t svc_id, struct steer_svc_lb_stats *sum);
 
 	/* Return once no running datapath program can still see old values. */
 	int (*wait_for_readers)(void *ctx);
@@ -97,7 +110,10 @@ struct map_ops {
 		.name_put = name_put, .svc_stats_sum = svc_stats_sum,                              \
 		.replica_stats_sum = replica_stats_sum, .svc_stats_reset = svc_stats_reset,        \
 		.replica_stats_reset = replica_stats_reset,                                        \
-		.replica_active_get = replica_active_get, .wait_for_readers = wait_for_readers,    \
+		.replica_active_get = replica_active_get, .slot_attrs_get = slot_attrs_get,        \
+		.slot_attrs_put = slot_attrs_put, .bank_get = bank_get, .bank_put = bank_put,      \
+		.relayed_get = relayed_get, .relayed_put = relayed_put,                            \
+		.lb_stats_sum = lb_stats_sum, .wait_for_readers = wait_for_readers,                \
 		.backend_next = backend_next, .backend_get = backend_get,                          \
 		.backend_put = backend_put, .backend_del = backend_del, .status_get = status_get,  \
 		.status_put = status_put, .check_stats_get = check_stats_get,                      \

@@ -195,21 +195,104 @@ static int check_capacity(struct snapshot *s, const struct steer_config *cfg, ch
 	return 0;
 }
 
-/* The datapath's flags for a service: its pick policy. */
-static uint8_t svc_flags(const struct svc_config *sc)
+/* How a service's replicas go into a bank: slot i holds replica order[i],
+ * tiers in pick order (this node, this zone, any), the config's order
+ * within a tier; the attributes of each slot and the bank's tier bounds. */
+struct bank_layout {
+	int order[STEER_MAX_SLOTS];
+	struct steer_slot_attrs attrs[STEER_MAX_SLOTS];
+	struct steer_bank bank;
+	uint8_t flags; /* STEER_SVC_F_* */
+};
+
+static enum steer_tier replica_tier(const struct map_ops *ops, const struct steer_config *cfg,
+				    const struct svc_config *sc, int r)
 {
-	return sc->proto == IPPROTO_TCP && svc_policy_effective(sc) == SVC_POLICY_RANDOM
-		   ? STEER_SVC_F_RANDOM
-		   : 0;
+	if (cfg->prefer_local && ops->is_local(ops->ctx, &sc->replicas[r]))
+		return STEER_TIER_LOCAL;
+	if (cfg->node_zone[0] && strcmp(sc->ropts[r].zone, cfg->node_zone) == 0)
+		return STEER_TIER_ZONE;
+	return STEER_TIER_ANY;
 }
 
-/* Steps 1-2 for one service: new replicas, then its idle bank. Fills fl and
- * returns 1 if the service needs a flip, 0 if it is unchanged. */
-static int stage_service(const struct map_ops *ops, struct snapshot *s, const struct svc_config *sc,
+static void bank_layout(const struct map_ops *ops, const struct steer_config *cfg,
+			const struct svc_config *sc, struct bank_layout *l)
+{
+	enum steer_tier tier[STEER_MAX_SLOTS];
+	uint32_t n = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (sc->proto == IPPROTO_TCP && svc_policy_effective(sc) == SVC_POLICY_RANDOM)
+		l->flags |= STEER_SVC_F_RANDOM;
+	for (int r = 0; r < sc->nreplicas; r++)
+		tier[r] = replica_tier(ops, cfg, sc, r);
+	for (int t = 0; t < STEER_TIERS; t++) {
+		uint32_t sum = 0;
+
+		for (int r = 0; r < sc->nreplicas; r++) {
+			uint16_t w = sc->ropts[r].weight ? sc->ropts[r].weight : 1;
+			uint32_t limit = sc->proto == IPPROTO_TCP ? replica_max_conns(sc, r) : 0;
+
+			if (tier[r] != (enum steer_tier)t)
+				continue;
+			sum += w;
+			l->order[n] = r;
+			l->attrs[n].weight = w;
+			l->attrs[n].weight_end = sum;
+			l->attrs[n].max_conns = limit;
+			if (w != 1)
+				l->flags |= STEER_SVC_F_WEIGHTED;
+			if (limit)
+				l->flags |= STEER_SVC_F_LIMITED;
+			/* The pass that served a connect is counted only when the
+			 * bank is read: any tier but "any" makes it read. */
+			if (t != STEER_TIER_ANY)
+				l->flags |= STEER_SVC_F_TIERS;
+			n++;
+		}
+		l->bank.tier_end[t] = (uint16_t)n;
+		l->bank.weight_total[t] = sum;
+	}
+	l->bank.max_queued = sc->proto == IPPROTO_TCP ? sc->max_queued : 0;
+}
+
+/* Does the live bank of ls already hold l's attributes and bounds? The
+ * datapath reads them only with one of the flags below (max_queued aside,
+ * read on a miss), so without those a bank an older agent wrote, with
+ * none of them, matches too: an upgrade need not flip every service. */
+static bool bank_matches(const struct map_ops *ops, const struct live_svc *ls,
+			 const struct bank_layout *l)
+{
+	struct steer_bank b = {};
+
+	if (ops->bank_get(ops->ctx, steer_bank_index(ls->val.svc_id, ls->val.bank), &b) &&
+	    (l->flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS)))
+		return false;
+	if (!(l->flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS)))
+		return b.max_queued == l->bank.max_queued;
+	if (memcmp(&b, &l->bank, sizeof(b)))
+		return false;
+	for (uint32_t i = 0; i < ls->val.count; i++) {
+		struct steer_slot_attrs a;
+
+		if (ops->slot_attrs_get(ops->ctx, steer_slot_index(ls->val.svc_id, ls->val.bank, i),
+					&a) ||
+		    memcmp(&a, &l->attrs[i], sizeof(a)))
+			return false;
+	}
+	return true;
+}
+
+/* Steps 1-2 for one service: new replicas, then its idle bank (slots in
+ * the order of its layout, their attributes, the bank's tiers). Fills fl
+ * and returns 1 if the service needs a flip, 0 if it is unchanged. */
+static int stage_service(const struct map_ops *ops, struct snapshot *s,
+			 const struct steer_config *cfg, const struct svc_config *sc,
 			 struct flip *fl, struct reconcile_result *res)
 {
 	struct steer_svc_key key;
 	struct live_svc *ls;
+	struct bank_layout l;
 	uint32_t ids[STEER_MAX_SLOTS], svc_id;
 	bool same;
 	int ret;
@@ -228,29 +311,30 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s, const st
 			return ret;
 	}
 
-	same = ls && ls->val.count == (uint32_t)sc->nreplicas && ls->val.flags == svc_flags(sc);
-	for (int r = 0; r < sc->nreplicas; r++) {
-		int at = live_find_replica(ls, &sc->replicas[r]);
+	bank_layout(ops, cfg, sc, &l);
+	same = ls && ls->val.count == (uint32_t)sc->nreplicas && ls->val.flags == l.flags;
+	for (int i = 0; i < sc->nreplicas; i++) {
+		int r = l.order[i], at = live_find_replica(ls, &sc->replicas[r]);
 		struct steer_replica rep;
 
-		same = same && at == r;
+		same = same && at == i;
 		if (at >= 0) {
-			ids[r] = ls->ids[at];
-			s->replica_kept[ids[r]] = true;
+			ids[i] = ls->ids[at];
+			s->replica_kept[ids[i]] = true;
 			continue;
 		}
-		ret = alloc_replica_id(s, &ids[r]);
+		ret = alloc_replica_id(s, &ids[i]);
 		if (!ret)
-			ret = ops->replica_stats_reset(ops->ctx, ids[r]);
+			ret = ops->replica_stats_reset(ops->ctx, ids[i]);
 		replica_encode(&sc->replicas[r], svc_id,
 			       sc->health.kind == HEALTH_KIND_NONE ? STEER_REPLICA_UP
 								   : STEER_REPLICA_UNKNOWN,
 			       &rep);
 		if (!ret)
-			ret = ops->replica_put(ops->ctx, ids[r], &rep);
+			ret = ops->replica_put(ops->ctx, ids[i], &rep);
 		if (ret)
 			return ret;
-		s->replica_kept[ids[r]] = true;
+		s->replica_kept[ids[i]] = true;
 		res->replicas_added++;
 	}
 
@@ -262,7 +346,7 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s, const st
 		if (ret)
 			return ret;
 	}
-	if (same) {
+	if (same && bank_matches(ops, ls, &l)) {
 		res->unchanged++;
 		return 0;
 	}
@@ -272,15 +356,21 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s, const st
 	fl->val.svc_id = svc_id;
 	fl->val.count = (uint16_t)sc->nreplicas;
 	fl->val.bank = ls ? (uint8_t)!ls->val.bank : 0;
-	fl->val.flags = svc_flags(sc);
+	fl->val.flags = l.flags;
 	fl->was = ls;
-	for (int r = 0; r < sc->nreplicas; r++) {
-		struct steer_slot slot = {.replica_id = ids[r]};
+	for (int i = 0; i < sc->nreplicas; i++) {
+		struct steer_slot slot = {.replica_id = ids[i]};
+		uint32_t idx = steer_slot_index(svc_id, fl->val.bank, (uint32_t)i);
 
-		ret = ops->slot_put(ops->ctx, steer_slot_index(svc_id, fl->val.bank, r), &slot);
+		ret = ops->slot_put(ops->ctx, idx, &slot);
+		if (!ret)
+			ret = ops->slot_attrs_put(ops->ctx, idx, &l.attrs[i]);
 		if (ret)
 			return ret;
 	}
+	ret = ops->bank_put(ops->ctx, steer_bank_index(svc_id, fl->val.bank), &l.bank);
+	if (ret)
+		return ret;
 	if (ls)
 		res->changed++;
 	else
@@ -468,7 +558,7 @@ int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struc
 		goto out;
 
 	for (int i = 0; i < cfg->nservices; i++) {
-		ret = stage_service(ops, s, &cfg->services[i], &flips[nflips], res);
+		ret = stage_service(ops, s, cfg, &cfg->services[i], &flips[nflips], res);
 		if (ret < 0) {
 			snprintf(err, errlen, "service '%s': cannot stage replicas: %s",
 				 cfg->services[i].name, strerror(-ret));

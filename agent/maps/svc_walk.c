@@ -49,34 +49,76 @@ static bool member_is_ejected(const struct map_ops *ops, const struct endpoint *
 	return ops->backend_get(ops->ctx, &key, &b) == 0 && b.ejected_ns;
 }
 
+/* Can replica id (of slot idx) take one more connection under max_conns?
+ * The kernel's count of its steered connections and the agent's relays. */
+static bool member_has_room(const struct map_ops *ops, uint32_t idx, uint32_t id)
+{
+	struct steer_slot_attrs a;
+	uint64_t active = 0, relayed = 0;
+
+	if (ops->slot_attrs_get(ops->ctx, idx, &a) || !a.max_conns)
+		return true;
+	ops->replica_active_get(ops->ctx, id, &active);
+	ops->relayed_get(ops->ctx, id, &relayed);
+	return active + relayed < a.max_conns;
+}
+
+/* The tiers of the bank as the hook reads them: one of [0, count) when the
+ * service has no tiers, weights or limits, or its bank has no entry. */
+static void bank_tiers(const struct map_ops *ops, const struct steer_svc_value *val,
+		       uint32_t end[STEER_TIERS])
+{
+	struct steer_bank b = {};
+
+	if (val->flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS))
+		ops->bank_get(ops->ctx, steer_bank_index(val->svc_id, val->bank), &b);
+	for (int t = 0; t < STEER_TIERS; t++)
+		end[t] = b.tier_end[STEER_TIER_ANY]
+			     ? (b.tier_end[t] < val->count ? b.tier_end[t] : val->count)
+			     : (t == STEER_TIER_ANY ? val->count : 0);
+}
+
+/* The hook's passes (this node, this zone, any), each in the order of
+ * steer_pick_slot() within its tier, skipping replicas at max_conns. Weights
+ * are left to the hook: a held connection is one among many. */
 int svc_pick_routable(const struct map_ops *ops, const struct steer_svc_key *key, uint32_t hint,
 		      struct endpoint *ep, uint32_t *replica_id)
 {
 	struct steer_svc_value val;
+	uint32_t end[STEER_TIERS], lo = 0;
 	int ret = ops->svc_get(ops->ctx, key, &val);
 
 	if (ret)
 		return ret == -ENOENT ? -EHOSTUNREACH : ret;
 	if (!svc_value_in_range(&val))
 		return -EUCLEAN;
-	for (uint32_t i = 0; i < steer_pick_steps(val.count); i++) {
-		uint32_t idx =
-		    steer_slot_index(val.svc_id, val.bank, steer_pick_slot(hint, val.count, i));
-		struct steer_replica r;
-		struct steer_slot slot;
-		struct endpoint cand;
+	bank_tiers(ops, &val, end);
+	for (int t = 0; t<STEER_TIERS; lo = end[t]> lo ? end[t] : lo, t++) {
+		uint32_t n = end[t] > lo ? end[t] - lo : 0;
 
-		if (ops->slot_get(ops->ctx, idx, &slot) || slot.replica_id >= STEER_MAX_REPLICAS ||
-		    ops->replica_get(ops->ctx, slot.replica_id, &r))
-			return -EUCLEAN;
-		if (!steer_replica_may_take(&r, key->family))
-			continue;
-		replica_decode(&r, &cand);
-		if (member_is_ejected(ops, &cand, key->proto))
-			continue;
-		*ep = cand;
-		*replica_id = slot.replica_id;
-		return 0;
+		for (uint32_t i = 0; i < steer_pick_steps(n); i++) {
+			uint32_t idx = steer_slot_index(val.svc_id, val.bank,
+							lo + steer_pick_slot(hint, n, i));
+			struct steer_replica r;
+			struct steer_slot slot;
+			struct endpoint cand;
+
+			if (ops->slot_get(ops->ctx, idx, &slot) ||
+			    slot.replica_id >= STEER_MAX_REPLICAS ||
+			    ops->replica_get(ops->ctx, slot.replica_id, &r))
+				return -EUCLEAN;
+			if (!steer_replica_may_take(&r, key->family))
+				continue;
+			replica_decode(&r, &cand);
+			if (member_is_ejected(ops, &cand, key->proto))
+				continue;
+			if ((val.flags & STEER_SVC_F_LIMITED) &&
+			    !member_has_room(ops, idx, slot.replica_id))
+				continue;
+			*ep = cand;
+			*replica_id = slot.replica_id;
+			return 0;
+		}
 	}
 	return -EHOSTUNREACH;
 }

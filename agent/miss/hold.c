@@ -44,7 +44,9 @@ struct hold_svc {
 	uint64_t refused_unlogged; /* of those, waiting for a relay slot */
 	double wait_logged_at;	   /* ev_now of the last "relays full" log line */
 	uint64_t waits_unlogged;
-	bool seen; /* during hold_sync */
+	uint32_t max_queued; /* `max_queued`: held at most, 0 = STEER_HOLD_MAX only */
+	bool limited;	     /* some replica has max_conns: a closed connection may make room */
+	bool seen;	     /* during hold_sync */
 };
 
 struct held {
@@ -53,6 +55,8 @@ struct held {
 	int cfd;		/* the client's connection */
 	int ufd;		/* upstream connect in flight, or -1 */
 	struct endpoint target; /* replica being tried */
+	uint32_t target_id;	/* its replica id */
+	bool counted;		/* the connect in flight counts in steer_replica_relayed_v1 */
 	uint64_t arrived_ns;	/* CLOCK_MONOTONIC */
 	uint32_t attempts;
 	ev_timer timer; /* next attempt, or the deadline */
@@ -68,6 +72,8 @@ struct served {
 	struct hold_svc *svc; /* NULL once its service left the config */
 	char name[SVC_NAME_MAX];
 	struct relay *relay;
+	uint32_t rid;  /* the replica's id, counted in steer_replica_relayed_v1 */
+	bool counted;  /* ... until the relay ends */
 	ev_timer idle; /* STEER_RELAY_IDLE_MS, checked against relay_last_active() */
 	LIST_ENTRY(served) link;
 };
@@ -95,6 +101,9 @@ struct hold {
 	 * libev cannot ask for. The loop watches the set's own fd. */
 	int gone_fd;
 	ev_io gone_io;
+	/* Per replica id: this agent's connects and relays to it, which the
+	 * datapath adds to the kernel's count for max_conns. */
+	uint32_t relayed[STEER_MAX_REPLICAS];
 };
 
 static uint64_t mono_ns(void)
@@ -128,11 +137,26 @@ static bool relay_slot_free(const struct hold *h)
 	return h->relays_open + h->connecting < h->lim.relay_max;
 }
 
+static void relayed_add(struct hold *h, uint32_t rid, int delta)
+{
+	int ret;
+
+	if (rid >= STEER_MAX_REPLICAS || (delta < 0 && !h->relayed[rid]))
+		return;
+	h->relayed[rid] += (uint32_t)delta;
+	ret = h->maps->relayed_put(h->maps->ctx, rid, h->relayed[rid]);
+	if (ret)
+		log_debug("cannot write the relays of replica id %u: %s", rid, strerror(-ret));
+}
+
 /* The upstream connect in flight is over: its relay slot is free again. */
 static void upstream_close(struct held *c)
 {
 	struct hold *h = c->svc->h;
 
+	if (c->counted)
+		relayed_add(h, c->target_id, -1);
+	c->counted = false;
 	ev_io_stop(h->loop, &c->connect_io);
 	close(c->ufd);
 	c->ufd = -1;
@@ -283,12 +307,16 @@ static void served_end(struct served *sv, bool idle)
 	ev_timer_stop(h->loop, &sv->idle);
 	LIST_REMOVE(sv, link);
 	h->relays_open--;
+	if (sv->counted)
+		relayed_add(h, sv->rid, -1);
 	if (s) {
 		s->relay.open--;
 		s->relay.idle_closed += idle;
 		relay_stats_publish(s);
 	}
 	free(sv);
+	if (s && s->limited)
+		hold_kick_id(h, s->svc_id); /* the replica has room for one more */
 }
 
 static void on_relay_done(void *arg, uint64_t up, uint64_t down, int err)
@@ -334,8 +362,12 @@ static void on_connected(struct held *c)
 	int cfd = c->cfd, ufd = c->ufd;
 	struct served *sv;
 
+	uint32_t rid = c->target_id;
+	bool counted = c->counted;
+
 	ev_io_stop(h->loop, &c->connect_io);
 	c->ufd = -1; /* the relay owns it now, and its slot */
+	c->counted = false;
 	h->connecting--;
 	log_timeline(c, "served");
 	s->stats.served++;
@@ -352,9 +384,13 @@ static void on_connected(struct held *c)
 		free(sv);
 		reset_close(cfd);
 		reset_close(ufd);
+		if (counted)
+			relayed_add(h, rid, -1);
 		s->relay.failed++;
 	} else {
 		sv->h = h;
+		sv->rid = rid;
+		sv->counted = counted;
 		sv->svc = s;
 		snprintf(sv->name, sizeof(sv->name), "%s", s->name);
 		LIST_INSERT_HEAD(&h->relays, sv, link);
@@ -430,13 +466,12 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* A routable replica of the service, chosen by the datapath's rule. Returns
  * 0 and fills ep, or a negative errno. */
-static int pick_replica(struct hold_svc *s, struct endpoint *ep)
+static int pick_replica(struct hold_svc *s, struct endpoint *ep, uint32_t *id)
 {
 	struct steer_svc_key key;
-	uint32_t id;
 
 	svc_key_encode(&s->vip, IPPROTO_TCP, &key);
-	return svc_pick_routable(s->h->maps, &key, (uint32_t)random(), ep, &id);
+	return svc_pick_routable(s->h->maps, &key, (uint32_t)random(), ep, id);
 }
 
 /*
@@ -450,7 +485,7 @@ static void attempt(struct held *c)
 	struct hold_svc *s = c->svc;
 	struct hold *h = s->h;
 	uint64_t offset_us = (mono_ns() - c->arrived_ns) / 1000;
-	bool routable = pick_replica(s, &c->target) == 0;
+	bool routable = pick_replica(s, &c->target, &c->target_id) == 0;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	double budget;
@@ -482,6 +517,10 @@ static void attempt(struct held *c)
 	}
 	c->ufd = fd;
 	h->connecting++; /* takes a relay slot */
+	/* and, for max_conns, a place at the replica: counted from now, so the
+	 * next held connection does not take the same last one */
+	relayed_add(h, c->target_id, 1);
+	c->counted = true;
 	ev_io_init(&c->connect_io, on_connect_io, c->ufd, EV_WRITE);
 	c->connect_io.data = c;
 	ev_io_start(s->h->loop, &c->connect_io);
@@ -576,7 +615,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 				pause_accepting(s, errno);
 			return; /* EAGAIN: all taken; else the kernel keeps them queued */
 		}
-		if (h->held_now >= h->lim.hold_max || !(c = calloc(1, sizeof(*c)))) {
+		if (h->held_now >= h->lim.hold_max ||
+		    (s->max_queued && s->stats.held_now >= s->max_queued) ||
+		    !(c = calloc(1, sizeof(*c)))) {
 			s->stats.refused_full++;
 			reset_close(fd);
 			stats_publish(s);
@@ -778,6 +819,10 @@ int hold_sync(struct hold *h, const struct steer_config *cfg)
 		}
 		s->seen = true;
 		s->retry = sc->retry;
+		s->max_queued = sc->max_queued;
+		s->limited = false;
+		for (int r = 0; r < sc->nreplicas; r++)
+			s->limited = s->limited || replica_max_conns(sc, r) > 0;
 		snprintf(s->name, sizeof(s->name), "%s", sc->name);
 		stats_publish(s);
 		relay_stats_publish(s);
@@ -793,6 +838,28 @@ int hold_sync(struct hold *h, const struct steer_config *cfg)
 		if (h->svcs[i])
 			hold_kick(h, h->svcs[i]->name);
 	return ret;
+}
+
+void hold_kick_id(struct hold *h, uint32_t svc_id)
+{
+	struct hold_svc *s = svc_id < STEER_MAX_SERVICES ? h->svcs[svc_id] : NULL;
+	struct held *c, *next;
+
+	if (!s)
+		return;
+	for (c = LIST_FIRST(&s->conns); c; c = next) {
+		next = LIST_NEXT(c, link); /* attempt() may serve and free c */
+		if (c->ufd >= 0)
+			continue; /* a connect is already on its way */
+		ev_timer_stop(h->loop, &c->timer);
+		attempt(c);
+	}
+}
+
+void hold_slot_freed(struct hold *h, uint32_t svc_id)
+{
+	if (svc_id < STEER_MAX_SERVICES && h->svcs[svc_id] && h->svcs[svc_id]->limited)
+		hold_kick_id(h, svc_id);
 }
 
 void hold_kick(struct hold *h, const char *service)

@@ -45,6 +45,14 @@ int hold_sync(struct hold *h, const struct steer_config *cfg);
  * instead of waiting out their backoff. */
 void hold_kick(struct hold *h, const char *service);
 
+/* The same, for the service of id svc_id. */
+void hold_kick_id(struct hold *h, uint32_t svc_id);
+
+/* The datapath saw a connection of service svc_id close while connections
+ * were held for it (STEER_EVENT_SLOT_FREE): with max_conns, one may fit
+ * now, so try them at once. Without max_conns a close frees nothing. */
+void hold_slot_freed(struct hold *h, uint32_t svc_id);
+
 /* Unpublish every listener first (misses fail fast with EHOSTUNREACH while
  * no agent runs), then reset held connections and the relays of served ones
  * still open, and free. NULL-safe. */

@@ -17,6 +17,7 @@
 static int load_service(const struct map_ops *ops, struct svc_view *sv)
 {
 	struct steer_svc_name name = {};
+	struct steer_bank bank = {};
 	struct svc_members set;
 	int ret = svc_read_members(ops, &sv->key, &set);
 
@@ -28,12 +29,23 @@ static int load_service(const struct map_ops *ops, struct svc_view *sv)
 	ops->hold_stats_get(ops->ctx, sv->val.svc_id, &sv->hold);
 	ops->relay_stats_get(ops->ctx, sv->val.svc_id, &sv->relay);
 	ops->svc_stats_sum(ops->ctx, sv->val.svc_id, &sv->stats);
+	ops->lb_stats_sum(ops->ctx, sv->val.svc_id, &sv->lb);
+	/* The hook refuses past max_queued before the agent sees the connection;
+	 * the operator sees one count. */
+	sv->hold.refused_full += sv->lb.refused_full;
+	ops->bank_get(ops->ctx, steer_bank_index(sv->val.svc_id, sv->val.bank), &bank);
 	for (uint32_t i = 0; i < set.n; i++) {
 		struct replica_view *rv = &sv->replicas[sv->nreplicas++];
 		struct steer_replica_stats rs = {};
 
 		rv->id = set.m[i].id;
 		rv->r = set.m[i].r;
+		ops->slot_attrs_get(ops->ctx, steer_slot_index(sv->val.svc_id, sv->val.bank, i),
+				    &rv->attrs);
+		rv->tier = STEER_TIER_ANY;
+		for (int t = STEER_TIERS - 1; t >= 0; t--)
+			if (i < bank.tier_end[t])
+				rv->tier = (uint8_t)t;
 		ops->replica_stats_sum(ops->ctx, rv->id, &rs);
 		rv->steered = rs.steered;
 		ops->replica_active_get(ops->ctx, rv->id, &rv->active);

@@ -49,6 +49,12 @@ static double attempts_per_served(const struct steer_hold_stats *h)
 	return h->served ? (double)h->attempts_served / (double)h->served : 0.0;
 }
 
+/* The pass of a pick a tier's replicas serve: this node, this zone, any. */
+static const char *tier_name(uint8_t tier)
+{
+	return tier == STEER_TIER_LOCAL ? "local" : tier == STEER_TIER_ZONE ? "zone" : "any";
+}
+
 static void print_hold_text(const struct steer_hold_stats *h, FILE *out)
 {
 	fprintf(out,
@@ -101,6 +107,10 @@ void status_render_text(const struct status_snapshot *s, FILE *out)
 			(unsigned long long)sv[i].stats.steered,
 			(unsigned long long)sv[i].stats.misses,
 			(unsigned long long)sv[i].stats.errors);
+		fprintf(out, "  passes: local=%llu zone=%llu any=%llu\n",
+			(unsigned long long)sv[i].lb.pass[STEER_TIER_LOCAL],
+			(unsigned long long)sv[i].lb.pass[STEER_TIER_ZONE],
+			(unsigned long long)sv[i].lb.pass[STEER_TIER_ANY]);
 		if (proto == IPPROTO_TCP) {
 			print_hold_text(&sv[i].hold, out);
 			print_relay_text(&sv[i].relay, out);
@@ -113,7 +123,8 @@ void status_render_text(const struct status_snapshot *s, FILE *out)
 			replica_decode(&rv->r, &ep);
 			fprintf(out,
 				"  replica %s id=%u state=%s since=%s check=%s/%uus fails=%u "
-				"steered=%llu active=%llu failed_connects=%llu ejected=%s\n",
+				"steered=%llu active=%llu failed_connects=%llu ejected=%s "
+				"weight=%u max_conns=%u tier=%s\n",
 				endpoint_format(&ep, buf, sizeof(buf)), rv->id,
 				health_state_name(rv->r.state),
 				iso_time(rv->st.since_ns, since, sizeof(since)),
@@ -121,7 +132,9 @@ void status_render_text(const struct status_snapshot *s, FILE *out)
 				rv->st.consecutive_failures, (unsigned long long)rv->steered,
 				(unsigned long long)rv->active,
 				(unsigned long long)rv->b.failed_connects,
-				rv->b.ejected_ns ? eject_reason_name(rv->b.reason) : "no");
+				rv->b.ejected_ns ? eject_reason_name(rv->b.reason) : "no",
+				rv->attrs.weight ? rv->attrs.weight : 1, rv->attrs.max_conns,
+				tier_name(rv->tier));
 		}
 	}
 	fprintf(out, "sockets open=%llu steered=%llu closed=%llu aborted=%llu\n",
@@ -268,6 +281,9 @@ static json_t *replica_json(const struct replica_view *rv)
 	put(&b, "eject_reason",
 	    json_string(eject_reason_name(rv->b.ejected_ns ? rv->b.reason : rv->st.eject_reason)));
 	put(&b, "ejected_ns", u64(rv->b.ejected_ns));
+	put(&b, "weight", json_integer(rv->attrs.weight ? rv->attrs.weight : 1));
+	put(&b, "max_conns", json_integer(rv->attrs.max_conns));
+	put(&b, "tier", json_string(tier_name(rv->tier)));
 	return build_done(&b);
 }
 
@@ -289,6 +305,14 @@ static json_t *service_json(const struct svc_view *sv)
 	for (int r = 0; r < sv->nreplicas; r++)
 		append(&replicas, replica_json(&sv->replicas[r]));
 	put(&b, "replicas", build_done(&replicas));
+	{
+		struct json_build p = {json_object(), false};
+
+		put(&p, "local", u64(sv->lb.pass[STEER_TIER_LOCAL]));
+		put(&p, "zone", u64(sv->lb.pass[STEER_TIER_ZONE]));
+		put(&p, "any", u64(sv->lb.pass[STEER_TIER_ANY]));
+		put(&b, "passes", build_done(&p));
+	}
 	if (proto == IPPROTO_TCP) {
 		put(&b, "hold", hold_json(&sv->hold));
 		put(&b, "relays", relay_json(&sv->relay));

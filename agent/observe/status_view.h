@@ -15,6 +15,8 @@ struct replica_view {
 	uint64_t active;		/* steer_replica_active_v1: TCP connections open */
 	struct steer_replica_status st; /* the agent's record of its checks */
 	struct steer_backend b;		/* steer_backends_v1; zero for UDP replicas */
+	struct steer_slot_attrs attrs;	/* weight, max_conns (zero before the map existed) */
+	uint8_t tier;			/* enum steer_tier of its slot */
 };
 
 struct svc_view {
@@ -24,8 +26,9 @@ struct svc_view {
 	struct steer_svc_stats stats;  /* summed over CPUs */
 	struct steer_hold_stats hold;  /* the miss path; shown for TCP only */
 	struct steer_relay_stats
-	    relay;     /* its relays; TCP only, zero before an agent made the map */
-	int nreplicas; /* replicas in the active slot bank */
+	    relay;		      /* its relays; TCP only, zero before an agent made the map */
+	struct steer_svc_lb_stats lb; /* connects by pass, misses refused in the hook */
+	int nreplicas;		      /* replicas in the active slot bank */
 	struct replica_view replicas[STEER_MAX_SLOTS];
 };
 

@@ -184,4 +184,41 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_check_stats_v1 SEC(".maps");
 
+/* (service, bank, slot) -> the slot's weight and max_conns; indexed like
+ * steer_slots_v1 and written with it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SLOT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct steer_slot_attrs);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_slot_attrs_v1 SEC(".maps");
+
+/* (service, bank) -> locality tiers, their weights, and max_queued. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES *STEER_SLOT_BANKS);
+	__type(key, __u32);
+	__type(value, struct steer_bank);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_svc_banks_v1 SEC(".maps");
+
+/* Replica id -> the agent's relays open to it (max_conns counts them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_REPLICAS);
+	__type(key, __u32);
+	__type(value, struct steer_replica_relayed);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_replica_relayed_v1 SEC(".maps");
+
+/* Service id -> connects by the pass that served them, refused misses; per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct steer_svc_lb_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_svc_lb_stats_v1 SEC(".maps");
+
 #endif /* STEER_MAPS_H */

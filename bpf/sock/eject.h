@@ -87,7 +87,7 @@ static __always_inline void emit_event(const struct steer_backend_key *key, __u8
 	ev->port = key->port;
 	ev->family = key->family;
 	ev->reason = reason;
-	ev->pad = 0;
+	ev->svc_id = 0;
 	bpf_ringbuf_submit(ev, 0);
 }
 

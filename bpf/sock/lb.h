@@ -134,88 +134,204 @@ static __always_inline bool replica_is_routable(const struct steer_replica *r, _
 	return !b || !b->ejected_ns;
 }
 
-/* Pick a routable replica of svc in the order of steer_pick_slot(). */
-static __always_inline int svc_pick_replica(__u32 svc_id, __u32 bank, __u32 count, __u32 hint,
-					    __u8 family, __u8 proto, __u32 *replica_id,
-					    const struct steer_replica **replica)
+/* Connections open to replica rid: the kernel's count of steered ones, and
+ * (limited: the service has max_conns) the agent's relays, which max_conns
+ * counts too. */
+static __always_inline __s64 replica_load(__u32 rid, bool limited)
 {
-	__u32 i;
+	const struct steer_replica_active *a = bpf_map_lookup_elem(&steer_replica_active_v1, &rid);
+	const struct steer_replica_relayed *rl;
+	__s64 n = a ? a->active : 0;
+
+	if (limited) {
+		rl = bpf_map_lookup_elem(&steer_replica_relayed_v1, &rid);
+		if (rl)
+			n += (__s64)rl->relayed;
+	}
+	return n;
+}
+
+/* Enough halvings to search any tier of STEER_MAX_SLOTS slots. */
+#define STEER_SEARCH_STEPS (33 - __builtin_clz(STEER_MAX_SLOTS))
+
+/*
+ * The helpers of a pick below are global functions: the verifier checks
+ * each once, on its own, and a call to one costs the caller's loop a
+ * handful of instructions. Inlined, the walk of up to STEER_MAX_SLOTS
+ * steps times a binary search times three tiers is more states than the
+ * verifier will explore. Five arguments at most, so some come packed.
+ */
+
+/* The slot of [lo, hi) whose weight range holds x: the first whose
+ * weight_end exceeds it. A binary search, so weights cost log2(slots)
+ * lookups per draw and no slot expansion. */
+__noinline __u32 steer_weighted_slot(__u32 base, __u32 lo, __u32 hi, __u32 x)
+{
+	__u32 top = hi, step;
+
+	if (hi <= lo || hi > STEER_MAX_SLOTS)
+		return lo;
+	for (step = 0; step < STEER_SEARCH_STEPS && lo < hi; step++) {
+		__u32 mid = lo + (hi - lo) / 2, idx = base + mid;
+		const struct steer_slot_attrs *a = bpf_map_lookup_elem(&steer_slot_attrs_v1, &idx);
+
+		if (!a)
+			break;
+		if (a->weight_end > x)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < top ? lo : top - 1;
+}
+
+/* Can slot idx take a new connection? Its replica routable, and under its
+ * max_conns when the service has limits. Returns the replica id with its
+ * weight in bits 32-47, or -1. opts = family | proto << 8 | flags << 16. */
+__noinline __s64 steer_slot_take(__u32 idx, __u32 opts)
+{
+	__u8 family = opts & 0xff, proto = (opts >> 8) & 0xff, flags = (opts >> 16) & 0xff;
+	const struct steer_slot *s = bpf_map_lookup_elem(&steer_slots_v1, &idx);
+	const struct steer_slot_attrs *a;
+	const struct steer_replica *r;
+	__u64 weight = 1;
+	__u32 id;
+
+	if (!s)
+		return -1;
+	id = s->replica_id;
+	r = bpf_map_lookup_elem(&steer_replicas_v1, &id);
+	if (!r || !replica_is_routable(r, family, proto))
+		return -1;
+	if (!(flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED)))
+		return id | weight << 32;
+	a = bpf_map_lookup_elem(&steer_slot_attrs_v1, &idx);
+	if (!a)
+		return id | weight << 32;
+	if ((flags & STEER_SVC_F_WEIGHTED) && a->weight)
+		weight = a->weight;
+	if ((flags & STEER_SVC_F_LIMITED) && a->max_conns &&
+	    replica_load(id, true) >= (__s64)a->max_conns)
+		return -1;
+	return id | weight << 32;
+}
+
+/*
+ * Pick a replica among the slots [lo, hi) of one locality tier (range =
+ * lo | hi << 16); returns its id, -EHOSTUNREACH if none can take the
+ * connection, -EINVAL on a bad range. base: the bank's slot 0; wtotal: the
+ * tier's total weight, 0 for equal weights; opts as steer_slot_take().
+ *
+ * First candidate: the order of steer_pick_slot() (STEER_PICK_DRAWS draws,
+ * by weight if wtotal, then a walk over every slot); the first slot that
+ * takes wins. p2c (TCP without STEER_SVC_F_RANDOM): a second candidate
+ * with another replica id, from up to STEER_PICK_DRAWS more draws; the
+ * lower load / weight wins, a tie by the weights (w2 / (w1 + w2) for the second). If those draws
+ * find no second one (most replicas are down or full), the first stands.
+ */
+__noinline int steer_pick_tier(__u32 base, __u32 range, __u32 wtotal, __u32 hint, __u32 opts)
+{
+	__u32 lo = range & 0xffff, hi = range >> 16, n, i, slot, rid2, w1, w2;
+	__u8 proto = (opts >> 8) & 0xff, flags = (opts >> 16) & 0xff;
+	bool limited = flags & STEER_SVC_F_LIMITED;
+	__s64 c1 = -1, c2 = -1, a1, a2;
+
+	if (hi <= lo || hi > STEER_MAX_SLOTS)
+		return -EINVAL;
+	n = hi - lo;
+	for (i = 0; i < STEER_PICK_DRAWS + STEER_MAX_SLOTS && i < steer_pick_steps(n); i++) {
+		if (wtotal && n > 1 && i < STEER_PICK_DRAWS)
+			slot = steer_weighted_slot(
+			    base, lo, hi,
+			    (i ? steer_pick_mix(hint + i * 0x9e3779b9u) : hint) % wtotal);
+		else
+			slot = lo + steer_pick_slot(hint, n, i);
+		c1 = steer_slot_take(base + slot, opts);
+		if (c1 >= 0)
+			break;
+	}
+	if (c1 < 0)
+		return -EHOSTUNREACH;
+	if (proto != IPPROTO_TCP || (flags & STEER_SVC_F_RANDOM) || n < 2)
+		return (int)(__u32)c1;
+	for (i = 0; i < STEER_PICK_DRAWS; i++) {
+		__u32 h2 = steer_pick_mix(hint ^ (0x27d4eb2fu + i * 0x9e3779b9u));
+
+		slot = wtotal ? steer_weighted_slot(base, lo, hi, h2 % wtotal) : lo + h2 % n;
+		c2 = steer_slot_take(base + slot, opts);
+		if (c2 >= 0 && (__u32)c2 != (__u32)c1)
+			break;
+		c2 = -1;
+	}
+	if (c2 < 0)
+		return (int)(__u32)c1;
+	rid2 = (__u32)c2;
+	w1 = (__u32)(c1 >> 32);
+	w2 = (__u32)(c2 >> 32);
+	/* load1 / w1 against load2 / w2, without division */
+	a1 = replica_load((__u32)c1, limited) * (__s64)w2;
+	a2 = replica_load(rid2, limited) * (__s64)w1;
+	if (a2 < a1)
+		return (int)rid2;
+	/* A tie goes by weight, so equal loads keep the weights' shares: the
+	 * draws that brought the two in are no longer enough once the second
+	 * must differ from the first. */
+	if (a2 == a1 && (hint >> 8) % (w1 + w2) < w2)
+		return (int)rid2;
+	return (int)(__u32)c1;
+}
+
+/*
+ * Pick for a connect or datagram to service svc: the passes of its
+ * locality tiers in order (this node, this zone, any), each by the
+ * service's policy, with no delay between them. Returns 0 with *rid and
+ * *pass set, -EHOSTUNREACH if no tier has a replica that can take it (a
+ * miss), another negative errno if the maps are inconsistent.
+ */
+static __always_inline int svc_pick(__u32 svc_id, __u32 bank, __u32 count, __u8 flags, __u32 hint,
+				    __u8 family, __u8 proto, __u32 *rid, __u32 *pass)
+{
+	struct steer_bank b = {};
+	__u32 base, t, lo = 0;
 
 	if (count == 0)
 		return -EHOSTUNREACH;
 	if (count > STEER_MAX_SLOTS || bank >= STEER_SLOT_BANKS)
 		return -EINVAL;
+	if (flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS)) {
+		__u32 bidx = steer_bank_index(svc_id, bank);
+		const struct steer_bank *bp = bpf_map_lookup_elem(&steer_svc_banks_v1, &bidx);
 
-	for (i = 0; i < STEER_PICK_DRAWS + STEER_MAX_SLOTS && i < steer_pick_steps(count); i++) {
-		__u32 idx = steer_slot_index(svc_id, bank, steer_pick_slot(hint, count, i));
-		const struct steer_slot *s = bpf_map_lookup_elem(&steer_slots_v1, &idx);
-		const struct steer_replica *r;
-		__u32 rid;
+		if (bp)
+			b = *bp;
+	}
+	if (!b.tier_end[STEER_TIER_ANY]) {
+		/* A bank written before tiers: one tier, equal weights. */
+		b.tier_end[STEER_TIER_LOCAL] = 0;
+		b.tier_end[STEER_TIER_ZONE] = 0;
+		b.tier_end[STEER_TIER_ANY] = count;
+		flags &= ~STEER_SVC_F_WEIGHTED;
+	}
+	base = steer_slot_index(svc_id, bank, 0);
+	for (t = 0; t < STEER_TIERS; t++) {
+		__u32 hi = b.tier_end[t] < count ? b.tier_end[t] : count;
+		int ret;
 
-		if (!s)
-			return -ENOENT;
-		rid = s->replica_id;
-		r = bpf_map_lookup_elem(&steer_replicas_v1, &rid);
-		if (!r)
-			return -ENOENT;
-		if (replica_is_routable(r, family, proto)) {
-			*replica_id = rid;
-			*replica = r;
+		if (hi <= lo)
+			continue;
+		ret = steer_pick_tier(base, lo | hi << 16,
+				      flags & STEER_SVC_F_WEIGHTED ? b.weight_total[t] : 0, hint,
+				      family | (__u32)proto << 8 | (__u32)flags << 16);
+		if (ret >= 0) {
+			*rid = (__u32)ret;
+			*pass = t;
 			return 0;
 		}
+		if (ret != -EHOSTUNREACH)
+			return ret;
+		lo = hi;
 	}
 	return -EHOSTUNREACH;
-}
-
-static __always_inline __s64 replica_active(__u32 rid)
-{
-	const struct steer_replica_active *a = bpf_map_lookup_elem(&steer_replica_active_v1, &rid);
-
-	return a ? a->active : 0;
-}
-
-/*
- * Power of two choices: a second routable candidate, distinct from the
- * first (rid, r), from up to STEER_PICK_DRAWS draws of another hint; the
- * one with fewer active connections wins, a tie goes by a bit of the hint.
- * If those draws find no second candidate (most replicas are down), the
- * first stands. A bounded number of draws and no walk: a second full pick
- * is more than the verifier will follow.
- */
-static __always_inline void svc_pick_p2c(__u32 svc_id, __u32 bank, __u32 count, __u32 hint,
-					 __u8 family, __u32 *rid, const struct steer_replica **r)
-{
-	const struct steer_replica *r2 = NULL;
-	__u32 rid2 = 0, i;
-	__s64 a1, a2;
-
-	if (count < 2 || count > STEER_MAX_SLOTS || bank >= STEER_SLOT_BANKS)
-		return;
-	for (i = 0; i < STEER_PICK_DRAWS; i++) {
-		__u32 slot = steer_pick_mix(hint ^ (0x27d4eb2fu + i * 0x9e3779b9u)) % count;
-		__u32 idx = steer_slot_index(svc_id, bank, slot);
-		const struct steer_slot *s = bpf_map_lookup_elem(&steer_slots_v1, &idx);
-		const struct steer_replica *c;
-		__u32 id;
-
-		if (!s || s->replica_id == *rid)
-			continue;
-		id = s->replica_id;
-		c = bpf_map_lookup_elem(&steer_replicas_v1, &id);
-		if (c && replica_is_routable(c, family, IPPROTO_TCP)) {
-			rid2 = id;
-			r2 = c;
-			break;
-		}
-	}
-	if (!r2)
-		return;
-	a1 = replica_active(*rid);
-	a2 = replica_active(rid2);
-	if (a2 < a1 || (a2 == a1 && (hint & 0x80000000u))) {
-		*rid = rid2;
-		*r = r2;
-	}
 }
 
 /* The reverse NAT of steer before socket storage (steer_revnat_v1): only
@@ -232,6 +348,27 @@ legacy_revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
 	return bpf_map_lookup_elem(&steer_revnat_v1, &key);
 }
 
+/* max_queued connections of the service held already (the agent's count)?
+ * Then a miss is refused here, before any handshake: the client's connect()
+ * fails with ECONNREFUSED. Counted as refused_full. */
+static __always_inline bool svc_queue_full(__u32 svc_id, __u32 bank)
+{
+	__u32 bidx = steer_bank_index(svc_id, bank);
+	const struct steer_bank *b = bpf_map_lookup_elem(&steer_svc_banks_v1, &bidx);
+	const struct steer_hold_stats *h;
+	struct steer_svc_lb_stats *lb;
+
+	if (!b || !b->max_queued)
+		return false;
+	h = bpf_map_lookup_elem(&steer_hold_stats_v1, &svc_id);
+	if (!h || h->held_now < b->max_queued)
+		return false;
+	lb = bpf_map_lookup_elem(&steer_svc_lb_stats_v1, &svc_id);
+	if (lb)
+		lb->refused_full++;
+	return true;
+}
+
 /*
  * A miss: count it, then hand a TCP connect to the agent's hold listener for
  * the service, which retries replicas with backoff and relays once one
@@ -241,9 +378,9 @@ legacy_revnat_lookup(__u64 cookie, const struct sock_endpoint *peer)
  * port somebody else bound after the agent died is never reached.
  * UDP, or no live listener (no agent running): -EHOSTUNREACH.
  */
-static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_id, __u8 proto,
-					   const struct sock_endpoint *vip, __u8 svc_family,
-					   struct steer_svc_stats *stats)
+static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_id, __u32 bank,
+					   __u8 proto, const struct sock_endpoint *vip,
+					   __u8 svc_family, struct steer_svc_stats *stats)
 {
 	struct sock_endpoint hold = {};
 	struct bpf_sock *listener;
@@ -255,6 +392,8 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 		stats->misses++; /* per-CPU: no atomic needed */
 	if (proto != IPPROTO_TCP)
 		return -EHOSTUNREACH;
+	if (svc_queue_full(svc_id, bank))
+		return -ECONNREFUSED;
 	listener = bpf_map_lookup_elem(&steer_hold_socks_v1, &svc_id);
 	if (!listener)
 		return -EHOSTUNREACH;
@@ -301,10 +440,11 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bo
 	const struct steer_svc_value *svc;
 	const struct steer_replica *r = NULL;
 	struct steer_replica_stats *rstats;
+	struct steer_svc_lb_stats *lbstats;
 	struct steer_svc_stats *stats;
 	struct steer_sock *rec;
 	struct sock_endpoint vip;
-	__u32 svc_id, bank, count, rid = 0, hint;
+	__u32 svc_id, bank, count, rid = 0, hint, pass = 0;
 	__u8 flags;
 	__u8 proto = ctx->protocol, svc_family = family;
 	__be32 shown[4];
@@ -345,13 +485,16 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bo
 		hint = (__u32)(cookie ^ (cookie >> 32));
 	}
 
-	err = svc_pick_replica(svc_id, bank, count, hint, svc_family, proto, &rid, &r);
+	err = svc_pick(svc_id, bank, count, flags, hint, svc_family, proto, &rid, &pass);
 	if (err == -EHOSTUNREACH)
-		return svc_handle_miss(ctx, svc_id, proto, &vip, svc_family, stats);
-	if (err || !r)
+		return svc_handle_miss(ctx, svc_id, bank, proto, &vip, svc_family, stats);
+	if (err)
 		goto fail_closed;
-	if (proto == IPPROTO_TCP && !(flags & STEER_SVC_F_RANDOM))
-		svc_pick_p2c(svc_id, bank, count, hint, svc_family, &rid, &r);
+	r = bpf_map_lookup_elem(&steer_replicas_v1, &rid);
+	if (!r) {
+		err = -ENOENT;
+		goto fail_closed;
+	}
 
 	/* What the socket will see as its peer, in its own family. */
 	if (svc_family != family)
@@ -374,6 +517,9 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family, bo
 	rstats = bpf_map_lookup_elem(&steer_replica_stats_v1, &rid);
 	if (rstats)
 		rstats->steered++;
+	lbstats = bpf_map_lookup_elem(&steer_svc_lb_stats_v1, &svc_id);
+	if (lbstats && pass < STEER_TIERS)
+		lbstats->pass[pass]++;
 	return 0;
 
 fail_closed:

@@ -149,10 +149,40 @@ static __always_inline void replica_active_add(__u32 rid, __s64 delta)
 /* The socket no longer uses the replica its record names (it closed, or
  * connects again): a TCP connection leaves that replica's count. One
  * whose replica was removed was zeroed with it. */
+/* A connection to r closed while the agent holds connections of r's
+ * service: tell it, so it tries them now (one may fit under max_conns)
+ * rather than at their next backoff step. */
+static __always_inline void slot_free_notify(const struct steer_replica *r)
+{
+	__u32 svc_id = r->svc_id;
+	const struct steer_hold_stats *h = bpf_map_lookup_elem(&steer_hold_stats_v1, &svc_id);
+	struct steer_event *ev;
+
+	if (!h || !h->held_now)
+		return;
+	ev = bpf_ringbuf_reserve(&steer_events_v1, sizeof(*ev), 0);
+	if (!ev)
+		return; /* the agent's backoff still retries them */
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->addr[0] = r->addr[0];
+	ev->addr[1] = r->addr[1];
+	ev->addr[2] = r->addr[2];
+	ev->addr[3] = r->addr[3];
+	ev->port = r->port;
+	ev->family = r->family;
+	ev->reason = STEER_EVENT_SLOT_FREE;
+	ev->svc_id = svc_id;
+	bpf_ringbuf_submit(ev, 0);
+}
+
 static __always_inline void sock_conn_leave(struct steer_sock *s)
 {
-	if (s->conn_family && s->conn_proto == IPPROTO_TCP && sock_conn_replica(s))
+	const struct steer_replica *r;
+
+	if (s->conn_family && s->conn_proto == IPPROTO_TCP && (r = sock_conn_replica(s))) {
 		replica_active_add(s->conn_replica, -1);
+		slot_free_notify(r);
+	}
 	s->conn_family = 0;
 }
 

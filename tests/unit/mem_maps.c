@@ -153,6 +153,8 @@ static int svc_stats_reset(void *ctx, uint32_t id)
 {
 	static const struct steer_svc_stats zero;
 
+	if (id < STEER_MAX_SERVICES)
+		memset(&M(ctx)->lb_stats[id], 0, sizeof(M(ctx)->lb_stats[id]));
 	ARRAY_PUT(svc_stats, id, &zero, MEM_OTHER);
 }
 
@@ -160,8 +162,10 @@ static int replica_stats_reset(void *ctx, uint32_t id)
 {
 	static const struct steer_replica_stats zero;
 
-	if (id < STEER_MAX_REPLICAS)
+	if (id < STEER_MAX_REPLICAS) {
 		M(ctx)->replica_active[id].active = 0;
+		M(ctx)->relayed[id] = 0;
+	}
 	ARRAY_PUT(replica_stats, id, &zero, MEM_OTHER);
 }
 
@@ -172,6 +176,41 @@ static int replica_active_get(void *ctx, uint32_t id, uint64_t *active)
 	*active =
 	    M(ctx)->replica_active[id].active > 0 ? (uint64_t)M(ctx)->replica_active[id].active : 0;
 	return 0;
+}
+
+static int slot_attrs_get(void *ctx, uint32_t idx, struct steer_slot_attrs *a)
+{
+	ARRAY_GET(slot_attrs, idx, a);
+}
+
+static int slot_attrs_put(void *ctx, uint32_t idx, const struct steer_slot_attrs *a)
+{
+	ARRAY_PUT(slot_attrs, idx, a, MEM_OTHER);
+}
+
+static int bank_get(void *ctx, uint32_t idx, struct steer_bank *b)
+{
+	ARRAY_GET(banks, idx, b);
+}
+
+static int bank_put(void *ctx, uint32_t idx, const struct steer_bank *b)
+{
+	ARRAY_PUT(banks, idx, b, MEM_OTHER);
+}
+
+static int relayed_get(void *ctx, uint32_t id, uint64_t *relayed)
+{
+	ARRAY_GET(relayed, id, relayed);
+}
+
+static int relayed_put(void *ctx, uint32_t id, uint64_t relayed)
+{
+	ARRAY_PUT(relayed, id, &relayed, MEM_OTHER);
+}
+
+static int lb_stats_sum(void *ctx, uint32_t id, struct steer_svc_lb_stats *sum)
+{
+	ARRAY_GET(lb_stats, id, sum);
 }
 
 static int wait_for_readers(void *ctx)

@@ -47,6 +47,10 @@ struct mem_maps {
 	struct steer_svc_stats svc_stats[STEER_MAX_SERVICES];
 	struct steer_replica_stats replica_stats[STEER_MAX_REPLICAS];
 	struct steer_replica_active replica_active[STEER_MAX_REPLICAS];
+	uint64_t relayed[STEER_MAX_REPLICAS];
+	struct steer_slot_attrs slot_attrs[STEER_MAX_SLOT_ENTRIES];
+	struct steer_bank banks[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
+	struct steer_svc_lb_stats lb_stats[STEER_MAX_SERVICES];
 	struct steer_replica_status status[STEER_MAX_REPLICAS];
 	struct steer_check_stats check_stats[STEER_MAX_SERVICES];
 	struct steer_hold_stats hold_stats[STEER_MAX_SERVICES];

@@ -161,7 +161,8 @@ static const struct {
 } bad[] = {
     {"unknown key", "[service web]\nvip = 1.2.3.4:80\nvips = 1.2.3.5:80\n",
      "t.ini:3: unknown key 'vips' in service 'web' (accepted: vip, protocol, replica, health, "
-     "policy, health_interval_ms, health_timeout_ms, health_rise, health_fall, health_expect, "
+     "policy, max_conns, max_queued, health_interval_ms, health_timeout_ms, health_rise, "
+     "health_fall, health_expect, "
      "retry_initial_backoff_ms, retry_backoff_multiplier, retry_max_backoff_ms, retry_jitter, "
      "retry_timeout_ms)"},
     {"duplicate vip key", "[service web]\nvip = 1.2.3.4:80\nvip = 1.2.3.5:80\n",

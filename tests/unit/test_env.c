@@ -542,8 +542,8 @@ static const struct {
     {"STEER_CGRUOP", "STEER_CGROUP"},
     {"STEER_LOG_LEVL", "STEER_LOG_LEVEL"},
     {"STEER_LOGLEVEL", "STEER_LOG_LEVEL"},
-    {"STEER_LOG", NULL},
-    {"STEER_XYZZY", NULL},
+    {"STEER_LOGGING", NULL},
+    {"STEER_QWXJKVB", NULL},
     {"STEER_HEALTH_INTERVAL", "STEER_HEALTH_INTERVAL_MS"},
     {"STEER_HEALTH_RISES", "STEER_HEALTH_RISE"},
     {"STEER_HEALTH_FAIL", "STEER_HEALTH_FALL"},
@@ -711,7 +711,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 21);
+	assert_int_equal(env_vars_count, 23);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -819,6 +819,8 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_HEALTH_RISE=2\n"
 				 "STEER_HEALTH_FALL=2\n"
 				 "STEER_PASSIVE_EJECT_FAILURES=3\n"
+				 "STEER_ZONE=(none)\n"
+				 "STEER_PREFER_LOCAL=1\n"
 				 "STEER_SOCK_DESTROY_TCP=off\n"
 				 "STEER_CONTROL_SOCKET=/run/steer/steer.sock\n"
 				 "STEER_RETRY_INITIAL_BACKOFF_MS=25\n"

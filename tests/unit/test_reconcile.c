@@ -44,6 +44,8 @@ enum op_kind {
 	OP_SVC_STATS_RESET,
 	OP_REPLICA_STATS_RESET,
 	OP_WAIT,
+	OP_ATTRS_PUT,
+	OP_BANK_PUT,
 	OP_KINDS,
 };
 
@@ -56,6 +58,8 @@ static const char *const op_names[OP_KINDS] = {
     "svc_stats_reset",
     "replica_stats_reset",
     "wait_for_readers",
+    "slot_attrs_put",
+    "bank_put",
 };
 
 /* One accepted write. */
@@ -77,6 +81,8 @@ struct fake_maps {
 	struct steer_slot slots[STEER_MAX_SLOT_ENTRIES];
 	struct steer_replica replicas[STEER_MAX_REPLICAS];
 	struct steer_svc_name names[STEER_MAX_SERVICES];
+	struct steer_slot_attrs attrs[STEER_MAX_SLOT_ENTRIES];
+	struct steer_bank banks[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
 };
 
 #define MAX_ALLOWED 3
@@ -392,6 +398,65 @@ static int fake_slot_put(void *ctx, uint32_t idx, const struct steer_slot *slot)
 	return 0;
 }
 
+/* A slot's attributes follow the slot's rule: never rewritten while a
+ * reader may see them. */
+static int fake_slot_attrs_put(void *ctx, uint32_t idx, const struct steer_slot_attrs *a)
+{
+	struct fake *f = F(ctx);
+	struct op op = {.kind = OP_ATTRS_PUT, .id = idx};
+	int ret = fake_write(f, OP_ATTRS_PUT);
+
+	if (ret)
+		return ret;
+	if (idx >= STEER_MAX_SLOT_ENTRIES) {
+		violate(f, "slot_attrs_put(%u) past the end of the map", idx);
+		return -E2BIG;
+	}
+	if (memcmp(&f->m.attrs[idx], a, sizeof(*a)) && (slot_is_live(f, idx) || f->held_slot[idx]))
+		violate(f, "slot_attrs_put(%u) rewrites the attributes of a slot readers may see",
+			idx);
+	f->m.attrs[idx] = *a;
+	fake_log(f, &op);
+	return 0;
+}
+
+static int fake_slot_attrs_get(void *ctx, uint32_t idx, struct steer_slot_attrs *a)
+{
+	if (idx >= STEER_MAX_SLOT_ENTRIES)
+		return -ENOENT;
+	*a = F(ctx)->m.attrs[idx];
+	return 0;
+}
+
+static int fake_bank_put(void *ctx, uint32_t idx, const struct steer_bank *b)
+{
+	struct fake *f = F(ctx);
+	struct op op = {.kind = OP_BANK_PUT, .id = idx};
+	int ret = fake_write(f, OP_BANK_PUT);
+
+	if (ret)
+		return ret;
+	if (idx >= STEER_MAX_SERVICES * STEER_SLOT_BANKS) {
+		violate(f, "bank_put(%u) past the end of the map", idx);
+		return -E2BIG;
+	}
+	for (int i = 0; i < f->m.nsvc; i++)
+		if (steer_bank_index(f->m.svc_val[i].svc_id, f->m.svc_val[i].bank) == idx &&
+		    memcmp(&f->m.banks[idx], b, sizeof(*b)))
+			violate(f, "bank_put(%u) rewrites a live bank", idx);
+	f->m.banks[idx] = *b;
+	fake_log(f, &op);
+	return 0;
+}
+
+static int fake_bank_get(void *ctx, uint32_t idx, struct steer_bank *b)
+{
+	if (idx >= STEER_MAX_SERVICES * STEER_SLOT_BANKS)
+		return -ENOENT;
+	*b = F(ctx)->m.banks[idx];
+	return 0;
+}
+
 static int fake_replica_get(void *ctx, uint32_t id, struct steer_replica *r)
 {
 	if (id >= STEER_MAX_REPLICAS)
@@ -578,6 +643,10 @@ static struct map_ops fake_ops(struct fake *f)
 	    .backend_put = fake_backend_put,
 	    .backend_del = fake_backend_del,
 	    .is_local = fake_is_local,
+	    .slot_attrs_get = fake_slot_attrs_get,
+	    .slot_attrs_put = fake_slot_attrs_put,
+	    .bank_get = fake_bank_get,
+	    .bank_put = fake_bank_put,
 	};
 }
 
@@ -847,7 +916,8 @@ static int log_find_svc_put(const struct fake *f, const struct steer_svc_key *ke
 static int datapath_writes(const struct fake *f)
 {
 	return f->calls[OP_SVC_PUT] + f->calls[OP_SVC_DEL] + f->calls[OP_SLOT_PUT] +
-	       f->calls[OP_REPLICA_PUT] + f->calls[OP_WAIT];
+	       f->calls[OP_REPLICA_PUT] + f->calls[OP_WAIT] + f->calls[OP_ATTRS_PUT] +
+	       f->calls[OP_BANK_PUT];
 }
 
 static void print_calls(const struct fake *f)

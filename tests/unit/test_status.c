@@ -161,8 +161,11 @@ static struct status_snapshot two_services(void)
 						.idle_closed = 5,
 						.failed = 6};
 
+	web->lb = (struct steer_svc_lb_stats){.pass = {280, 15, 5}, .refused_full = 0};
 	rv = add_replica(web, 0, "127.0.0.1:9001", STEER_REPLICA_UP, 154);
 	rv->active = 3;
+	rv->attrs = (struct steer_slot_attrs){.weight = 3, .weight_end = 3, .max_conns = 100};
+	rv->tier = STEER_TIER_LOCAL;
 	rv->st = (struct steer_replica_status){.since_ns = T0,
 					       .last_check_ns = T0 + 42 * SEC_NS,
 					       .last_latency_us = 811,
