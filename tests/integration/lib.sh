@@ -156,6 +156,13 @@ replica_value() {
 		grep -F "\"address\":\"$1\"," | tail -1 | grep -o "\"$2\":[0-9]*" | cut -d: -f2
 }
 
+# hold_value SERVICE FIELD — a number from the service's "hold" object in
+# steer status --json (held_now, held_total, served, refused_full, ...).
+hold_value() {
+	"$STEER" status --json | grep -o "\"name\":\"$1\",.*" | grep -o '"hold":{[^}]*}' | head -1 |
+		grep -o "\"$2\":[0-9]*" | cut -d: -f2
+}
+
 # wait_state ADDR:PORT STATE [TRIES] — bounded wait for a replica's state.
 wait_state() {
 	local tries=${3:-200}
