@@ -50,6 +50,7 @@ section() {
 # The failover panel of the chart must come from this run, or not be drawn.
 rm -f "$BENCH_DOCS/benchmark-failover.dat"
 section throughput.sh
+section lb.sh
 section miss.sh
 section failover.sh
 section health_scale.sh

@@ -3,8 +3,21 @@
  * tell which replica a steered connect reached.
  *
  * Usage: steer-echo --name NAME --listen ADDR:PORT [--tcp-only|--udp-only]
+ *                   [--delay-us N]
  * Prints "listening ADDR:PORT" once all sockets are bound; exits 0 on
  * SIGTERM/SIGINT, 2 on bad arguments, 1 when a socket cannot be set up.
+ *
+ * --delay-us N (0..10,000,000, default 0) sends each reply N µs after its
+ * request line (or datagram) was read: a replica with slow handlers, for the
+ * load-aware routing benchmark. Nothing blocks: the replies owed later wait
+ * in one queue, in the order their requests arrived, which with one N for
+ * all is also the order they fall due; a timerfd in the epoll loop fires for
+ * the head. So a slow replica is slow per request but serves any number of
+ * connections at once. A connection with DUE_PER_CONN_MAX reads still
+ * waiting is not read until one is answered, and the UDP socket not while
+ * UDP_DUE_MAX replies wait, which bounds the memory. A client that sends its
+ * lines and shuts down its side still gets every reply before the close.
+ * HTTP health checks (below) are answered at once, delay or not.
  *
  * A connection whose first line starts with "GET " is an HTTP health check:
  * it gets one HTTP response with the current health status, then is closed.
@@ -12,7 +25,8 @@
  * stops answering checks at all (a hung replica), SIGHUP answers 200 again.
  *
  * One thread, one level-triggered epoll loop. Signals arrive on a signalfd in
- * the same loop, so shutdown never races with a half-handled event.
+ * the same loop, so shutdown never races with a half-handled event. Without
+ * --delay-us (or with 0) every reply is written as soon as its line is read.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +41,8 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "endpoint_text.h"
@@ -37,7 +53,12 @@
 #define MAX_EVENTS     256
 #define UDP_BURST      64 /* datagrams per wakeup, so TCP clients are not starved */
 
-enum kind { K_SIGNAL, K_LISTENER, K_UDP, K_CONN };
+/* --delay-us: its bound, and how many replies may wait at once. */
+#define DELAY_US_MAX	 10000000ull /* 10 s */
+#define DUE_PER_CONN_MAX 64	     /* reads of one connection */
+#define UDP_DUE_MAX	 4096	     /* UDP replies */
+
+enum kind { K_SIGNAL, K_LISTENER, K_UDP, K_CONN, K_TIMER };
 
 /* Every epoll registration points at one of these; kind says how to serve it. */
 struct watch {
@@ -46,11 +67,26 @@ struct watch {
 };
 
 struct conn {
-	struct watch w;		 /* must be first: epoll hands back &conn->w */
+	struct watch w;		 /* must be first: epoll hands back &conn->w; fd -1 once
+				  * closed while replies were still due */
 	bool http;		 /* an HTTP health check: answered once, or never if mute */
+	bool eof;		 /* --delay-us: the peer sent its last line; close when
+				  * its replies are out */
+	unsigned int events;	 /* what epoll waits for on it now */
+	unsigned int queued;	 /* --delay-us: dues that point at it */
 	size_t len;		 /* bytes of an unfinished line in buf */
 	unsigned long long owed; /* reply bytes not yet written */
 	char buf[LINE_MAX_LEN];
+};
+
+/* A reply owed later (--delay-us), in the queue until at. */
+struct due {
+	struct due *next;
+	unsigned long long at; /* CLOCK_MONOTONIC ns: its request's arrival + the delay */
+	struct conn *c;	       /* the TCP connection, or NULL for a UDP reply */
+	unsigned int lines;    /* TCP: replies owed, one per line of one read */
+	socklen_t fromlen;     /* UDP: whom to answer */
+	struct sockaddr_storage from;
 };
 
 static char replies[LINE_MAX_LEN]; /* "NAME\n" repeated, to answer many lines per send() */
@@ -58,14 +94,23 @@ static size_t reply_len, replies_len;
 static int epfd = -1;
 static int http_status = 200; /* 0: accept checks but never answer */
 
+static unsigned long long delay_ns; /* --delay-us in ns; 0: reply at once */
+/* The replies owed later, oldest first. Every due is its request's arrival
+ * plus the same delay_ns, so appending keeps the queue sorted by due time. */
+static struct due *due_head, *due_tail;
+static struct watch timer_w = {K_TIMER, -1}, udp_w = {K_UDP, -1};
+static unsigned int udp_queued; /* UDP dues in the queue */
+
 static void usage(const char *why)
 {
 	fprintf(stderr,
 		"steer-echo: %s\n"
 		"usage: steer-echo --name NAME --listen ADDR:PORT [--tcp-only|--udp-only]\n"
+		"                  [--delay-us N]\n"
 		"  ADDR:PORT is A.B.C.D:PORT or [V6]:PORT, PORT 1..65535; NAME is 1..%d\n"
-		"  printable ASCII characters, no spaces\n",
-		why, NAME_MAX_LEN);
+		"  printable ASCII characters, no spaces; N is 0..%llu, the microseconds\n"
+		"  each reply waits after its request arrived (default 0)\n",
+		why, NAME_MAX_LEN, DELAY_US_MAX);
 	exit(2);
 }
 
@@ -88,6 +133,14 @@ static void watch_fd(struct watch *w, unsigned int events, int op)
 		perror("steer-echo: epoll_ctl");
 		exit(1);
 	}
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
 /* Bind a non-blocking socket of the given type; exit 1 naming the address on failure. */
@@ -117,10 +170,34 @@ static int open_socket(int type, const struct sockaddr_storage *ss, socklen_t ss
 	return fd;
 }
 
+/* Close c and free it, or, while dues still point at it, leave that to the
+ * last of them (due_send). */
 static void conn_close(struct conn *c)
 {
 	close(c->w.fd); /* also removes it from the epoll set */
-	free(c);
+	c->w.fd = -1;
+	if (c->queued == 0)
+		free(c);
+}
+
+/* Have epoll wait for events on c, unless it waits for them already. */
+static void conn_watch(struct conn *c, unsigned int events)
+{
+	if (events == c->events)
+		return;
+	c->events = events;
+	watch_fd(&c->w, events, EPOLL_CTL_MOD);
+}
+
+/* What c waits for: to write what it owes, else to read more lines, unless
+ * the delay queue holds enough of its reads or its peer sent its last line. */
+static unsigned int conn_events(const struct conn *c)
+{
+	if (c->owed > 0)
+		return EPOLLOUT;
+	if (c->eof || c->queued >= DUE_PER_CONN_MAX)
+		return 0;
+	return EPOLLIN;
 }
 
 /* Write owed replies. While some are still owed, wait for EPOLLOUT and stop
@@ -134,7 +211,7 @@ static int conn_flush(struct conn *c)
 		ssize_t n = send(c->w.fd, replies + at, len, MSG_NOSIGNAL);
 
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			watch_fd(&c->w, EPOLLOUT, EPOLL_CTL_MOD);
+			conn_watch(c, EPOLLOUT);
 			return 0;
 		}
 		if (n < 0)
@@ -165,14 +242,103 @@ static int http_answer(struct conn *c)
 	return -1; /* answered: close */
 }
 
-/* Read what is there, owe one reply per complete line, keep the unfinished tail. */
+/* Arm the timer to fire at `at` (CLOCK_MONOTONIC ns). */
+static void timer_arm(unsigned long long at)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(at / 1000000000ull),
+					      .tv_nsec = (long)(at % 1000000000ull)}};
+
+	if (timerfd_settime(timer_w.fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+		perror("steer-echo: timerfd_settime");
+		exit(1);
+	}
+}
+
+/* Append a due for delay_ns from now; the timer is armed for the head, so
+ * only a due that becomes the head arms it. NULL when out of memory. */
+static struct due *due_push(void)
+{
+	struct due *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->at = now_ns() + delay_ns;
+	if (due_tail) {
+		due_tail->next = d;
+	} else {
+		due_head = d;
+		timer_arm(d->at);
+	}
+	due_tail = d;
+	return d;
+}
+
+/* Send one due reply (or replies), and free what it was the last hold on. */
+static void due_send(struct due *d)
+{
+	struct conn *c = d->c;
+
+	if (!c) {
+		sendto(udp_w.fd, replies, reply_len, MSG_NOSIGNAL, (struct sockaddr *)&d->from,
+		       d->fromlen);
+		if (udp_queued-- == UDP_DUE_MAX)
+			watch_fd(&udp_w, EPOLLIN, EPOLL_CTL_MOD); /* room again: read on */
+		return;
+	}
+	c->queued--;
+	if (c->w.fd < 0) { /* closed while this was due */
+		if (c->queued == 0)
+			free(c);
+		return;
+	}
+	c->owed += (unsigned long long)d->lines * reply_len;
+	if (conn_flush(c) < 0 || (c->eof && c->queued == 0 && c->owed == 0)) {
+		conn_close(c);
+		return;
+	}
+	conn_watch(c, conn_events(c));
+}
+
+/* The timer fired: send every reply that is due, arm it for the next. The
+ * loop runs this after the other events of the batch, so a connection
+ * closed here has no event left in the batch to point at it. */
+static void on_timer(void)
+{
+	unsigned long long expirations, now;
+
+	while (read(timer_w.fd, &expirations, sizeof(expirations)) < 0 && errno == EINTR)
+		;
+	now = now_ns();
+	while (due_head && due_head->at <= now) {
+		struct due *d = due_head;
+
+		due_head = d->next;
+		if (!due_head)
+			due_tail = NULL;
+		due_send(d);
+		free(d);
+	}
+	if (due_head)
+		timer_arm(due_head->at);
+}
+
+/* Read what is there, owe one reply per complete line (at once, or queued
+ * for --delay-us), keep the unfinished tail. */
 static int conn_read(struct conn *c)
 {
 	ssize_t n = recv(c->w.fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
 	char *start = c->buf, *nl;
+	unsigned int lines = 0;
+	struct due *d;
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
+	if (n == 0 && c->queued > 0) {
+		/* Done sending but still owed replies: they go out, then it closes. */
+		c->eof = true;
+		conn_watch(c, conn_events(c));
+		return 0;
+	}
 	if (n <= 0)
 		return -1; /* peer closed or reset */
 	c->len += n;
@@ -181,24 +347,45 @@ static int conn_read(struct conn *c)
 	if (c->http)
 		return http_answer(c);
 	while ((nl = memchr(start, '\n', c->len - (start - c->buf)))) {
-		c->owed += reply_len;
+		lines++;
 		start = nl + 1;
 	}
 	c->len -= start - c->buf;
 	memmove(c->buf, start, c->len);
 	if (c->len == sizeof(c->buf))
 		return -1; /* a line longer than the buffer: refuse it */
-	return conn_flush(c);
+	if (!delay_ns) {
+		c->owed += (unsigned long long)lines * reply_len;
+		return conn_flush(c);
+	}
+	if (lines == 0)
+		return 0;
+	d = due_push();
+	if (!d)
+		return -1;
+	d->c = c;
+	d->lines = lines;
+	c->queued++;
+	conn_watch(c, conn_events(c));
+	return 0;
 }
 
 static void on_conn(struct conn *c, unsigned int events)
 {
 	int err;
 
-	if (events & EPOLLOUT) {
+	if (!c->events) {
+		/* Waiting for nothing (its replies are due later): only a hangup
+		 * or an error wakes it, and then they cannot reach the peer. */
+		err = -1;
+	} else if (events & EPOLLOUT) {
 		err = conn_flush(c);
-		if (!err && c->owed == 0)
-			watch_fd(&c->w, EPOLLIN, EPOLL_CTL_MOD);
+		if (!err && c->owed == 0) {
+			if (c->eof && c->queued == 0)
+				err = -1; /* its last reply is out */
+			else
+				conn_watch(c, conn_events(c));
+		}
 	} else {
 		err = conn_read(c);
 	}
@@ -236,12 +423,14 @@ static void on_listener(int lfd)
 			continue;
 		}
 		c->w = (struct watch){.kind = K_CONN, .fd = fd};
+		c->events = EPOLLIN;
 		watch_fd(&c->w, EPOLLIN, EPOLL_CTL_ADD);
 	}
 }
 
-/* Reply to the sender's address. On a wildcard bind the kernel picks the reply's
- * source; bind the replica's own address when that must match what was asked. */
+/* Reply to the sender's address, at once or --delay-us later. On a wildcard
+ * bind the kernel picks the reply's source; bind the replica's own address
+ * when that must match what was asked. */
 static void on_udp(int ufd)
 {
 	static char dgram[65536];
@@ -249,10 +438,24 @@ static void on_udp(int ufd)
 	for (int i = 0; i < UDP_BURST; i++) {
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
+		struct due *d;
 
 		if (recvfrom(ufd, dgram, sizeof(dgram), 0, (struct sockaddr *)&from, &fromlen) < 0)
 			return;
-		sendto(ufd, replies, reply_len, MSG_NOSIGNAL, (struct sockaddr *)&from, fromlen);
+		if (!delay_ns) {
+			sendto(ufd, replies, reply_len, MSG_NOSIGNAL, (struct sockaddr *)&from,
+			       fromlen);
+			continue;
+		}
+		d = due_push();
+		if (!d)
+			continue; /* out of memory: dropped, as a full socket buffer would */
+		d->from = from;
+		d->fromlen = fromlen;
+		if (++udp_queued == UDP_DUE_MAX) {
+			watch_fd(&udp_w, 0, EPOLL_CTL_MOD); /* full: the socket buffer waits */
+			return;
+		}
 	}
 }
 
@@ -287,11 +490,11 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-	const char *name = NULL, *listen_text = NULL;
+	const char *name = NULL, *listen_text = NULL, *delay_text = NULL;
 	bool tcp = true, udp = true;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	struct watch sig_w = {K_SIGNAL, -1}, tcp_w = {K_LISTENER, -1}, udp_w = {K_UDP, -1};
+	struct watch sig_w = {K_SIGNAL, -1}, tcp_w = {K_LISTENER, -1};
 	sigset_t mask;
 	char why[256];
 
@@ -304,6 +507,8 @@ int main(int argc, char **argv)
 			udp = false;
 		else if (!strcmp(argv[i], "--udp-only"))
 			tcp = false;
+		else if (!strcmp(argv[i], "--delay-us") && i + 1 < argc)
+			delay_text = argv[++i];
 		else {
 			snprintf(why, sizeof(why), "unknown or incomplete argument '%s'", argv[i]);
 			usage(why);
@@ -323,6 +528,20 @@ int main(int argc, char **argv)
 		snprintf(why, sizeof(why), "--listen '%s' is not A.B.C.D:PORT or [V6]:PORT",
 			 listen_text);
 		usage(why);
+	}
+	if (delay_text) {
+		char *end;
+		unsigned long long us;
+
+		errno = 0;
+		us = strtoull(delay_text, &end, 10);
+		if (!delay_text[0] || strspn(delay_text, "0123456789") != strlen(delay_text) ||
+		    *end || errno || us > DELAY_US_MAX) {
+			snprintf(why, sizeof(why), "--delay-us '%s' is not an integer 0..%llu",
+				 delay_text, DELAY_US_MAX);
+			usage(why);
+		}
+		delay_ns = us * 1000ull;
 	}
 	reply_len = strlen(name) + 1;
 	for (replies_len = 0; replies_len + reply_len <= sizeof(replies);
@@ -347,6 +566,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	watch_fd(&sig_w, EPOLLIN, EPOLL_CTL_ADD);
+	if (delay_ns) {
+		timer_w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (timer_w.fd < 0) {
+			perror("steer-echo: timerfd_create");
+			return 1;
+		}
+		watch_fd(&timer_w, EPOLLIN, EPOLL_CTL_ADD);
+	}
 	if (tcp) {
 		tcp_w.fd = open_socket(SOCK_STREAM, &ss, sslen, listen_text);
 		watch_fd(&tcp_w, EPOLLIN, EPOLL_CTL_ADD);
@@ -361,6 +588,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct epoll_event evs[MAX_EVENTS];
 		int n = epoll_wait(epfd, evs, MAX_EVENTS, -1);
+		bool due = false;
 
 		if (n < 0 && errno != EINTR) {
 			perror("steer-echo: epoll_wait");
@@ -385,7 +613,12 @@ int main(int argc, char **argv)
 				/* An error or hangup shows up as a failed read or write. */
 				on_conn((struct conn *)w, evs[i].events);
 				break;
+			case K_TIMER:
+				due = true; /* after the rest of the batch: see on_timer() */
+				break;
 			}
 		}
+		if (due)
+			on_timer();
 	}
 }
