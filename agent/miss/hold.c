@@ -864,20 +864,9 @@ void hold_slot_freed(struct hold *h, uint32_t svc_id)
 
 void hold_kick(struct hold *h, const char *service)
 {
-	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++) {
-		struct hold_svc *s = h->svcs[i];
-		struct held *c, *next;
-
-		if (!s || strcmp(s->name, service))
-			continue;
-		for (c = LIST_FIRST(&s->conns); c; c = next) {
-			next = LIST_NEXT(c, link); /* attempt() may serve and free c */
-			if (c->ufd >= 0)
-				continue; /* a connect is already on its way */
-			ev_timer_stop(h->loop, &c->timer);
-			attempt(c);
-		}
-	}
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
+		if (h->svcs[i] && !strcmp(h->svcs[i]->name, service))
+			hold_kick_id(h, i);
 }
 
 void hold_free(struct hold *h)
