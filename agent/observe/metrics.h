@@ -37,6 +37,7 @@ struct metrics_service {
 	struct steer_hold_stats hold;	 /* the miss path; rendered for TCP only */
 	struct steer_relay_stats relay;	 /* its relays; TCP only */
 	struct steer_check_stats checks; /* active checks and ejections */
+	struct steer_svc_lb_stats lb;	 /* connects by pass; refused_full is added to hold's */
 	int nreplicas;			 /* replicas in the active slot bank */
 	struct metrics_replica replicas[STEER_MAX_SLOTS];
 };

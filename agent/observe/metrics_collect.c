@@ -56,6 +56,8 @@ static int load_service(const struct map_ops *ops, const struct steer_svc_key *k
 	ops->hold_stats_get(ops->ctx, set.val.svc_id, &svc->hold);
 	ops->relay_stats_get(ops->ctx, set.val.svc_id, &svc->relay);
 	ops->check_stats_get(ops->ctx, set.val.svc_id, &svc->checks);
+	ops->lb_stats_sum(ops->ctx, set.val.svc_id, &svc->lb);
+	svc->hold.refused_full += svc->lb.refused_full; /* refused by the hook: max_queued */
 	for (uint32_t i = 0; i < set.n; i++)
 		load_replica(ops, svc->proto, &set.m[i], &svc->replicas[svc->nreplicas++]);
 	return 0;
