@@ -72,9 +72,10 @@ struct served {
 	struct hold_svc *svc; /* NULL once its service left the config */
 	char name[SVC_NAME_MAX];
 	struct relay *relay;
-	uint32_t rid;  /* the replica's id, counted in steer_replica_relayed_v1 */
-	bool counted;  /* ... until the relay ends */
-	ev_timer idle; /* STEER_RELAY_IDLE_MS, checked against relay_last_active() */
+	uint32_t rid;	    /* the replica's id, counted in steer_replica_relayed_v1 */
+	struct endpoint ep; /* and its endpoint */
+	bool counted;	    /* ... until the relay ends */
+	ev_timer idle;	    /* STEER_RELAY_IDLE_MS, checked against relay_last_active() */
 	LIST_ENTRY(served) link;
 };
 
@@ -102,8 +103,12 @@ struct hold {
 	int gone_fd;
 	ev_io gone_io;
 	/* Per replica id: this agent's connects and relays to it, which the
-	 * datapath adds to the kernel's count for max_conns. */
-	uint32_t relayed[STEER_MAX_REPLICAS];
+	 * datapath adds to the kernel's count for max_conns, and the endpoint
+	 * they go to: an id given to another replica starts from 0. */
+	struct {
+		struct endpoint ep;
+		uint32_t n;
+	} relayed[STEER_MAX_REPLICAS];
 };
 
 static uint64_t mono_ns(void)
@@ -137,14 +142,25 @@ static bool relay_slot_free(const struct hold *h)
 	return h->relays_open + h->connecting < h->lim.relay_max;
 }
 
-static void relayed_add(struct hold *h, uint32_t rid, int delta)
+/* One more (delta 1) or one fewer (-1) of our connections to replica rid
+ * at ep. One that ends after its replica's id went to another replica
+ * leaves the new one's count alone. */
+static void relayed_add(struct hold *h, uint32_t rid, const struct endpoint *ep, int delta)
 {
 	int ret;
 
-	if (rid >= STEER_MAX_REPLICAS || (delta < 0 && !h->relayed[rid]))
+	if (rid >= STEER_MAX_REPLICAS)
 		return;
-	h->relayed[rid] += (uint32_t)delta;
-	ret = h->maps->relayed_put(h->maps->ctx, rid, h->relayed[rid]);
+	if (!endpoint_equal(&h->relayed[rid].ep, ep)) {
+		if (delta < 0)
+			return;
+		h->relayed[rid].ep = *ep;
+		h->relayed[rid].n = 0;
+	}
+	if (delta < 0 && !h->relayed[rid].n)
+		return;
+	h->relayed[rid].n += (uint32_t)delta;
+	ret = h->maps->relayed_put(h->maps->ctx, rid, h->relayed[rid].n);
 	if (ret)
 		log_debug("cannot write the relays of replica id %u: %s", rid, strerror(-ret));
 }
@@ -155,7 +171,7 @@ static void upstream_close(struct held *c)
 	struct hold *h = c->svc->h;
 
 	if (c->counted)
-		relayed_add(h, c->target_id, -1);
+		relayed_add(h, c->target_id, &c->target, -1);
 	c->counted = false;
 	ev_io_stop(h->loop, &c->connect_io);
 	close(c->ufd);
@@ -308,7 +324,7 @@ static void served_end(struct served *sv, bool idle)
 	LIST_REMOVE(sv, link);
 	h->relays_open--;
 	if (sv->counted)
-		relayed_add(h, sv->rid, -1);
+		relayed_add(h, sv->rid, &sv->ep, -1);
 	if (s) {
 		s->relay.open--;
 		s->relay.idle_closed += idle;
@@ -363,6 +379,7 @@ static void on_connected(struct held *c)
 	struct served *sv;
 
 	uint32_t rid = c->target_id;
+	struct endpoint target = c->target;
 	bool counted = c->counted;
 
 	ev_io_stop(h->loop, &c->connect_io);
@@ -385,11 +402,12 @@ static void on_connected(struct held *c)
 		reset_close(cfd);
 		reset_close(ufd);
 		if (counted)
-			relayed_add(h, rid, -1);
+			relayed_add(h, rid, &target, -1);
 		s->relay.failed++;
 	} else {
 		sv->h = h;
 		sv->rid = rid;
+		sv->ep = target;
 		sv->counted = counted;
 		sv->svc = s;
 		snprintf(sv->name, sizeof(sv->name), "%s", s->name);
@@ -519,7 +537,7 @@ static void attempt(struct held *c)
 	h->connecting++; /* takes a relay slot */
 	/* and, for max_conns, a place at the replica: counted from now, so the
 	 * next held connection does not take the same last one */
-	relayed_add(h, c->target_id, 1);
+	relayed_add(h, c->target_id, &c->target, 1);
 	c->counted = true;
 	ev_io_init(&c->connect_io, on_connect_io, c->ufd, EV_WRITE);
 	c->connect_io.data = c;
