@@ -68,6 +68,11 @@ SLOW_US=$((10 * FAST_US))
 DELAYS=("$FAST_US" "$FAST_US" "$SLOW_US")
 VIP_RANDOM=127.77.0.1:8080
 VIP_P2C=127.77.0.2:8080
+# max_conns: one replica without delay behind a service with max_conns = 1
+# and a 3 s backoff, so a held connection is served in time only by the
+# datapath telling the agent that a slot freed (bench-slotfree).
+VIP_FULL=127.77.0.3:8080 FULL_REP=127.0.0.1:23004
+SLOTFREE=$B/bench-slotfree
 HAPROXY_ADDR=127.0.0.1:23100
 NGINX_ADDR=127.0.0.1:23200
 LOAD_CPU=${BENCH_LOAD_CPU:-0} SERVER_CPU=${BENCH_SERVER_CPU:-1}
@@ -113,7 +118,7 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "run as root"
-for t in "$LOAD" "$B/steer" "$B/steer-echo"; do
+for t in "$LOAD" "$SLOTFREE" "$B/steer" "$B/steer-echo"; do
 	[ -x "$t" ] || die "$t is missing (make all $LOAD)"
 done
 for t in haproxy nginx socat jq taskset; do
@@ -190,19 +195,23 @@ done
 		echo "policy = ${s%%:*}"
 		echo "health = tcp"
 		for r in "${REPS[@]}"; do echo "replica = $r"; done
-		[ "${s%%:*}" = random ] && echo
+		echo
 	done
+	printf '[service full]\nvip = %s\nmax_conns = 1\nretry_initial_backoff_ms = 3000\n' "$VIP_FULL"
+	printf 'retry_max_backoff_ms = 3000\nretry_jitter = 0\nreplica = %s\n' "$FULL_REP"
 } >"$TMP/steer.ini"
+spawn full "$B/steer-echo" --name full --listen "$FULL_REP" --tcp-only
+wait_for_line "$TMP/full.out" '^listening' || die "replica full: $(cat "$TMP/full.out")"
 export STEER_BPFFS=$PIN STEER_CGROUP=$CG_VIP STEER_CONTROL_SOCKET=$TMP/steer.sock
 export STEER_LOG_LEVEL=warn
 spawn agent "$B/steer" run --config "$TMP/steer.ini"
 up=0
 for _ in $(seq 100); do
 	up=$("$B/steer" status 2>/dev/null | grep -c 'state=up')
-	[ "$up" -ge 6 ] && break
+	[ "$up" -ge 7 ] && break
 	sleep 0.05
 done
-[ "$up" -ge 6 ] || die "steer: $up of 6 replicas up: $(cat "$TMP/agent.out")"
+[ "$up" -ge 7 ] || die "steer: $up of 7 replicas up: $(cat "$TMP/agent.out")"
 log "replicas (${DELAYS[*]} µs) and agent up"
 
 # --- HAProxy: tcp mode, one thread, least connections, no checks ----------
@@ -387,6 +396,15 @@ done
 hook_med() { awk -v t="$1" '$1 == t {a[++n] = $2} END {asort(a); print a[int((n + 1) / 2)]}' "$TMP/hook.txt"; }
 hook_rnd=$(hook_med random) hook_p2c=$(hook_med p2c)
 hook_runs=$(awk '{printf "%s%s %s ns over %s", (NR > 1 ? ", " : ""), $1, $2, $3}' "$TMP/hook.txt")
+
+# --- max_conns: from a close to the held connection's reply ----------------
+SLOT_ROUNDS=50
+[ "${BENCH_QUICK:-0}" = 1 ] && SLOT_ROUNDS=10
+slot_line=$(in_cg "$CG_VIP" "${PIN_LOAD[@]}" "$SLOTFREE" "$VIP_FULL" --rounds "$SLOT_ROUNDS" 2>>"$TMP/load.err") ||
+	die "bench-slotfree: $slot_line $(tail -3 "$TMP/load.err")"
+log "max_conns, close to served: $slot_line"
+slot_field() { echo "$slot_line" | grep -o "$1=[0-9]*" | cut -d= -f2; }
+slot_p50=$(slot_field p50_us) slot_p99=$(slot_field p99_us) slot_max=$(slot_field max_us)
 
 # --- medians and the report -------------------------------------------------
 # med.txt: "target mode conc conns_per_s reqs_per_s p50 p90 p99 max errors
@@ -617,11 +635,24 @@ same time (it avoids the slow replica), and a hook that runs more often is
 warmer in cache: the difference is within the noise of these runs, not a
 saving.
 
+### max_conns: a held connection served when a slot frees
+
+A service of one replica (no delay) with \`max_conns = 1\` and a retry
+backoff of 3 s: in each of $SLOT_ROUNDS rounds, \`bench-slotfree\` opens
+connection A (served, the replica is now full), then B (held: the miss
+path, its request waiting in the kernel), waits 20 ms (B's first attempt
+found no room; its next is 3 s away), closes A and times B's reply. The
+datapath sends \`STEER_EVENT_SLOT_FREE\` on its ring buffer when A's socket
+is released, and the agent tries B at once: close to B's reply p50
+${slot_p50} µs, p99 ${slot_p99} µs, max ${slot_max} µs (B's connect to the
+replica, the relay's start and the echo included).
+
 ### Goals (issue 12)
 
 | what | goal | measured (median of rounds) | range over rounds | |
 |---|---|---|---|---|
 $(goals)
+$(goal "max_conns: close to served, p50" "≤ 1 ms" "$slot_p50" " µs" "$SLOT_ROUNDS rounds" "x <= 1000" "sprintf(\"%d µs\", x - 1000)")
 $(goal "connect hook: p2c − random, ns per run" "≤ 350 ns" "$((hook_p2c - hook_rnd))" " ns" "3 runs each" "x <= 350" "sprintf(\"%d ns\", x - 350)")
 
 "Range over rounds" is the lowest and highest ratio of the two targets'
