@@ -35,10 +35,11 @@ static long long mono_ns(void)
 
 static void usage(const char *why)
 {
-	fprintf(stderr,
-		"bench-slotfree: %s\n"
-		"usage: bench-slotfree A.B.C.D:PORT [--rounds N] [--settle-ms S]  (N, S 1..10000)\n",
-		why);
+	fprintf(
+	    stderr,
+	    "bench-slotfree: %s\n"
+	    "usage: bench-slotfree A.B.C.D:PORT [--rounds N] [--settle-ms S]  (N, S 1..10000)\n",
+	    why);
 	exit(2);
 }
 
