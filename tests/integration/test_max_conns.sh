@@ -4,7 +4,8 @@
 # is served as soon as a connection to the replica closes (the datapath's
 # STEER_EVENT_SLOT_FREE), not at its next backoff step, which the service
 # puts 3 s away; past max_queued a miss is refused in the hook with
-# ECONNREFUSED and counted as refused_full. active returns to 0.
+# ECONNREFUSED and counted as refused_full. active returns to 0. A held
+# curl (IPv4 and IPv6) is served the same way.
 . "$(dirname "$0")/lib.sh"
 setup_world
 
@@ -87,6 +88,18 @@ for round in 1 2 3; do
 done
 [ "$best" -le 50 ] || fail "best close-to-served time $best ms is over 50 ms"
 
+echo "subtest curl"
+# A real HTTP client held while the replica is full, served once a slot frees.
+spawn_in_cg "$TMP/curl.out" curl -s -m 10 http://127.77.0.1:8080/
+curl_pid=$LAST_PID
+wait_held lim 1
+kill "${LONG[0]}"
+LONG=("${LONG[@]:1}")
+wait "$curl_pid"
+grep -qx a "$TMP/curl.out" || fail "held curl was not served: $(cat "$TMP/curl.out")"
+long 127.77.0.1:8080 1
+wait_value 127.0.0.1:9001 active 2
+
 echo "subtest queued"
 # 2 held (max_queued = 2), the third miss is refused by the hook.
 spawn_in_cg "$TMP/q1.out" "$CLIENT" tcp 127.77.0.1:8080 --count 1 --timeout-ms 10000
@@ -109,6 +122,15 @@ echo "subtest tcp6"
 long "[fd00::77]:8080" 1
 wait_value "[::1]:9001" active 1
 served_after_close lim6 "[fd00::77]:8080" "[::1]:9001"
+long "[fd00::77]:8080" 1
+wait_value "[::1]:9001" active 1
+spawn_in_cg "$TMP/curl6.out" curl -s -m 10 "http://[fd00::77]:8080/"
+curl_pid=$LAST_PID
+wait_held lim6 1
+kill "${LONG[0]}"
+LONG=("${LONG[@]:1}")
+wait "$curl_pid"
+grep -qx a6 "$TMP/curl6.out" || fail "held curl over IPv6 was not served: $(cat "$TMP/curl6.out")"
 [ "$MS" -le 1000 ] || fail "tcp6: served $MS ms after the close (bound 1000 ms)"
 
 echo "subtest back_to_zero"

@@ -2,7 +2,7 @@
 # Weights (replica = ADDR weight=N): a 3:1 pair takes a 3:1 share of new
 # connections, under policy = random and under p2c, IPv4 and IPv6, within
 # ±10% over 4000 short connections; check-config shows the options and a
-# bad weight is refused naming the accepted range.
+# bad weight is refused naming the accepted range; curl sees the same split.
 . "$(dirname "$0")/lib.sh"
 setup_world
 
@@ -45,6 +45,20 @@ echo "subtest p2c4"
 split p2c 127.77.0.2:8080 a b
 echo "subtest random6"
 split six "[fd00::77]:8080" a6 b6
+
+# curl_split NAME URL A: 400 HTTP requests with curl (steer-echo answers
+# with its name); A, weight 3, must answer 300 ±45 (about 5 sd).
+curl_split() {
+	in_cg sh -c 'for i in $(seq 400); do curl -s -m 5 "$1"; echo; done' sh "$2" >"$TMP/$1.curl"
+	a=$(grep -cx "$3" "$TMP/$1.curl")
+	check_eq "$1: curl got 400 answers" 400 "$(grep -c . "$TMP/$1.curl")"
+	log "$1: curl, weight 3 answered $a of 400"
+	[ "$a" -ge 255 ] && [ "$a" -le 345 ] || fail "$1: curl split $a of 400 (expected 300 ±45)"
+}
+echo "subtest curl4"
+curl_split rnd-curl http://127.77.0.1:8080/ a
+echo "subtest curl6"
+curl_split six-curl "http://[fd00::77]:8080/" a6
 
 echo "subtest shown"
 out=$("$STEER" check-config "$TMP/steer.ini" 2>&1)

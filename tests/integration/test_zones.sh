@@ -60,6 +60,10 @@ echo "subtest zone6"
 in_cg "$CLIENT" tcp "[fd00::77]:8080" --count 100 --quiet >"$TMP/six.out"
 check_eq "all to the IPv6 replica in zone a" "100" "$(reply_count "$TMP/six.out" a6)"
 
+echo "subtest curl"
+check_eq "curl over IPv4 gets the replica on this node" l "$(in_cg curl -s -m 5 http://127.77.0.1:8080/)"
+check_eq "curl over IPv6 gets the replica in zone a" a6 "$(in_cg curl -s -m 5 "http://[fd00::77]:8080/")"
+
 echo "subtest fall_through"
 kill "$ECHO_PID_za"
 wait_state 198.18.0.2:9002 down || finish
