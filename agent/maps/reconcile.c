@@ -263,12 +263,12 @@ static void bank_layout(const struct map_ops *ops, const struct steer_config *cf
 static bool bank_matches(const struct map_ops *ops, const struct live_svc *ls,
 			 const struct bank_layout *l)
 {
+	bool read = l->flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS);
 	struct steer_bank b = {};
 
-	if (ops->bank_get(ops->ctx, steer_bank_index(ls->val.svc_id, ls->val.bank), &b) &&
-	    (l->flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS)))
+	if (ops->bank_get(ops->ctx, steer_bank_index(ls->val.svc_id, ls->val.bank), &b) && read)
 		return false;
-	if (!(l->flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS)))
+	if (!read)
 		return b.max_queued == l->bank.max_queued;
 	if (memcmp(&b, &l->bank, sizeof(b)))
 		return false;

@@ -72,10 +72,10 @@ static void bank_tiers(const struct map_ops *ops, const struct steer_svc_value *
 
 	if (val->flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS))
 		ops->bank_get(ops->ctx, steer_bank_index(val->svc_id, val->bank), &b);
+	if (!b.tier_end[STEER_TIER_ANY])
+		b.tier_end[STEER_TIER_ANY] = val->count; /* no entry: one tier, [0, count) */
 	for (int t = 0; t < STEER_TIERS; t++)
-		end[t] = b.tier_end[STEER_TIER_ANY]
-			     ? (b.tier_end[t] < val->count ? b.tier_end[t] : val->count)
-			     : (t == STEER_TIER_ANY ? val->count : 0);
+		end[t] = b.tier_end[t] < val->count ? b.tier_end[t] : val->count;
 }
 
 /* The hook's passes (this node, this zone, any), each in the order of
