@@ -83,6 +83,22 @@ enum steer_check_result {
 	STEER_CHECK_ERROR = 6,	      /* other socket error */
 };
 
+#ifndef STEER_XDP_FLOWS
+#define STEER_XDP_FLOWS 65536 /* flows remembered per CPU (steer_xdp_flows_v1) */
+#endif
+#ifndef STEER_XDP_RNAT
+#define STEER_XDP_RNAT 65536 /* flows to local replicas whose replies are rewritten */
+#endif
+#ifndef STEER_DECAP_VIPS
+#define STEER_DECAP_VIPS 256 /* VIPs a replica decapsulates for */
+#endif
+/* STEER_MAGLEV_SIZE: the Maglev table's default size, a prime (Cilium's
+ * default; Katran uses 65537). The agent may build tables of another prime
+ * size between STEER_MAGLEV_MIN and STEER_MAGLEV_MAX. */
+#define STEER_MAGLEV_SIZE 16381
+#define STEER_MAGLEV_MIN  251
+#define STEER_MAGLEV_MAX  131071
+
 /* Pinned map names (stable: bpftool users and restarts rely on them). */
 #define STEER_MAP_SERVICES	  "steer_svc_v1"
 #define STEER_MAP_SLOTS		  "steer_slots_v1"
@@ -106,6 +122,13 @@ enum steer_check_result {
 #define STEER_MAP_BANKS		  "steer_svc_banks_v1"
 #define STEER_MAP_REPLICA_RELAYED "steer_replica_relayed_v1"
 #define STEER_MAP_LB_STATS	  "steer_svc_lb_stats_v1"
+#define STEER_MAP_MAGLEV	  "steer_maglev_v1"
+#define STEER_MAP_XDP_BANKS	  "steer_xdp_banks_v1"
+#define STEER_MAP_XDP_FLOWS	  "steer_xdp_flows_v1"
+#define STEER_MAP_XDP_RNAT	  "steer_xdp_rnat_v1"
+#define STEER_MAP_XDP_STATS	  "steer_xdp_stats_v1"
+#define STEER_MAP_DECAP_VIPS	  "steer_decap_vips_v1"
+#define STEER_MAP_DECAP_STATS	  "steer_decap_stats_v1"
 
 /* Ring buffer size for ejection events (bytes, a power of two). */
 #define STEER_EVENTS_BYTES (256 * 1024)
@@ -400,6 +423,106 @@ struct steer_hold {
 	__u8 pad;	/* zero */
 };
 
+/*
+ * The XDP path (bpf/xdp/). A packet for a VIP:port arriving on an interface
+ * of STEER_XDP_IFACES is steered per flow: the flow table first, else the
+ * Maglev table of the service's active bank.
+ */
+
+/* A steer_maglev_v1 entry: replica id, with this bit set when the replica
+ * is on this node (its packets are NATed and passed to the stack, not
+ * encapsulated). */
+#define STEER_MAGLEV_F_LOCAL 0x80000000u
+#define STEER_MAGLEV_ID_MASK 0x7fffffffu
+
+/* Value of steer_xdp_banks_v1 (array indexed by steer_bank_index()): the
+ * bank's Maglev table. steer_maglev_v1 (an array of maps indexed the same
+ * way) holds the table itself, an array of maglev_size __u32 entries.
+ * Written with the bank, before the flip. maglev_size 0: no table, every
+ * new flow of the service is a miss. */
+struct steer_xdp_bank {
+	__u32 maglev_size; /* entries in the table, a prime; 0 = none */
+	__u32 signature;   /* the agent's hash of what the table was built from */
+};
+
+/* Key of steer_xdp_flows_v1 (a per-CPU LRU hash): one flow, as it arrived.
+ * Zero-initialised; IPv4 uses saddr[0] and daddr[0]. */
+struct steer_flow_key {
+	__be32 saddr[4]; /* client, network order */
+	__be32 daddr[4]; /* VIP, network order */
+	__be16 sport;	 /* network order */
+	__be16 dport;	 /* network order */
+	__u8 family;	 /* enum steer_family */
+	__u8 proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[2];	 /* zero */
+};
+
+/* Value of steer_xdp_flows_v1: the replica the flow was given. The endpoint
+ * is kept so a replica id given to another replica is not mistaken for the
+ * flow's: the flow re-hashes instead. */
+struct steer_flow {
+	__be32 addr[4];	  /* the replica, network order */
+	__u64 seen_ns;	  /* bpf_ktime_get_ns() of the flow's last packet */
+	__u32 replica_id; /* index into steer_replicas_v1 */
+	__be16 port;	  /* the replica's port, network order */
+	__u8 family;	  /* enum steer_family */
+	__u8 local;	  /* 1: NAT to a replica on this node; 0: IPIP to a remote one */
+};
+
+/* Key of steer_xdp_rnat_v1 (an LRU hash): a reply of a local replica to a
+ * client, as it leaves the node before the tc program rewrites it. */
+struct steer_rnat_key {
+	__be32 raddr[4]; /* the local replica, network order */
+	__be32 caddr[4]; /* the client, network order */
+	__be16 rport;	 /* the replica's port, network order */
+	__be16 cport;	 /* the client's port, network order */
+	__u8 family;	 /* enum steer_family */
+	__u8 proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[2];	 /* zero */
+};
+
+/* Value of steer_xdp_rnat_v1: the VIP the reply is rewritten to come from. */
+struct steer_rnat {
+	__be32 vip[4];	 /* network order */
+	__be16 vip_port; /* network order */
+	__u8 family;	 /* enum steer_family */
+	__u8 pad;	 /* zero */
+};
+
+/* Value of steer_xdp_stats_v1 (a per-CPU array of one): what the XDP and
+ * tc programs did with packets, for status and metrics. */
+struct steer_xdp_stats {
+	__u64 passed;	     /* not for a VIP:port (or not IP, TCP or UDP): untouched */
+	__u64 flow_hits;     /* packets of a flow in the flow table */
+	__u64 flow_new;	     /* flows given a replica by the Maglev table */
+	__u64 encap;	     /* packets sent to a remote replica in IPIP */
+	__u64 nat_local;     /* packets NATed to a replica on this node */
+	__u64 miss_passed;   /* VIP packets with no routable replica: to the stack */
+	__u64 frag_passed;   /* IP fragments, IPv6 extension headers: to the stack untouched */
+	__u64 malformed;     /* truncated or bad headers: passed untouched */
+	__u64 too_big;	     /* dropped: too big for the egress MTU once encapsulated */
+	__u64 fib_failed;    /* dropped: no route or neighbour to the replica */
+	__u64 errors;	     /* dropped: a map or helper failed (fail closed) */
+	__u64 rnat;	     /* replies of local replicas rewritten to the VIP (tc) */
+};
+
+/* Key of steer_decap_vips_v1 (a hash on the replica host): a VIP whose
+ * IPIP / IPv6-in-IPv6 packets the decap program unwraps. Only packets
+ * whose inner destination is one of these are decapsulated, so the replica
+ * is not a tunnel for any address. */
+struct steer_decap_vip {
+	__be32 addr[4]; /* network order; IPv4 uses addr[0], rest zero */
+	__u8 family;	/* enum steer_family */
+	__u8 pad[3];	/* zero */
+};
+
+/* Value of steer_decap_stats_v1 (per-CPU array of one). */
+struct steer_decap_stats {
+	__u64 decapsulated; /* packets unwrapped and passed to the stack */
+	__u64 refused;	    /* tunnelled packets for another inner destination: dropped */
+	__u64 passed;	    /* not tunnelled: untouched */
+};
+
 /* Index of a bank in steer_svc_banks_v1. */
 static inline __u32 steer_bank_index(__u32 svc_id, __u32 bank)
 {
@@ -466,8 +589,28 @@ static inline int steer_replica_may_take(const struct steer_replica *r, __u8 fam
 	return r->state == STEER_REPLICA_UP && r->family == family;
 }
 
+/* The flow hash Maglev indexes with: every word of the key, mixed. The
+ * same function in the datapath and in the agent's tools and tests. */
+static inline __u32 steer_flow_hash(const struct steer_flow_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = 0x9e3779b9u;
+
+	for (int i = 0; i < (int)(sizeof(*k) / 4); i++)
+		h = steer_pick_mix(h ^ w[i]) + 0x85ebca6bu;
+	return h;
+}
+
 #define STEER_MAX_SLOT_ENTRIES (STEER_MAX_SERVICES * STEER_SLOT_BANKS * STEER_MAX_SLOTS)
 
+_Static_assert(sizeof(struct steer_xdp_bank) == 8, "steer_xdp_bank layout changed");
+_Static_assert(sizeof(struct steer_flow_key) == 40, "steer_flow_key layout changed");
+_Static_assert(sizeof(struct steer_flow) == 32, "steer_flow layout changed");
+_Static_assert(sizeof(struct steer_rnat_key) == 40, "steer_rnat_key layout changed");
+_Static_assert(sizeof(struct steer_rnat) == 20, "steer_rnat layout changed");
+_Static_assert(sizeof(struct steer_xdp_stats) == 96, "steer_xdp_stats layout changed");
+_Static_assert(sizeof(struct steer_decap_vip) == 20, "steer_decap_vip layout changed");
+_Static_assert(sizeof(struct steer_decap_stats) == 24, "steer_decap_stats layout changed");
 _Static_assert(sizeof(struct steer_svc_key) == 20, "steer_svc_key layout changed");
 _Static_assert(sizeof(struct steer_svc_value) == 8, "steer_svc_value layout changed");
 _Static_assert(sizeof(struct steer_slot) == 4, "steer_slot layout changed");
