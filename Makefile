@@ -154,7 +154,8 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
 # The parsers of outside input and what they call: no maps, no event loop.
 FUZZ_OBJS    := $(patsubst agent/%.c,$(FUZZ_DIR)/agent/%.o,$(wildcard agent/lib/*.c agent/config/*.c) \
-		agent/miss/backoff.c agent/control/control_proto.c agent/health/http_parse.c)
+		agent/miss/backoff.c agent/control/control_proto.c agent/health/http_parse.c \
+		agent/xdp/maglev.c)
 .PHONY: fuzz
 
 $(FUZZ_DIR)/agent:

@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define ENV_IFNAMSIZ	   16 /* IFNAMSIZ: an interface name and its NUL */
+#define ENV_XDP_IFACES_MAX 16 /* names in STEER_XDP_IFACES */
+
 struct steer_env {
 	char bpffs[PATH_MAX];  /* STEER_BPFFS: pin directory */
 	char cgroup[PATH_MAX]; /* STEER_CGROUP: cgroup v2 dir to attach to; "" = the v2 root */
@@ -35,19 +38,27 @@ struct steer_env {
 	char metrics_addr[64];	/* STEER_METRICS_ADDR: ADDR:PORT, "" = off */
 	bool log_json;		/* STEER_LOG_FORMAT: json instead of text */
 	char control_group[64]; /* STEER_CONTROL_GROUP: also admitted to the control socket */
+	/* The XDP path. STEER_XDP_IFACES: interface names joined by ',', as
+	 * given (env_ifaces_next() walks them); "" = no XDP. */
+	char xdp_ifaces[ENV_XDP_IFACES_MAX * ENV_IFNAMSIZ];
+	char xdp_mode[8];     /* STEER_XDP_MODE: "auto", "native" or "generic" */
+	uint32_t maglev_size; /* STEER_MAGLEV_SIZE: a prime, default STEER_MAGLEV_SIZE */
 };
 
 /* How a variable's value is read and shown (env_kinds.c). */
 enum env_kind {
-	ENV_KIND_PATH,	    /* char[]: absolute, no ".." component ("" too if may_be_empty) */
-	ENV_KIND_SOCKET,    /* char[]: absolute, fits the field (sockaddr_un.sun_path) */
-	ENV_KIND_UINT,	    /* uint32_t: decimal digits in [lo, hi] */
-	ENV_KIND_DECIMAL,   /* double: env_parse_decimal() in [lo, hi] */
-	ENV_KIND_LOG_LEVEL, /* int: a name log_level_parse() knows */
-	ENV_KIND_ADDR,	    /* char[]: ADDR:PORT, or "off" for "" */
-	ENV_KIND_FLAG,	    /* bool: words[0] for false, words[1] for true */
-	ENV_KIND_GROUP,	    /* char[]: a group name as useradd accepts it, or "" */
-	ENV_KIND_ZONE,	    /* char[]: a zone name (config.h ZONE_ACCEPTED), or "" */
+	ENV_KIND_PATH,	      /* char[]: absolute, no ".." component ("" too if may_be_empty) */
+	ENV_KIND_SOCKET,      /* char[]: absolute, fits the field (sockaddr_un.sun_path) */
+	ENV_KIND_UINT,	      /* uint32_t: decimal digits in [lo, hi] */
+	ENV_KIND_DECIMAL,     /* double: env_parse_decimal() in [lo, hi] */
+	ENV_KIND_LOG_LEVEL,   /* int: a name log_level_parse() knows */
+	ENV_KIND_ADDR,	      /* char[]: ADDR:PORT, or "off" for "" */
+	ENV_KIND_FLAG,	      /* bool: words[0] for false, words[1] for true */
+	ENV_KIND_GROUP,	      /* char[]: a group name as useradd accepts it, or "" */
+	ENV_KIND_ZONE,	      /* char[]: a zone name (config.h ZONE_ACCEPTED), or "" */
+	ENV_KIND_IFACES,      /* char[]: "" or interface names joined by ',' (env_ifaces_next()) */
+	ENV_KIND_CHOICE,      /* char[]: one of words[], as given */
+	ENV_KIND_MAGLEV_SIZE, /* uint32_t: a size maglev_size_valid() accepts */
 	ENV_KIND_COUNT,
 };
 
@@ -60,7 +71,8 @@ struct env_var {
 	enum env_kind kind;
 	double lo, hi;		 /* ENV_KIND_UINT, ENV_KIND_DECIMAL: the range */
 	bool may_be_empty;	 /* ENV_KIND_PATH: "" is accepted too */
-	const char *words[2];	 /* ENV_KIND_FLAG: the values for false and true */
+	const char *words[4];	 /* ENV_KIND_FLAG: the values for false and true;
+				  * ENV_KIND_CHOICE: the values, then NULL */
 	const char *empty_shown; /* text kinds: what env_print_effective() shows for "" */
 	size_t offset, size;	 /* the field of struct steer_env the value goes to */
 };
@@ -92,6 +104,17 @@ int env_var_parse(const struct env_var *v, const char *value, struct steer_env *
  * formatted into buf. */
 const char *env_var_show(const struct env_var *v, const struct steer_env *env, char *buf,
 			 size_t len);
+
+/* The next interface name of a STEER_XDP_IFACES value that env_load()
+ * accepted, from *pos (start with the value itself): copies it into name,
+ * moves *pos past it and its ',' and returns true; false after the last
+ * one. Empty names are skipped and longer ones cut to ENV_IFNAMSIZ - 1, so
+ * even an unchecked value only yields names that fit.
+ *	const char *pos = env->xdp_ifaces;
+ *	char name[ENV_IFNAMSIZ];
+ *	while (env_ifaces_next(&pos, name))
+ *		attach_to(name); */
+bool env_ifaces_next(const char **pos, char name[ENV_IFNAMSIZ]);
 
 /* Parse a decimal integer in [lo, hi]: optional '-', digits, nothing else (no
  * blanks, no '+', no hex). Returns 0, or -1 leaving *out unchanged. */

@@ -2,6 +2,7 @@
  * one parse and one show function per enum env_kind, which env_var_parse()
  * and env_var_show() pick for a row of env_vars[]. A parse function writes
  * the row's field only when it accepts the value. */
+#include <net/if.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -9,6 +10,12 @@
 #include "lib/decimal.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "xdp/maglev.h"
+
+_Static_assert(ENV_IFNAMSIZ == IF_NAMESIZE, "ENV_IFNAMSIZ is the kernel's IFNAMSIZ");
+_Static_assert(sizeof(((struct steer_env *)0)->xdp_ifaces) >=
+		   ENV_XDP_IFACES_MAX * (ENV_IFNAMSIZ - 1) + ENV_XDP_IFACES_MAX,
+	       "xdp_ifaces holds the longest list ifaces_problem() lets through");
 
 /* An absolute path without ".." components that fits a field of size bytes. */
 static bool path_is_acceptable(const char *value, size_t size)
@@ -120,6 +127,117 @@ static bool parse_zone(const struct env_var *v, const char *value, void *field)
 	return true;
 }
 
+#define IFNAME_RULE "1-15 characters, no '/', ':' or blank, not '.' or '..'"
+
+/* Is name[0..len) a name the kernel gives an interface (dev_valid_name())?
+ * Its isspace() is Latin-1's, so a no-break space (0xa0) is a blank too. */
+static bool iface_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len >= ENV_IFNAMSIZ || (len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '/' || c == ':' || c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0)
+			return false;
+	}
+	return true;
+}
+
+/* Why list is no STEER_XDP_IFACES value, written into why; NULL when it is
+ * one: each name valid, at most ENV_XDP_IFACES_MAX of them, none twice. */
+static const char *ifaces_problem(const char *list, char *why, size_t len)
+{
+	const char *names[ENV_XDP_IFACES_MAX];
+	size_t lens[ENV_XDP_IFACES_MAX], count = 0;
+
+	if (list[0] == '\0')
+		return NULL;
+	for (const char *p = list;; p++) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 0) {
+			snprintf(why, len, "name %zu is empty", count + 1);
+			return why;
+		}
+		if (!iface_name_valid(p, n)) {
+			snprintf(why, len, "'%.*s' is not an interface name (%s)", (int)n, p,
+				 IFNAME_RULE);
+			return why;
+		}
+		if (count == ENV_XDP_IFACES_MAX) {
+			snprintf(why, len, "more than %d names", ENV_XDP_IFACES_MAX);
+			return why;
+		}
+		for (size_t i = 0; i < count; i++)
+			if (lens[i] == n && !memcmp(names[i], p, n)) {
+				snprintf(why, len, "'%.*s' is named twice", (int)n, p);
+				return why;
+			}
+		names[count] = p;
+		lens[count++] = n;
+		p += n;
+		if (*p == '\0')
+			return NULL;
+	}
+}
+
+static bool parse_ifaces(const struct env_var *v, const char *value, void *field)
+{
+	char why[128];
+
+	if (ifaces_problem(value, why, sizeof(why)) || strlen(value) >= v->size)
+		return false;
+	strcpy(field, value);
+	return true;
+}
+
+static void explain_ifaces(const struct env_var *v, const char *value, char *why, size_t len)
+{
+	(void)v;
+	ifaces_problem(value, why, len);
+}
+
+bool env_ifaces_next(const char **pos, char name[ENV_IFNAMSIZ])
+{
+	const char *p = *pos;
+	size_t n;
+
+	while (*p == ',')
+		p++;
+	if (*p == '\0') {
+		*pos = p;
+		return false;
+	}
+	n = strcspn(p, ",");
+	snprintf(name, ENV_IFNAMSIZ, "%.*s", (int)n, p);
+	*pos = p + n + (p[n] == ',');
+	return true;
+}
+
+/* One of words[] (NULL-terminated), kept as text. */
+static bool parse_choice(const struct env_var *v, const char *value, void *field)
+{
+	for (size_t i = 0; i < sizeof(v->words) / sizeof(v->words[0]) && v->words[i]; i++)
+		if (!strcmp(value, v->words[i]) && strlen(value) < v->size) {
+			strcpy(field, value);
+			return true;
+		}
+	return false;
+}
+
+static bool parse_maglev_size(const struct env_var *v, const char *value, void *field)
+{
+	long long n;
+
+	(void)v;
+	if (env_parse_int(value, 0, UINT32_MAX, &n) < 0 || !maglev_size_valid((uint32_t)n))
+		return false;
+	*(uint32_t *)field = (uint32_t)n;
+	return true;
+}
+
 static const char *show_text(const struct env_var *v, const void *field, char *buf, size_t len)
 {
 	const char *text = field;
@@ -158,19 +276,25 @@ static const char *show_flag(const struct env_var *v, const void *field, char *b
 	return v->words[*(const bool *)field];
 }
 
+/* explain: what is wrong with a value that parse refused, for kinds whose
+ * `accepted` text alone would leave the reader searching (NULL: none). */
 static const struct {
 	bool (*parse)(const struct env_var *v, const char *value, void *field);
 	const char *(*show)(const struct env_var *v, const void *field, char *buf, size_t len);
+	void (*explain)(const struct env_var *v, const char *value, char *why, size_t len);
 } kinds[] = {
-    [ENV_KIND_PATH] = {parse_path, show_text},
-    [ENV_KIND_SOCKET] = {parse_socket, show_text},
-    [ENV_KIND_UINT] = {parse_uint, show_uint},
-    [ENV_KIND_DECIMAL] = {parse_decimal, show_decimal},
-    [ENV_KIND_LOG_LEVEL] = {parse_log_level, show_log_level},
-    [ENV_KIND_ADDR] = {parse_addr, show_text},
-    [ENV_KIND_FLAG] = {parse_flag, show_flag},
-    [ENV_KIND_GROUP] = {parse_group, show_text},
-    [ENV_KIND_ZONE] = {parse_zone, show_text},
+    [ENV_KIND_PATH] = {parse_path, show_text, NULL},
+    [ENV_KIND_SOCKET] = {parse_socket, show_text, NULL},
+    [ENV_KIND_UINT] = {parse_uint, show_uint, NULL},
+    [ENV_KIND_DECIMAL] = {parse_decimal, show_decimal, NULL},
+    [ENV_KIND_LOG_LEVEL] = {parse_log_level, show_log_level, NULL},
+    [ENV_KIND_ADDR] = {parse_addr, show_text, NULL},
+    [ENV_KIND_FLAG] = {parse_flag, show_flag, NULL},
+    [ENV_KIND_GROUP] = {parse_group, show_text, NULL},
+    [ENV_KIND_ZONE] = {parse_zone, show_text, NULL},
+    [ENV_KIND_IFACES] = {parse_ifaces, show_text, explain_ifaces},
+    [ENV_KIND_CHOICE] = {parse_choice, show_text, NULL},
+    [ENV_KIND_MAGLEV_SIZE] = {parse_maglev_size, show_uint, NULL},
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == ENV_KIND_COUNT, "a kind without functions");
@@ -178,11 +302,17 @@ _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == ENV_KIND_COUNT, "a kind witho
 int env_var_parse(const struct env_var *v, const char *value, struct steer_env *env, char *err,
 		  size_t errlen)
 {
+	char why[160] = "";
+
 	if (kinds[v->kind].parse(v, value, (char *)env + v->offset))
 		return 0;
 	/* The one message for a rejected value: names the variable, quotes
-	 * the value and repeats what the table says is accepted. */
-	snprintf(err, errlen, "%s='%s': expected %s", v->name, value, v->accepted);
+	 * the value, says what is wrong in it where the kind can, and
+	 * repeats what the table says is accepted. */
+	if (kinds[v->kind].explain)
+		kinds[v->kind].explain(v, value, why, sizeof(why));
+	snprintf(err, errlen, "%s='%s': %s%sexpected %s", v->name, value, why, why[0] ? "; " : "",
+		 v->accepted);
 	return -1;
 }
 

@@ -4,7 +4,12 @@
  * list them in it. Rules between variables are at the end of env_load(). */
 #include <stddef.h>
 
+#include "bpf/steer_abi.h"
 #include "config/env.h"
+
+/* The text of a numeric macro, so the table says what the code checks. */
+#define STR_(x) #x
+#define STR(x)	STR_(x)
 
 #define FIELD(f) .offset = offsetof(struct steer_env, f), .size = sizeof(((struct steer_env *)0)->f)
 
@@ -193,6 +198,28 @@ const struct env_var env_vars[] = {
      .kind = ENV_KIND_GROUP,
      .empty_shown = "(root only)",
      FIELD(control_group)},
+    /* The XDP path. The names are checked as the kernel checks a new
+     * interface's; whether they exist is seen when the agent attaches. */
+    {.name = "STEER_XDP_IFACES",
+     .def = "",
+     .accepted = "empty, or up to " STR(ENV_XDP_IFACES_MAX) " interface names, comma-separated",
+     .meaning = "interfaces whose packets to a VIP:port are steered by XDP (empty: no XDP)",
+     .kind = ENV_KIND_IFACES,
+     .empty_shown = "(none)",
+     FIELD(xdp_ifaces)},
+    {.name = "STEER_XDP_MODE",
+     .def = "auto",
+     .accepted = "auto|native|generic",
+     .meaning = "how XDP is attached: auto (native where the driver has it), native or generic",
+     .kind = ENV_KIND_CHOICE,
+     .words = {"auto", "native", "generic"},
+     FIELD(xdp_mode)},
+    {.name = "STEER_MAGLEV_SIZE",
+     .def = STR(STEER_MAGLEV_SIZE),
+     .accepted = "a prime between " STR(STEER_MAGLEV_MIN) " and " STR(STEER_MAGLEV_MAX),
+     .meaning = "entries in each service's Maglev table for the XDP path",
+     .kind = ENV_KIND_MAGLEV_SIZE,
+     FIELD(maglev_size)},
 };
 
 const size_t env_vars_count = sizeof(env_vars) / sizeof(env_vars[0]);

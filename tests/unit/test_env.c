@@ -14,6 +14,11 @@
 #include "lib/decimal.h"
 #include "lib/log.h"
 
+#define IFACES_ACCEPTED "empty, or up to 16 interface names, comma-separated"
+#define IFNAME_RULE	"1-15 characters, no '/', ':' or blank, not '.' or '..'"
+#define MAGLEV_ACCEPTED "a prime between 251 and 131071"
+/* 16 distinct names: as many as STEER_XDP_IFACES takes */
+#define NAMES16		 "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p"
 #define CONTROL_ACCEPTED "absolute path, at most 107 bytes"
 #define SOCK_DEF	 "/run/steer/steer.sock"
 /* 107 and 106 characters: with a leading '/', one byte too many for
@@ -67,6 +72,9 @@ static void test_env_defaults_apply_without_variables(void **state)
 	assert_int_equal(env->hold_max, 4096);
 	assert_int_equal(env->relay_max, 4096);
 	assert_int_equal(env->relay_idle_ms, 600000);
+	assert_string_equal(env->xdp_ifaces, "");
+	assert_string_equal(env->xdp_mode, "auto");
+	assert_int_equal(env->maglev_size, 16381);
 	assert_string_equal(warnings, "");
 	free(warnings);
 
@@ -235,6 +243,84 @@ static void test_env_accepts_good_relay_values(void **state)
 		assert_int_equal(env->relay_idle_ms, good_relay[i].relay_idle_ms);
 	}
 	free(env);
+}
+
+static const struct {
+	char *vars[3]; /* NAME=value as in environ */
+	const char *ifaces, *mode;
+	uint32_t maglev_size;
+} good_xdp[] = {
+    {{"STEER_XDP_IFACES="}, "", "auto", 16381},
+    {{"STEER_XDP_IFACES=eth0"}, "eth0", "auto", 16381},
+    {{"STEER_XDP_IFACES=eth0,eth1"}, "eth0,eth1", "auto", 16381},
+    {{"STEER_XDP_IFACES=veth-st0.100,br_lan"}, "veth-st0.100,br_lan", "auto", 16381},
+    {{"STEER_XDP_IFACES=abcdefghijklmno"}, "abcdefghijklmno", "auto", 16381}, /* 15 */
+    {{"STEER_XDP_IFACES=...,.a,a."}, "...,.a,a.", "auto", 16381}, /* only . and .. are not */
+    {{"STEER_XDP_IFACES=eth0,ETH0"}, "eth0,ETH0", "auto", 16381}, /* names are exact */
+    {{"STEER_XDP_IFACES=" NAMES16}, NAMES16, "auto", 16381},
+    {{"STEER_XDP_MODE=auto"}, "", "auto", 16381},
+    {{"STEER_XDP_MODE=native", "STEER_XDP_IFACES=eth0"}, "eth0", "native", 16381},
+    {{"STEER_XDP_MODE=generic"}, "", "generic", 16381},
+    {{"STEER_MAGLEV_SIZE=251"}, "", "auto", 251},
+    {{"STEER_MAGLEV_SIZE=0251"}, "", "auto", 251},
+    {{"STEER_MAGLEV_SIZE=65537"}, "", "auto", 65537},
+    {{"STEER_MAGLEV_SIZE=131071"}, "", "auto", 131071},
+};
+
+static void test_env_accepts_good_xdp_values(void **state)
+{
+	struct steer_env *env = malloc(sizeof(*env));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good_xdp) / sizeof(good_xdp[0]); i++) {
+		char *const envp[] = {"OTHER=1", good_xdp[i].vars[0], good_xdp[i].vars[1], NULL};
+		char err[512], *warnings, got[512], want[512];
+
+		assert_int_equal(load(env, envp, &warnings, err, sizeof(err)), 0);
+		assert_string_equal(warnings, "");
+		free(warnings);
+		snprintf(got, sizeof(got), "%s: '%s' %s %u", good_xdp[i].vars[0], env->xdp_ifaces,
+			 env->xdp_mode, env->maglev_size);
+		snprintf(want, sizeof(want), "%s: '%s' %s %u", good_xdp[i].vars[0],
+			 good_xdp[i].ifaces, good_xdp[i].mode, good_xdp[i].maglev_size);
+		assert_string_equal(got, want);
+	}
+	free(env);
+}
+
+/* env_ifaces_next() yields the names of a list, one per call; even on lists
+ * env_load() would refuse it skips empty names and cuts long ones. */
+static void test_env_ifaces_next_walks_the_names(void **state)
+{
+	static const struct {
+		const char *list, *names; /* names: what it yields, joined by ' ' */
+	} lists[] = {
+	    {"", ""},
+	    {"eth0", "eth0"},
+	    {"eth0,eth1", "eth0 eth1"},
+	    {NAMES16, "a b c d e f g h i j k l m n o p"},
+	    {"abcdefghijklmno,x", "abcdefghijklmno x"},
+	    /* unchecked */
+	    {",,a,,b,", "a b"},
+	    {",", ""},
+	    {"abcdefghijklmnopqrstuvwxyz,x", "abcdefghijklmno x"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		const char *pos = lists[i].list;
+		char name[ENV_IFNAMSIZ], got[512] = "";
+		int calls = 0;
+
+		while (env_ifaces_next(&pos, name)) {
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+				 got[0] ? " " : "", name);
+			assert_true(++calls <= ENV_XDP_IFACES_MAX + 2);
+		}
+		assert_string_equal(got, lists[i].names);
+		assert_int_equal(*pos, '\0');
+		assert_false(env_ifaces_next(&pos, name)); /* and stays at the end */
+	}
 }
 
 static void test_env_accepts_good_values(void **state)
@@ -410,6 +496,62 @@ static const struct {
     {"STEER_RELAY_IDLE_MS=86400001", "STEER_RELAY_IDLE_MS='86400001': expected 0-86400000"},
     {"STEER_RELAY_IDLE_MS=-1", "STEER_RELAY_IDLE_MS='-1': expected 0-86400000"},
     {"STEER_RELAY_IDLE_MS=10m", "STEER_RELAY_IDLE_MS='10m': expected 0-86400000"},
+    /* the XDP path: the bad interface name is named */
+    {"STEER_XDP_IFACES=eth0,a/b",
+     "STEER_XDP_IFACES='eth0,a/b': 'a/b' is not an interface name (" IFNAME_RULE "); "
+     "expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=eth0:1",
+     "STEER_XDP_IFACES='eth0:1': 'eth0:1' is not an interface name (" IFNAME_RULE "); "
+     "expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=eth0, eth1",
+     "STEER_XDP_IFACES='eth0, eth1': ' eth1' is not an interface name (" IFNAME_RULE "); "
+     "expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=eth\t0",
+     "STEER_XDP_IFACES='eth\t0': 'eth\t0' is not an interface name (" IFNAME_RULE "); "
+     "expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=eth\xa0",
+     "STEER_XDP_IFACES='eth\xa0': 'eth\xa0' is not an interface name (" IFNAME_RULE "); "
+     "expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=.", "STEER_XDP_IFACES='.': '.' is not an interface name (" IFNAME_RULE "); "
+			   "expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=eth0,..",
+     "STEER_XDP_IFACES='eth0,..': '..' is not an interface name (" IFNAME_RULE "); "
+     "expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=abcdefghijklmnop", /* 16 characters: no room for the NUL */
+     "STEER_XDP_IFACES='abcdefghijklmnop': 'abcdefghijklmnop' is not an interface name "
+     "(" IFNAME_RULE "); expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=eth0,eth1,eth0",
+     "STEER_XDP_IFACES='eth0,eth1,eth0': 'eth0' is named twice; expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=eth0,",
+     "STEER_XDP_IFACES='eth0,': name 2 is empty; expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=,eth0",
+     "STEER_XDP_IFACES=',eth0': name 1 is empty; expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=a,,b",
+     "STEER_XDP_IFACES='a,,b': name 2 is empty; expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=,", "STEER_XDP_IFACES=',': name 1 is empty; expected " IFACES_ACCEPTED},
+    {"STEER_XDP_IFACES=" NAMES16 ",q",
+     "STEER_XDP_IFACES='" NAMES16 ",q': more than 16 names; expected " IFACES_ACCEPTED},
+    {"STEER_XDP_MODE=Native", "STEER_XDP_MODE='Native': expected auto|native|generic"},
+    {"STEER_XDP_MODE=skb", "STEER_XDP_MODE='skb': expected auto|native|generic"},
+    {"STEER_XDP_MODE=drv", "STEER_XDP_MODE='drv': expected auto|native|generic"},
+    {"STEER_XDP_MODE=auto ", "STEER_XDP_MODE='auto ': expected auto|native|generic"},
+    {"STEER_XDP_MODE=", "STEER_XDP_MODE='': expected auto|native|generic"},
+    {"STEER_MAGLEV_SIZE=250", "STEER_MAGLEV_SIZE='250': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=252", "STEER_MAGLEV_SIZE='252': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=241", "STEER_MAGLEV_SIZE='241': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=1", "STEER_MAGLEV_SIZE='1': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=0", "STEER_MAGLEV_SIZE='0': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=16383", "STEER_MAGLEV_SIZE='16383': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=131072", "STEER_MAGLEV_SIZE='131072': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=131101", "STEER_MAGLEV_SIZE='131101': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=4294983677", /* 16381 + 2^32 */
+     "STEER_MAGLEV_SIZE='4294983677': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=99999999999999999999",
+     "STEER_MAGLEV_SIZE='99999999999999999999': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=-16381", "STEER_MAGLEV_SIZE='-16381': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=16381.0", "STEER_MAGLEV_SIZE='16381.0': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=0x3ffd", "STEER_MAGLEV_SIZE='0x3ffd': expected " MAGLEV_ACCEPTED},
+    {"STEER_MAGLEV_SIZE=", "STEER_MAGLEV_SIZE='': expected " MAGLEV_ACCEPTED},
     /* the timeout must fit in the interval, set or default */
     {"STEER_HEALTH_INTERVAL_MS=100",
      "STEER_HEALTH_TIMEOUT_MS=250 (default) is more than STEER_HEALTH_INTERVAL_MS=100 "
@@ -711,7 +853,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 23);
+	assert_int_equal(env_vars_count, 26);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -733,10 +875,9 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 static void test_env_table_rows_set_distinct_fields_of_their_kind(void **state)
 {
 	static const size_t kind_size[ENV_KIND_COUNT] = {
-	    [ENV_KIND_UINT] = sizeof(uint32_t),
-	    [ENV_KIND_DECIMAL] = sizeof(double),
-	    [ENV_KIND_LOG_LEVEL] = sizeof(int),
-	    [ENV_KIND_FLAG] = sizeof(bool),
+	    [ENV_KIND_UINT] = sizeof(uint32_t),	       [ENV_KIND_DECIMAL] = sizeof(double),
+	    [ENV_KIND_LOG_LEVEL] = sizeof(int),	       [ENV_KIND_FLAG] = sizeof(bool),
+	    [ENV_KIND_MAGLEV_SIZE] = sizeof(uint32_t),
 	};
 
 	(void)state;
@@ -759,6 +900,16 @@ static void test_env_table_rows_set_distinct_fields_of_their_kind(void **state)
 		if (v->kind == ENV_KIND_FLAG) {
 			assert_non_null(v->words[0]);
 			assert_non_null(v->words[1]);
+		}
+		if (v->kind == ENV_KIND_FLAG || v->kind == ENV_KIND_CHOICE) {
+			char words[128] = ""; /* `accepted` must be the words, '|'-separated */
+			size_t nwords = sizeof(v->words) / sizeof(v->words[0]);
+
+			assert_null(v->words[nwords - 1]); /* a CHOICE's list ends */
+			for (size_t w = 0; w < nwords && v->words[w]; w++)
+				snprintf(words + strlen(words), sizeof(words) - strlen(words),
+					 "%s%s", w ? "|" : "", v->words[w]);
+			assert_string_equal(v->accepted, words);
 		}
 		for (size_t j = 0; j < i; j++)
 			assert_true(env_vars[j].offset + env_vars[j].size <= v->offset ||
@@ -833,7 +984,10 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_RELAY_IDLE_MS=600000\n"
 				 "STEER_METRICS_ADDR=127.0.0.1:9477\n"
 				 "STEER_LOG_FORMAT=text\n"
-				 "STEER_CONTROL_GROUP=(root only)\n");
+				 "STEER_CONTROL_GROUP=(root only)\n"
+				 "STEER_XDP_IFACES=(none)\n"
+				 "STEER_XDP_MODE=auto\n"
+				 "STEER_MAGLEV_SIZE=16381\n");
 	free(out);
 
 	/* decimals read back the same: no "0.20000000000000001", no "1e+06" */
@@ -913,6 +1067,8 @@ int main(void)
 	    cmocka_unit_test(test_env_accepts_good_health_values),
 	    cmocka_unit_test(test_env_accepts_good_retry_values),
 	    cmocka_unit_test(test_env_accepts_good_relay_values),
+	    cmocka_unit_test(test_env_accepts_good_xdp_values),
+	    cmocka_unit_test(test_env_ifaces_next_walks_the_names),
 	    cmocka_unit_test(test_env_rejects_bad_values_naming_variable_value_and_accepted),
 	    cmocka_unit_test(test_env_rejects_retry_initial_above_max_naming_the_default),
 	    cmocka_unit_test(test_env_rejects_path_of_path_max_characters),
