@@ -492,18 +492,18 @@ struct steer_rnat {
 /* Value of steer_xdp_stats_v1 (a per-CPU array of one): what the XDP and
  * tc programs did with packets, for status and metrics. */
 struct steer_xdp_stats {
-	__u64 passed;	     /* not for a VIP:port (or not IP, TCP or UDP): untouched */
-	__u64 flow_hits;     /* packets of a flow in the flow table */
-	__u64 flow_new;	     /* flows given a replica by the Maglev table */
-	__u64 encap;	     /* packets sent to a remote replica in IPIP */
-	__u64 nat_local;     /* packets NATed to a replica on this node */
-	__u64 miss_passed;   /* VIP packets with no routable replica: to the stack */
-	__u64 frag_passed;   /* IP fragments, IPv6 extension headers: to the stack untouched */
-	__u64 malformed;     /* truncated or bad headers: passed untouched */
-	__u64 too_big;	     /* dropped: too big for the egress MTU once encapsulated */
-	__u64 fib_failed;    /* dropped: no route or neighbour to the replica */
-	__u64 errors;	     /* dropped: a map or helper failed (fail closed) */
-	__u64 rnat;	     /* replies of local replicas rewritten to the VIP (tc) */
+	__u64 passed;	   /* not for a VIP:port (or not IP, TCP or UDP): untouched */
+	__u64 flow_hits;   /* packets of a flow in the flow table */
+	__u64 flow_new;	   /* flows given a replica by the Maglev table */
+	__u64 encap;	   /* packets sent to a remote replica in IPIP */
+	__u64 nat_local;   /* packets NATed to a replica on this node */
+	__u64 miss_passed; /* VIP packets with no routable replica: to the stack */
+	__u64 frag_passed; /* IP fragments, IPv6 extension headers: to the stack untouched */
+	__u64 malformed;   /* truncated or bad headers: passed untouched */
+	__u64 too_big;	   /* dropped: too big for the egress MTU once encapsulated */
+	__u64 fib_failed;  /* dropped: no route or neighbour to the replica */
+	__u64 errors;	   /* dropped: a map or helper failed (fail closed) */
+	__u64 rnat;	   /* replies of local replicas rewritten to the VIP (tc) */
 };
 
 /* Key of steer_decap_vips_v1 (a hash on the replica host): a VIP whose

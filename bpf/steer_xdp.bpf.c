@@ -33,7 +33,7 @@ int xdp_steer(struct xdp_md *ctx)
 	struct pkt p = {};
 	const struct steer_svc_value *svc;
 	struct steer_flow to = {};
-	int err = parse_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p);
+	int err = parse_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end, true, &p);
 
 	if (err)
 		return pass_unsteered(err);

@@ -101,6 +101,7 @@ struct steer_config {
 	/* From the environment (config_apply_env()): where this node is. */
 	char node_zone[ZONE_NAME_MAX]; /* STEER_ZONE, "" = none */
 	bool prefer_local;	       /* STEER_PREFER_LOCAL */
+	uint32_t maglev_size;	       /* STEER_MAGLEV_SIZE; 0: STEER_MAGLEV_SIZE of steer_abi.h */
 	int nservices;
 	struct svc_config services[STEER_MAX_SERVICES];
 };

@@ -68,6 +68,7 @@ int config_apply_env(struct steer_config *cfg, const struct steer_env *env, char
 {
 	snprintf(cfg->node_zone, sizeof(cfg->node_zone), "%s", env->zone);
 	cfg->prefer_local = env->prefer_local;
+	cfg->maglev_size = env->maglev_size;
 	for (int i = 0; i < cfg->nservices; i++) {
 		struct svc_config *svc = &cfg->services[i];
 		struct health_config *h = &svc->health;

@@ -24,6 +24,8 @@
 #include "observe/metrics.h"
 #include "maps/reconcile.h"
 #include "maps/sysprep.h"
+#include "xdp/tables.h"
+#include "xdp/xdp_path.h"
 
 #define ERRLEN 512
 
@@ -37,7 +39,9 @@ struct agent {
 	struct checker *checker;
 	struct hold *hold;
 	struct datapath *dp;
-	ev_timer sweep; /* one sweep per loop iteration, however many asked */
+	ev_timer sweep;	     /* one sweep per loop iteration, however many asked */
+	ev_timer tables;     /* likewise, the XDP path's Maglev tables */
+	struct xdp_path xdp; /* skel NULL: no STEER_XDP_IFACES */
 	bool sweep_failed_logged;
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint, sighup;
@@ -80,6 +84,31 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 	a->sweep_failed_logged = true;
 }
 
+/* The routable set of some service may have changed: the XDP path's
+ * Maglev tables follow, once per loop iteration. */
+static void tables_soon(struct agent *a)
+{
+	if (a->loop && a->xdp.skel && !ev_is_active(&a->tables)) {
+		ev_timer_set(&a->tables, 0., 0.);
+		ev_timer_start(a->loop, &a->tables);
+	}
+}
+
+static void on_tables(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	char err[ERRLEN];
+	int n;
+
+	(void)loop;
+	(void)revents;
+	n = xdp_tables_sync(&a->ops, a->cfg->maglev_size, err, sizeof(err));
+	if (n < 0)
+		log_warn("%s", err);
+	else if (n)
+		log_info("xdp: rebuilt the Maglev tables of %d services", n);
+}
+
 /* Write next into the maps; on success it becomes the running config. */
 static int apply_config(struct agent *a, const struct steer_config *next, const char *what,
 			char *err, size_t errlen)
@@ -100,6 +129,7 @@ static int apply_config(struct agent *a, const struct steer_config *next, const 
 		hold_sync(a->hold, a->cfg);
 	if (res.removed || res.replicas_retired)
 		sweep_soon(a);
+	tables_soon(a);
 	return 0;
 }
 
@@ -177,6 +207,7 @@ static void on_replica_change(void *arg, const char *service, bool routable)
 {
 	struct agent *a = arg;
 
+	tables_soon(a);
 	if (!routable)
 		sweep_soon(a);
 	else if (a->hold)
@@ -254,12 +285,33 @@ static int prepare_datapath(struct agent *a, struct datapath *dp, char *cgroup, 
 		log_warn("attaching to the cgroup v2 root %s: every process on this node is "
 			 "steered (set STEER_CGROUP to limit it)",
 			 cgroup);
-	if (datapath_load(dp, env->bpffs, env->passive_eject_failures, err, sizeof(err))) {
+	if (datapath_load(dp, env->bpffs, env->passive_eject_failures, err, sizeof(err)) ||
+	    (env->xdp_ifaces[0] && xdp_path_load(&a->xdp, env->bpffs, err, sizeof(err)))) {
 		log_err("%s", err);
 		close(cgfd);
 		return -1;
 	}
 	return cgfd;
+}
+
+/* The XDP path on STEER_XDP_IFACES, or none: links an earlier run left on
+ * interfaces no longer listed are detached. */
+static int attach_xdp_path(struct agent *a, char *err, size_t errlen)
+{
+	const struct steer_env *env = a->env;
+	int removed;
+
+	if (!a->xdp.skel) {
+		removed = xdp_path_detach_links(env->bpffs);
+		if (removed)
+			log_info("xdp: STEER_XDP_IFACES is empty: detached %d links", removed);
+		return 0;
+	}
+	if (xdp_path_attach(&a->xdp, env->bpffs, env->xdp_ifaces, env->xdp_mode, err, errlen))
+		return -1;
+	log_info("xdp: on %s (mode %s): links adopted=%d attached=%d removed=%d", env->xdp_ifaces,
+		 env->xdp_mode, a->xdp.adopted, a->xdp.attached, a->xdp.removed);
+	return 0;
 }
 
 /* random() draws the retry jitter, the first check's offset and the miss
@@ -325,7 +377,8 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("cannot apply config: %s", err);
 		goto cleanup;
 	}
-	if (datapath_attach(&dp, cgfd, env->bpffs, err, sizeof(err))) {
+	if (datapath_attach(&dp, cgfd, env->bpffs, err, sizeof(err)) ||
+	    attach_xdp_path(&a, err, sizeof(err))) {
 		log_err("%s", err);
 		goto cleanup;
 	}
@@ -335,6 +388,8 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	a.dp = &dp;
 	ev_init(&a.sweep, on_sweep);
 	a.sweep.data = &a;
+	ev_init(&a.tables, on_tables);
+	a.tables.data = &a;
 	a.checker = checker_new(a.loop, &a.ops);
 	if (!a.checker) {
 		log_err("out of memory");
@@ -391,8 +446,10 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	a.status = 0;
 
 cleanup:
-	if (a.loop)
+	if (a.loop) {
 		ev_timer_stop(a.loop, &a.sweep);
+		ev_timer_stop(a.loop, &a.tables);
+	}
 	metrics_stop(metrics);
 	control_close(control);
 	events_close(events);
@@ -400,6 +457,7 @@ cleanup:
 	checker_free(a.checker);
 	map_fds_close(&a.fds);
 	datapath_close(&dp);
+	xdp_path_close(&a.xdp);
 	if (cgfd >= 0)
 		close(cgfd);
 	free(a.cfg);

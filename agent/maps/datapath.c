@@ -14,8 +14,10 @@
 #include <bpf/libbpf.h>
 
 #include "maps/kfeatures.h"
+#include "xdp/xdp_path.h"
 #include "lib/log.h"
 #include "steer.skel.h"
+#include "steer_xdp.skel.h"
 #include "bpf/steer_abi.h"
 
 #define LINK_PREFIX "link_"
@@ -83,7 +85,7 @@ static void report_load_failure(void)
  * if the sizes match) and, on a node that never had it, made as small as
  * an LRU of per-CPU lists can be: one entry per CPU.
  */
-static int size_legacy_revnat(struct bpf_map *map, const char *pin_dir)
+int datapath_size_legacy_revnat(struct bpf_map *map, const char *pin_dir)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -115,7 +117,7 @@ int datapath_load(struct datapath *dp, const char *pin_dir, uint32_t eject_after
 		return -1;
 	}
 	dp->skel->rodata->eject_after_failures = eject_after_failures;
-	ret = size_legacy_revnat(dp->skel->maps.steer_revnat_v1, pin_dir);
+	ret = datapath_size_legacy_revnat(dp->skel->maps.steer_revnat_v1, pin_dir);
 	if (ret) {
 		snprintf(err, errlen, "cannot size %s: %s", STEER_MAP_REVNAT, strerror(-ret));
 		steer_bpf__destroy(dp->skel);
@@ -264,11 +266,11 @@ int datapath_attach(struct datapath *dp, int cgroup_fd, const char *pin_dir, cha
 }
 
 /* Is name one of this version's maps, e.g. "steer_svc_v1"? */
-static bool is_current_map(const struct steer_bpf *skel, const char *name)
+static bool is_current_map(const struct bpf_object *obj, const char *name)
 {
 	const struct bpf_map *map;
 
-	bpf_object__for_each_map(map, skel->obj)
+	bpf_object__for_each_map(map, obj)
 	{
 		if (is_pinned_map(map) && !strcmp(name, bpf_map__name(map)))
 			return true;
@@ -288,18 +290,22 @@ static bool is_versioned_map_pin(const char *name)
 int datapath_prune_old_maps(const char *pin_dir)
 {
 	struct steer_bpf *skel = open_for_names();
-	DIR *d = skel ? opendir(pin_dir) : NULL;
+	/* The XDP path's maps are current too, loaded or not. */
+	struct steer_xdp_bpf *xdp = skel ? steer_xdp_bpf__open() : NULL;
+	DIR *d = xdp ? opendir(pin_dir) : NULL;
 	struct dirent *e;
 	int removed = 0;
 
 	if (!d) {
+		steer_xdp_bpf__destroy(xdp);
 		steer_bpf__destroy(skel);
 		return -1;
 	}
 	while ((e = readdir(d))) {
 		char path[PATH_MAX];
 
-		if (!is_versioned_map_pin(e->d_name) || is_current_map(skel, e->d_name))
+		if (!is_versioned_map_pin(e->d_name) || is_current_map(skel->obj, e->d_name) ||
+		    is_current_map(xdp->obj, e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
 		if (unlink(path) == 0) {
@@ -308,6 +314,7 @@ int datapath_prune_old_maps(const char *pin_dir)
 		}
 	}
 	closedir(d);
+	steer_xdp_bpf__destroy(xdp);
 	steer_bpf__destroy(skel);
 	return removed;
 }
@@ -383,6 +390,7 @@ int datapath_down(const char *pin_dir, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot list the pins to remove: %s", strerror(errno));
 		return -1;
 	}
+	removed += xdp_path_down(pin_dir);
 	bpf_object__for_each_program(prog, skel->obj)
 	{
 		int fd;

@@ -44,6 +44,11 @@ void datapath_close(struct datapath *dp);
  * the directory. Returns the number of pins removed, or -1 with err set. */
 int datapath_down(const char *pin_dir, char *err, size_t errlen);
 
+/* Size the read-only legacy map steer_revnat_v1 of an object about to be
+ * loaded: as pinned under pin_dir, or minimal. 0 or a negative errno. */
+struct bpf_map;
+int datapath_size_legacy_revnat(struct bpf_map *map, const char *pin_dir);
+
 /* Does pin_dir hold a pinned datapath (the service map)? */
 int datapath_is_pinned(const char *pin_dir);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -316,33 +317,113 @@ static int lb_stats_sum(void *ctx, uint32_t svc_id, struct steer_svc_lb_stats *s
 	return ret;
 }
 
+static int xdp_bank_get(void *ctx, uint32_t idx, struct steer_xdp_bank *b)
+{
+	memset(b, 0, sizeof(*b));
+	if (F(ctx)->xdp_banks < 0)
+		return -EOPNOTSUPP;
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->xdp_banks, &idx, b));
+}
+
+/* A new inner map per table, written through mmap() before it is
+ * published: the bank is idle, and a map the XDP program may still hold
+ * from an earlier generation is never written. An array map lays its
+ * elements out 8 bytes apart, whatever their size. */
+#define ARRAY_ELEM_STRIDE 8
+
+static int maglev_table_create(const uint32_t *table, uint32_t size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	size_t len = (size_t)size * ARRAY_ELEM_STRIDE;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "steer_maglev", sizeof(uint32_t),
+				sizeof(uint32_t), size, &opts);
+	char *mem;
+
+	if (fd < 0)
+		return -errno;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	for (uint32_t i = 0; i < size; i++)
+		memcpy(mem + (size_t)i * ARRAY_ELEM_STRIDE, &table[i], sizeof(table[i]));
+	munmap(mem, len);
+	return fd;
+}
+
+static int maglev_put(void *ctx, uint32_t idx, const uint32_t *table,
+		      const struct steer_xdp_bank *b)
+{
+	int ret, fd;
+
+	if (F(ctx)->maglev < 0 || F(ctx)->xdp_banks < 0)
+		return -EOPNOTSUPP;
+	if (!table || !b->maglev_size) {
+		ret = neg_errno(bpf_map_delete_elem(F(ctx)->maglev, &idx));
+		if (ret && ret != -ENOENT)
+			return ret;
+		return neg_errno(bpf_map_update_elem(F(ctx)->xdp_banks, &idx, b, BPF_ANY));
+	}
+	/* The table, then its size: both belong to the idle bank, which no
+	 * reader holds (readers were waited for after its last flip). */
+	fd = maglev_table_create(table, b->maglev_size);
+	if (fd < 0)
+		return fd;
+	ret = neg_errno(bpf_map_update_elem(F(ctx)->maglev, &idx, &fd, BPF_ANY));
+	close(fd);
+	if (ret)
+		return ret;
+	return neg_errno(bpf_map_update_elem(F(ctx)->xdp_banks, &idx, b, BPF_ANY));
+}
+
+static int xdp_stats_sum(void *ctx, struct steer_xdp_stats *sum)
+{
+	uint64_t v[sizeof(*sum) / sizeof(uint64_t)];
+	int ret;
+
+	memset(sum, 0, sizeof(*sum));
+	if (F(ctx)->xdp_stats < 0)
+		return -EOPNOTSUPP;
+	ret = percpu_sum(F(ctx)->xdp_stats, 0, v, sizeof(v) / sizeof(v[0]));
+	if (!ret)
+		memcpy(sum, v, sizeof(v));
+	return ret;
+}
+
 /* Every pinned map the agent opens, and where its fd goes. A map added
- * after an agent release that readers may find missing is `optional`. */
+ * after an agent release that readers may find missing is `optional`;
+ * the XDP path's maps exist only where it is loaded (`xdp`). */
 static const struct {
 	const char *name;
 	size_t fd_offset;
-	bool optional;
+	bool optional, xdp;
 } pinned_maps[] = {
-    {STEER_MAP_SERVICES, offsetof(struct map_fds, svc), false},
-    {STEER_MAP_SLOTS, offsetof(struct map_fds, slots), false},
-    {STEER_MAP_REPLICAS, offsetof(struct map_fds, replicas), false},
-    {STEER_MAP_SVC_STATS, offsetof(struct map_fds, svc_stats), false},
-    {STEER_MAP_REPLICA_STATS, offsetof(struct map_fds, replica_stats), false},
-    {STEER_MAP_SVC_NAMES, offsetof(struct map_fds, names), false},
-    {STEER_MAP_BACKENDS, offsetof(struct map_fds, backends), false},
-    {STEER_MAP_REPLICA_STATUS, offsetof(struct map_fds, replica_status), false},
-    {STEER_MAP_EVENTS, offsetof(struct map_fds, events), false},
-    {STEER_MAP_HOLD, offsetof(struct map_fds, hold), false},
-    {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks), false},
-    {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats), false},
-    {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats), false},
-    {STEER_MAP_RELAY_STATS, offsetof(struct map_fds, relay_stats), true},
-    {STEER_MAP_SOCK_STATS, offsetof(struct map_fds, sock_stats), true},
-    {STEER_MAP_REPLICA_ACTIVE, offsetof(struct map_fds, replica_active), true},
-    {STEER_MAP_SLOT_ATTRS, offsetof(struct map_fds, slot_attrs), true},
-    {STEER_MAP_BANKS, offsetof(struct map_fds, banks), true},
-    {STEER_MAP_REPLICA_RELAYED, offsetof(struct map_fds, relayed), true},
-    {STEER_MAP_LB_STATS, offsetof(struct map_fds, lb_stats), true},
+    {STEER_MAP_SERVICES, offsetof(struct map_fds, svc), false, false},
+    {STEER_MAP_SLOTS, offsetof(struct map_fds, slots), false, false},
+    {STEER_MAP_REPLICAS, offsetof(struct map_fds, replicas), false, false},
+    {STEER_MAP_SVC_STATS, offsetof(struct map_fds, svc_stats), false, false},
+    {STEER_MAP_REPLICA_STATS, offsetof(struct map_fds, replica_stats), false, false},
+    {STEER_MAP_SVC_NAMES, offsetof(struct map_fds, names), false, false},
+    {STEER_MAP_BACKENDS, offsetof(struct map_fds, backends), false, false},
+    {STEER_MAP_REPLICA_STATUS, offsetof(struct map_fds, replica_status), false, false},
+    {STEER_MAP_EVENTS, offsetof(struct map_fds, events), false, false},
+    {STEER_MAP_HOLD, offsetof(struct map_fds, hold), false, false},
+    {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks), false, false},
+    {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats), false, false},
+    {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats), false, false},
+    {STEER_MAP_RELAY_STATS, offsetof(struct map_fds, relay_stats), true, false},
+    {STEER_MAP_SOCK_STATS, offsetof(struct map_fds, sock_stats), true, false},
+    {STEER_MAP_REPLICA_ACTIVE, offsetof(struct map_fds, replica_active), true, false},
+    {STEER_MAP_SLOT_ATTRS, offsetof(struct map_fds, slot_attrs), true, false},
+    {STEER_MAP_BANKS, offsetof(struct map_fds, banks), true, false},
+    {STEER_MAP_REPLICA_RELAYED, offsetof(struct map_fds, relayed), true, false},
+    {STEER_MAP_LB_STATS, offsetof(struct map_fds, lb_stats), true, false},
+    {STEER_MAP_MAGLEV, offsetof(struct map_fds, maglev), true, true},
+    {STEER_MAP_XDP_BANKS, offsetof(struct map_fds, xdp_banks), true, true},
+    {STEER_MAP_XDP_STATS, offsetof(struct map_fds, xdp_stats), true, true},
 };
 
 #define NPINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
@@ -369,7 +450,7 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i].name);
 		*pinned_fd(fds, i) = bpf_obj_get(path);
 		if (*pinned_fd(fds, i) < 0 && errno == ENOENT && pinned_maps[i].optional &&
-		    !for_writing)
+		    (!for_writing || pinned_maps[i].xdp))
 			continue;
 		if (*pinned_fd(fds, i) < 0) {
 			ret = -errno;

@@ -62,6 +62,16 @@ struct map_ops {
 	/* steer_svc_lb_stats_v1 summed over CPUs (zero if the map is absent). */
 	int (*lb_stats_sum)(void *ctx, uint32_t svc_id, struct steer_svc_lb_stats *sum);
 
+	/* The XDP path's Maglev table of a bank (steer_bank_index()): its
+	 * steer_xdp_banks_v1 entry, and the table in steer_maglev_v1, written
+	 * with the entry (table NULL and maglev_size 0: no table). Both answer
+	 * -EOPNOTSUPP when the XDP maps are absent (no STEER_XDP_IFACES). */
+	int (*xdp_bank_get)(void *ctx, uint32_t idx, struct steer_xdp_bank *b);
+	int (*maglev_put)(void *ctx, uint32_t idx, const uint32_t *table,
+			  const struct steer_xdp_bank *b);
+	/* steer_xdp_stats_v1 summed over CPUs (-EOPNOTSUPP without it). */
+	int (*xdp_stats_sum)(void *ctx, struct steer_xdp_stats *sum);
+
 	/* Return once no running datapath program can still see old values. */
 	int (*wait_for_readers)(void *ctx);
 
@@ -113,15 +123,17 @@ struct map_ops {
 		.replica_active_get = replica_active_get, .slot_attrs_get = slot_attrs_get,        \
 		.slot_attrs_put = slot_attrs_put, .bank_get = bank_get, .bank_put = bank_put,      \
 		.relayed_get = relayed_get, .relayed_put = relayed_put,                            \
-		.lb_stats_sum = lb_stats_sum, .wait_for_readers = wait_for_readers,                \
-		.backend_next = backend_next, .backend_get = backend_get,                          \
-		.backend_put = backend_put, .backend_del = backend_del, .status_get = status_get,  \
-		.status_put = status_put, .check_stats_get = check_stats_get,                      \
-		.check_stats_put = check_stats_put, .hold_stats_get = hold_stats_get,              \
-		.hold_stats_put = hold_stats_put, .relay_stats_get = relay_stats_get,              \
-		.relay_stats_put = relay_stats_put, .hold_put = hold_put,                          \
-		.hold_sock_put = hold_sock_put, .hold_sock_del = hold_sock_del,                    \
-		.sock_stats_sum = sock_stats_sum, .is_local = is_local,                            \
+		.lb_stats_sum = lb_stats_sum, .xdp_bank_get = xdp_bank_get,                        \
+		.maglev_put = maglev_put, .xdp_stats_sum = xdp_stats_sum,                          \
+		.wait_for_readers = wait_for_readers, .backend_next = backend_next,                \
+		.backend_get = backend_get, .backend_put = backend_put,                            \
+		.backend_del = backend_del, .status_get = status_get, .status_put = status_put,    \
+		.check_stats_get = check_stats_get, .check_stats_put = check_stats_put,            \
+		.hold_stats_get = hold_stats_get, .hold_stats_put = hold_stats_put,                \
+		.relay_stats_get = relay_stats_get, .relay_stats_put = relay_stats_put,            \
+		.hold_put = hold_put, .hold_sock_put = hold_sock_put,                              \
+		.hold_sock_del = hold_sock_del, .sock_stats_sum = sock_stats_sum,                  \
+		.is_local = is_local,                                                              \
 	}
 
 #endif

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include "maps/keys.h"
+#include "xdp/tables.h"
 #include "maps/svc_walk.h"
 
 /* One service as found in the maps. */
@@ -369,6 +370,9 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 			return ret;
 	}
 	ret = ops->bank_put(ops->ctx, steer_bank_index(svc_id, fl->val.bank), &l.bank);
+	if (!ret)
+		ret = xdp_table_stage(ops, &key, svc_id, fl->val.bank, fl->val.count,
+				      cfg->maglev_size);
 	if (ret)
 		return ret;
 	if (ls)

@@ -2,6 +2,7 @@
 #include "observe/status_render.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -87,6 +88,43 @@ static void print_relay_text(const struct steer_relay_stats *r, FILE *out)
 		(unsigned long long)r->idle_closed, (unsigned long long)r->failed);
 }
 
+/* The XDP path's counters, in the order of struct steer_xdp_stats. */
+static const struct {
+	const char *name;
+	size_t off;
+} xdp_counters[] = {
+#define XDP_COUNTER(f)                                                                             \
+	{                                                                                          \
+#f, offsetof(struct steer_xdp_stats, f)                                            \
+	}
+    XDP_COUNTER(passed),      XDP_COUNTER(flow_hits), XDP_COUNTER(flow_new),
+    XDP_COUNTER(encap),	      XDP_COUNTER(nat_local), XDP_COUNTER(miss_passed),
+    XDP_COUNTER(frag_passed), XDP_COUNTER(malformed), XDP_COUNTER(too_big),
+    XDP_COUNTER(fib_failed),  XDP_COUNTER(errors),    XDP_COUNTER(rnat),
+#undef XDP_COUNTER
+};
+
+static uint64_t xdp_counter(const struct steer_xdp_stats *st, size_t i)
+{
+	return *(const uint64_t *)((const char *)st + xdp_counters[i].off);
+}
+
+static void print_xdp_text(const struct status_snapshot *s, FILE *out)
+{
+	for (int i = 0; i < s->nattach; i++) {
+		const struct xdp_attachment *a = &s->attach[i];
+
+		fprintf(out, "xdp link %s iface=%s%s%s prog_id=%u%s\n", a->hook,
+			a->defunct ? "(gone)" : a->iface, a->mode[0] ? " mode=" : "", a->mode,
+			a->prog_id, a->defunct ? " defunct" : "");
+	}
+	fprintf(out, "xdp packets");
+	for (size_t i = 0; i < sizeof(xdp_counters) / sizeof(xdp_counters[0]); i++)
+		fprintf(out, " %s=%llu", xdp_counters[i].name,
+			(unsigned long long)xdp_counter(&s->xdp_stats, i));
+	fputc('\n', out);
+}
+
 void status_render_text(const struct status_snapshot *s, FILE *out)
 {
 	const struct svc_view *sv = s->services;
@@ -140,6 +178,8 @@ void status_render_text(const struct status_snapshot *s, FILE *out)
 	fprintf(out, "sockets open=%llu steered=%llu closed=%llu aborted=%llu\n",
 		(unsigned long long)sockets_open(&s->socks), (unsigned long long)s->socks.tracked,
 		(unsigned long long)s->socks.released, (unsigned long long)s->socks.destroyed);
+	if (s->xdp)
+		print_xdp_text(s, out);
 }
 
 /* ---- JSON, through jansson ---- */
@@ -331,6 +371,29 @@ static json_t *sockets_json(const struct steer_sock_stats *st)
 	return build_done(&b);
 }
 
+static json_t *xdp_json(const struct status_snapshot *s)
+{
+	struct json_build b = {json_object(), false}, links = {json_array(), false},
+			  packets = {json_object(), false};
+
+	for (int i = 0; i < s->nattach; i++) {
+		const struct xdp_attachment *a = &s->attach[i];
+		struct json_build l = {json_object(), false};
+
+		put(&l, "hook", json_string(a->hook));
+		put(&l, "iface", a->defunct ? json_null() : json_string(a->iface));
+		put(&l, "ifindex", u64(a->ifindex));
+		put(&l, "mode", json_string(a->mode));
+		put(&l, "prog_id", u64(a->prog_id));
+		append(&links, build_done(&l));
+	}
+	for (size_t i = 0; i < sizeof(xdp_counters) / sizeof(xdp_counters[0]); i++)
+		put(&packets, xdp_counters[i].name, u64(xdp_counter(&s->xdp_stats, i)));
+	put(&b, "attached", build_done(&links));
+	put(&b, "packets", build_done(&packets));
+	return build_done(&b);
+}
+
 int status_render_json(const struct status_snapshot *s, FILE *out)
 {
 	struct json_build root = {json_object(), false}, services = {json_array(), false};
@@ -341,6 +404,8 @@ int status_render_json(const struct status_snapshot *s, FILE *out)
 		append(&services, service_json(&s->services[i]));
 	put(&root, "services", build_done(&services));
 	put(&root, "sockets", sockets_json(&s->socks));
+	if (s->xdp)
+		put(&root, "xdp", xdp_json(s));
 	doc = build_done(&root);
 	/* Compact, keys in insertion order: the shape scripts grep today. The
 	 * one real, attempts_per_served, has two decimals, which 15 digits

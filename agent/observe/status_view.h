@@ -7,6 +7,9 @@
 #include <stdint.h>
 
 #include "bpf/steer_abi.h"
+#include "xdp/xdp_path.h"
+
+#define STATUS_MAX_ATTACH 40 /* XDP path links shown */
 
 struct replica_view {
 	uint32_t id;			/* key of steer_replicas_v1 */
@@ -34,6 +37,11 @@ struct svc_view {
 
 struct status_snapshot {
 	struct steer_sock_stats socks; /* steer_sock_stats_v1, summed over CPUs */
+	/* The XDP path, shown only where its maps are pinned (xdp). */
+	int xdp;
+	struct steer_xdp_stats xdp_stats; /* summed over CPUs */
+	int nattach;
+	struct xdp_attachment attach[STATUS_MAX_ATTACH];
 	int nservices;
 	struct svc_view *services; /* shown in this order */
 };

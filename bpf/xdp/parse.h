@@ -28,6 +28,10 @@
 struct cursor {
 	void *pos;
 	void *end;
+	/* XDP sees whole packets, so a length field past the end is a
+	 * truncated packet; an skb's payload may sit in pages past its linear
+	 * end (tc), so there only the headers are checked. */
+	bool whole;
 };
 
 #define IP_MF	  0x2000
@@ -66,7 +70,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
 		return -EBADMSG;
 	hlen = ip->ihl * 4;
 	if (ip->version != 4 || hlen < sizeof(*ip) || c->pos + hlen > c->end ||
-	    bpf_ntohs(ip->tot_len) < hlen || c->pos + bpf_ntohs(ip->tot_len) > c->end)
+	    bpf_ntohs(ip->tot_len) < hlen || (c->whole && c->pos + bpf_ntohs(ip->tot_len) > c->end))
 		return -EBADMSG;
 	p->l3 = ip;
 	p->l3_len = bpf_ntohs(ip->tot_len);
@@ -87,7 +91,8 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 
 	if ((void *)(ip6 + 1) > c->end)
 		return -EBADMSG;
-	if (ip6->version != 6 || (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > c->end)
+	if (ip6->version != 6 ||
+	    (c->whole && (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > c->end))
 		return -EBADMSG;
 	p->l3 = ip6;
 	p->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
@@ -139,9 +144,9 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p, int proto)
 }
 
 /* The pipeline up to L4: Ethernet, IPv4 or IPv6, TCP or UDP. */
-static __always_inline int parse_packet(void *data, void *data_end, struct pkt *p)
+static __always_inline int parse_packet(void *data, void *data_end, bool whole, struct pkt *p)
 {
-	struct cursor c = {.pos = data, .end = data_end};
+	struct cursor c = {.pos = data, .end = data_end, .whole = whole};
 	int proto = parse_eth(&c, p);
 
 	if (proto == ETH_P_IP)

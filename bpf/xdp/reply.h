@@ -29,7 +29,7 @@ static __always_inline int reply_parse(struct __sk_buff *skb, struct pkt *p)
 	/* The headers may sit in paged data; pull at most what exists. */
 	if ((void *)(long)skb->data + REPLY_HEADERS > (void *)(long)skb->data_end)
 		bpf_skb_pull_data(skb, skb->len < REPLY_HEADERS ? skb->len : REPLY_HEADERS);
-	return parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, p);
+	return parse_packet((void *)(long)skb->data, (void *)(long)skb->data_end, false, p);
 }
 
 /* Offsets in the skb of the fields a rewrite changes. */

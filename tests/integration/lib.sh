@@ -15,6 +15,7 @@ PIN=/sys/fs/bpf/steer-test-$ID
 NS=steer-test-$ID
 CG=""
 HOST=""
+PEERS=() # more namespaces (add_peer)
 PIDS=()
 AGENT_PID=""
 FAILED=0
@@ -68,6 +69,10 @@ teardown() {
 		for p in $(ip netns pids "$HOST" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		ip netns del "$HOST" 2>/dev/null
 	fi
+	for p in "${PEERS[@]}"; do
+		for q in $(ip netns pids "$p" 2>/dev/null); do kill -9 "$q" 2>/dev/null; done
+		ip netns del "$p" 2>/dev/null
+	done
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -88,6 +93,28 @@ add_host() {
 	ip -n "$HOST" addr add fd00:18::2/64 dev vb-$$ nodad
 	ip -n "$NS" link set va-$$ up
 	ip -n "$HOST" link set vb-$$ up
+}
+
+# add_peer SUFFIX NET4 NET6 — one more host: network namespace $NS-SUFFIX
+# (in $PEER after the call), joined to the test's by a veth pair, pa<SUFFIX>-$$ with
+# NET4.1/24 and NET6::1/64 in the test's, pb<SUFFIX>-$$ with NET4.2 and
+# NET6::2 in the new one, whose default routes go through the test's.
+# teardown removes it. Example: add_peer r 198.18.2 fd00:2
+add_peer() {
+	local ns=$NS-$1 a=pa$1-$$ b=pb$1-$$
+	PEERS+=("$ns")
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip link add "$a" netns "$NS" type veth peer name "$b" netns "$ns"
+	ip -n "$NS" addr add "$2.1/24" dev "$a"
+	ip -n "$ns" addr add "$2.2/24" dev "$b"
+	ip -n "$NS" addr add "$3::1/64" dev "$a" nodad
+	ip -n "$ns" addr add "$3::2/64" dev "$b" nodad
+	ip -n "$NS" link set "$a" up
+	ip -n "$ns" link set "$b" up
+	ip -n "$ns" route add default via "$2.1"
+	ip -n "$ns" -6 route add default via "$3::1"
+	PEER=$ns
 }
 
 # Run a command in the test netns, inside the test cgroup.

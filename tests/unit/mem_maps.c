@@ -213,6 +213,40 @@ static int lb_stats_sum(void *ctx, uint32_t id, struct steer_svc_lb_stats *sum)
 	ARRAY_GET(lb_stats, id, sum);
 }
 
+static int xdp_bank_get(void *ctx, uint32_t idx, struct steer_xdp_bank *b)
+{
+	if (!M(ctx)->xdp)
+		return -EOPNOTSUPP;
+	ARRAY_GET(xdp_banks, idx, b);
+}
+
+static int maglev_put(void *ctx, uint32_t idx, const uint32_t *table,
+		      const struct steer_xdp_bank *b)
+{
+	struct mem_maps *m = M(ctx);
+
+	if (!m->xdp)
+		return -EOPNOTSUPP;
+	if (idx >= STEER_MAX_SERVICES * STEER_SLOT_BANKS)
+		return -E2BIG;
+	free(m->maglev[idx]);
+	m->maglev[idx] = NULL;
+	if (table && b->maglev_size) {
+		m->maglev[idx] = malloc(b->maglev_size * sizeof(*table));
+		if (!m->maglev[idx])
+			return -ENOMEM;
+		memcpy(m->maglev[idx], table, b->maglev_size * sizeof(*table));
+	}
+	m->maglev_writes++;
+	ARRAY_PUT(xdp_banks, idx, b, MEM_OTHER);
+}
+
+static int xdp_stats_sum(void *ctx, struct steer_xdp_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	return M(ctx)->xdp ? 0 : -EOPNOTSUPP;
+}
+
 static int wait_for_readers(void *ctx)
 {
 	logw(M(ctx), MEM_OTHER, 0, 0, 0);
@@ -343,6 +377,15 @@ static bool is_local(void *ctx, const struct endpoint *ep)
 struct mem_maps *mem_maps_new(void)
 {
 	return calloc(1, sizeof(struct mem_maps));
+}
+
+void mem_maps_free(struct mem_maps *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < STEER_MAX_SERVICES * STEER_SLOT_BANKS; i++)
+		free(m->maglev[i]);
+	free(m);
 }
 
 struct map_ops mem_maps_ops(struct mem_maps *m)

@@ -62,6 +62,11 @@ struct mem_maps {
 	struct steer_backend_key backend_key[MEM_BACKENDS];
 	struct steer_backend backend[MEM_BACKENDS];
 	bool local; /* what is_local() answers */
+	/* The XDP maps; without xdp their ops answer -EOPNOTSUPP. */
+	bool xdp;
+	struct steer_xdp_bank xdp_banks[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
+	uint32_t *maglev[STEER_MAX_SERVICES * STEER_SLOT_BANKS]; /* malloc'd copies */
+	int maglev_writes;
 
 	int nlog;
 	struct mem_write log[MEM_LOG_MAX];
@@ -70,6 +75,7 @@ struct mem_maps {
 /* A zeroed instance (calloc: it is large) and the map layer over it. */
 struct mem_maps *mem_maps_new(void);
 struct map_ops mem_maps_ops(struct mem_maps *m);
+void mem_maps_free(struct mem_maps *m);
 
 /* Set up service svc_id at vip/proto with n replicas (ids first_id...) in
  * bank 0, each in state, each TCP one with a backend entry. */

@@ -44,5 +44,5 @@ void one_service_fini(struct one_service *o)
 		close(o->replica_fd);
 	ev_loop_destroy(o->loop);
 	free(o->cfg);
-	free(o->mem);
+	mem_maps_free(o->mem);
 }

@@ -622,6 +622,14 @@ static bool fake_is_local(void *ctx, const struct endpoint *ep)
 	return ep->family == STEER_FAMILY_V4 && (ntohl(ep->addr[0]) >> 24) == 127;
 }
 
+static int fake_xdp_bank_get(void *ctx, uint32_t idx, struct steer_xdp_bank *b)
+{
+	(void)ctx;
+	(void)idx;
+	(void)b;
+	return -EOPNOTSUPP; /* no XDP path */
+}
+
 static struct map_ops fake_ops(struct fake *f)
 {
 	return (struct map_ops){
@@ -647,6 +655,7 @@ static struct map_ops fake_ops(struct fake *f)
 	    .slot_attrs_put = fake_slot_attrs_put,
 	    .bank_get = fake_bank_get,
 	    .bank_put = fake_bank_put,
+	    .xdp_bank_get = fake_xdp_bank_get,
 	};
 }
 
