@@ -12,7 +12,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) -I. -Iagent \
 	      -DSTEER_VERSION='"$(VERSION)"'
-LDLIBS     += -lbpf -lelf -lz -linih -lev -lmicrohttpd -ljansson -lmount
+LDLIBS     += -lbpf -lelf -lz -linih -lev -lmicrohttpd -ljansson -lmount -lmnl
 # SANITIZE=1: AddressSanitizer and UBSan, in their own build directory.
 ifeq ($(SANITIZE),1)
 BUILD      := build/san

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include <netinet/in.h>
 
 #include <ev.h>
 
@@ -25,6 +26,7 @@
 #include "maps/reconcile.h"
 #include "maps/sysprep.h"
 #include "xdp/tables.h"
+#include "xdp/vip_routes.h"
 #include "xdp/xdp_path.h"
 
 #define ERRLEN 512
@@ -109,6 +111,28 @@ static void on_tables(struct ev_loop *loop, ev_timer *w, int revents)
 		log_info("xdp: rebuilt the Maglev tables of %d services", n);
 }
 
+/* With the XDP path: a local route for each VIP of a TCP service (the
+ * miss path of remote clients); without it, none of steer's. */
+static void sync_vip_routes(const struct agent *a, const struct steer_config *cfg)
+{
+	struct endpoint *vips = calloc(STEER_MAX_SERVICES, sizeof(*vips));
+	char err[ERRLEN];
+	size_t n = 0;
+
+	if (!vips) {
+		log_warn("out of memory: the VIPs' local routes are not updated");
+		return;
+	}
+	for (int i = 0; a->xdp.skel && i < cfg->nservices; i++)
+		if (cfg->services[i].proto == IPPROTO_TCP)
+			vips[n++] = cfg->services[i].vip;
+	if (vip_routes_sync(vips, n, err, sizeof(err)) < 0)
+		log_warn("%s; remote clients' connections that find no replica are dropped "
+			 "instead of held",
+			 err);
+	free(vips);
+}
+
 /* Write next into the maps; on success it becomes the running config. */
 static int apply_config(struct agent *a, const struct steer_config *next, const char *what,
 			char *err, size_t errlen)
@@ -130,6 +154,7 @@ static int apply_config(struct agent *a, const struct steer_config *next, const 
 	if (res.removed || res.replicas_retired)
 		sweep_soon(a);
 	tables_soon(a);
+	sync_vip_routes(a, a->cfg);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "maps/kfeatures.h"
+#include "xdp/vip_routes.h"
 #include "xdp/xdp_path.h"
 #include "lib/log.h"
 #include "steer.skel.h"
@@ -391,6 +392,8 @@ int datapath_down(const char *pin_dir, char *err, size_t errlen)
 		return -1;
 	}
 	removed += xdp_path_down(pin_dir);
+	if (vip_routes_sync(NULL, 0, err, errlen) < 0)
+		log_warn("%s", err);
 	bpf_object__for_each_program(prog, skel->obj)
 	{
 		int fd;
