@@ -63,6 +63,8 @@ int xdp_path_load(struct xdp_path *xp, const char *pin_dir, char *err, size_t er
 		snprintf(err, errlen, "cannot open the XDP object: %s", strerror(errno));
 		return -1;
 	}
+	ret = libbpf_num_possible_cpus();
+	xp->skel->rodata->nr_cpus = ret > 0 ? (__u32)ret : 1;
 	ret = datapath_size_legacy_revnat(xp->skel->maps.steer_revnat_v1, pin_dir);
 	if (!ret)
 		ret = steer_xdp_bpf__load(xp->skel);

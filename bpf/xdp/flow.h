@@ -28,6 +28,14 @@
  * rebuilt it around a replica the datapath ejected. */
 #define MAGLEV_DRAWS 4
 
+/* CPUs a flow-table miss looks on (below). */
+#ifndef STEER_XDP_MAX_CPUS
+#define STEER_XDP_MAX_CPUS 256
+#endif
+
+/* Possible CPUs, set by the loader (libbpf_num_possible_cpus()). */
+const volatile __u32 nr_cpus = 1;
+
 static __always_inline const struct steer_svc_value *xdp_svc_lookup(const struct pkt *p)
 {
 	struct steer_svc_key key = {};
@@ -126,6 +134,30 @@ static __always_inline void count_steered(__u32 svc_id, __u32 replica_id)
 		rs->steered++;
 }
 
+/*
+ * The flow's entry on this CPU. A flow whose packets move between CPUs (a
+ * NIC without RSS, veth, a sender that migrates) has the key but no value
+ * here yet: the first CPU that has one lends it, so the flow keeps its
+ * replica even after the Maglev table changed. With RSS this never loops.
+ */
+static __always_inline struct steer_flow *flow_lookup(const struct steer_flow_key *key)
+{
+	struct steer_flow *f = bpf_map_lookup_elem(&steer_xdp_flows_v1, key);
+
+	if (!f || f->family)
+		return f;
+	for (__u32 cpu = 0; cpu < STEER_XDP_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		const struct steer_flow *o =
+		    bpf_map_lookup_percpu_elem(&steer_xdp_flows_v1, key, cpu);
+
+		if (o && o->family) {
+			*f = *o;
+			break;
+		}
+	}
+	return f;
+}
+
 static __always_inline int flow_replica(const struct pkt *p, const struct steer_svc_value *svc,
 					struct steer_flow *out)
 {
@@ -134,7 +166,7 @@ static __always_inline int flow_replica(const struct pkt *p, const struct steer_
 	int err;
 
 	if (!p->syn_only)
-		f = bpf_map_lookup_elem(&steer_xdp_flows_v1, &p->flow);
+		f = flow_lookup(&p->flow);
 	if (f && flow_still_valid(f, p->flow.proto)) {
 		f->seen_ns = now;
 		*out = *f;
