@@ -43,8 +43,10 @@ struct metrics_service {
 };
 
 struct metrics_snapshot {
-	const char *version;	       /* label of steer_build_info */
-	struct steer_sock_stats socks; /* steer_sock_stats_v1, summed over CPUs */
+	const char *version;		  /* label of steer_build_info */
+	struct steer_sock_stats socks;	  /* steer_sock_stats_v1, summed over CPUs */
+	int xdp;			  /* the XDP path's maps are pinned: xdp_stats is read */
+	struct steer_xdp_stats xdp_stats; /* steer_xdp_stats_v1, summed over CPUs */
 	int nservices;
 	struct metrics_service *services; /* rendered in this order */
 };

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 
 #include "lib/hist.h"
+#include "observe/xdp_counters.h"
 
 struct outbuf {
 	char *p;
@@ -435,6 +436,18 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 		   "Connected sockets aborted because their replica left (connected UDP; TCP "
 		   "with STEER_SOCK_DESTROY_TCP=on).");
 	out_u64(&b, "steer_sockets_aborted_total", &l, s->socks.destroyed);
+	if (s->xdp) {
+		out_family(
+		    &b, "steer_xdp_packets_total", "counter",
+		    "Packets the XDP path (and its tc reply rewrite) handled, by what it did.");
+		l.extra_key = "result";
+		for (size_t i = 0; i < xdp_ncounters; i++) {
+			l.extra_value = xdp_counters[i].name;
+			out_u64(&b, "steer_xdp_packets_total", &l,
+				xdp_counter_value(&s->xdp_stats, i));
+		}
+		l = (struct labels){0};
+	}
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		if (!family_has_series(&families[f], s))
 			continue;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "health/health.h"
+#include "observe/xdp_counters.h"
 #include "lib/addr.h"
 #include "lib/hist.h"
 #include "maps/keys.h"
@@ -88,27 +89,6 @@ static void print_relay_text(const struct steer_relay_stats *r, FILE *out)
 		(unsigned long long)r->idle_closed, (unsigned long long)r->failed);
 }
 
-/* The XDP path's counters, in the order of struct steer_xdp_stats. */
-static const struct {
-	const char *name;
-	size_t off;
-} xdp_counters[] = {
-#define XDP_COUNTER(f)                                                                             \
-	{                                                                                          \
-#f, offsetof(struct steer_xdp_stats, f)                                            \
-	}
-    XDP_COUNTER(passed),      XDP_COUNTER(flow_hits), XDP_COUNTER(flow_new),
-    XDP_COUNTER(encap),	      XDP_COUNTER(nat_local), XDP_COUNTER(miss_passed),
-    XDP_COUNTER(frag_passed), XDP_COUNTER(malformed), XDP_COUNTER(too_big),
-    XDP_COUNTER(fib_failed),  XDP_COUNTER(errors),    XDP_COUNTER(rnat),
-#undef XDP_COUNTER
-};
-
-static uint64_t xdp_counter(const struct steer_xdp_stats *st, size_t i)
-{
-	return *(const uint64_t *)((const char *)st + xdp_counters[i].off);
-}
-
 static void print_xdp_text(const struct status_snapshot *s, FILE *out)
 {
 	for (int i = 0; i < s->nattach; i++) {
@@ -119,9 +99,9 @@ static void print_xdp_text(const struct status_snapshot *s, FILE *out)
 			a->prog_id, a->defunct ? " defunct" : "");
 	}
 	fprintf(out, "xdp packets");
-	for (size_t i = 0; i < sizeof(xdp_counters) / sizeof(xdp_counters[0]); i++)
+	for (size_t i = 0; i < xdp_ncounters; i++)
 		fprintf(out, " %s=%llu", xdp_counters[i].name,
-			(unsigned long long)xdp_counter(&s->xdp_stats, i));
+			(unsigned long long)xdp_counter_value(&s->xdp_stats, i));
 	fputc('\n', out);
 }
 
@@ -387,8 +367,8 @@ static json_t *xdp_json(const struct status_snapshot *s)
 		put(&l, "prog_id", u64(a->prog_id));
 		append(&links, build_done(&l));
 	}
-	for (size_t i = 0; i < sizeof(xdp_counters) / sizeof(xdp_counters[0]); i++)
-		put(&packets, xdp_counters[i].name, u64(xdp_counter(&s->xdp_stats, i)));
+	for (size_t i = 0; i < xdp_ncounters; i++)
+		put(&packets, xdp_counters[i].name, u64(xdp_counter_value(&s->xdp_stats, i)));
 	put(&b, "attached", build_done(&links));
 	put(&b, "packets", build_done(&packets));
 	return build_done(&b);

@@ -238,6 +238,33 @@ static void test_status_empty_snapshot_says_no_services(void **state)
 	free(json);
 }
 
+/* A node with the XDP path shows its links and packet counters; one
+ * without shows neither (the fixtures above). */
+static void test_status_xdp_shows_links_and_counters(void **state)
+{
+	struct status_snapshot s = {.xdp = 1, .nattach = 2};
+	char *text, *json;
+
+	(void)state;
+	s.attach[0] = (struct xdp_attachment){
+	    .iface = "eth0", .ifindex = 2, .hook = "xdp", .mode = "native", .prog_id = 7};
+	s.attach[1] = (struct xdp_attachment){
+	    .iface = "eth0", .ifindex = 2, .hook = "tcx egress", .mode = "", .prog_id = 8};
+	s.xdp_stats.encap = 5;
+	s.xdp_stats.rnat = 3;
+	text = render_text(&s);
+	json = render_json(&s);
+	assert_non_null(strstr(text, "xdp link xdp iface=eth0 mode=native prog_id=7\n"));
+	assert_non_null(strstr(text, "xdp link tcx egress iface=eth0 prog_id=8\n"));
+	assert_non_null(strstr(text, "xdp packets passed=0 flow_hits=0 flow_new=0 encap=5 "));
+	assert_non_null(strstr(text, " rnat=3\n"));
+	assert_non_null(strstr(json, "\"xdp\":{\"attached\":[{\"hook\":\"xdp\",\"iface\":\"eth0\","
+				     "\"ifindex\":2,\"mode\":\"native\",\"prog_id\":7}"));
+	assert_non_null(strstr(json, "\"encap\":5"));
+	free(text);
+	free(json);
+}
+
 /* jansson takes UTF-8 only; a name that is not still gives valid JSON. */
 static void test_status_json_name_not_utf8_gets_replacement_chars(void **state)
 {
@@ -257,6 +284,7 @@ int main(void)
 	    cmocka_unit_test(test_status_text_matches_fixture),
 	    cmocka_unit_test(test_status_json_matches_fixture),
 	    cmocka_unit_test(test_status_empty_snapshot_says_no_services),
+	    cmocka_unit_test(test_status_xdp_shows_links_and_counters),
 	    cmocka_unit_test(test_status_json_name_not_utf8_gets_replacement_chars),
 	};
 
