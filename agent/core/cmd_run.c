@@ -133,6 +133,27 @@ static void sync_vip_routes(const struct agent *a, const struct steer_config *cf
 	free(vips);
 }
 
+/* IPIP leaves ports alone: a remote replica on another port than its VIP's
+ * gets the XDP path's flows on the VIP's port, not on its own. */
+static void warn_remote_ports(const struct agent *a, const struct steer_config *cfg)
+{
+	char rep[ADDR_STRLEN];
+
+	for (int i = 0; a->xdp.skel && i < cfg->nservices; i++) {
+		const struct svc_config *sc = &cfg->services[i];
+
+		for (int r = 0; r < sc->nreplicas; r++)
+			if (sc->replicas[r].port != sc->vip.port &&
+			    !a->ops.is_local(a->ops.ctx, &sc->replicas[r]))
+				log_warn(
+				    "service %s: replica %s is on another host and not on port "
+				    "%u: clients through XDP reach it on port %u (IPIP keeps "
+				    "the VIP's port)",
+				    sc->name, endpoint_format(&sc->replicas[r], rep, sizeof(rep)),
+				    sc->vip.port, sc->vip.port);
+	}
+}
+
 /* Write next into the maps; on success it becomes the running config. */
 static int apply_config(struct agent *a, const struct steer_config *next, const char *what,
 			char *err, size_t errlen)
@@ -155,6 +176,7 @@ static int apply_config(struct agent *a, const struct steer_config *next, const 
 		sweep_soon(a);
 	tables_soon(a);
 	sync_vip_routes(a, a->cfg);
+	warn_remote_ports(a, a->cfg);
 	return 0;
 }
 
