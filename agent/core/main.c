@@ -34,6 +34,13 @@ static void usage(FILE *out)
 		"                        change a running agent's replicas through its control\n"
 		"                        socket; drain stops new connections to a replica while\n"
 		"                        established ones carry on\n"
+		"  replica-setup --vip VIP [--iface IFACE] [--pin-dir DIR] [--apply|--remove]\n"
+		"                        on a replica host of the XDP path: print the plan\n"
+		"                        (VIP on lo, ARP and rp_filter sysctls, the decap XDP\n"
+		"                        program on IFACE, default: that of the default route);\n"
+		"                        --apply does it, --remove undoes it for VIP (the last\n"
+		"                        VIP detaches the program and restores the sysctls\n"
+		"                        recorded in DIR); `steer replica-setup --help` for more\n"
 		"  version               print the version\n"
 		"  help, --help          this text\n"
 		"\n"
@@ -123,6 +130,8 @@ int main(int argc, char **argv)
 			return EXIT_INVALID;
 		return cmd_check_config(&env, argv[2]);
 	}
+	if (!strcmp(cmd, "replica-setup"))
+		return cmd_replica_setup(&env, argc - 2, argv + 2);
 	if (!strcmp(cmd, "replica")) {
 		if (argc == 5)
 			return cmd_replica(&env, argv[2], argv[3], argv[4]);
