@@ -55,7 +55,7 @@ UNITS       := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_HELPERS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,\
 		$(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c)))
 
-all: $(BUILD)/steer $(TOOLS) ## build the agent and the test tools
+all: $(BUILD)/steer $(TOOLS) $(BUILD)/xdp-fixtures ## build the agent and the test tools
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -86,6 +86,14 @@ $(BUILD)/steer: $(AGENT_OBJS)
 $(BUILD)/%: tests/tools/%.c tests/tools/endpoint_text.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+# The packet fixtures of the XDP path (tests/integration/test_xdp_fixtures.sh).
+XDP_FIX_SRCS := $(wildcard tests/xdp/*.c)
+
+$(BUILD)/xdp-fixtures: $(XDP_FIX_SRCS) $(wildcard tests/xdp/*.h) $(BUILD)/steer_xdp.skel.h \
+		       bpf/steer_abi.h | $(BUILD)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(XDP_FIX_SRCS) -o $@ -lbpf -lelf -lz
 
 $(BUILD)/tests/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(AGENT_HDRS) | $(BUILD)/tests
 	$(call msg,CC,$@)
@@ -133,6 +141,15 @@ BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(wildcard bench/*.c))
 $(BUILD)/bench-%: bench/%.c $(wildcard bench/*.h) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+# The XDP path's tools (bench/xdp.sh) load the XDP object from its skeleton
+# and link the fixtures' packet builder and the agent's Maglev builder.
+BENCH_XDP_SRCS := tests/xdp/packet.c agent/xdp/maglev.c
+
+$(BUILD)/bench-xdp-%: bench/xdp-%.c $(wildcard bench/*.h) $(BENCH_XDP_SRCS) tests/xdp/packet.h \
+		      agent/xdp/maglev.h $(BUILD)/steer_xdp.skel.h bpf/steer_abi.h | $(BUILD)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(BENCH_XDP_SRCS) -o $@ -lbpf -lelf -lz
 
 # The peers (HAProxy, nginx's stream module, gnuplot) are installed first.
 bench: ## run the benchmarks, write docs/benchmarks.md and docs/benchmark.png (root; BENCH_QUICK=1: < 1 min)

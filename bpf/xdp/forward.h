@@ -102,6 +102,8 @@ static __always_inline int xdp_encap_ipip4(struct xdp_md *ctx, const struct pkt 
 	outer = (void *)(eth + 1);
 	if ((void *)(outer + 1) > (void *)(long)ctx->data_end)
 		return XDP_DROP;
+	/* The MACs it came with, for the stack when there is no neighbour yet. */
+	__builtin_memcpy(eth, (void *)eth + sizeof(struct iphdr), 2 * ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IP);
 	outer->version = 4;
 	outer->ihl = 5;
@@ -145,6 +147,8 @@ static __always_inline int xdp_encap_ipip6(struct xdp_md *ctx, const struct pkt 
 	outer = (void *)(eth + 1);
 	if ((void *)(outer + 1) > (void *)(long)ctx->data_end)
 		return XDP_DROP;
+	/* The MACs it came with, for the stack when there is no neighbour yet. */
+	__builtin_memcpy(eth, (void *)eth + sizeof(struct ipv6hdr), 2 * ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IPV6);
 	outer->version = 6;
 	outer->priority = tc_hi;

@@ -116,6 +116,13 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 	}
 }
 
+/* Does an L4 header end past what the IP length covers (padding behind
+ * a short packet is not its header)? */
+static __always_inline bool past_l3(const struct cursor *c, const struct pkt *p, void *hdr_end)
+{
+	return c->whole && (long)hdr_end - (long)p->l3 > (long)p->l3_len;
+}
+
 /* TCP or UDP: the ports. A TCP header must be whole (its checksum is
  * rewritten), data offset included. */
 static __always_inline int parse_l4(struct cursor *c, struct pkt *p, int proto)
@@ -123,7 +130,7 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p, int proto)
 	if (proto == IPPROTO_TCP) {
 		struct tcphdr *th = c->pos;
 
-		if ((void *)(th + 1) > c->end || th->doff < 5)
+		if ((void *)(th + 1) > c->end || th->doff < 5 || past_l3(c, p, th + 1))
 			return -EBADMSG;
 		p->flow.sport = th->source;
 		p->flow.dport = th->dest;
@@ -131,7 +138,7 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p, int proto)
 	} else if (proto == IPPROTO_UDP) {
 		struct udphdr *uh = c->pos;
 
-		if ((void *)(uh + 1) > c->end)
+		if ((void *)(uh + 1) > c->end || past_l3(c, p, uh + 1))
 			return -EBADMSG;
 		p->flow.sport = uh->source;
 		p->flow.dport = uh->dest;
