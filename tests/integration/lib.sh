@@ -58,6 +58,8 @@ teardown() {
 	for p in "${PIDS[@]}" $AGENT_PID; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}" $AGENT_PID; do wait "$p" 2>/dev/null; done
 	if [ -d "$PIN" ]; then "$STEER" down >/dev/null 2>&1 || rm -rf "$PIN"; fi
+	# Other pin directories of the test ($PIN-rep: a replica host's).
+	for p in "$PIN"-*; do [ -d "$p" ] && rm -rf "$p"; done
 	if [ -n "$CG" ] && [ -d "$CG" ]; then
 		# Anything left in the cgroup was started by this test.
 		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
