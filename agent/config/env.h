@@ -116,6 +116,10 @@ const char *env_var_show(const struct env_var *v, const struct steer_env *env, c
  *		attach_to(name); */
 bool env_ifaces_next(const char **pos, char name[ENV_IFNAMSIZ]);
 
+/* Is name[0..len) a name the kernel gives an interface (dev_valid_name())?
+ * Its isspace() is Latin-1's, so a no-break space (0xa0) is a blank too. */
+bool env_iface_name_valid(const char *name, size_t len);
+
 /* Parse a decimal integer in [lo, hi]: optional '-', digits, nothing else (no
  * blanks, no '+', no hex). Returns 0, or -1 leaving *out unchanged. */
 int env_parse_int(const char *text, long long lo, long long hi, long long *out);

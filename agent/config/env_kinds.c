@@ -129,9 +129,7 @@ static bool parse_zone(const struct env_var *v, const char *value, void *field)
 
 #define IFNAME_RULE "1-15 characters, no '/', ':' or blank, not '.' or '..'"
 
-/* Is name[0..len) a name the kernel gives an interface (dev_valid_name())?
- * Its isspace() is Latin-1's, so a no-break space (0xa0) is a blank too. */
-static bool iface_name_valid(const char *name, size_t len)
+bool env_iface_name_valid(const char *name, size_t len)
 {
 	if (len == 0 || len >= ENV_IFNAMSIZ || (len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))
@@ -161,7 +159,7 @@ static const char *ifaces_problem(const char *list, char *why, size_t len)
 			snprintf(why, len, "name %zu is empty", count + 1);
 			return why;
 		}
-		if (!iface_name_valid(p, n)) {
+		if (!env_iface_name_valid(p, n)) {
 			snprintf(why, len, "'%.*s' is not an interface name (%s)", (int)n, p,
 				 IFNAME_RULE);
 			return why;

@@ -21,9 +21,8 @@
 /* Bytes a request of this module takes (a header and a few attributes). */
 #define RTNL_MSG_MAX 256
 
-/* The protocol of steer's routes, `proto 83` in `ip route` ('S'): the
- * value agent/xdp/vip_routes.h names STEER_RTPROT, so both mean the same
- * routes by "steer's". */
+/* The protocol of steer's routes, `proto 83` in `ip route` ('S'), by
+ * which agent/xdp/vip_routes.c tells its routes from anybody else's. */
 #define RTNL_STEER_PROTO 83
 
 /*

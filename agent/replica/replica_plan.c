@@ -1,5 +1,7 @@
 #include "replica/replica_plan.h"
 
+#include "config/env.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -64,11 +66,7 @@ int replica_vip_parse(const char *text, struct endpoint *vip, char *err, size_t 
 /* The kernel's rule (dev_valid_name()), as STEER_XDP_IFACES applies it. */
 bool replica_ifname_valid(const char *name)
 {
-	size_t len = strlen(name);
-
-	if (len == 0 || len >= IF_NAMESIZE || !strcmp(name, ".") || !strcmp(name, ".."))
-		return false;
-	return strcspn(name, "/: \t\n\r\v\f") == len;
+	return env_iface_name_valid(name, strlen(name));
 }
 
 static int parse_pin_dir(const char *text, struct replica_opts *o, char *err, size_t errlen)

@@ -13,6 +13,7 @@
 #include <libmnl/libmnl.h>
 
 #include "bpf/steer_abi.h"
+#include "net/rtnl.h"
 
 /* Routes of ours found by a dump: at most one per service. */
 #define FOUND_MAX 1024
@@ -21,11 +22,6 @@ struct found {
 	size_t n;
 	struct endpoint ep[FOUND_MAX];
 };
-
-static int family_of(const struct endpoint *ep)
-{
-	return ep->family == STEER_FAMILY_V4 ? AF_INET : AF_INET6;
-}
 
 static size_t addr_len(const struct endpoint *ep)
 {
@@ -37,44 +33,14 @@ static bool same_addr(const struct endpoint *a, const struct endpoint *b)
 	return a->family == b->family && !memcmp(a->addr, b->addr, addr_len(a));
 }
 
-/* One RTM_NEWROUTE / RTM_DELROUTE request for VIP/32 (/128) local on lo,
- * and its acknowledgement. */
-static int route_request(struct mnl_socket *nl, uint16_t type, const struct endpoint *vip)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	unsigned int seq = (unsigned int)time(NULL), portid = mnl_socket_get_portid(nl);
-	struct rtmsg *rtm;
-	ssize_t len;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags =
-	    NLM_F_REQUEST | NLM_F_ACK | (type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0);
-	nlh->nlmsg_seq = seq;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = (unsigned char)family_of(vip);
-	rtm->rtm_dst_len = (unsigned char)(addr_len(vip) * 8);
-	rtm->rtm_table = RT_TABLE_LOCAL;
-	rtm->rtm_protocol = STEER_RTPROT;
-	rtm->rtm_scope = RT_SCOPE_HOST;
-	rtm->rtm_type = RTN_LOCAL;
-	mnl_attr_put(nlh, RTA_DST, addr_len(vip), vip->addr);
-	mnl_attr_put_u32(nlh, RTA_OIF, if_nametoindex("lo"));
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	len = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (len < 0)
-		return -errno;
-	return mnl_cb_run(buf, (size_t)len, seq, portid, NULL, NULL) < 0 ? -errno : 0;
-}
-
 static int on_route(const struct nlmsghdr *nlh, void *data)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	struct found *f = data;
 	const struct nlattr *attr;
 
-	if (rtm->rtm_protocol != STEER_RTPROT || rtm->rtm_type != RTN_LOCAL || f->n == FOUND_MAX)
+	if (rtm->rtm_protocol != RTNL_STEER_PROTO || rtm->rtm_type != RTN_LOCAL ||
+	    f->n == FOUND_MAX)
 		return MNL_CB_OK;
 	mnl_attr_for_each(attr, nlh, sizeof(*rtm))
 	{
@@ -139,7 +105,6 @@ int vip_routes_sync(const struct endpoint *vips, size_t n, char *err, size_t err
 {
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
 	struct found *f = calloc(1, sizeof(*f));
-	char text[64];
 	int changes = 0, ret = 0;
 
 	if (!nl || !f || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -157,26 +122,13 @@ int vip_routes_sync(const struct endpoint *vips, size_t n, char *err, size_t err
 	for (size_t i = 0; i < f->n && !ret; i++) {
 		if (listed(vips, n, &f->ep[i]))
 			continue;
-		ret = route_request(nl, RTM_DELROUTE, &f->ep[i]);
-		if (ret && ret != -ESRCH)
-			snprintf(err, errlen, "cannot remove the local route of %s: %s",
-				 endpoint_format(&f->ep[i], text, sizeof(text)), strerror(-ret));
-		ret = ret == -ESRCH ? 0 : ret;
+		ret = rtnl_local_route(false, &f->ep[i], err, errlen);
 		changes++;
 	}
 	for (size_t i = 0; i < n && !ret; i++) {
 		if (listed(f->ep, f->n, &vips[i]) || listed(vips, i, &vips[i]))
 			continue;
-		ret = route_request(nl, RTM_NEWROUTE, &vips[i]);
-		/* EEXIST: the address is this host's already (the kernel's own
-		 * local route): the stack takes its packets without ours. */
-		if (ret == -EEXIST) {
-			ret = 0;
-			continue;
-		}
-		if (ret)
-			snprintf(err, errlen, "cannot add the local route of %s: %s",
-				 endpoint_format(&vips[i], text, sizeof(text)), strerror(-ret));
+		ret = rtnl_local_route(true, &vips[i], err, errlen);
 		changes++;
 	}
 	ret = ret ? -1 : changes;

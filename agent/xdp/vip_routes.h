@@ -4,9 +4,10 @@
  * passes to the stack (no routable replica) is taken by this host, where the
  * sk_lookup program gives it to the hold listener.
  *
- * steer's routes carry their own protocol number (STEER_RTPROT, shown by
- * `ip route show table local proto 83`), so a sync removes only routes it
- * added, never an operator's route to the same address.
+ * steer's routes carry their own protocol number (RTNL_STEER_PROTO of
+ * net/rtnl.h, shown by `ip route show table local proto 83`), so a sync
+ * removes only routes it added, never an operator's route to the same
+ * address.
  */
 #ifndef STEER_VIP_ROUTES_H
 #define STEER_VIP_ROUTES_H
@@ -14,8 +15,6 @@
 #include <stddef.h>
 
 #include "lib/addr.h"
-
-#define STEER_RTPROT 83 /* 'S' */
 
 /* Make steer's local routes exactly vips[0..n) (addresses only; ports are
  * ignored). n == 0 removes them all. Returns the number of routes added

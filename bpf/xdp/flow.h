@@ -68,12 +68,14 @@ static __always_inline bool backend_is_up(const struct steer_replica *r, __u8 pr
 	return !b || !b->ejected_ns;
 }
 
-static __always_inline bool flow_still_valid(const struct steer_flow *f, __u8 proto)
+static __always_inline bool flow_still_valid(const struct steer_flow *f, __u8 proto, __u32 svc_id)
 {
 	__u32 id = f->replica_id;
 	const struct steer_replica *r = bpf_map_lookup_elem(&steer_replicas_v1, &id);
 
-	if (!r || r->family != f->family || r->port != f->port || !same_addr(r->addr, f->addr))
+	/* The id may name the same endpoint in another service now. */
+	if (!r || r->svc_id != svc_id || r->family != f->family || r->port != f->port ||
+	    !same_addr(r->addr, f->addr))
 		return false;
 	if (r->state != STEER_REPLICA_UP && r->state != STEER_REPLICA_DRAINING)
 		return false;
@@ -167,7 +169,7 @@ static __always_inline int flow_replica(const struct pkt *p, const struct steer_
 
 	if (!p->syn_only)
 		f = flow_lookup(&p->flow);
-	if (f && flow_still_valid(f, p->flow.proto)) {
+	if (f && flow_still_valid(f, p->flow.proto, svc->svc_id)) {
 		f->seen_ns = now;
 		*out = *f;
 		XDP_COUNT(flow_hits);

@@ -69,8 +69,12 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
 	if ((void *)(ip + 1) > c->end)
 		return -EBADMSG;
 	hlen = ip->ihl * 4;
-	if (ip->version != 4 || hlen < sizeof(*ip) || c->pos + hlen > c->end ||
-	    bpf_ntohs(ip->tot_len) < hlen || (c->whole && c->pos + bpf_ntohs(ip->tot_len) > c->end))
+	if (ip->version != 4 || hlen < sizeof(*ip) || c->pos + hlen > c->end)
+		return -EBADMSG;
+	/* A GSO packet of BIG TCP leaves tc with tot_len 0: its length is the
+	 * skb's. */
+	if (c->whole ? bpf_ntohs(ip->tot_len) < hlen || c->pos + bpf_ntohs(ip->tot_len) > c->end
+		     : ip->tot_len && bpf_ntohs(ip->tot_len) < hlen)
 		return -EBADMSG;
 	p->l3 = ip;
 	p->l3_len = bpf_ntohs(ip->tot_len);

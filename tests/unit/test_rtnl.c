@@ -27,9 +27,6 @@
 
 #include "bpf/steer_abi.h"
 #include "net/rtnl.h"
-#include "xdp/vip_routes.h"
-
-_Static_assert(RTNL_STEER_PROTO == STEER_RTPROT, "steer's routes: one protocol number");
 
 static struct endpoint ep(const char *text)
 {
