@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/bpf_links.h"
 #include "bpf/steer_abi.h"
 #include "steer_decap.skel.h"
 
@@ -61,17 +62,6 @@ static bool same_program(__u32 id, int fd)
 }
 
 /* Detach the link pinned at path, whoever else holds it, and unpin it. */
-static int unpin_link(const char *path)
-{
-	int fd = bpf_obj_get(path);
-
-	if (fd >= 0) {
-		bpf_link_detach(fd);
-		close(fd);
-	}
-	return unlink(path) == 0 ? 1 : 0;
-}
-
 /* The link pinned for ifname, kept if it is an XDP link on ifindex (its
  * program replaced if it is another build's); else a new one. */
 static int attach(struct steer_decap_bpf *skel, const char *path, const char *ifname,
@@ -102,25 +92,11 @@ static int attach(struct steer_decap_bpf *skel, const char *path, const char *if
 	}
 	if (fd >= 0) {
 		close(fd);
-		unpin_link(path); /* of an interface gone, or of another kind */
+		links_unpin(path); /* of an interface gone, or of another kind */
 	}
-	fd = bpf_link_create(prog, (int)ifindex, BPF_XDP, NULL);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot attach the decap program to %s: %s%s", ifname,
-			 strerror(errno),
-			 errno == EBUSY || errno == EEXIST
-			     ? " (another XDP program is attached there: `bpftool net` shows it; "
-			       "steer does not replace it)"
-			     : "");
+	fd = links_xdp_create(prog, ifindex, 0, "the decap program", ifname, NULL, err, errlen);
+	if (fd < 0 || links_pin_new(fd, path, err, errlen))
 		return -1;
-	}
-	if (bpf_obj_pin(fd, path)) {
-		snprintf(err, errlen, "cannot pin link %s: %s", path, strerror(errno));
-		bpf_link_detach(fd);
-		close(fd);
-		return -1;
-	}
-	close(fd); /* the pin keeps it attached */
 	r->attached = true;
 	r->prog_id = prog_info(prog, &pinfo) ? 0 : pinfo.id;
 	return 0;
@@ -234,7 +210,7 @@ int decap_down(const char *pin_dir, void (*on_link)(const char *iface, void *), 
 			name[i++] = *p == ':' ? '.' : *p;
 		name[i] = '\0';
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
-		if (unpin_link(path)) {
+		if (links_unpin(path)) {
 			removed++;
 			if (on_link)
 				on_link(name, arg);

@@ -16,6 +16,7 @@
 #include <linux/if_link.h>
 
 #include "config/env.h"
+#include "lib/bpf_links.h"
 #include "lib/log.h"
 #include "maps/datapath.h"
 #include "steer_xdp.skel.h"
@@ -88,19 +89,6 @@ static int link_info(int fd, struct bpf_link_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
-/* Detach the link pinned at path, whatever holds it, and unpin it. */
-static int unpin_link(const char *path)
-{
-	int fd = bpf_obj_get(path);
-
-	if (fd >= 0) {
-		if (bpf_link_detach(fd) && errno != EINVAL && errno != ENOLINK)
-			log_warn("cannot detach %s: %s", path, strerror(errno));
-		close(fd);
-	}
-	return unlink(path) == 0 ? 1 : 0;
-}
-
 static __u32 mode_flags(const char *mode)
 {
 	if (!strcmp(mode, "native"))
@@ -152,7 +140,7 @@ static int adopt(struct xdp_path *xp, const char *path, struct bpf_program *prog
 	ret = link_info(fd, &info);
 	if (ret || info.type != type || info.xdp.ifindex != ifindex || !ok) {
 		close(fd);
-		unpin_link(path);
+		links_unpin(path);
 		return 0;
 	}
 	ret = bpf_link_update(fd, bpf_program__fd(prog), NULL);
@@ -167,13 +155,8 @@ static int adopt(struct xdp_path *xp, const char *path, struct bpf_program *prog
 
 static int pin_new(struct xdp_path *xp, int fd, const char *path, char *err, size_t errlen)
 {
-	if (bpf_obj_pin(fd, path)) {
-		snprintf(err, errlen, "cannot pin link %s: %s", path, strerror(errno));
-		bpf_link_detach(fd);
-		close(fd);
+	if (links_pin_new(fd, path, err, errlen))
 		return -1;
-	}
-	close(fd); /* the pin keeps it attached */
 	xp->attached++;
 	return 0;
 }
@@ -181,7 +164,6 @@ static int pin_new(struct xdp_path *xp, int fd, const char *path, char *err, siz
 static int attach_iface(struct xdp_path *xp, const char *pin_dir, const char *name,
 			const char *mode, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode_flags(mode));
 	unsigned int ifindex = if_nametoindex(name);
 	struct bpf_program *xdp = xp->skel->progs.xdp_steer;
 	struct bpf_program *tc = xp->skel->progs.tc_reply_unnat;
@@ -198,16 +180,10 @@ static int attach_iface(struct xdp_path *xp, const char *pin_dir, const char *na
 	if (ret < 0)
 		return -1;
 	if (!ret) {
-		fd = bpf_link_create(bpf_program__fd(xdp), (int)ifindex, BPF_XDP, &opts);
-		if (fd < 0) {
-			snprintf(err, errlen, "cannot attach XDP to %s in %s mode: %s%s", name,
-				 mode, strerror(errno),
-				 errno == EBUSY || errno == EEXIST
-				     ? " (another XDP program is attached there: `bpftool net` "
-				       "shows it; steer does not replace it)"
-				     : "");
+		fd = links_xdp_create(bpf_program__fd(xdp), ifindex, mode_flags(mode), "XDP", name,
+				      mode, err, errlen);
+		if (fd < 0)
 			return -1;
-		}
 		if (pin_new(xp, fd, path, err, errlen))
 			return -1;
 	}
@@ -260,7 +236,7 @@ static int attach_lookup(struct xdp_path *xp, const char *pin_dir, char *err, si
 			return 0;
 		}
 		close(fd);
-		unpin_link(path);
+		links_unpin(path);
 	}
 	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -318,7 +294,7 @@ static int unpin_unlisted(const char *pin_dir, const char *ifaces)
 		if (ifaces && listed(ifaces, name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
-		removed += unpin_link(path);
+		removed += links_unpin(path);
 	}
 	closedir(d);
 	return removed;
@@ -348,7 +324,7 @@ int xdp_path_detach_links(const char *pin_dir)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/" PIN_LOOKUP, pin_dir);
-	return unpin_unlisted(pin_dir, NULL) + unpin_link(path);
+	return unpin_unlisted(pin_dir, NULL) + links_unpin(path);
 }
 
 int xdp_path_down(const char *pin_dir)

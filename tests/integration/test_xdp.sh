@@ -43,6 +43,18 @@ rep_echo() {
 }
 # from_client CMD: on the client host.
 from_client() { ip netns exec "$HOST" "$@"; }
+# streams N VIP STOPFILE NAME: N long-lived connections from the client,
+# a line every 20 ms until STOPFILE exists; output in $TMP/NAME-i.out,
+# pids in STREAMS.
+streams() {
+	STREAMS=()
+	for i in $(seq "$1"); do
+		from_client "$CLIENT" stream "$2" --interval-us 20000 --until-file "$3" \
+			--quiet >"$TMP/$4-$i.out" 2>&1 &
+		STREAMS+=($!)
+		PIDS+=($!)
+	done
+}
 
 for vip in 198.18.100.2 198.18.100.3 198.18.100.4 fd00:100::2 fd00:100::4; do
 	in_rep "$STEER" replica-setup --vip "$vip" --iface pbr-$$ --pin-dir "$PIN-rep" --apply >>"$TMP/setup.out" 2>&1 ||
@@ -158,13 +170,7 @@ log "local ml=$ml remote mr=$mr"
 [ "$ml" -ge 40 ] && [ "$mr" -ge 40 ] || fail "Maglev does not spread 200 flows over both replicas: ml=$ml mr=$mr"
 
 echo "subtest added"
-STREAMS=()
-for i in $(seq 8); do
-	from_client "$CLIENT" stream 198.18.100.3:8081 --interval-us 20000 --until-file "$TMP/stop" \
-		--quiet >"$TMP/stream-$i.out" 2>&1 &
-	STREAMS+=($!)
-	PIDS+=($!)
-done
+streams 8 198.18.100.3:8081 "$TMP/stop" stream
 sleep 0.5 # the streams are flowing: replies are counted from here on
 start_echo m3 198.18.0.1:9092
 "$STEER" replica add mix 198.18.0.1:9092 >/dev/null || fail "replica add failed"
@@ -184,13 +190,7 @@ check_eq "300 new connections, all served" "ok=300 fail=0" "$(ok_fail "$TMP/mix3
 [ "$(reply_count "$TMP/mix3.out" m3)" -ge 30 ] || fail "new flows do not reach the added replica: $(cat "$TMP/mix3.out")"
 
 echo "subtest killed"
-STREAMS=()
-for i in $(seq 8); do
-	from_client "$CLIENT" stream 198.18.100.3:8081 --interval-us 20000 --until-file "$TMP/stop-k" \
-		--quiet >"$TMP/kstream-$i.out" 2>&1 &
-	STREAMS+=($!)
-	PIDS+=($!)
-done
+streams 8 198.18.100.3:8081 "$TMP/stop-k" kstream
 sleep 0.5
 start=$(date +%s%N)
 kill "$ECHO_PID_mr"
