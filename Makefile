@@ -152,7 +152,7 @@ $(BUILD)/bench-xdp-%: bench/xdp-%.c $(wildcard bench/*.h) $(BENCH_XDP_SRCS) test
 	$(Q)$(CC) $(CFLAGS) $< $(BENCH_XDP_SRCS) -o $@ -lbpf -lelf -lz
 
 # The peers (HAProxy, nginx's stream module, gnuplot) are installed first.
-bench: ## run the benchmarks, write docs/benchmarks.md and docs/benchmark.png (root; BENCH_QUICK=1: < 1 min)
+bench: ## run the benchmarks, write docs/benchmarks.md and docs/benchmark.png (root; BENCH_QUICK=1: about 1 min)
 	$(Q)sh scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	$(Q)bench/run.sh
