@@ -84,8 +84,8 @@ enum steer_check_result {
 };
 
 #ifndef STEER_XDP_FLOWS
-#define STEER_XDP_FLOWS 65536 /* flows remembered (steer_xdp_flows_v1), each with a value per CPU  \
-			       */
+/* Flows steer_xdp_flows_v1 remembers on the node, each with a value per CPU. */
+#define STEER_XDP_FLOWS 65536
 #endif
 #ifndef STEER_XDP_RNAT
 #define STEER_XDP_RNAT 65536 /* flows to local replicas whose replies are rewritten */
