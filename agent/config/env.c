@@ -107,6 +107,42 @@ static int retry_problem(const struct steer_env *env, char *const *envp, char *e
 	return -1;
 }
 
+/* The same rules between the STEER_REGISTRY_* backoff variables. */
+static int registry_problem(const struct steer_env *env, char *const *envp, char *err,
+			    size_t errlen)
+{
+	const struct env_var *vars[] = {
+	    VAR_OF(registry_initial_backoff_ms),
+	    VAR_OF(registry_backoff_multiplier),
+	    VAR_OF(registry_max_backoff_ms),
+	    VAR_OF(registry_jitter),
+	};
+	static const char *const retry_names[] = {
+	    "STEER_RETRY_INITIAL_BACKOFF_MS", "STEER_RETRY_BACKOFF_MULTIPLIER",
+	    "STEER_RETRY_MAX_BACKOFF_MS", "STEER_RETRY_JITTER"};
+	const struct backoff_params p = env_registry_backoff(env);
+
+	if (backoff_validate(&p, err, errlen) == 0)
+		return 0;
+	/* backoff_validate() names the miss path's variables; say ours. */
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		env_note_value(err, errlen, retry_names[i], vars[i]->name,
+			       envp_find(envp, vars[i]->name) ? "" : " (default)");
+	return -1;
+}
+
+struct backoff_params env_registry_backoff(const struct steer_env *env)
+{
+	return (struct backoff_params){
+	    .initial_ms = env->registry_initial_backoff_ms,
+	    .multiplier = env->registry_backoff_multiplier,
+	    .max_ms = env->registry_max_backoff_ms,
+	    .jitter = env->registry_jitter,
+	    /* Unused: the registry is retried for as long as the agent runs. */
+	    .timeout_ms = 86400000,
+	};
+}
+
 /* A warning for each STEER_* name in envp that is no variable of ours. */
 static void warn_unknown(char *const *envp, FILE *warn)
 {
@@ -144,7 +180,9 @@ int env_load(struct steer_env *env, char *const *envp, FILE *warn, char *err, si
 		if (value && env_var_parse(&env_vars[i], value, env, err, errlen) < 0)
 			return -1;
 	}
-	if (health_problem(env, envp, err, errlen) < 0 || retry_problem(env, envp, err, errlen) < 0)
+	if (health_problem(env, envp, err, errlen) < 0 ||
+	    retry_problem(env, envp, err, errlen) < 0 ||
+	    registry_problem(env, envp, err, errlen) < 0)
 		return -1;
 	warn_unknown(envp, warn);
 	return 0;

@@ -9,8 +9,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define ENV_IFNAMSIZ	   16 /* IFNAMSIZ: an interface name and its NUL */
-#define ENV_XDP_IFACES_MAX 16 /* names in STEER_XDP_IFACES */
+#include "miss/backoff.h"
+
+#define ENV_IFNAMSIZ	   16		/* IFNAMSIZ: an interface name and its NUL */
+#define ENV_XDP_IFACES_MAX 16		/* names in STEER_XDP_IFACES */
+#define ENV_REGISTRY_MAX   (5 + 8 * 64) /* "etcd:" and ETCD_MEMBERS_MAX members */
+#define ENV_PREFIX_MAX	   128		/* STEER_REGISTRY_PREFIX and its NUL */
 
 struct steer_env {
 	char bpffs[PATH_MAX];  /* STEER_BPFFS: pin directory */
@@ -43,6 +47,15 @@ struct steer_env {
 	char xdp_ifaces[ENV_XDP_IFACES_MAX * ENV_IFNAMSIZ];
 	char xdp_mode[8];     /* STEER_XDP_MODE: "auto", "native" or "generic" */
 	uint32_t maglev_size; /* STEER_MAGLEV_SIZE: a prime, default STEER_MAGLEV_SIZE */
+	/* The registry. STEER_REGISTRY: "etcd:MEMBERS" as given, "" = none;
+	 * env_registry_members() points at MEMBERS. */
+	char registry[ENV_REGISTRY_MAX];
+	char registry_prefix[ENV_PREFIX_MAX]; /* STEER_REGISTRY_PREFIX, default /steer/ */
+	uint32_t registry_initial_backoff_ms; /* STEER_REGISTRY_INITIAL_BACKOFF_MS, default 100 */
+	double registry_backoff_multiplier;   /* STEER_REGISTRY_BACKOFF_MULTIPLIER, default 2 */
+	uint32_t registry_max_backoff_ms;     /* STEER_REGISTRY_MAX_BACKOFF_MS, default 5000 */
+	double registry_jitter;		      /* STEER_REGISTRY_JITTER, default 0.2 */
+	uint32_t registry_timeout_ms;	      /* STEER_REGISTRY_TIMEOUT_MS, default 2000 */
 };
 
 /* How a variable's value is read and shown (env_kinds.c). */
@@ -59,6 +72,8 @@ enum env_kind {
 	ENV_KIND_IFACES,      /* char[]: "" or interface names joined by ',' (env_ifaces_next()) */
 	ENV_KIND_CHOICE,      /* char[]: one of words[], as given */
 	ENV_KIND_MAGLEV_SIZE, /* uint32_t: a size maglev_size_valid() accepts */
+	ENV_KIND_REGISTRY,    /* char[]: "" or etcd:MEMBERS (etcd_members_parse()) */
+	ENV_KIND_KEY_PREFIX,  /* char[]: '/' then visible ASCII, no blanks */
 	ENV_KIND_COUNT,
 };
 
@@ -115,6 +130,12 @@ const char *env_var_show(const struct env_var *v, const struct steer_env *env, c
  *	while (env_ifaces_next(&pos, name))
  *		attach_to(name); */
 bool env_ifaces_next(const char **pos, char name[ENV_IFNAMSIZ]);
+
+/* The members of a STEER_REGISTRY value ("HOST:PORT,..."), or NULL for none. */
+const char *env_registry_members(const struct steer_env *env);
+
+/* The STEER_REGISTRY_* backoff as the backoff module takes it. */
+struct backoff_params env_registry_backoff(const struct steer_env *env);
 
 /* Is name[0..len) a name the kernel gives an interface (dev_valid_name())?
  * Its isspace() is Latin-1's, so a no-break space (0xa0) is a blank too. */

@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "config/env.h"
+#include "registry/etcd_members.h"
 #include "lib/decimal.h"
 #include "lib/addr.h"
 #include "lib/log.h"
@@ -236,6 +237,49 @@ static bool parse_maglev_size(const struct env_var *v, const char *value, void *
 	return true;
 }
 
+#define REGISTRY_SCHEME "etcd:"
+
+static bool parse_registry(const struct env_var *v, const char *value, void *field)
+{
+	char err[8];
+	size_t n = strlen(value);
+
+	if (n >= v->size || (n && (strncmp(value, REGISTRY_SCHEME, strlen(REGISTRY_SCHEME)) ||
+				   etcd_members_parse(value + strlen(REGISTRY_SCHEME), NULL,
+						      ETCD_MEMBERS_MAX, err, sizeof(err)) < 0)))
+		return false;
+	strcpy(field, value);
+	return true;
+}
+
+static void explain_registry(const struct env_var *v, const char *value, char *why, size_t len)
+{
+	(void)v;
+	if (strncmp(value, REGISTRY_SCHEME, strlen(REGISTRY_SCHEME)))
+		snprintf(why, len, "it must start with '" REGISTRY_SCHEME "'");
+	else
+		etcd_members_parse(value + strlen(REGISTRY_SCHEME), NULL, ETCD_MEMBERS_MAX, why,
+				   len);
+}
+
+const char *env_registry_members(const struct steer_env *env)
+{
+	return env->registry[0] ? env->registry + strlen(REGISTRY_SCHEME) : NULL;
+}
+
+static bool parse_key_prefix(const struct env_var *v, const char *value, void *field)
+{
+	size_t n = strlen(value);
+
+	if (!n || n >= v->size || value[0] != '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (value[i] <= 0x20 || value[i] > 0x7e)
+			return false;
+	strcpy(field, value);
+	return true;
+}
+
 static const char *show_text(const struct env_var *v, const void *field, char *buf, size_t len)
 {
 	const char *text = field;
@@ -293,6 +337,8 @@ static const struct {
     [ENV_KIND_IFACES] = {parse_ifaces, show_text, explain_ifaces},
     [ENV_KIND_CHOICE] = {parse_choice, show_text, NULL},
     [ENV_KIND_MAGLEV_SIZE] = {parse_maglev_size, show_uint, NULL},
+    [ENV_KIND_REGISTRY] = {parse_registry, show_text, explain_registry},
+    [ENV_KIND_KEY_PREFIX] = {parse_key_prefix, show_text, NULL},
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == ENV_KIND_COUNT, "a kind without functions");

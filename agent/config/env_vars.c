@@ -6,6 +6,7 @@
 
 #include "bpf/steer_abi.h"
 #include "config/env.h"
+#include "registry/etcd_members.h"
 
 /* The text of a numeric macro, so the table says what the code checks. */
 #define STR_(x) #x
@@ -220,6 +221,63 @@ const struct env_var env_vars[] = {
      .meaning = "entries in each service's Maglev table for the XDP path",
      .kind = ENV_KIND_MAGLEV_SIZE,
      FIELD(maglev_size)},
+    {.name = "STEER_REGISTRY",
+     .def = "",
+     .accepted = "empty, or etcd:" ETCD_MEMBERS_ACCEPTED,
+     .meaning = "the etcd cluster whose services and replicas the agent watches (empty: none; "
+		"--config is then required)",
+     .kind = ENV_KIND_REGISTRY,
+     .empty_shown = "(none)",
+     FIELD(registry)},
+    {.name = "STEER_REGISTRY_PREFIX",
+     .def = "/steer/",
+     .accepted = "'/' then at most 126 visible ASCII characters, no blanks",
+     .meaning = "where steer's keys are in etcd: PREFIXservices/NAME and "
+		"PREFIXreplicas/NAME/ADDR:PORT",
+     .kind = ENV_KIND_KEY_PREFIX,
+     FIELD(registry_prefix)},
+    /* As for STEER_RETRY_*: env_load() checks initial <= max at the end. */
+    {.name = "STEER_REGISTRY_INITIAL_BACKOFF_MS",
+     .def = "100",
+     .accepted = "0-3600000, at most STEER_REGISTRY_MAX_BACKOFF_MS",
+     .meaning = "wait before the second attempt to reach etcd (the first is at once)",
+     .kind = ENV_KIND_UINT,
+     .lo = 0,
+     .hi = 3600000,
+     FIELD(registry_initial_backoff_ms)},
+    {.name = "STEER_REGISTRY_BACKOFF_MULTIPLIER",
+     .def = "2",
+     .accepted = "a decimal 1-1000000",
+     .meaning = "growth of each next wait to reach etcd",
+     .kind = ENV_KIND_DECIMAL,
+     .lo = 1,
+     .hi = 1000000,
+     FIELD(registry_backoff_multiplier)},
+    {.name = "STEER_REGISTRY_MAX_BACKOFF_MS",
+     .def = "5000",
+     .accepted = "1-3600000",
+     .meaning = "cap on any wait to reach etcd",
+     .kind = ENV_KIND_UINT,
+     .lo = 1,
+     .hi = 3600000,
+     FIELD(registry_max_backoff_ms)},
+    {.name = "STEER_REGISTRY_JITTER",
+     .def = "0.2",
+     .accepted = "a decimal 0-1",
+     .meaning = "fraction of each wait to reach etcd, uniform +/-",
+     .kind = ENV_KIND_DECIMAL,
+     .lo = 0,
+     .hi = 1,
+     FIELD(registry_jitter)},
+    {.name = "STEER_REGISTRY_TIMEOUT_MS",
+     .def = "2000",
+     .accepted = "10-600000",
+     .meaning = "how long one request to etcd may take (a watch: to connect) before the next "
+		"member is tried",
+     .kind = ENV_KIND_UINT,
+     .lo = 10,
+     .hi = 600000,
+     FIELD(registry_timeout_ms)},
 };
 
 const size_t env_vars_count = sizeof(env_vars) / sizeof(env_vars[0]);

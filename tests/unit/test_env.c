@@ -11,12 +11,14 @@
 #include <cmocka.h>
 
 #include "config/env.h"
+#include "registry/etcd_members.h"
 #include "lib/decimal.h"
 #include "lib/log.h"
 
-#define IFACES_ACCEPTED "empty, or up to 16 interface names, comma-separated"
-#define IFNAME_RULE	"1-15 characters, no '/', ':' or blank, not '.' or '..'"
-#define MAGLEV_ACCEPTED "a prime between 251 and 131071"
+#define REGISTRY_ACCEPTED "empty, or etcd:" ETCD_MEMBERS_ACCEPTED
+#define IFACES_ACCEPTED	  "empty, or up to 16 interface names, comma-separated"
+#define IFNAME_RULE	  "1-15 characters, no '/', ':' or blank, not '.' or '..'"
+#define MAGLEV_ACCEPTED	  "a prime between 251 and 131071"
 /* 16 distinct names: as many as STEER_XDP_IFACES takes */
 #define NAMES16		 "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p"
 #define CONTROL_ACCEPTED "absolute path, at most 107 bytes"
@@ -552,6 +554,42 @@ static const struct {
     {"STEER_MAGLEV_SIZE=16381.0", "STEER_MAGLEV_SIZE='16381.0': expected " MAGLEV_ACCEPTED},
     {"STEER_MAGLEV_SIZE=0x3ffd", "STEER_MAGLEV_SIZE='0x3ffd': expected " MAGLEV_ACCEPTED},
     {"STEER_MAGLEV_SIZE=", "STEER_MAGLEV_SIZE='': expected " MAGLEV_ACCEPTED},
+    {"STEER_REGISTRY=127.0.0.1:2379",
+     "STEER_REGISTRY='127.0.0.1:2379': it must start with 'etcd:'; expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY=etcd:",
+     "STEER_REGISTRY='etcd:': member 1 '': empty member; expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY=etcd:127.0.0.1", "STEER_REGISTRY='etcd:127.0.0.1': member 1 '127.0.0.1': no "
+				      ":PORT; expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY=etcd:a:1,,b:2",
+     "STEER_REGISTRY='etcd:a:1,,b:2': member 2 '': empty member; expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY=etcd:h:0", "STEER_REGISTRY='etcd:h:0': member 1 'h:0': the port must be "
+				"1-65535; expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY=etcd:h:65536", "STEER_REGISTRY='etcd:h:65536': member 1 'h:65536': the port "
+				    "must be 1-65535; expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY=etcd:::1:2379",
+     "STEER_REGISTRY='etcd:::1:2379': member 1 '::1:2379': an IPv6 address is written [ADDR]:PORT; "
+     "expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY=etcd:[::g]:2379",
+     "STEER_REGISTRY='etcd:[::g]:2379': member 1 '[::g]:2379': not an IPv6 address inside [ ]; "
+     "expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY=etcd:bad_host:2379",
+     "STEER_REGISTRY='etcd:bad_host:2379': member 1 'bad_host:2379': not an IPv4 address or a host "
+     "name; expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY=etcd:a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1",
+     "STEER_REGISTRY='etcd:a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1': more than 8 members; "
+     "expected " REGISTRY_ACCEPTED},
+    {"STEER_REGISTRY_PREFIX=steer/",
+     "STEER_REGISTRY_PREFIX='steer/': expected '/' then at most 126 visible ASCII characters, no "
+     "blanks"},
+    {"STEER_REGISTRY_PREFIX=/a b/",
+     "STEER_REGISTRY_PREFIX='/a b/': expected '/' then at most 126 visible ASCII characters, no "
+     "blanks"},
+    {"STEER_REGISTRY_PREFIX=",
+     "STEER_REGISTRY_PREFIX='': expected '/' then at most 126 visible ASCII characters, no blanks"},
+    {"STEER_REGISTRY_INITIAL_BACKOFF_MS=6000",
+     "STEER_REGISTRY_INITIAL_BACKOFF_MS=6000 is more than STEER_REGISTRY_MAX_BACKOFF_MS=5000 "
+     "(default) (accepted: initial <= max)"},
+    {"STEER_REGISTRY_TIMEOUT_MS=9", "STEER_REGISTRY_TIMEOUT_MS='9': expected 10-600000"},
     /* the timeout must fit in the interval, set or default */
     {"STEER_HEALTH_INTERVAL_MS=100",
      "STEER_HEALTH_TIMEOUT_MS=250 (default) is more than STEER_HEALTH_INTERVAL_MS=100 "
@@ -853,7 +891,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 26);
+	assert_int_equal(env_vars_count, 33);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -942,10 +980,10 @@ static void test_env_print_table_aligns_columns(void **state)
 				    strlen(rows == 0 ? "NAME " : env_vars[rows - 1].name));
 	}
 	assert_int_equal(rows, env_vars_count + 1);
-	/* the longest name, STEER_RETRY_INITIAL_BACKOFF_MS, sets the width */
-	assert_non_null(strstr(out, "\nSTEER_CGROUP                    (empty) "));
-	assert_non_null(strstr(out, "\nSTEER_RETRY_INITIAL_BACKOFF_MS  25 "));
-	assert_non_null(strstr(out, "\nSTEER_RETRY_JITTER              0.2 "));
+	/* the longest name, STEER_REGISTRY_INITIAL_BACKOFF_MS, sets the width */
+	assert_non_null(strstr(out, "\nSTEER_CGROUP                       (empty) "));
+	assert_non_null(strstr(out, "\nSTEER_REGISTRY_INITIAL_BACKOFF_MS  100 "));
+	assert_non_null(strstr(out, "\nSTEER_RETRY_JITTER                 0.2 "));
 	free(out);
 }
 
@@ -987,7 +1025,14 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_CONTROL_GROUP=(root only)\n"
 				 "STEER_XDP_IFACES=(none)\n"
 				 "STEER_XDP_MODE=auto\n"
-				 "STEER_MAGLEV_SIZE=16381\n");
+				 "STEER_MAGLEV_SIZE=16381\n"
+				 "STEER_REGISTRY=(none)\n"
+				 "STEER_REGISTRY_PREFIX=/steer/\n"
+				 "STEER_REGISTRY_INITIAL_BACKOFF_MS=100\n"
+				 "STEER_REGISTRY_BACKOFF_MULTIPLIER=2\n"
+				 "STEER_REGISTRY_MAX_BACKOFF_MS=5000\n"
+				 "STEER_REGISTRY_JITTER=0.2\n"
+				 "STEER_REGISTRY_TIMEOUT_MS=2000\n");
 	free(out);
 
 	/* decimals read back the same: no "0.20000000000000001", no "1e+06" */
