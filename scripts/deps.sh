@@ -8,7 +8,7 @@ PACKAGES="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-confi
 libcmocka-dev libinih-dev iproute2 linux-libc-dev gawk procps util-linux \
 clang-format cppcheck libev-dev libmicrohttpd-dev prometheus curl libclang-rt-14-dev \
 libjansson-dev libmount-dev libmnl-dev ethtool \
-wrk dnsmasq-base bind9-dnsutils"
+wrk dnsmasq-base bind9-dnsutils libcurl4-openssl-dev libssl-dev etcd-server etcd-client"
 
 BENCH_PACKAGES="haproxy nginx-light libnginx-mod-stream gnuplot-nox socat jq iptables nftables"
 [ "${1:-}" = bench ] && PACKAGES="$PACKAGES $BENCH_PACKAGES"
