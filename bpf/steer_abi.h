@@ -130,6 +130,7 @@ enum steer_check_result {
 #define STEER_MAP_XDP_STATS	  "steer_xdp_stats_v1"
 #define STEER_MAP_DECAP_VIPS	  "steer_decap_vips_v1"
 #define STEER_MAP_DECAP_STATS	  "steer_decap_stats_v1"
+#define STEER_MAP_REGISTRY	  "steer_registry_v1"
 
 /* Ring buffer size for ejection events (bytes, a power of two). */
 #define STEER_EVENTS_BYTES (256 * 1024)
@@ -208,6 +209,31 @@ struct steer_bank {
  * with steer_replica_active_v1. Written by the agent only. */
 struct steer_replica_relayed {
 	__u64 relayed; /* relays open to the replica now */
+};
+
+/* How the agent's registry watch stands (steer_registry_v1.conn). */
+enum steer_registry_conn {
+	STEER_REGISTRY_NONE = 0,       /* no STEER_REGISTRY */
+	STEER_REGISTRY_CONNECTING = 1, /* not listed yet since the agent started */
+	STEER_REGISTRY_CONNECTED = 2,  /* listed and watching */
+	STEER_REGISTRY_STALE = 3,      /* etcd lost: the last known set is kept */
+};
+
+/* Value of steer_registry_v1 (array of one entry): the agent's view of the
+ * etcd registry, for status and metrics. Written by the agent only. */
+struct steer_registry_status {
+	__u64 since_ns;		/* CLOCK_REALTIME ns of the last change of conn */
+	__s64 revision;		/* etcd revision the agent has seen */
+	__s64 applied_revision; /* revision of the config in the maps */
+	__u64 applied_ns;	/* CLOCK_REALTIME ns of that apply */
+	__u32 conn;		/* enum steer_registry_conn */
+	__u32 services;		/* registry services applied */
+	__u32 replicas;		/* their replicas */
+	__u32 skipped;		/* keys left out: bad, or clashing with the file */
+	__u32 attempts;		/* failed attempts to reach etcd since the last success */
+	__u8 pad[4];
+	char member[64]; /* the etcd member used last, HOST:PORT, NUL-terminated */
+	char error[160]; /* why the last attempt failed, "" if none */
 };
 
 /* Value of steer_svc_lb_stats_v1 (per-CPU array indexed by svc_id): which
@@ -641,5 +667,6 @@ _Static_assert(sizeof(struct steer_hold) == 20, "steer_hold layout changed");
 _Static_assert(sizeof(struct steer_relay_stats) == 48, "steer_relay_stats layout changed");
 _Static_assert(sizeof(struct steer_check_stats) == 48 + sizeof(struct steer_hist),
 	       "steer_check_stats layout changed");
+_Static_assert(sizeof(struct steer_registry_status) == 280, "steer_registry_status layout changed");
 
 #endif /* STEER_ABI_H */

@@ -111,6 +111,10 @@ struct steer_config {
  * anywhere: the caller gets a complete, valid config or none. */
 int config_load(const char *path, struct steer_config *cfg, char *err, size_t errlen);
 
+/* The file's text (malloc'd), as config_load() reads it: NULL with err set
+ * when it cannot be read, is too large or holds a NUL byte. */
+char *config_read_text(const char *path, char *err, size_t errlen);
+
 /* Same, from a string; name is used in messages in place of the file name. */
 int config_parse_string(const char *text, const char *name, struct steer_config *cfg, char *err,
 			size_t errlen);

@@ -7,8 +7,7 @@
 
 #define CONFIG_MAX_BYTES (16u << 20)
 
-/* The whole file as a string, or NULL with err set. */
-static char *read_file(const char *path, char *err, size_t errlen)
+char *config_read_text(const char *path, char *err, size_t errlen)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = NULL, *grown;
@@ -58,7 +57,7 @@ fail:
 
 int config_load(const char *path, struct steer_config *cfg, char *err, size_t errlen)
 {
-	char *text = read_file(path, err, errlen);
+	char *text = config_read_text(path, err, errlen);
 	int ret;
 
 	if (!text)

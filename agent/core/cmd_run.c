@@ -25,6 +25,8 @@
 #include "observe/metrics.h"
 #include "maps/reconcile.h"
 #include "maps/sysprep.h"
+#include "registry/registry.h"
+#include "registry/registry_status.h"
 #include "xdp/tables.h"
 #include "xdp/vip_routes.h"
 #include "xdp/xdp_path.h"
@@ -33,7 +35,8 @@
 
 struct agent {
 	const struct steer_env *env;
-	const char *config_path;
+	const char *config_path;  /* NULL: no file (a registry only) */
+	char *file_text;	  /* the file's last valid text; "" without a file */
 	struct steer_config *cfg; /* what the maps hold */
 	struct map_ops ops;
 	struct map_fds fds;
@@ -48,15 +51,47 @@ struct agent {
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint, sighup;
 	ev_timer first_round;
+	/* The registry (STEER_REGISTRY); store NULL: none. */
+	struct registry_store *store;
+	struct registry *registry;
+	ev_timer registry_apply;  /* once per loop iteration, however many changes */
+	ev_timer registry_status; /* the status map, also between changes */
+	struct registry_applied applied;
+	bool running;	     /* past the first apply: registry changes are applied */
+	bool stop_requested; /* a signal while waiting for the first listing */
 	int status;
 };
 
-/* Load and validate a config file with the environment's defaults. */
-static int load_config(const struct agent *a, struct steer_config *cfg, char *err, size_t errlen)
+/* Load and validate the config file with the environment's defaults; its
+ * text is kept for the builds with the registry. No file: no services. */
+static int load_config(struct agent *a, struct steer_config *cfg, char *err, size_t errlen)
 {
-	if (config_load(a->config_path, cfg, err, errlen))
+	const char *name = a->config_path ? a->config_path : "(no config file)";
+	char *text = a->config_path ? config_read_text(a->config_path, err, errlen) : strdup("");
+
+	if (!text) {
+		if (!a->config_path)
+			snprintf(err, errlen, "out of memory");
 		return -1;
-	return config_apply_env(cfg, a->env, err, errlen);
+	}
+	if (config_parse_string(text, name, cfg, err, errlen) ||
+	    config_apply_env(cfg, a->env, err, errlen)) {
+		free(text);
+		return -1;
+	}
+	free(a->file_text);
+	a->file_text = text;
+	return 0;
+}
+
+/* What to apply: the file's config, or with a registry the file's and the
+ * registry's services together (registry_store_build()). */
+static int build_config(struct agent *a, struct steer_config *cfg, char *err, size_t errlen)
+{
+	if (!a->store)
+		return 0;
+	return registry_store_build(a->store, a->file_text, a->config_path, a->env, cfg, err,
+				    errlen);
 }
 
 /* Sockets connected to a replica that just left are aborted (bpf/sock/
@@ -194,10 +229,60 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 		log_err("reload refused, keeping the running config: out of memory");
 		return;
 	}
-	if (load_config(a, next, err, sizeof(err)) ||
+	if (load_config(a, next, err, sizeof(err)) || build_config(a, next, err, sizeof(err)) ||
 	    apply_config(a, next, "config", err, sizeof(err)))
 		log_err("reload refused, keeping the running config: %s", err);
+	else if (a->store)
+		registry_store_applied(a->store);
 	free(next);
+}
+
+/* The registry's keys changed: rebuild and apply once, from the loop. */
+static void on_registry_changed(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->running && !ev_is_active(&a->registry_apply)) {
+		ev_timer_set(&a->registry_apply, 0., 0.);
+		ev_timer_start(a->loop, &a->registry_apply);
+	}
+}
+
+static void write_registry_status(struct agent *a)
+{
+	char err[ERRLEN];
+
+	if (registry_status_write(&a->ops, a->registry, &a->applied, err, sizeof(err)))
+		log_debug("%s", err);
+}
+
+static void on_registry_apply(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	struct steer_config *next = malloc(sizeof(*next));
+	struct registry_state st;
+	char err[ERRLEN], what[64];
+
+	(void)loop;
+	(void)revents;
+	registry_state_get(a->registry, &st);
+	snprintf(what, sizeof(what), "registry revision %lld", (long long)st.revision);
+	if (!next)
+		log_err("registry change refused, keeping the running config: out of memory");
+	else if (build_config(a, next, err, sizeof(err)) ||
+		 apply_config(a, next, what, err, sizeof(err)))
+		log_err("registry change refused, keeping the running config: %s", err);
+	else
+		registry_applied_now(&a->applied, a->store, st.revision);
+	free(next);
+	write_registry_status(a);
+}
+
+static void on_registry_status(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	write_registry_status(w->data);
 }
 
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
@@ -309,6 +394,56 @@ static void watch_signals(struct agent *a)
 	ev_signal_start(a->loop, &a->sighup);
 }
 
+static void on_stop_waiting(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void)loop;
+	(void)revents;
+	log_info("%s while waiting for the registry: exiting; the maps were not changed",
+		 strsignal(w->signum));
+	a->stop_requested = true;
+}
+
+/* With a registry, nothing is applied before its first listing: a config
+ * without the registry's services would take them out of the datapath,
+ * which meanwhile keeps steering with what it holds. Returns 0 once
+ * listed, -1 on a signal or error. */
+static int wait_registry(struct agent *a)
+{
+	const struct steer_env *env = a->env;
+	struct registry_params p = {
+	    .members = env_registry_members(env),
+	    .prefix = env->registry_prefix,
+	    .backoff = env_registry_backoff(env),
+	    .timeout_ms = env->registry_timeout_ms,
+	};
+	ev_signal term, intr;
+	char err[ERRLEN];
+
+	a->registry =
+	    registry_start(a->loop, &p, a->store, on_registry_changed, a, err, sizeof(err));
+	if (!a->registry) {
+		log_err("registry: %s", err);
+		return -1;
+	}
+	log_info("registry: listing %s from etcd at %s", env->registry_prefix, p.members);
+	ev_signal_init(&term, on_stop_waiting, SIGTERM);
+	ev_signal_init(&intr, on_stop_waiting, SIGINT);
+	term.data = intr.data = a;
+	ev_signal_start(a->loop, &term);
+	ev_signal_start(a->loop, &intr);
+	while (!registry_listed(a->registry) && !a->stop_requested)
+		ev_run(a->loop, EVRUN_ONCE);
+	ev_signal_stop(a->loop, &term);
+	ev_signal_stop(a->loop, &intr);
+	if (a->stop_requested) {
+		a->status = 0;
+		return -1;
+	}
+	return 0;
+}
+
 /* Kernel prerequisites and the datapath; returns the cgroup fd or -1. */
 static int prepare_datapath(struct agent *a, struct datapath *dp, char *cgroup, size_t cglen)
 {
@@ -398,6 +533,12 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		free(a.cfg);
 		return EXIT_INVALID;
 	}
+	if (env->registry[0] && !(a.store = registry_store_new(env->registry_prefix))) {
+		log_err("out of memory");
+		free(a.file_text);
+		free(a.cfg);
+		return 1;
+	}
 	if (env->control_group[0]) {
 		struct group *g = getgrnam(env->control_group);
 
@@ -405,6 +546,8 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 			log_err("STEER_CONTROL_GROUP='%s': no such group (accepted: a group in "
 				"/etc/group, or empty for root only)",
 				env->control_group);
+			registry_store_free(a.store);
+			free(a.file_text);
 			free(a.cfg);
 			return EXIT_INVALID;
 		}
@@ -420,10 +563,38 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		goto cleanup;
 	}
 	map_ops_init(&a.ops, &a.fds);
+	a.loop = ev_default_loop(EVFLAG_SIGNALFD);
+	ev_init(&a.sweep, on_sweep);
+	a.sweep.data = &a;
+	ev_init(&a.tables, on_tables);
+	a.tables.data = &a;
+	if (a.store) {
+		if (wait_registry(&a))
+			goto cleanup;
+		if (build_config(&a, a.cfg, err, sizeof(err))) {
+			log_err("cannot build the config from the file and the registry: %s", err);
+			goto cleanup;
+		}
+	}
 	if (apply_config(&a, a.cfg, "config", err, sizeof(err))) {
 		log_err("cannot apply config: %s", err);
 		goto cleanup;
 	}
+	if (a.store) {
+		struct registry_state st;
+
+		registry_state_get(a.registry, &st);
+		registry_applied_now(&a.applied, a.store, st.revision);
+		ev_init(&a.registry_apply, on_registry_apply);
+		a.registry_apply.data = &a;
+		ev_timer_init(&a.registry_status, on_registry_status, 0., 0.25);
+		a.registry_status.data = &a;
+		ev_timer_start(a.loop, &a.registry_status);
+	} else {
+		/* Readers must not show a registry an earlier agent had. */
+		registry_status_write(&a.ops, NULL, NULL, err, sizeof(err));
+	}
+	a.running = true;
 	if (datapath_attach(&dp, cgfd, env->bpffs, err, sizeof(err)) ||
 	    attach_xdp_path(&a, err, sizeof(err))) {
 		log_err("%s", err);
@@ -431,12 +602,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	}
 	datapath_prune_old_maps(env->bpffs);
 
-	a.loop = ev_default_loop(EVFLAG_SIGNALFD);
 	a.dp = &dp;
-	ev_init(&a.sweep, on_sweep);
-	a.sweep.data = &a;
-	ev_init(&a.tables, on_tables);
-	a.tables.data = &a;
 	a.checker = checker_new(a.loop, &a.ops);
 	if (!a.checker) {
 		log_err("out of memory");
@@ -496,7 +662,14 @@ cleanup:
 	if (a.loop) {
 		ev_timer_stop(a.loop, &a.sweep);
 		ev_timer_stop(a.loop, &a.tables);
+		if (a.store) {
+			ev_timer_stop(a.loop, &a.registry_apply);
+			ev_timer_stop(a.loop, &a.registry_status);
+		}
 	}
+	registry_stop(a.registry);
+	registry_store_free(a.store);
+	free(a.file_text);
 	metrics_stop(metrics);
 	control_close(control);
 	events_close(events);

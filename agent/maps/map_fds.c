@@ -379,6 +379,23 @@ static int maglev_put(void *ctx, uint32_t idx, const uint32_t *table,
 	return neg_errno(bpf_map_update_elem(F(ctx)->xdp_banks, &idx, b, BPF_ANY));
 }
 
+static int registry_get(void *ctx, struct steer_registry_status *st)
+{
+	uint32_t zero = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (F(ctx)->registry < 0)
+		return -ENOENT;
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->registry, &zero, st));
+}
+
+static int registry_put(void *ctx, const struct steer_registry_status *st)
+{
+	uint32_t zero = 0;
+
+	return neg_errno(bpf_map_update_elem(F(ctx)->registry, &zero, st, BPF_ANY));
+}
+
 static int xdp_stats_sum(void *ctx, struct steer_xdp_stats *sum)
 {
 	uint64_t v[sizeof(*sum) / sizeof(uint64_t)];
@@ -421,6 +438,7 @@ static const struct {
     {STEER_MAP_BANKS, offsetof(struct map_fds, banks), true, false},
     {STEER_MAP_REPLICA_RELAYED, offsetof(struct map_fds, relayed), true, false},
     {STEER_MAP_LB_STATS, offsetof(struct map_fds, lb_stats), true, false},
+    {STEER_MAP_REGISTRY, offsetof(struct map_fds, registry), true, false},
     {STEER_MAP_MAGLEV, offsetof(struct map_fds, maglev), true, true},
     {STEER_MAP_XDP_BANKS, offsetof(struct map_fds, xdp_banks), true, true},
     {STEER_MAP_XDP_STATS, offsetof(struct map_fds, xdp_stats), true, true},

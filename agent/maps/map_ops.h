@@ -72,6 +72,11 @@ struct map_ops {
 	/* steer_xdp_stats_v1 summed over CPUs (-EOPNOTSUPP without it). */
 	int (*xdp_stats_sum)(void *ctx, struct steer_xdp_stats *sum);
 
+	/* steer_registry_v1: the registry watch's state (get: zero and
+	 * -ENOENT where the map is absent). */
+	int (*registry_get)(void *ctx, struct steer_registry_status *st);
+	int (*registry_put)(void *ctx, const struct steer_registry_status *st);
+
 	/* Return once no running datapath program can still see old values. */
 	int (*wait_for_readers)(void *ctx);
 
@@ -125,6 +130,7 @@ struct map_ops {
 		.relayed_get = relayed_get, .relayed_put = relayed_put,                            \
 		.lb_stats_sum = lb_stats_sum, .xdp_bank_get = xdp_bank_get,                        \
 		.maglev_put = maglev_put, .xdp_stats_sum = xdp_stats_sum,                          \
+		.registry_get = registry_get, .registry_put = registry_put,                        \
 		.wait_for_readers = wait_for_readers, .backend_next = backend_next,                \
 		.backend_get = backend_get, .backend_put = backend_put,                            \
 		.backend_del = backend_del, .status_get = status_get, .status_put = status_put,    \

@@ -47,6 +47,7 @@ struct metrics_snapshot {
 	struct steer_sock_stats socks;	  /* steer_sock_stats_v1, summed over CPUs */
 	int xdp;			  /* the XDP path's maps are pinned: xdp_stats is read */
 	struct steer_xdp_stats xdp_stats; /* steer_xdp_stats_v1, summed over CPUs */
+	struct steer_registry_status registry; /* conn STEER_REGISTRY_NONE: not rendered */
 	int nservices;
 	struct metrics_service *services; /* rendered in this order */
 };

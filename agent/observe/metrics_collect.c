@@ -97,6 +97,7 @@ int metrics_collect(const char *pin_dir, struct metrics_snapshot *s)
 			memset(svc, 0, sizeof(*svc)); /* removed meanwhile */
 	}
 	ops.sock_stats_sum(ops.ctx, &s->socks);
+	ops.registry_get(ops.ctx, &s->registry);
 	s->xdp = ops.xdp_stats_sum(ops.ctx, &s->xdp_stats) != -EOPNOTSUPP;
 	map_fds_close(&fds);
 	qsort(s->services, (size_t)s->nservices, sizeof(*s->services), by_name);

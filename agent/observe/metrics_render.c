@@ -420,6 +420,42 @@ static void out_service(struct outbuf *b, const struct family *f, const struct m
 	}
 }
 
+/* The registry watch: its state as one series per state (1 for the current
+ * one), since when, the revisions seen and applied, and the keys applied. */
+static void out_registry(struct outbuf *b, const struct steer_registry_status *r)
+{
+	static const char *const states[] = {"connecting", "connected", "stale"};
+	static const char *const kinds[] = {"services", "replicas", "skipped"};
+	const uint32_t counts[] = {r->services, r->replicas, r->skipped};
+	struct labels l = {.extra_key = "state"};
+
+	out_family(b, "steer_registry_state", "gauge",
+		   "The etcd registry watch: 1 for its state (connecting before the first "
+		   "listing, connected, stale while etcd cannot be reached), 0 for the others.");
+	for (uint32_t i = 0; i < 3; i++) {
+		l.extra_value = states[i];
+		out_u64(b, "steer_registry_state", &l, r->conn == i + STEER_REGISTRY_CONNECTING);
+	}
+	l = (struct labels){0};
+	out_family(b, "steer_registry_state_since_seconds", "gauge",
+		   "Unix time at which the registry watch entered its state.");
+	out_u64(b, "steer_registry_state_since_seconds", &l, r->since_ns / 1000000000ull);
+	out_family(b, "steer_registry_revision", "gauge", "The etcd revision the agent has seen.");
+	out_u64(b, "steer_registry_revision", &l, r->revision > 0 ? (uint64_t)r->revision : 0);
+	out_family(b, "steer_registry_applied_revision", "gauge",
+		   "The etcd revision of the config in the maps.");
+	out_u64(b, "steer_registry_applied_revision", &l,
+		r->applied_revision > 0 ? (uint64_t)r->applied_revision : 0);
+	out_family(b, "steer_registry_keys", "gauge",
+		   "Registry keys in the applied config: services, replicas, and keys skipped "
+		   "(bad, or clashing with the config file).");
+	l.extra_key = "kind";
+	for (size_t i = 0; i < 3; i++) {
+		l.extra_value = kinds[i];
+		out_u64(b, "steer_registry_keys", &l, counts[i]);
+	}
+}
+
 int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 {
 	struct outbuf b = {};
@@ -448,6 +484,8 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 		}
 		l = (struct labels){0};
 	}
+	if (s->registry.conn != STEER_REGISTRY_NONE)
+		out_registry(&b, &s->registry);
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		if (!family_has_series(&families[f], s))
 			continue;

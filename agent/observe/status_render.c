@@ -89,6 +89,34 @@ static void print_relay_text(const struct steer_relay_stats *r, FILE *out)
 		(unsigned long long)r->idle_closed, (unsigned long long)r->failed);
 }
 
+static const char *registry_conn_name(uint32_t conn)
+{
+	switch (conn) {
+	case STEER_REGISTRY_CONNECTING:
+		return "connecting";
+	case STEER_REGISTRY_CONNECTED:
+		return "connected";
+	case STEER_REGISTRY_STALE:
+		return "stale";
+	default:
+		return "none";
+	}
+}
+
+/* "registry etcd member=... connected since=T revision=R applied=R2 at=T ..." */
+static void print_registry_text(const struct steer_registry_status *r, FILE *out)
+{
+	char since[32], at[32];
+
+	fprintf(out,
+		"registry etcd member=%.64s %s since=%s revision=%lld applied_revision=%lld "
+		"applied_at=%s services=%u replicas=%u skipped=%u attempts=%u%s%.160s%s\n",
+		r->member, registry_conn_name(r->conn), iso_time(r->since_ns, since, sizeof(since)),
+		(long long)r->revision, (long long)r->applied_revision,
+		iso_time(r->applied_ns, at, sizeof(at)), r->services, r->replicas, r->skipped,
+		r->attempts, r->error[0] ? " error=\"" : "", r->error, r->error[0] ? "\"" : "");
+}
+
 static void print_xdp_text(const struct status_snapshot *s, FILE *out)
 {
 	for (int i = 0; i < s->nattach; i++) {
@@ -160,6 +188,8 @@ void status_render_text(const struct status_snapshot *s, FILE *out)
 		(unsigned long long)s->socks.released, (unsigned long long)s->socks.destroyed);
 	if (s->xdp)
 		print_xdp_text(s, out);
+	if (s->registry.conn != STEER_REGISTRY_NONE)
+		print_registry_text(&s->registry, out);
 }
 
 /* ---- JSON, through jansson ---- */
@@ -374,6 +404,25 @@ static json_t *xdp_json(const struct status_snapshot *s)
 	return build_done(&b);
 }
 
+static json_t *registry_json(const struct steer_registry_status *r)
+{
+	struct json_build b = {json_object(), false};
+	char since[32], at[32];
+
+	put(&b, "member", json_stringn(r->member, strnlen(r->member, sizeof(r->member))));
+	put(&b, "state", json_string(registry_conn_name(r->conn)));
+	put(&b, "since", json_string(iso_time(r->since_ns, since, sizeof(since))));
+	put(&b, "revision", json_integer(r->revision));
+	put(&b, "applied_revision", json_integer(r->applied_revision));
+	put(&b, "applied_at", json_string(iso_time(r->applied_ns, at, sizeof(at))));
+	put(&b, "services", u64(r->services));
+	put(&b, "replicas", u64(r->replicas));
+	put(&b, "skipped", u64(r->skipped));
+	put(&b, "attempts", u64(r->attempts));
+	put(&b, "error", json_stringn(r->error, strnlen(r->error, sizeof(r->error))));
+	return build_done(&b);
+}
+
 int status_render_json(const struct status_snapshot *s, FILE *out)
 {
 	struct json_build root = {json_object(), false}, services = {json_array(), false};
@@ -386,6 +435,8 @@ int status_render_json(const struct status_snapshot *s, FILE *out)
 	put(&root, "sockets", sockets_json(&s->socks));
 	if (s->xdp)
 		put(&root, "xdp", xdp_json(s));
+	if (s->registry.conn != STEER_REGISTRY_NONE)
+		put(&root, "registry", registry_json(&s->registry));
 	doc = build_done(&root);
 	/* Compact, keys in insertion order: the shape scripts grep today. The
 	 * one real, attempts_per_served, has two decimals, which 15 digits

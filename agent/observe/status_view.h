@@ -42,6 +42,8 @@ struct status_snapshot {
 	struct steer_xdp_stats xdp_stats; /* summed over CPUs */
 	int nattach;
 	struct xdp_attachment attach[STATUS_MAX_ATTACH];
+	/* The registry watch, shown where the map holds one (conn set). */
+	struct steer_registry_status registry;
 	int nservices;
 	struct svc_view *services; /* shown in this order */
 };

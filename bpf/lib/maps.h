@@ -221,4 +221,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_svc_lb_stats_v1 SEC(".maps");
 
+/* The agent's registry state, for status and metrics. Agent-only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct steer_registry_status);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_registry_v1 SEC(".maps");
+
 #endif /* STEER_MAPS_H */

@@ -247,6 +247,18 @@ static int xdp_stats_sum(void *ctx, struct steer_xdp_stats *sum)
 	return M(ctx)->xdp ? 0 : -EOPNOTSUPP;
 }
 
+static int registry_get(void *ctx, struct steer_registry_status *st)
+{
+	*st = M(ctx)->registry;
+	return 0;
+}
+
+static int registry_put(void *ctx, const struct steer_registry_status *st)
+{
+	M(ctx)->registry = *st;
+	return 0;
+}
+
 static int wait_for_readers(void *ctx)
 {
 	logw(M(ctx), MEM_OTHER, 0, 0, 0);

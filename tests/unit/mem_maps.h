@@ -67,6 +67,7 @@ struct mem_maps {
 	struct steer_xdp_bank xdp_banks[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
 	uint32_t *maglev[STEER_MAX_SERVICES * STEER_SLOT_BANKS]; /* malloc'd copies */
 	int maglev_writes;
+	struct steer_registry_status registry;
 
 	int nlog;
 	struct mem_write log[MEM_LOG_MAX];
