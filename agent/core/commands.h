@@ -16,5 +16,6 @@ int cmd_check_config(const struct steer_env *env, const char *config_path);
 int cmd_replica(const struct steer_env *env, const char *verb, const char *service,
 		const char *addr);
 int cmd_replica_setup(const struct steer_env *env, int argc, char **argv);
+int cmd_register(const struct steer_env *env, int argc, char **argv);
 
 #endif

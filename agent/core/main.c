@@ -16,38 +16,45 @@ extern char **environ;
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: steer COMMAND [ARGS]\n"
-		"\n"
-		"Steer connections to a service address (VIP:port) to one of its replicas,\n"
-		"in the kernel: at connect() time for processes on this node, and per flow\n"
-		"by XDP for clients on other hosts (STEER_XDP_IFACES).\n"
-		"\n"
-		"Commands:\n"
-		"  run --config FILE     load or adopt the pinned datapath, apply FILE, stay in\n"
-		"                        the foreground (SIGHUP reloads FILE; SIGTERM/SIGINT exit\n"
-		"                        and leave the datapath working)\n"
-		"  down                  detach the programs and remove every pin\n"
-		"  status [--json]       services, replicas and counters from the pinned maps\n"
-		"  check-config FILE     validate FILE and the environment, print the effective\n"
-		"                        settings; exit 0 if valid, 2 if not\n"
-		"  replica add|remove|drain|undrain SERVICE ADDR:PORT\n"
-		"                        change a running agent's replicas through its control\n"
-		"                        socket; drain stops new connections to a replica while\n"
-		"                        established ones carry on\n"
-		"  replica-setup --vip VIP [--iface IFACE] [--pin-dir DIR] [--apply|--remove]\n"
-		"                        on a replica host of the XDP path: print the plan\n"
-		"                        (VIP on lo, ARP and rp_filter sysctls, the decap XDP\n"
-		"                        program on IFACE, default: that of the default route);\n"
-		"                        --apply does it, --remove undoes it for VIP (the last\n"
-		"                        VIP detaches the program and restores the sysctls\n"
-		"                        recorded in DIR); `steer replica-setup --help` for more\n"
-		"  version               print the version\n"
-		"  help, --help          this text\n"
-		"\n"
-		"Exit status: 0 success, 1 runtime failure, 2 invalid config/env/arguments.\n"
-		"\n"
-		"Environment:\n");
+	fprintf(
+	    out,
+	    "Usage: steer COMMAND [ARGS]\n"
+	    "\n"
+	    "Steer connections to a service address (VIP:port) to one of its replicas,\n"
+	    "in the kernel: at connect() time for processes on this node, and per flow\n"
+	    "by XDP for clients on other hosts (STEER_XDP_IFACES).\n"
+	    "\n"
+	    "Commands:\n"
+	    "  run --config FILE     load or adopt the pinned datapath, apply FILE, stay in\n"
+	    "                        the foreground (SIGHUP reloads FILE; SIGTERM/SIGINT exit\n"
+	    "                        and leave the datapath working); with STEER_REGISTRY,\n"
+	    "                        FILE is optional and the registry's services are\n"
+	    "                        watched and applied as well\n"
+	    "  down                  detach the programs and remove every pin\n"
+	    "  status [--json]       services, replicas and counters from the pinned maps\n"
+	    "  check-config FILE     validate FILE and the environment, print the effective\n"
+	    "                        settings; exit 0 if valid, 2 if not\n"
+	    "  replica add|remove|drain|undrain SERVICE ADDR:PORT\n"
+	    "                        change a running agent's replicas through its control\n"
+	    "                        socket; drain stops new connections to a replica while\n"
+	    "                        established ones carry on\n"
+	    "  replica-setup --vip VIP [--iface IFACE] [--pin-dir DIR] [--apply|--remove]\n"
+	    "                        on a replica host of the XDP path: print the plan\n"
+	    "                        (VIP on lo, ARP and rp_filter sysctls, the decap XDP\n"
+	    "                        program on IFACE, default: that of the default route);\n"
+	    "                        --apply does it, --remove undoes it for VIP (the last\n"
+	    "                        VIP detaches the program and restores the sysctls\n"
+	    "                        recorded in DIR); `steer replica-setup --help` for more\n"
+	    "  register --service NAME --replica ADDR:PORT [--ttl-ms N] [--weight N] [--zone Z]\n"
+	    "                        keep the key STEER_REGISTRY_PREFIX replicas/NAME/ADDR:PORT\n"
+	    "                        in etcd on a lease (TTL N ms, default 5000, in whole\n"
+	    "                        seconds) while it runs; SIGTERM revokes it at once\n"
+	    "  version               print the version\n"
+	    "  help, --help          this text\n"
+	    "\n"
+	    "Exit status: 0 success, 1 runtime failure, 2 invalid config/env/arguments.\n"
+	    "\n"
+	    "Environment:\n");
 	env_print_table(out);
 }
 
@@ -119,7 +126,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "run")) {
 		if (argc == 4 && !strcmp(argv[2], "--config"))
 			return cmd_run(&env, argv[3]);
-		fprintf(stderr, "steer: run: usage: steer run --config FILE\n");
+		if (argc == 2 && env.registry[0])
+			return cmd_run(&env, NULL);
+		fprintf(stderr, "steer: run: usage: steer run --config FILE (the file is optional "
+				"with STEER_REGISTRY)\n");
 		return EXIT_INVALID;
 	}
 	if (!strcmp(cmd, "down") && argc == 2)
@@ -131,6 +141,8 @@ int main(int argc, char **argv)
 			return EXIT_INVALID;
 		return cmd_check_config(&env, argv[2]);
 	}
+	if (!strcmp(cmd, "register"))
+		return cmd_register(&env, argc - 2, argv + 2);
 	if (!strcmp(cmd, "replica-setup"))
 		return cmd_replica_setup(&env, argc - 2, argv + 2);
 	if (!strcmp(cmd, "replica")) {
