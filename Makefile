@@ -12,7 +12,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) -I. -Iagent \
 	      -DSTEER_VERSION='"$(VERSION)"'
-LDLIBS     += -lbpf -lelf -lz -linih -lev -lmicrohttpd -ljansson -lmount -lmnl
+LDLIBS     += -lbpf -lelf -lz -linih -lev -lmicrohttpd -ljansson -lmount -lmnl -lcurl -lcrypto
 # SANITIZE=1: AddressSanitizer and UBSan, in their own build directory.
 ifeq ($(SANITIZE),1)
 BUILD      := build/san
@@ -26,6 +26,12 @@ endif
 BPF_OPT    ?= -O2
 BPF_CFLAGS := -g $(BPF_OPT) --target=bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I/usr/include/$(MULTIARCH) -I.
+# LIMITS: bpf/steer_abi.h's limits for both sides, e.g.
+# LIMITS="-DSTEER_MAX_SERVICES=1024 -DSTEER_MAX_REPLICAS=16384" (make scale
+# builds such an agent in $(BUILD)/scale).
+LIMITS     ?=
+CFLAGS     += $(LIMITS)
+BPF_CFLAGS += $(LIMITS)
 
 ifeq ($(V),1)
 Q :=
@@ -37,7 +43,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test unit integration demo bench chaos clean help format lint
+.PHONY: all deps test unit integration demo bench chaos clean help format lint scale
 
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -114,6 +120,13 @@ $(BUILD)/upgrade/steer: FORCE
 .PHONY: FORCE
 FORCE:
 
+# The agent with raised limits, for the registry's scale run (1000 services
+# x 10 replicas; the defaults are 256 services and 4096 replicas).
+SCALE_LIMITS := -DSTEER_MAX_SERVICES=1024 -DSTEER_MAX_REPLICAS=16384
+
+$(BUILD)/scale/steer: FORCE
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/scale LIMITS="$(SCALE_LIMITS)" $(BUILD)/scale/steer
+
 # The agent built with ASan and UBSan, for the sanitized integration run
 # (inside that build, build/san/steer is the plain $(BUILD)/steer rule).
 ifneq ($(SANITIZE),1)
@@ -125,7 +138,7 @@ chaos: deps all ## about 60 s of replica and agent kills under load; report in d
 	$(call msg,CHAOS,tests/chaos/chaos.sh)
 	$(Q)CHAOS_REPORT=docs/chaos.md bash tests/chaos/chaos.sh
 
-integration: deps all $(BUILD)/upgrade/steer build/san/steer ## run the integration tests against the kernel (root)
+integration: deps all $(BUILD)/bench-registry-load $(BUILD)/upgrade/steer build/san/steer ## run the integration tests against the kernel (root)
 	$(call msg,TEST,integration)
 	$(Q)tests/integration/run.sh $(T)
 
@@ -142,6 +155,12 @@ $(BUILD)/bench-%: bench/%.c $(wildcard bench/*.h) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
+# The registry's load tool speaks to etcd's JSON gateway (libcurl, jansson,
+# libcrypto's base64); standalone, it links no agent object.
+$(BUILD)/bench-registry-load: bench/registry-load.c | $(BUILD)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lcurl -ljansson -lcrypto
+
 # The XDP path's tools (bench/xdp.sh) load the XDP object from its skeleton
 # and link the fixtures' packet builder and the agent's Maglev builder.
 BENCH_XDP_SRCS := tests/xdp/packet.c agent/xdp/maglev.c
@@ -150,6 +169,9 @@ $(BUILD)/bench-xdp-%: bench/xdp-%.c $(wildcard bench/*.h) $(BENCH_XDP_SRCS) test
 		      agent/xdp/maglev.h $(BUILD)/steer_xdp.skel.h bpf/steer_abi.h | $(BUILD)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(BENCH_XDP_SRCS) -o $@ -lbpf -lelf -lz
+
+scale: deps all $(BUILD)/bench-registry-load $(BUILD)/scale/steer ## the etcd registry at 1000 services x 10000 replicas, 3 agents; report in docs/registry.md (root; BENCH_QUICK=1: short)
+	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/registry-scale.sh
 
 # The peers (HAProxy, nginx's stream module, gnuplot) are installed first.
 bench: ## run the benchmarks, write docs/benchmarks.md and docs/benchmark.png (root; BENCH_QUICK=1: about 1 min)
@@ -172,7 +194,7 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 # The parsers of outside input and what they call: no maps, no event loop.
 FUZZ_OBJS    := $(patsubst agent/%.c,$(FUZZ_DIR)/agent/%.o,$(wildcard agent/lib/*.c agent/config/*.c) \
 		agent/miss/backoff.c agent/control/control_proto.c agent/health/http_parse.c \
-		agent/xdp/maglev.c)
+		agent/xdp/maglev.c agent/registry/etcd_members.c)
 .PHONY: fuzz
 
 $(FUZZ_DIR)/agent:

@@ -55,6 +55,8 @@ setup_world() {
 teardown() {
 	local p
 	set +e
+	# A harness built on this one (registry_lib.sh) removes its own world first.
+	if declare -F teardown_extra >/dev/null; then teardown_extra; fi
 	for p in "${PIDS[@]}" $AGENT_PID; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}" $AGENT_PID; do wait "$p" 2>/dev/null; done
 	if [ -d "$PIN" ]; then "$STEER" down >/dev/null 2>&1 || rm -rf "$PIN"; fi
