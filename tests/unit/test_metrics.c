@@ -460,6 +460,38 @@ static void test_metrics_render_fails_past_the_bound(void **state)
 	free(svc);
 }
 
+/* The registry's families: one state series per state, 1 for the current. */
+static void test_metrics_registry_state_and_revisions(void **state)
+{
+	struct metrics_snapshot s = {.version = "test"};
+	char *text = NULL;
+	size_t len = 0;
+
+	(void)state;
+	s.registry = (struct steer_registry_status){.conn = STEER_REGISTRY_CONNECTED,
+						    .since_ns = 1764669600ull * 1000000000ull,
+						    .revision = 42,
+						    .applied_revision = 41,
+						    .services = 3,
+						    .replicas = 7,
+						    .skipped = 1};
+	assert_int_equal(metrics_render(&s, &text, &len), 0);
+	assert_non_null(strstr(text, "steer_registry_state{state=\"connecting\"} 0\n"
+				     "steer_registry_state{state=\"connected\"} 1\n"
+				     "steer_registry_state{state=\"stale\"} 0\n"));
+	assert_non_null(strstr(text, "steer_registry_state_since_seconds 1764669600\n"));
+	assert_non_null(strstr(text, "steer_registry_revision 42\n"));
+	assert_non_null(strstr(text, "steer_registry_applied_revision 41\n"));
+	assert_non_null(strstr(text, "steer_registry_keys{kind=\"services\"} 3\n"
+				     "steer_registry_keys{kind=\"replicas\"} 7\n"
+				     "steer_registry_keys{kind=\"skipped\"} 1\n"));
+	free(text);
+	/* no registry: no family */
+	text = render(NULL, 0);
+	assert_null(strstr(text, "steer_registry"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +503,7 @@ int main(void)
 	    cmocka_unit_test(test_metrics_histogram_odd_buckets),
 	    cmocka_unit_test(test_metrics_largest_map_contents_fit),
 	    cmocka_unit_test(test_metrics_render_fails_past_the_bound),
+	    cmocka_unit_test(test_metrics_registry_state_and_revisions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

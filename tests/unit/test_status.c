@@ -265,6 +265,42 @@ static void test_status_xdp_shows_links_and_counters(void **state)
 	free(json);
 }
 
+/* An agent watching a registry shows its state; without one, nothing. */
+static void test_status_registry_shows_state_revisions_and_keys(void **state)
+{
+	struct status_snapshot s = {0};
+	char *text, *json;
+
+	(void)state;
+	s.registry = (struct steer_registry_status){.conn = STEER_REGISTRY_STALE,
+						    .since_ns = 1764669600ull * 1000000000ull,
+						    .revision = 42,
+						    .applied_revision = 41,
+						    .applied_ns = 1764669599ull * 1000000000ull,
+						    .services = 3,
+						    .replicas = 7,
+						    .skipped = 1,
+						    .attempts = 4};
+	snprintf(s.registry.member, sizeof(s.registry.member), "198.18.100.1:2380");
+	snprintf(s.registry.error, sizeof(s.registry.error), "list: refused");
+	text = render_text(&s);
+	json = render_json(&s);
+	assert_non_null(strstr(text,
+			       "registry etcd member=198.18.100.1:2380 stale "
+			       "since=2025-12-02T10:00:00Z revision=42 applied_revision=41 "
+			       "applied_at=2025-12-02T09:59:59Z services=3 replicas=7 skipped=1 "
+			       "attempts=4 error=\"list: refused\"\n"));
+	assert_non_null(strstr(json, "\"registry\":{\"member\":\"198.18.100.1:2380\","
+				     "\"state\":\"stale\",\"since\":\"2025-12-02T10:00:00Z\","
+				     "\"revision\":42,\"applied_revision\":41,"));
+	free(text);
+	free(json);
+	s.registry.conn = STEER_REGISTRY_NONE;
+	text = render_text(&s);
+	assert_null(strstr(text, "registry"));
+	free(text);
+}
+
 /* jansson takes UTF-8 only; a name that is not still gives valid JSON. */
 static void test_status_json_name_not_utf8_gets_replacement_chars(void **state)
 {
@@ -285,6 +321,7 @@ int main(void)
 	    cmocka_unit_test(test_status_json_matches_fixture),
 	    cmocka_unit_test(test_status_empty_snapshot_says_no_services),
 	    cmocka_unit_test(test_status_xdp_shows_links_and_counters),
+	    cmocka_unit_test(test_status_registry_shows_state_revisions_and_keys),
 	    cmocka_unit_test(test_status_json_name_not_utf8_gets_replacement_chars),
 	};
 
