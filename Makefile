@@ -171,7 +171,7 @@ $(BUILD)/bench-xdp-%: bench/xdp-%.c $(wildcard bench/*.h) $(BENCH_XDP_SRCS) test
 	$(Q)$(CC) $(CFLAGS) $< $(BENCH_XDP_SRCS) -o $@ -lbpf -lelf -lz
 
 scale: deps all $(BUILD)/bench-registry-load $(BUILD)/scale/steer ## the etcd registry at 1000 services x 10000 replicas, 3 agents; report in docs/registry.md (root; BENCH_QUICK=1: short)
-	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/registry-scale.sh
+	$(Q)BUILD=$(CURDIR)/$(BUILD) SCALE_LIMITS="$(SCALE_LIMITS)" bench/registry-scale.sh
 
 # The peers (HAProxy, nginx's stream module, gnuplot) are installed first.
 bench: ## run the benchmarks, write docs/benchmarks.md and docs/benchmark.png (root; BENCH_QUICK=1: about 1 min)
@@ -187,14 +187,15 @@ demo: deps all ## start 3 replicas, steer a VIP to them, show the spread, tear d
 # input reach the "too many services/replicas" paths.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_TARGETS := config env control http addr
+FUZZ_TARGETS := config env control http addr registry etcd
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iagent \
 		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
 # The parsers of outside input and what they call: no maps, no event loop.
 FUZZ_OBJS    := $(patsubst agent/%.c,$(FUZZ_DIR)/agent/%.o,$(wildcard agent/lib/*.c agent/config/*.c) \
 		agent/miss/backoff.c agent/control/control_proto.c agent/health/http_parse.c \
-		agent/xdp/maglev.c agent/registry/etcd_members.c)
+		agent/xdp/maglev.c agent/registry/etcd_members.c agent/registry/etcd_json.c \
+		agent/registry/registry_decode.c agent/registry/registry_store.c)
 .PHONY: fuzz
 
 $(FUZZ_DIR)/agent:
@@ -207,7 +208,7 @@ $(FUZZ_DIR)/agent/%.o: agent/%.c $(AGENT_HDRS) bpf/steer_abi.h | $(FUZZ_DIR)/age
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@ -linih -lev -lbpf -lelf -lz -lm -ljansson
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@ -linih -lev -lbpf -lelf -lz -lm -ljansson -lcrypto
 
 fuzz: deps $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS)) ## run each libFuzzer target FUZZ_SECONDS (60) s
 	$(Q)V=$(V) tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
