@@ -215,6 +215,26 @@ static int apply_config(struct agent *a, const struct steer_config *next, const 
 	return 0;
 }
 
+static void write_registry_status(struct agent *a)
+{
+	char err[ERRLEN];
+
+	if (registry_status_write(&a->ops, a->registry, &a->applied, err, sizeof(err)))
+		log_debug("%s", err);
+}
+
+/* A build from the registry reached the maps: its values are each key's
+ * last good one (a refused change keeps it), at the revision seen. */
+static void registry_applied(struct agent *a)
+{
+	struct registry_state st;
+
+	registry_state_get(a->registry, &st);
+	registry_store_applied(a->store);
+	registry_applied_now(&a->applied, a->store, st.revision);
+	write_registry_status(a);
+}
+
 /* SIGHUP: re-read the file into a scratch copy; a bad file changes nothing. */
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -224,7 +244,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	log_event("SIGHUP: reloading %s", a->config_path);
+	log_event("SIGHUP: reloading %s", a->config_path ? a->config_path : "(no config file)");
 	if (!next) {
 		log_err("reload refused, keeping the running config: out of memory");
 		return;
@@ -233,7 +253,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	    apply_config(a, next, "config", err, sizeof(err)))
 		log_err("reload refused, keeping the running config: %s", err);
 	else if (a->store)
-		registry_store_applied(a->store);
+		registry_applied(a);
 	free(next);
 }
 
@@ -246,14 +266,6 @@ static void on_registry_changed(void *arg)
 		ev_timer_set(&a->registry_apply, 0., 0.);
 		ev_timer_start(a->loop, &a->registry_apply);
 	}
-}
-
-static void write_registry_status(struct agent *a)
-{
-	char err[ERRLEN];
-
-	if (registry_status_write(&a->ops, a->registry, &a->applied, err, sizeof(err)))
-		log_debug("%s", err);
 }
 
 static void on_registry_apply(struct ev_loop *loop, ev_timer *w, int revents)
@@ -273,9 +285,8 @@ static void on_registry_apply(struct ev_loop *loop, ev_timer *w, int revents)
 		 apply_config(a, next, what, err, sizeof(err)))
 		log_err("registry change refused, keeping the running config: %s", err);
 	else
-		registry_applied_now(&a->applied, a->store, st.revision);
+		registry_applied(a);
 	free(next);
-	write_registry_status(a);
 }
 
 static void on_registry_status(struct ev_loop *loop, ev_timer *w, int revents)
@@ -427,6 +438,7 @@ static int wait_registry(struct agent *a)
 		log_err("registry: %s", err);
 		return -1;
 	}
+	ev_timer_start(a->loop, &a->registry_status);
 	log_info("registry: listing %s from etcd at %s", env->registry_prefix, p.members);
 	ev_signal_init(&term, on_stop_waiting, SIGTERM);
 	ev_signal_init(&intr, on_stop_waiting, SIGINT);
@@ -569,6 +581,9 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	ev_init(&a.tables, on_tables);
 	a.tables.data = &a;
 	if (a.store) {
+		/* The status map says "connecting" while the agent waits. */
+		ev_timer_init(&a.registry_status, on_registry_status, 0., 0.25);
+		a.registry_status.data = &a;
 		if (wait_registry(&a))
 			goto cleanup;
 		if (build_config(&a, a.cfg, err, sizeof(err))) {
@@ -581,15 +596,9 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		goto cleanup;
 	}
 	if (a.store) {
-		struct registry_state st;
-
-		registry_state_get(a.registry, &st);
-		registry_applied_now(&a.applied, a.store, st.revision);
+		registry_applied(&a);
 		ev_init(&a.registry_apply, on_registry_apply);
 		a.registry_apply.data = &a;
-		ev_timer_init(&a.registry_status, on_registry_status, 0., 0.25);
-		a.registry_status.data = &a;
-		ev_timer_start(a.loop, &a.registry_status);
 	} else {
 		/* Readers must not show a registry an earlier agent had. */
 		registry_status_write(&a.ops, NULL, NULL, err, sizeof(err));

@@ -33,6 +33,7 @@ struct reg {
 	enum reg_step step;
 	struct etcd_request *req;
 	uint32_t failures; /* in a row */
+	int nmembers, revoke_tries;
 	bool registered, stopping;
 	ev_timer next; /* the next step: a keepalive, or a retry */
 	ev_signal sigterm, sigint;
@@ -62,12 +63,26 @@ static void failed(struct reg *g, const char *msg)
 
 	g->req = NULL;
 	if (g->stopping) {
+		/* Each member once, at once: the process is asked to stop. */
+		if (++g->revoke_tries < g->nmembers) {
+			log_warn(
+			    "register: revoke of lease %lld failed (%s); trying the next member",
+			    (long long)g->lease, msg);
+			etcd_client_next_member(g->client);
+			step(g);
+			return;
+		}
 		log_warn("register: could not revoke lease %lld (%s): %s expires with it within "
 			 "%lld s",
 			 (long long)g->lease, msg, g->key, (long long)g->lease_ttl);
+		g->status = 1;
 		ev_break(g->loop, EVBREAK_ALL);
 		return;
 	}
+	/* A put that failed may have outlived its lease: start over with a new
+	 * one (the old one, if alive, expires with nothing on it). */
+	if (g->step == STEP_PUT)
+		g->step = STEP_GRANT;
 	g->failures++;
 	if (g->failures == 1)
 		log_warn("register: %s; retrying, each member in turn", msg);
@@ -131,7 +146,7 @@ static void on_reply(void *arg, enum etcd_err err, long http, const char *body, 
 		schedule(g, keepalive_period(g));
 		return;
 	case STEP_REVOKE:
-		if (etcd_parse_ok(body, len, why, sizeof(why)))
+		if (etcd_parse_ok(body, len, why, sizeof(why)) && !strstr(why, "lease not found"))
 			break;
 		log_event("register: revoked lease %lld: %s is removed", (long long)g->lease,
 			  g->key);
@@ -200,7 +215,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 int cmd_register(const struct steer_env *env, int argc, char **argv)
 {
 	struct register_opts o;
-	struct reg g = {.status = 1};
+	struct reg g = {0};
 	char err[512];
 	sigset_t set;
 
@@ -231,6 +246,8 @@ int cmd_register(const struct steer_env *env, int argc, char **argv)
 		return 1;
 	}
 	g.backoff = env_registry_backoff(env);
+	g.nmembers =
+	    etcd_members_parse(env_registry_members(env), NULL, ETCD_MEMBERS_MAX, err, sizeof(err));
 	g.ttl_s = register_ttl_s(&o);
 	ev_init(&g.next, on_next);
 	g.next.data = &g;
@@ -241,8 +258,8 @@ int cmd_register(const struct steer_env *env, int argc, char **argv)
 	ev_signal_start(g.loop, &g.sigint);
 	g.step = STEP_GRANT;
 	step(&g);
-	ev_run(g.loop, 0);
 	g.status = 0;
+	ev_run(g.loop, 0);
 	ev_timer_stop(g.loop, &g.next);
 	ev_signal_stop(g.loop, &g.sigterm);
 	ev_signal_stop(g.loop, &g.sigint);

@@ -387,6 +387,11 @@ static struct etcd_request *start(struct etcd_client *c, const char *path, const
 	r->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (r->headers) /* no "Expect: 100-continue" round trip for a long body */
 		r->headers = curl_slist_append(r->headers, "Expect:");
+	/* A member cut off from the others' quorum refuses the request, and
+	 * ends a watch it serves, instead of answering from its stale copy
+	 * (gRPC metadata "hasleader", through the gateway's header mapping). */
+	if (r->headers)
+		r->headers = curl_slist_append(r->headers, "Grpc-Metadata-hasleader: true");
 	if (!r->easy || !r->headers) {
 		curl_easy_cleanup(r->easy);
 		curl_slist_free_all(r->headers);

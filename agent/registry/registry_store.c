@@ -11,6 +11,8 @@
 #define MSG_MAX	      512
 #define BAD_NAMES_MAX 1024 /* malformed key names remembered, so each is logged once */
 #define BUILD_NAME    "registry"
+#define STR_(x)	      #x
+#define STR(x)	      STR_(x)
 
 /* What a build took of a key. */
 enum key_use { USE_TEXT = 0, USE_APPLIED, USE_NONE };
@@ -61,6 +63,7 @@ struct registry_store {
 	struct bad_name bad[BAD_NAMES_MAX];
 	int nbad;
 	struct registry_counts counts;
+	int file_replicas; /* replica keys of a file's service with no services/ key */
 };
 
 struct registry_store *registry_store_new(const char *prefix)
@@ -367,6 +370,11 @@ static const char *key_text(const struct reg_key *k)
 	return k->use == USE_TEXT ? k->text : k->use == USE_APPLIED ? k->applied : NULL;
 }
 
+static bool key_as_applied(const struct reg_key *k)
+{
+	return k->text && k->applied && !strcmp(k->text, k->applied);
+}
+
 static bool file_has_service(const struct steer_config *file, const char *name)
 {
 	for (int i = 0; file && i < file->nservices; i++)
@@ -421,22 +429,31 @@ static int build_text(struct registry_store *s, const char *file_text,
 		      const struct steer_config *file, struct build *b)
 {
 	FILE *f = open_memstream(&b->text, &b->len);
-	int line;
+	int line, budget = STEER_MAX_REPLICAS; /* replica ids: the maps' limit */
 	char what[REGISTRY_NAME_MAX + REGISTRY_ADDR_MAX + 16];
 
 	if (!f)
 		return -1;
 	b->norigins = 0;
 	memset(&s->counts, 0, sizeof(s->counts));
+	s->file_replicas = 0;
+	for (int i = 0; file && i < file->nservices; i++)
+		budget -= file->services[i].nreplicas;
 	fputs(file_text, f);
 	line = count_lines(file_text);
 	if (*file_text && file_text[strlen(file_text) - 1] != '\n') {
 		fputc('\n', f);
 		line++;
 	}
-	for (int i = 0; i < s->nsvcs; i++) {
-		struct reg_service *svc = s->svcs[i];
+	/* Services as applied last come first, changed and new ones after:
+	 * of two keys that clash (one VIP), the config's rules refuse the
+	 * later, which is then the newer, and a running service stays. */
+	for (int n = 0; n < 2 * s->nsvcs; n++) {
+		struct reg_service *svc = s->svcs[n % s->nsvcs];
 		const char *t = svc->present ? key_text(&svc->k) : NULL;
+
+		if ((n < s->nsvcs) != key_as_applied(&svc->k))
+			continue;
 
 		if (svc->present && file_has_service(file, svc->name)) {
 			snprintf(what, sizeof(what), "services/%s", svc->name);
@@ -453,11 +470,14 @@ static int build_text(struct registry_store *s, const char *file_text,
 
 				snprintf(what, sizeof(what), "replicas/%s/%s", svc->name,
 					 rep->addr);
-				if (file_has_service(file, svc->name))
+				if (file_has_service(file, svc->name)) {
 					key_refused(s, &rep->k, what,
 						    "the service is the config file's, whose "
 						    "replicas are the file's",
 						    "skipped");
+					/* count_skipped() counts those of a present key */
+					s->file_replicas += !svc->present;
+				}
 				rep->k.use = USE_NONE;
 			}
 			continue;
@@ -473,6 +493,20 @@ static int build_text(struct registry_store *s, const char *file_text,
 
 			if (!rt)
 				continue;
+			if (budget <= 0) {
+				snprintf(what, sizeof(what), "replicas/%s/%s", svc->name,
+					 rep->addr);
+				key_refused(
+				    s, &rep->k, what,
+				    "more than " STR(
+					STEER_MAX_REPLICAS) " replicas in all "
+							    "(limit STEER_MAX_REPLICAS=" STR(
+								STEER_MAX_REPLICAS) ")",
+				    "skipped");
+				rep->k.use = USE_NONE;
+				continue;
+			}
+			budget--;
 			if (!origin_add(b, line + 1, svc, rep))
 				goto fail;
 			fputs(rt, f);
@@ -554,7 +588,7 @@ static void refuse(struct registry_store *s, struct line_origin *o, const char *
  * are not counted. */
 static void count_skipped(struct registry_store *s)
 {
-	s->counts.skipped = s->nbad;
+	s->counts.skipped = s->nbad + s->file_replicas;
 	for (int i = 0; i < s->nsvcs; i++) {
 		struct reg_service *svc = s->svcs[i];
 

@@ -112,7 +112,7 @@ while read -r name def; do
 		fail "steer(8): $name's entry does not say 'Default $def': $entry"
 done <"$TMP/help-vars"
 # The entries of the COMMANDS section: ".TP" then the command's first word.
-check_eq "COMMANDS entries" "run down status check-config replica replica-setup version help env-file" \
+check_eq "COMMANDS entries" "run down status check-config replica replica-setup register version help env-file" \
 	"$(sed -n '/^\.SH COMMANDS/,/^\.SH /p' "$ROOT/docs/steer.8" | awk 'prev == ".TP" {print} {prev = $0}' |
 		sed -E 's/^\.[A-Z]+ "?//; s/\\-/-/g; s/[ "].*//' | xargs)"
 for section in SYNOPSIS DESCRIPTION COMMANDS CONFIGURATION ENVIRONMENT FILES "EXIT STATUS" SIGNALS EXAMPLES "SEE ALSO"; do

@@ -180,6 +180,20 @@ done
 etcd_start "$leader"
 etcd_wait_healthy 15 || finish
 
+echo "  minority: the member an agent watches loses quorum: the agent goes stale, then back"
+member=$(registry_field 1 member)
+m=$(((${member##*:} - 2378) / 2))
+for j in 1 2 3; do [ "$j" = "$m" ] || etcd_kill "$j"; done
+t0=$(date +%s%N)
+tries=500
+until [ "$(registry_field 1 state)" = stale ] || [ $tries -eq 0 ]; do sleep 0.02; tries=$((tries - 1)); done
+check_eq "node 1, watching m$m alone of 3: registry state" stale "$(registry_field 1 state)"
+log "node 1 stale $(awk -v n=$(($(date +%s%N) - t0)) 'BEGIN { printf "%.2f", n / 1e9 }') s after m$m lost its quorum"
+etcd_start_all || finish
+tries=500
+until [ "$(registry_field 1 state)" = connected ] || [ $tries -eq 0 ]; do sleep 0.02; tries=$((tries - 1)); done
+check_eq "node 1 after the quorum is back: registry state" connected "$(registry_field 1 state)"
+
 echo "  outage: every etcd member down 10 s: routing unchanged, status stale, then converge"
 before=$(replica_set 1 web)
 etcd_stop_all
@@ -194,10 +208,22 @@ kill "$ECHO_PID_x22"
 wait_all_nodes web 198.18.100.22:8080 down || fail "x22 not down on all nodes during the outage"
 out=$(in_node_cg 2 "$CLIENT" tcp 198.19.0.1:80 --count 50 2>&1)
 check_eq "node 2: 50 connects during the outage" "ok=50 fail=0" "$(ok_fail <(echo "$out"))"
+# An agent restarted while etcd is away waits for its first listing
+# without touching the maps, which go on steering.
+stop_node_agent 3
+mapfile -t envs < <(node_env 3)
+env "${envs[@]}" nsenter --net="/run/netns/${NODE_NS[3]}" -- "$STEER" run >>"${NODE_LOG[3]}" 2>&1 &
+NODE_PID[3]=$!
+tries=150
+until [ "$(registry_field 3 state)" = connecting ] || [ $tries -eq 0 ]; do sleep 0.02; tries=$((tries - 1)); done
+check_eq "node 3, restarted during the outage: registry state" connecting "$(registry_field 3 state)"
+out=$(in_node_cg 3 "$CLIENT" tcp 198.19.0.1:80 --count 50 2>&1)
+check_eq "node 3: 50 connects while its agent waits for etcd" "ok=50 fail=0" "$(ok_fail <(echo "$out"))"
 # The outage lasts 10 s from the stop, whatever the checks above took.
 while [ $(($(date +%s%N) - t_stop)) -lt 10000000000 ]; do sleep 0.1; done
 check_eq "node 3: replicas unchanged after 10 s without etcd" "$before" "$(replica_set 3 web)"
 etcd_start_all || finish
+wait_for_line "${NODE_LOG[3]}" 'ready:' 200 || fail "node 3's agent did not list etcd once it was back"
 ectl del /steer/replicas/web/198.18.100.22:8080 >/dev/null
 wait_all_nodes web 198.18.100.22:8080 absent 500 || fail "a change made after the outage did not converge"
 log "a change after etcd's return reached all 3 nodes in ${WAITED} s (reconnect included)"
@@ -217,6 +243,16 @@ for i in 1 2 3; do
 		fail "node $i: the good change after the bad key was not applied"
 done
 check_eq "skipped keys in status" 1 "$(registry_field 1 skipped)"
+# A value the config refuses on a running replica keeps the one applied.
+rev=$(ectl put /steer/replicas/web/198.18.100.21:8080 '{"weight": 0}' -w json | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')
+for i in 1 2 3; do
+	tries=150
+	until [ "$(registry_field "$i" applied_revision)" -ge "$rev" ] 2>/dev/null || [ $tries -eq 0 ]; do sleep 0.02; tries=$((tries - 1)); done
+	node_status "$i" | grep -q "replica 198.18.100.21:8080 .* weight=2 " ||
+		fail "node $i: a refused value did not keep the replica's last applied one"
+	grep -q "key '/steer/replicas/web/198.18.100.21:8080': .*weight=0.*it keeps its last applied value" "${NODE_LOG[i]}" ||
+		fail "node $i: the refused value is not named in the log"
+done
 
 kill -TERM "$REG_R1"
 wait "$REG_R1"

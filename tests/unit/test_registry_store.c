@@ -89,6 +89,14 @@ static int logged(struct fixture *f, const char *needle)
 	return n;
 }
 
+static void registry_counts_check(struct fixture *f, int skipped)
+{
+	struct registry_counts c;
+
+	registry_store_counts(f->s, &c);
+	assert_int_equal(c.skipped, skipped);
+}
+
 static const struct svc_config *svc(struct fixture *f, const char *name)
 {
 	for (int i = 0; i < f->cfg->nservices; i++)
@@ -222,17 +230,26 @@ static void test_store_refused_change_keeps_last_applied_value(void **state)
 	assert_int_equal(logged(f, "it keeps its last applied value"), 1);
 }
 
-/* Two services on one VIP: the later key is refused, the first kept. */
-static void test_store_duplicate_vip_refuses_the_later_key(void **state)
+/* Two services on one VIP: the running one stays, whatever the names'
+ * order; of two new ones, the later in name order is refused. */
+static void test_store_duplicate_vip_refuses_the_newer_key(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f, P "services/a", WEB);
-	put(f, P "services/b", WEB);
+	put(f, P "services/web", WEB);
+	put(f, P "replicas/web/127.0.0.1:9001", "{}");
+	build(f, NULL);
+	put(f, P "services/aaa", WEB);
 	build(f, NULL);
 	assert_int_equal(f->cfg->nservices, 1);
-	assert_non_null(svc(f, "a"));
-	assert_int_equal(logged(f, "key '" P "services/b': "), 1);
+	assert_non_null(svc(f, "web"));
+	assert_int_equal(svc(f, "web")->nreplicas, 1);
+	assert_int_equal(logged(f, "key '" P "services/aaa': "), 1);
+	put(f, P "services/b", WEB);
+	put(f, P "services/c", WEB);
+	build(f, NULL);
+	assert_non_null(svc(f, "web"));
+	assert_int_equal(f->cfg->nservices, 1);
 }
 
 /* The file and the registry merge; a name in both keeps the file's, and
@@ -257,11 +274,56 @@ static void test_store_merges_with_the_file_and_refuses_a_clash(void **state)
 	assert_int_equal(logged(f, "key '" P "replicas/web/127.0.0.1:9001': the service is the "
 				   "config file's"),
 			 1);
+	registry_counts_check(f, 2);
 	/* a registry service on the file's VIP is refused, the file's kept */
 	put(f, P "services/clash", "{\"vip\": \"127.77.0.9:80\"}");
 	build(f, file);
 	assert_null(svc(f, "clash"));
 	assert_int_equal(logged(f, "key '" P "services/clash': "), 1);
+}
+
+/* A replica of the file's service, with no services/ key of its own, is
+ * counted as skipped as well. */
+static void test_store_counts_replicas_of_a_file_service(void **state)
+{
+	struct fixture *f = *state;
+	struct registry_counts c;
+
+	put(f, P "replicas/web/127.0.0.1:9001", "{}");
+	build(f, "[service web]\nvip = 127.77.0.9:80\n");
+	registry_store_counts(f->s, &c);
+	assert_int_equal(c.skipped, 1);
+	assert_int_equal(svc(f, "web")->nreplicas, 0);
+}
+
+/* Past the maps' replica ids, the replicas last in build order are left
+ * out, logged, and the rest applied: never the whole change refused. */
+static void test_store_replicas_past_the_limit_are_skipped_alone(void **state)
+{
+	struct fixture *f = *state;
+	struct registry_counts c;
+	char key[128], value[128];
+	int total = 0;
+
+	for (int i = 0; i < 70; i++) {
+		snprintf(key, sizeof(key), P "services/s%02d", i);
+		snprintf(value, sizeof(value),
+			 "{\"vip\": \"127.78.%d.1:80\", \"health\": \"none\"}", i);
+		put(f, key, value);
+		for (int r = 0; r < 60; r++) {
+			snprintf(key, sizeof(key), P "replicas/s%02d/127.0.%d.%d:80", i, i, r + 1);
+			put(f, key, "{}");
+		}
+	}
+	build(f, NULL);
+	for (int i = 0; i < f->cfg->nservices; i++)
+		total += f->cfg->services[i].nreplicas;
+	assert_int_equal(f->cfg->nservices, 70);
+	assert_int_equal(total, STEER_MAX_REPLICAS);
+	registry_store_counts(f->s, &c);
+	assert_int_equal(c.skipped, 70 * 60 - STEER_MAX_REPLICAS);
+	assert_int_equal(logged(f, "replicas in all (limit STEER_MAX_REPLICAS="),
+			 70 * 60 - STEER_MAX_REPLICAS);
 }
 
 /* A malformed key name is logged once and ignored. */
@@ -289,9 +351,13 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_refused_change_keeps_last_applied_value,
 					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_store_duplicate_vip_refuses_the_later_key, setup,
+	    cmocka_unit_test_setup_teardown(test_store_duplicate_vip_refuses_the_newer_key, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_store_merges_with_the_file_and_refuses_a_clash,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_counts_replicas_of_a_file_service, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_store_replicas_past_the_limit_are_skipped_alone,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_bad_key_name_is_logged_once, setup,
 					    teardown),
