@@ -28,16 +28,17 @@ int config_replica_problem(const struct steer_config *cfg, int si, int ri,
 	const struct svc_config *svc = &cfg->services[si];
 	char a[ADDR_STRLEN], b[ADDR_STRLEN], at[32] = "";
 
-	endpoint_format(ep, a, sizeof(a));
 	for (int r = 0; r < ri; r++) {
 		if (!endpoint_equal(&svc->replicas[r], ep))
 			continue;
+		endpoint_format(ep, a, sizeof(a));
 		if (lines)
 			snprintf(at, sizeof(at), " (first at line %d)", lines->replica[si][r]);
 		snprintf(msg, len, "duplicate replica %s in service '%s'%s", a, svc->name, at);
 		return -1;
 	}
 	if (ep->family != svc->vip.family) {
+		endpoint_format(ep, a, sizeof(a));
 		snprintf(msg, len,
 			 "replica %s of service '%s' is %s but its vip %s is %s (accepted: "
 			 "replicas of the vip's family)",
@@ -50,6 +51,7 @@ int config_replica_problem(const struct steer_config *cfg, int si, int ri,
 
 		if (!endpoint_equal(ep, &cfg->services[j].vip))
 			continue;
+		endpoint_format(ep, a, sizeof(a));
 		if (line)
 			snprintf(at, sizeof(at), "line %d; ", line);
 		snprintf(msg, len,

@@ -244,6 +244,11 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (!a->running) {
+		log_warn("SIGHUP ignored: the registry's first listing has not come yet");
+		free(next);
+		return;
+	}
 	log_event("SIGHUP: reloading %s", a->config_path ? a->config_path : "(no config file)");
 	if (!next) {
 		log_err("reload refused, keeping the running config: out of memory");
@@ -298,9 +303,17 @@ static void on_registry_status(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct agent *a = w->data;
+
 	(void)revents;
-	log_info("%s: exiting; the datapath stays pinned and working (`steer down` removes it)",
-		 strsignal(w->signum));
+	if (a->running)
+		log_info("%s: exiting; the datapath stays pinned and working (`steer down` "
+			 "removes it)",
+			 strsignal(w->signum));
+	else
+		log_info("%s while waiting for the registry: exiting; the maps were not changed",
+			 strsignal(w->signum));
+	a->stop_requested = true;
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -399,21 +412,10 @@ static void watch_signals(struct agent *a)
 	ev_signal_init(&a->sigterm, on_stop, SIGTERM);
 	ev_signal_init(&a->sigint, on_stop, SIGINT);
 	ev_signal_init(&a->sighup, on_sighup, SIGHUP);
-	a->sighup.data = a;
+	a->sigterm.data = a->sigint.data = a->sighup.data = a;
 	ev_signal_start(a->loop, &a->sigterm);
 	ev_signal_start(a->loop, &a->sigint);
 	ev_signal_start(a->loop, &a->sighup);
-}
-
-static void on_stop_waiting(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct agent *a = w->data;
-
-	(void)loop;
-	(void)revents;
-	log_info("%s while waiting for the registry: exiting; the maps were not changed",
-		 strsignal(w->signum));
-	a->stop_requested = true;
 }
 
 /* With a registry, nothing is applied before its first listing: a config
@@ -429,7 +431,6 @@ static int wait_registry(struct agent *a)
 	    .backoff = env_registry_backoff(env),
 	    .timeout_ms = env->registry_timeout_ms,
 	};
-	ev_signal term, intr;
 	char err[ERRLEN];
 
 	a->registry =
@@ -440,15 +441,8 @@ static int wait_registry(struct agent *a)
 	}
 	ev_timer_start(a->loop, &a->registry_status);
 	log_info("registry: listing %s from etcd at %s", env->registry_prefix, p.members);
-	ev_signal_init(&term, on_stop_waiting, SIGTERM);
-	ev_signal_init(&intr, on_stop_waiting, SIGINT);
-	term.data = intr.data = a;
-	ev_signal_start(a->loop, &term);
-	ev_signal_start(a->loop, &intr);
 	while (!registry_listed(a->registry) && !a->stop_requested)
 		ev_run(a->loop, EVRUN_ONCE);
-	ev_signal_stop(a->loop, &term);
-	ev_signal_stop(a->loop, &intr);
 	if (a->stop_requested) {
 		a->status = 0;
 		return -1;
@@ -580,6 +574,10 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	a.sweep.data = &a;
 	ev_init(&a.tables, on_tables);
 	a.tables.data = &a;
+	/* Now, once: a watcher stopped and started again would unblock its
+	 * signal in between, and threads started then (libcurl's, the metrics
+	 * server's) would take it and die of it. */
+	watch_signals(&a);
 	if (a.store) {
 		/* The status map says "connecting" while the agent waits. */
 		ev_timer_init(&a.registry_status, on_registry_status, 0., 0.25);
@@ -651,7 +649,6 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		}
 		log_info("metrics on http://%s/metrics", env->metrics_addr);
 	}
-	watch_signals(&a);
 	ev_timer_init(&a.first_round, on_first_round, 0.01, 0.01);
 	a.first_round.data = &a;
 	ev_timer_start(a.loop, &a.first_round);

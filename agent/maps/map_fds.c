@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -114,10 +115,80 @@ bool endpoint_is_local(const struct endpoint *ep)
 	return local;
 }
 
+/* The host's addresses, read again once they are older than this: a
+ * reconcile asks for every replica of every service, and a getifaddrs()
+ * (a netlink dump of every interface) for each cost most of an apply with
+ * 10,000 replicas. An address added within that time is seen at the next
+ * apply after it. */
+#define LOCAL_ADDRS_TTL_NS 100000000ull
+#define LOCAL_ADDRS_MAX	   1024
+
+static struct {
+	uint64_t read_ns; /* CLOCK_MONOTONIC; 0: never */
+	int n;
+	bool complete; /* all of the host's fit; else fall back to getifaddrs() */
+	struct {
+		uint8_t family;
+		uint32_t addr[4];
+	} a[LOCAL_ADDRS_MAX];
+} local_addrs;
+
+static void local_addrs_read(void)
+{
+	struct ifaddrs *ifs, *i;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	local_addrs.n = 0;
+	local_addrs.complete = false;
+	local_addrs.read_ns = 0;
+	if (getifaddrs(&ifs))
+		return;
+	local_addrs.complete = true;
+	for (i = ifs; i; i = i->ifa_next) {
+		int family = i->ifa_addr ? i->ifa_addr->sa_family : 0;
+
+		if (family != AF_INET && family != AF_INET6)
+			continue;
+		if (local_addrs.n == LOCAL_ADDRS_MAX) {
+			local_addrs.complete = false;
+			break;
+		}
+		local_addrs.a[local_addrs.n].family =
+		    family == AF_INET ? STEER_FAMILY_V4 : STEER_FAMILY_V6;
+		memset(local_addrs.a[local_addrs.n].addr, 0, 16);
+		if (family == AF_INET)
+			local_addrs.a[local_addrs.n].addr[0] =
+			    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		else
+			memcpy(local_addrs.a[local_addrs.n].addr,
+			       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		local_addrs.n++;
+	}
+	freeifaddrs(ifs);
+	local_addrs.read_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static bool is_local(void *ctx, const struct endpoint *ep)
 {
+	struct timespec ts;
+	uint64_t now;
+
 	(void)ctx;
-	return endpoint_is_local(ep);
+	if (ep->family == STEER_FAMILY_V4 && (ntohl(ep->addr[0]) >> 24) == 127)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (!local_addrs.read_ns || now - local_addrs.read_ns > LOCAL_ADDRS_TTL_NS)
+		local_addrs_read();
+	if (!local_addrs.complete)
+		return endpoint_is_local(ep);
+	for (int i = 0; i < local_addrs.n; i++)
+		if (local_addrs.a[i].family == ep->family &&
+		    !memcmp(local_addrs.a[i].addr, ep->addr,
+			    ep->family == STEER_FAMILY_V4 ? 4 : 16))
+			return true;
+	return false;
 }
 
 /* Per-CPU values are written for every possible CPU at once. */

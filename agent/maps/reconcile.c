@@ -382,22 +382,34 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 	return 1;
 }
 
-static bool cfg_has_backend(const struct steer_config *cfg, const struct steer_backend_key *key)
+static int backend_key_cmp(const void *a, const void *b)
 {
+	return memcmp(a, b, sizeof(struct steer_backend_key));
+}
+
+/* Every TCP replica's backend key, sorted for bsearch (*n of them), or
+ * NULL when out of memory. One pass, so that pruning costs n log n and not
+ * a walk of the config per entry. */
+static struct steer_backend_key *cfg_backends(const struct steer_config *cfg, size_t *n)
+{
+	struct steer_backend_key *keys;
+	size_t total = 0;
+
+	for (int i = 0; i < cfg->nservices; i++)
+		if (cfg->services[i].proto == IPPROTO_TCP)
+			total += (size_t)cfg->services[i].nreplicas;
+	keys = malloc((total ? total : 1) * sizeof(*keys));
+	if (!keys)
+		return NULL;
+	*n = 0;
 	for (int i = 0; i < cfg->nservices; i++) {
 		const struct svc_config *sc = &cfg->services[i];
 
-		if (sc->proto != IPPROTO_TCP)
-			continue;
-		for (int r = 0; r < sc->nreplicas; r++) {
-			struct steer_backend_key k;
-
-			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &k);
-			if (!memcmp(&k, key, sizeof(k)))
-				return true;
-		}
+		for (int r = 0; sc->proto == IPPROTO_TCP && r < sc->nreplicas; r++)
+			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &keys[(*n)++]);
 	}
-	return false;
+	qsort(keys, *n, sizeof(*keys), backend_key_cmp);
+	return keys;
 }
 
 /* Before any replica can be UP: an entry per TCP endpoint, for the datapath
@@ -437,8 +449,12 @@ static int backends_prune(const struct map_ops *ops, const struct steer_config *
 {
 	struct steer_backend_key key, prev, gone[64];
 	const struct steer_backend_key *prevp = NULL;
-	int ngone = 0, ret;
+	size_t nkeys = 0;
+	struct steer_backend_key *keys = cfg_backends(cfg, &nkeys);
+	int ngone = 0, ret = 0;
 
+	if (!keys)
+		return -ENOMEM;
 	/* Deleting while walking restarts a hash walk; collect, then delete. */
 	do {
 		ngone = 0;
@@ -446,16 +462,19 @@ static int backends_prune(const struct map_ops *ops, const struct steer_config *
 		while (ngone < 64 && ops->backend_next(ops->ctx, prevp, &key) == 0) {
 			prev = key;
 			prevp = &prev;
-			if (!cfg_has_backend(cfg, &key))
+			if (!bsearch(&key, keys, nkeys, sizeof(*keys), backend_key_cmp))
 				gone[ngone++] = key;
 		}
 		for (int i = 0; i < ngone; i++) {
 			ret = ops->backend_del(ops->ctx, &gone[i]);
 			if (ret && ret != -ENOENT)
-				return ret;
+				goto out;
 		}
+		ret = 0;
 	} while (ngone == 64);
-	return 0;
+out:
+	free(keys);
+	return ret;
 }
 
 /* Steps 5-6: wait until no reader holds an old bank, then zero the replicas

@@ -211,6 +211,7 @@ check_eq "node 2: 50 connects during the outage" "ok=50 fail=0" "$(ok_fail <(ech
 # An agent restarted while etcd is away waits for its first listing
 # without touching the maps, which go on steering.
 stop_node_agent 3
+check_eq "node 3: the agent exits 0 on SIGTERM" 0 "$?"
 mapfile -t envs < <(node_env 3)
 env "${envs[@]}" nsenter --net="/run/netns/${NODE_NS[3]}" -- "$STEER" run >>"${NODE_LOG[3]}" 2>&1 &
 NODE_PID[3]=$!
@@ -256,4 +257,6 @@ done
 
 kill -TERM "$REG_R1"
 wait "$REG_R1"
+stop_node_agent 1
+check_eq "node 1: the agent exits 0 on SIGTERM" 0 "$?"
 finish
