@@ -10,6 +10,13 @@ command -v etcd >/dev/null && command -v etcdctl >/dev/null || skip "etcd and et
 LOAD=$BUILD/bench-registry-load
 [ -x "$LOAD" ] || skip "$LOAD is not built"
 
+# test_registry_sanitized.sh runs all of it with the ASan/UBSan agent.
+if [ -n "${REGISTRY_SANITIZED:-}" ]; then
+	STEER=$ROOT/build/san/steer
+	[ -x "$STEER" ] || skip "no sanitized agent at $STEER"
+	export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$TMP/asan"
+	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$TMP/ubsan"
+fi
 setup_nodes || finish
 etcd_start_all || finish
 # Reconnects in the test's time scale; the defaults are for production.
@@ -78,6 +85,10 @@ start_fabric_echo r1 198.18.100.10 8080 || finish
 start_fabric_echo r2 198.18.100.11 8080 || finish
 start_fabric_echo r6 fd00:100::10 8080 || finish
 for i in 1 2 3; do start_node_agent "$i" || finish; done
+if [ -n "${REGISTRY_SANITIZED:-}" ]; then
+	check_eq "node 1's agent is the sanitized build" yes \
+		"$(grep -q libasan "/proc/${NODE_PID[1]}/maps" && echo yes)"
+fi
 
 echo "  register: a registered replica is routable on all 3 nodes, and gone on SIGTERM"
 register "$TMP/reg-r1.log" --service web --replica 198.18.100.10:8080 --zone a
@@ -244,4 +255,8 @@ kill -TERM "$REG_R1"
 wait "$REG_R1"
 stop_node_agent 1
 check_eq "node 1: the agent exits 0 on SIGTERM" 0 "$?"
+if [ -n "${REGISTRY_SANITIZED:-}" ]; then
+	reports=$(cat "$TMP"/asan.* "$TMP"/ubsan.* 2>/dev/null)
+	check_eq "no sanitizer report from the agents or steer register" "" "$reports"
+fi
 finish
