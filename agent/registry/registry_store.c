@@ -155,40 +155,38 @@ static void remove_at(void **arr, int *n, int at)
 	(*n)--;
 }
 
-static struct reg_service *service_get(struct registry_store *s, const char *name, bool create)
+/* The entry named name in a sorted array of pointers to structs of size
+ * bytes whose first member is a char[namesz] name; one is created (zeroed,
+ * named) where it belongs if there is none and create is set. */
+static void *sorted_get(void ***arr, int *n, int *cap, const char *name, size_t size, size_t namesz,
+			bool create)
 {
 	bool found;
-	int at = find_index((void *const *)s->svcs, s->nsvcs, name, &found);
-	struct reg_service *svc;
+	int at = find_index((void *const *)*arr, *n, name, &found);
+	char *e;
 
 	if (found)
-		return s->svcs[at];
-	if (!create || !(svc = calloc(1, sizeof(*svc))))
+		return (*arr)[at];
+	if (!create || !(e = calloc(1, size)))
 		return NULL;
-	snprintf(svc->name, sizeof(svc->name), "%s", name);
-	if (!insert_at((void ***)&s->svcs, &s->nsvcs, &s->cap, at, svc)) {
-		free(svc);
+	snprintf(e, namesz, "%s", name);
+	if (!insert_at(arr, n, cap, at, e)) {
+		free(e);
 		return NULL;
 	}
-	return svc;
+	return e;
+}
+
+static struct reg_service *service_get(struct registry_store *s, const char *name, bool create)
+{
+	return sorted_get((void ***)&s->svcs, &s->nsvcs, &s->cap, name, sizeof(struct reg_service),
+			  REGISTRY_NAME_MAX, create);
 }
 
 static struct reg_replica *replica_get(struct reg_service *svc, const char *addr, bool create)
 {
-	bool found;
-	int at = find_index((void *const *)svc->reps, svc->nreps, addr, &found);
-	struct reg_replica *rep;
-
-	if (found)
-		return svc->reps[at];
-	if (!create || !(rep = calloc(1, sizeof(*rep))))
-		return NULL;
-	snprintf(rep->addr, sizeof(rep->addr), "%s", addr);
-	if (!insert_at((void ***)&svc->reps, &svc->nreps, &svc->cap, at, rep)) {
-		free(rep);
-		return NULL;
-	}
-	return rep;
+	return sorted_get((void ***)&svc->reps, &svc->nreps, &svc->cap, addr,
+			  sizeof(struct reg_replica), REGISTRY_ADDR_MAX, create);
 }
 
 /* A service entry with neither its key nor replicas goes. */
