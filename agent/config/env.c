@@ -131,6 +131,29 @@ static int registry_problem(const struct steer_env *env, char *const *envp, char
 	return -1;
 }
 
+/* A client certificate goes with its key, over TLS. */
+static int registry_tls_problem(const struct steer_env *env, char *err, size_t errlen)
+{
+	bool ca = env->registry_ca_file[0], cert = env->registry_cert_file[0],
+	     key = env->registry_key_file[0];
+
+	if (cert != key) {
+		snprintf(err, errlen,
+			 "%s is %s but %s is %s (accepted: both set, for a client certificate, or "
+			 "neither)",
+			 cert ? "STEER_REGISTRY_CERT_FILE" : "STEER_REGISTRY_KEY_FILE", "set",
+			 cert ? "STEER_REGISTRY_KEY_FILE" : "STEER_REGISTRY_CERT_FILE", "empty");
+		return -1;
+	}
+	if (cert && !ca) {
+		snprintf(err, errlen,
+			 "STEER_REGISTRY_CERT_FILE is set but STEER_REGISTRY_CA_FILE is empty "
+			 "(accepted: a client certificate over TLS, which needs the CA)");
+		return -1;
+	}
+	return 0;
+}
+
 struct backoff_params env_registry_backoff(const struct steer_env *env)
 {
 	return (struct backoff_params){
@@ -182,7 +205,8 @@ int env_load(struct steer_env *env, char *const *envp, FILE *warn, char *err, si
 	}
 	if (health_problem(env, envp, err, errlen) < 0 ||
 	    retry_problem(env, envp, err, errlen) < 0 ||
-	    registry_problem(env, envp, err, errlen) < 0)
+	    registry_problem(env, envp, err, errlen) < 0 ||
+	    registry_tls_problem(env, err, errlen) < 0)
 		return -1;
 	warn_unknown(envp, warn);
 	return 0;

@@ -56,6 +56,11 @@ struct steer_env {
 	uint32_t registry_max_backoff_ms;     /* STEER_REGISTRY_MAX_BACKOFF_MS, default 5000 */
 	double registry_jitter;		      /* STEER_REGISTRY_JITTER, default 0.2 */
 	uint32_t registry_timeout_ms;	      /* STEER_REGISTRY_TIMEOUT_MS, default 2000 */
+	/* TLS to etcd: "" = plain HTTP (STEER_REGISTRY_CA_FILE) or no client
+	 * certificate (STEER_REGISTRY_CERT_FILE, STEER_REGISTRY_KEY_FILE). */
+	char registry_ca_file[PATH_MAX];
+	char registry_cert_file[PATH_MAX];
+	char registry_key_file[PATH_MAX];
 };
 
 /* How a variable's value is read and shown (env_kinds.c). */

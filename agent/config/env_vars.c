@@ -278,6 +278,33 @@ const struct env_var env_vars[] = {
      .lo = 10,
      .hi = 600000,
      FIELD(registry_timeout_ms)},
+    /* Checked together at the end of env_load(): a certificate needs its
+     * key and TLS. */
+    {.name = "STEER_REGISTRY_CA_FILE",
+     .def = "",
+     .accepted = "empty, or the absolute path of a PEM file, no '..'",
+     .meaning = "TLS to etcd: the CA that signed the members' certificates (empty: plain HTTP)",
+     .kind = ENV_KIND_PATH,
+     .may_be_empty = true,
+     .empty_shown = "(plain HTTP)",
+     FIELD(registry_ca_file)},
+    {.name = "STEER_REGISTRY_CERT_FILE",
+     .def = "",
+     .accepted = "empty, or the absolute path of a PEM file, no '..'",
+     .meaning = "the client certificate shown to etcd (its --client-cert-auth); needs "
+		"STEER_REGISTRY_KEY_FILE and STEER_REGISTRY_CA_FILE",
+     .kind = ENV_KIND_PATH,
+     .may_be_empty = true,
+     .empty_shown = "(none)",
+     FIELD(registry_cert_file)},
+    {.name = "STEER_REGISTRY_KEY_FILE",
+     .def = "",
+     .accepted = "empty, or the absolute path of a PEM file, no '..'",
+     .meaning = "the private key of STEER_REGISTRY_CERT_FILE",
+     .kind = ENV_KIND_PATH,
+     .may_be_empty = true,
+     .empty_shown = "(none)",
+     FIELD(registry_key_file)},
 };
 
 const size_t env_vars_count = sizeof(env_vars) / sizeof(env_vars[0]);

@@ -57,6 +57,7 @@ struct agent {
 	ev_timer registry_apply;  /* once per loop iteration, however many changes */
 	ev_timer registry_status; /* the status map, also between changes */
 	struct registry_applied applied;
+	struct etcd_tls tls; /* STEER_REGISTRY_*_FILE, checked before the kernel is touched */
 	bool running;	     /* past the first apply: registry changes are applied */
 	bool stop_requested; /* a signal while waiting for the first listing */
 	int status;
@@ -430,6 +431,7 @@ static int wait_registry(struct agent *a)
 	    .prefix = env->registry_prefix,
 	    .backoff = env_registry_backoff(env),
 	    .timeout_ms = env->registry_timeout_ms,
+	    .tls = a->tls,
 	};
 	char err[ERRLEN];
 
@@ -536,6 +538,12 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	/* Validate everything before touching the kernel: nothing half-applied. */
 	if (load_config(&a, a.cfg, err, sizeof(err))) {
 		log_err("%s", err);
+		free(a.cfg);
+		return EXIT_INVALID;
+	}
+	if (env->registry[0] && registry_tls_from_env(env, &a.tls, err, sizeof(err))) {
+		log_err("%s", err);
+		free(a.file_text);
 		free(a.cfg);
 		return EXIT_INVALID;
 	}

@@ -17,6 +17,7 @@
 #include "registry/etcd_client.h"
 #include "registry/etcd_json.h"
 #include "registry/register_opts.h"
+#include "registry/registry.h"
 
 #define KEY_MAX 512
 
@@ -215,6 +216,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 int cmd_register(const struct steer_env *env, int argc, char **argv)
 {
 	struct register_opts o;
+	struct etcd_tls tls;
 	struct reg g = {0};
 	char err[512];
 	sigset_t set;
@@ -233,6 +235,10 @@ int cmd_register(const struct steer_env *env, int argc, char **argv)
 		fprintf(stderr, "steer: register: the key is too long\n");
 		return EXIT_INVALID;
 	}
+	if (registry_tls_from_env(env, &tls, err, sizeof(err))) {
+		fprintf(stderr, "steer: register: %s\n", err);
+		return EXIT_INVALID;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -241,8 +247,9 @@ int cmd_register(const struct steer_env *env, int argc, char **argv)
 	g.loop = ev_default_loop(EVFLAG_SIGNALFD);
 	g.client = etcd_client_new(g.loop, env_registry_members(env), env->registry_timeout_ms, err,
 				   sizeof(err));
-	if (!g.client) {
+	if (!g.client || etcd_client_set_tls(g.client, &tls, err, sizeof(err))) {
 		log_err("register: %s", err);
+		etcd_client_free(g.client);
 		return 1;
 	}
 	g.backoff = env_registry_backoff(env);

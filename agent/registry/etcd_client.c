@@ -68,8 +68,9 @@ struct etcd_client {
 	struct etcd_request *reqs;  /* in flight */
 	struct etcd_request *lineq; /* streams with whole lines to deliver */
 	struct sock *socks;
-	int depth;  /* inside kick() */
-	bool dying; /* etcd_client_free() called from a callback */
+	char *ca_file, *cert_file, *key_file; /* NULL: plain http / no client cert */
+	int depth;			      /* inside kick() */
+	bool dying;			      /* etcd_client_free() called from a callback */
 };
 
 /* --- curl's callbacks --- */
@@ -382,7 +383,7 @@ static struct etcd_request *start(struct etcd_client *c, const char *path, const
 	r->done = done;
 	r->arg = arg;
 	snprintf(r->member, sizeof(r->member), "%s", c->members[c->cur]);
-	snprintf(url, sizeof(url), "http://%s%s", r->member, path);
+	snprintf(url, sizeof(url), "%s://%s%s", c->ca_file ? "https" : "http", r->member, path);
 	r->easy = curl_easy_init();
 	r->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (r->headers) /* no "Expect: 100-continue" round trip for a long body */
@@ -399,7 +400,7 @@ static struct etcd_request *start(struct etcd_client *c, const char *path, const
 		return NULL;
 	}
 	ok = !curl_easy_setopt(r->easy, CURLOPT_URL, url) &&
-	     !curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http") &&
+	     !curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, c->ca_file ? "https" : "http") &&
 	     !curl_easy_setopt(r->easy, CURLOPT_PROXY, "") && /* not $http_proxy */
 	     !curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L) &&
 	     !curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers) &&
@@ -409,6 +410,15 @@ static struct etcd_request *start(struct etcd_client *c, const char *path, const
 	     !curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)r) &&
 	     !curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf) &&
 	     !curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+	/* The system's CA store is never used: only the operator's CA. */
+	if (ok && c->ca_file)
+		ok = !curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->ca_file) &&
+		     !curl_easy_setopt(r->easy, CURLOPT_CAPATH, NULL) &&
+		     !curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L) &&
+		     !curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ok && c->cert_file)
+		ok = !curl_easy_setopt(r->easy, CURLOPT_SSLCERT, c->cert_file) &&
+		     !curl_easy_setopt(r->easy, CURLOPT_SSLKEY, c->key_file);
 	if (ok && on_line)
 		ok = !curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L) &&
 		     !curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPIDLE, (long)KEEPALIVE_IDLE_S) &&
@@ -461,6 +471,32 @@ static void curl_init(void)
 	curl_init_res = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+int etcd_client_set_tls(struct etcd_client *c, const struct etcd_tls *tls, char *err, size_t errlen)
+{
+	const char *ca = tls->ca_file, *cert = tls->cert_file, *key = tls->key_file;
+	char *copies[3] = {NULL, NULL, NULL};
+	const char *paths[3] = {ca, cert, key};
+
+	if ((cert && *cert) != (key && *key) || ((cert && *cert) && !(ca && *ca))) {
+		snprintf(err, errlen, "a client certificate needs its key and a CA file");
+		return -1;
+	}
+	for (int i = 0; i < 3; i++)
+		if (paths[i] && *paths[i] && !(copies[i] = strdup(paths[i]))) {
+			free(copies[0]);
+			free(copies[1]);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
+	c->ca_file = copies[0];
+	c->cert_file = copies[1];
+	c->key_file = copies[2];
+	return 0;
+}
+
 struct etcd_client *etcd_client_new(struct ev_loop *loop, const char *members, uint32_t timeout_ms,
 				    char *err, size_t errlen)
 {
@@ -511,6 +547,9 @@ static void client_destroy(struct etcd_client *c)
 	while (c->socks)
 		sock_free(c, c->socks);
 	ev_timer_stop(c->loop, &c->timer);
+	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
 	free(c);
 }
 

@@ -42,6 +42,19 @@ struct etcd_request;
  * Returns NULL with err set. */
 struct etcd_client *etcd_client_new(struct ev_loop *loop, const char *members, uint32_t timeout_ms,
 				    char *err, size_t errlen);
+/* TLS to the members: with ca_file, requests go over https and the member's
+ * certificate must be signed by that CA and name the address used; with
+ * cert_file and key_file as well, the client shows that certificate (etcd's
+ * --client-cert-auth). NULL or "" members: not used. */
+struct etcd_tls {
+	const char *ca_file, *cert_file, *key_file;
+};
+
+/* Use tls for the requests started from now on (the paths are copied).
+ * Returns 0, or -1 with err set (out of memory, a cert without its key). */
+int etcd_client_set_tls(struct etcd_client *c, const struct etcd_tls *tls, char *err,
+			size_t errlen);
+
 /* Cancels every request in flight without calling their callbacks. NULL-safe;
  * may be called from a callback (the client then goes when it returns). */
 void etcd_client_free(struct etcd_client *c);

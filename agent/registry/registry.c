@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include "config/env.h"
 
 #include "lib/log.h"
 #include "registry/etcd_client.h"
@@ -211,7 +215,8 @@ struct registry *registry_start(struct ev_loop *loop, const struct registry_para
 		return NULL;
 	}
 	r->client = etcd_client_new(loop, p->members, p->timeout_ms, err, errlen);
-	if (!r->client) {
+	if (!r->client || etcd_client_set_tls(r->client, &p->tls, err, errlen)) {
+		etcd_client_free(r->client);
 		free(r->prefix);
 		free(r);
 		return NULL;
@@ -242,6 +247,29 @@ void registry_state_get(const struct registry *r, struct registry_state *st)
 {
 	*st = r->st;
 	snprintf(st->member, sizeof(st->member), "%s", etcd_client_member(r->client));
+}
+
+int registry_tls_from_env(const struct steer_env *env, struct etcd_tls *tls, char *err,
+			  size_t errlen)
+{
+	const struct {
+		const char *name, *path;
+	} files[] = {
+	    {"STEER_REGISTRY_CA_FILE", env->registry_ca_file},
+	    {"STEER_REGISTRY_CERT_FILE", env->registry_cert_file},
+	    {"STEER_REGISTRY_KEY_FILE", env->registry_key_file},
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i].path[0] && access(files[i].path, R_OK)) {
+			snprintf(err, errlen, "%s='%s': %s (accepted: a readable PEM file)",
+				 files[i].name, files[i].path, strerror(errno));
+			return -1;
+		}
+	tls->ca_file = env->registry_ca_file[0] ? env->registry_ca_file : NULL;
+	tls->cert_file = env->registry_cert_file[0] ? env->registry_cert_file : NULL;
+	tls->key_file = env->registry_key_file[0] ? env->registry_key_file : NULL;
+	return 0;
 }
 
 bool registry_listed(const struct registry *r)

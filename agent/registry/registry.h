@@ -17,6 +17,7 @@
 
 #include "bpf/steer_abi.h"
 #include "miss/backoff.h"
+#include "registry/etcd_client.h"
 #include "registry/registry_store.h"
 
 /* As steer_registry_v1 stores it (enum steer_registry_conn). */
@@ -29,6 +30,7 @@ enum registry_conn {
 
 struct registry_params {
 	const char *members; /* "HOST:PORT[,...]" (etcd_members_parse()) */
+	struct etcd_tls tls; /* all NULL: plain HTTP */
 	const char *prefix;  /* e.g. "/steer/" */
 	struct backoff_params backoff;
 	uint32_t timeout_ms; /* each request; a watch's connect */
@@ -57,6 +59,14 @@ struct registry *registry_start(struct ev_loop *loop, const struct registry_para
 void registry_stop(struct registry *r); /* NULL-safe */
 
 void registry_state_get(const struct registry *r, struct registry_state *st);
+
+/* The STEER_REGISTRY_*_FILE variables as TLS settings, each file checked
+ * readable now (the agent and `steer register` check before they start, so
+ * a typo is an error naming the variable, not a retry loop). Returns 0, or
+ * -1 with err set. */
+struct steer_env;
+int registry_tls_from_env(const struct steer_env *env, struct etcd_tls *tls, char *err,
+			  size_t errlen);
 
 /* Has a listing succeeded since the start? */
 bool registry_listed(const struct registry *r);

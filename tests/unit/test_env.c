@@ -589,6 +589,8 @@ static const struct {
     {"STEER_REGISTRY_INITIAL_BACKOFF_MS=6000",
      "STEER_REGISTRY_INITIAL_BACKOFF_MS=6000 is more than STEER_REGISTRY_MAX_BACKOFF_MS=5000 "
      "(default) (accepted: initial <= max)"},
+    {"STEER_REGISTRY_CA_FILE=ca.pem", "STEER_REGISTRY_CA_FILE='ca.pem': expected empty, or the "
+				      "absolute path of a PEM file, no '..'"},
     {"STEER_REGISTRY_TIMEOUT_MS=9", "STEER_REGISTRY_TIMEOUT_MS='9': expected 10-600000"},
     /* the timeout must fit in the interval, set or default */
     {"STEER_HEALTH_INTERVAL_MS=100",
@@ -605,6 +607,15 @@ static const struct {
 	char *vars[3];
 	const char *err;
 } bad_retry[] = {
+    {{"STEER_REGISTRY_CERT_FILE=/etc/steer/c.pem"},
+     "STEER_REGISTRY_CERT_FILE is set but STEER_REGISTRY_KEY_FILE is empty (accepted: both set, "
+     "for a client certificate, or neither)"},
+    {{"STEER_REGISTRY_KEY_FILE=/etc/steer/k.pem"},
+     "STEER_REGISTRY_KEY_FILE is set but STEER_REGISTRY_CERT_FILE is empty (accepted: both set, "
+     "for a client certificate, or neither)"},
+    {{"STEER_REGISTRY_CERT_FILE=/etc/steer/c.pem", "STEER_REGISTRY_KEY_FILE=/etc/steer/k.pem"},
+     "STEER_REGISTRY_CERT_FILE is set but STEER_REGISTRY_CA_FILE is empty (accepted: a client "
+     "certificate over TLS, which needs the CA)"},
     {{"STEER_RETRY_INITIAL_BACKOFF_MS=501"},
      "STEER_RETRY_INITIAL_BACKOFF_MS=501 is more than STEER_RETRY_MAX_BACKOFF_MS=500 (default) "
      "(accepted: initial <= max)"},
@@ -891,7 +902,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 33);
+	assert_int_equal(env_vars_count, 36);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -1032,7 +1043,10 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_REGISTRY_BACKOFF_MULTIPLIER=2\n"
 				 "STEER_REGISTRY_MAX_BACKOFF_MS=5000\n"
 				 "STEER_REGISTRY_JITTER=0.2\n"
-				 "STEER_REGISTRY_TIMEOUT_MS=2000\n");
+				 "STEER_REGISTRY_TIMEOUT_MS=2000\n"
+				 "STEER_REGISTRY_CA_FILE=(plain HTTP)\n"
+				 "STEER_REGISTRY_CERT_FILE=(none)\n"
+				 "STEER_REGISTRY_KEY_FILE=(none)\n");
 	free(out);
 
 	/* decimals read back the same: no "0.20000000000000001", no "1e+06" */
