@@ -25,7 +25,14 @@ struct replica_rec {
 	struct steer_replica_status st; /* mirrored into steer_replica_status_v1 */
 	ev_timer timer;
 	struct probe *inflight;
+	/* Due, but the loop iteration had started its share of checks: queued
+	 * in the checker's waiting list (see start_budget()). */
+	bool waiting;
+	struct replica_rec *wait_prev, *wait_next;
 	bool checked_once;
+	/* Checked at once as a new replica: the check after it comes at a
+	 * random phase, so replicas added together do not stay in lockstep. */
+	bool spread_next;
 	bool local; /* on this host: the backend entry's flag, set by reconcile */
 	bool seen;  /* during checker_sync */
 	/* A listener opened while a check was in flight: that check may have
@@ -44,8 +51,30 @@ struct checker {
 	 * the first time a service is seen, so counters survive restarts. */
 	struct steer_check_stats stats[STEER_MAX_SERVICES];
 	bool stats_loaded[STEER_MAX_SERVICES];
-	ev_timer audit; /* the maps against the agent's view; see audit_rec() */
+	/* The services whose stats changed since the last flush (queued[id]:
+	 * id is in dirty[]): written once per loop iteration, before the loop
+	 * waits, however many of their checks ended in it. */
+	bool queued[STEER_MAX_SERVICES];
+	uint32_t dirty[STEER_MAX_SERVICES];
+	uint32_t ndirty;
+	ev_prepare flush;
+	/* Checks started in loop iteration started_iter, and the replicas whose
+	 * checks are due but wait for a later iteration, oldest first; see
+	 * start_budget(). */
+	unsigned int started_iter;
+	uint32_t started;
+	struct replica_rec *wait_head, *wait_tail;
+	ev_check resume; /* starts waiting checks, after each poll */
+	ev_idle busy;	 /* keeps the loop from sleeping while checks wait */
+	ev_timer audit;	 /* the maps against the agent's view; see audit_rec() */
 };
+
+/* At most this many checks start in one loop iteration; the others wait for
+ * the next, in the order they fell due. Starting one costs tens of us (on
+ * loopback the whole handshake runs in connect()), so 10000 replicas added
+ * at once would otherwise hold the loop for longer than a check's timeout,
+ * and checks whose connects had completed would time out unread. */
+#define CHECK_STARTS_PER_ITERATION 32
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -103,13 +132,49 @@ static struct steer_check_stats *svc_stats(struct replica_rec *r)
 	return &c->stats[r->svc_id];
 }
 
-static void publish_stats(struct replica_rec *r)
+static void write_stats(struct checker *c, uint32_t svc_id)
 {
-	const struct map_ops *m = r->c->maps;
-	int ret = m->check_stats_put(m->ctx, r->svc_id, svc_stats(r));
+	int ret = c->maps->check_stats_put(c->maps->ctx, svc_id, &c->stats[svc_id]);
 
 	if (ret)
-		log_debug("service %s: cannot write check stats: %s", r->svc, strerror(-ret));
+		log_debug("service id %u: cannot write check stats: %s", svc_id, strerror(-ret));
+}
+
+/* Write the stats of every service whose checks ended since the last flush. */
+static void flush_stats(struct checker *c)
+{
+	for (uint32_t i = 0; i < c->ndirty; i++) {
+		write_stats(c, c->dirty[i]);
+		c->queued[c->dirty[i]] = false;
+	}
+	c->ndirty = 0;
+	ev_prepare_stop(c->loop, &c->flush);
+}
+
+static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	flush_stats(w->data);
+}
+
+/* r's service stats changed: written at once (now: with a state change or
+ * an ejection, so that the counts that led to it are in the map with it),
+ * or before the loop next waits. */
+static void publish_stats(struct replica_rec *r, bool now)
+{
+	struct checker *c = r->c;
+
+	svc_stats(r); /* loaded from the map before the first write */
+	if (now) {
+		write_stats(c, r->svc_id);
+		return;
+	}
+	if (c->queued[r->svc_id])
+		return;
+	c->queued[r->svc_id] = true;
+	c->dirty[c->ndirty++] = r->svc_id;
+	ev_prepare_start(c->loop, &c->flush);
 }
 
 static void write_status(struct replica_rec *r)
@@ -193,6 +258,30 @@ static double interval_s(const struct replica_rec *r)
 	return r->hc.interval_ms / 1000.0;
 }
 
+/* A uniform 32-bit random number (random() gives 31 bits). */
+static uint32_t random32(void)
+{
+	return ((uint32_t)random() << 1) ^ (uint32_t)random();
+}
+
+static uint64_t interval_ns(const struct replica_rec *r)
+{
+	return (uint64_t)r->hc.interval_ms * 1000000ull;
+}
+
+/* When r's next check is due once one ended: a failure just after its
+ * listener opened is checked again at once; the check after a new
+ * replica's first at a random phase (health_second_delay()); else one
+ * interval on. */
+static double next_check_s(const struct replica_rec *r, bool ok)
+{
+	if (r->listener_up_pending && !ok)
+		return 0.01;
+	if (r->spread_next)
+		return (double)health_second_delay(interval_ns(r), random32()) / 1e9;
+	return interval_s(r);
+}
+
 static void on_probe_done(void *arg, uint8_t result, uint32_t latency_us, const char *detail)
 {
 	struct replica_rec *r = arg;
@@ -214,25 +303,82 @@ static void on_probe_done(void *arg, uint8_t result, uint32_t latency_us, const 
 		r->st.eject_reason = STEER_EJECT_CHECK_FAILED;
 		svc_stats(r)->ejections[STEER_EJECT_CHECK_FAILED]++;
 	}
-	publish_stats(r);
-	snprintf(why, sizeof(why), "%u checks %s, last: %s%s%s",
-		 ok ? r->h.consecutive_ok : r->h.consecutive_fail, ok ? "passed" : "failed",
-		 check_result_name(result), detail && *detail ? ", " : "", detail ? detail : "");
-	if (change != HEALTH_SAME)
+	publish_stats(r, change != HEALTH_SAME);
+	if (change != HEALTH_SAME) {
+		snprintf(why, sizeof(why), "%u checks %s, last: %s%s%s",
+			 ok ? r->h.consecutive_ok : r->h.consecutive_fail, ok ? "passed" : "failed",
+			 check_result_name(result), detail && *detail ? ", " : "",
+			 detail ? detail : "");
 		apply_state(r, why);
-	else if (ok && health_map_state(&r->h) == STEER_REPLICA_UP && clear_ejection(r))
+	} else if (ok && health_map_state(&r->h) == STEER_REPLICA_UP && clear_ejection(r)) {
 		log_event("service %s replica %s: repaired: cleared an ejection the agent had "
 			  "not been told of (a check passed)",
 			  r->svc, endpoint_format(&r->ep, why, sizeof(why)));
+	}
 	write_status(r);
 	if (needs_checks(r))
-		schedule(r, r->listener_up_pending && !ok ? 0.01 : interval_s(r));
+		schedule(r, next_check_s(r, ok));
 	r->listener_up_pending = false;
+	r->spread_next = false;
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+/* May one more check start in this loop iteration? */
+static bool start_budget(struct checker *c)
 {
-	struct replica_rec *r = w->data;
+	unsigned int it = ev_iteration(c->loop);
+
+	if (it != c->started_iter) {
+		c->started_iter = it;
+		c->started = 0;
+	}
+	if (c->started >= CHECK_STARTS_PER_ITERATION)
+		return false;
+	c->started++;
+	return true;
+}
+
+static void wait_push(struct replica_rec *r)
+{
+	struct checker *c = r->c;
+
+	if (r->waiting)
+		return;
+	r->waiting = true;
+	r->wait_next = NULL;
+	r->wait_prev = c->wait_tail;
+	if (c->wait_tail)
+		c->wait_tail->wait_next = r;
+	else
+		c->wait_head = r;
+	c->wait_tail = r;
+	ev_check_start(c->loop, &c->resume);
+	ev_idle_start(c->loop, &c->busy);
+}
+
+static void wait_remove(struct replica_rec *r)
+{
+	struct checker *c = r->c;
+
+	if (!r->waiting)
+		return;
+	if (r->wait_prev)
+		r->wait_prev->wait_next = r->wait_next;
+	else
+		c->wait_head = r->wait_next;
+	if (r->wait_next)
+		r->wait_next->wait_prev = r->wait_prev;
+	else
+		c->wait_tail = r->wait_prev;
+	r->waiting = false;
+	r->wait_prev = r->wait_next = NULL;
+	if (!c->wait_head) {
+		ev_check_stop(c->loop, &c->resume);
+		ev_idle_stop(c->loop, &c->busy);
+	}
+}
+
+static void start_check(struct replica_rec *r)
+{
 	struct probe_spec spec = {
 	    .kind = r->hc.kind == HEALTH_KIND_HTTP ? PROBE_HTTP : PROBE_TCP,
 	    .target = r->ep,
@@ -242,8 +388,6 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	    .expect_hi = r->hc.expect_hi,
 	};
 
-	(void)loop;
-	(void)revents;
 	if (r->inflight || !needs_checks(r))
 		return;
 	r->inflight = probe_start(r->c->loop, &spec, on_probe_done, r);
@@ -255,12 +399,51 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct replica_rec *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (r->inflight || !needs_checks(r))
+		return;
+	/* Behind those already waiting, if any. */
+	if (r->c->wait_head || !start_budget(r->c))
+		wait_push(r);
+	else
+		start_check(r);
+}
+
+/* After each poll, before the timers that fell due in it: the waiting
+ * checks first. */
+static void on_resume(struct ev_loop *loop, ev_check *w, int revents)
+{
+	struct checker *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	while (c->wait_head && start_budget(c)) {
+		struct replica_rec *r = c->wait_head;
+
+		wait_remove(r);
+		start_check(r);
+	}
+}
+
+static void on_busy(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+}
+
 static void rec_free(struct replica_rec *r)
 {
 	if (!r)
 		return;
 	if (r->inflight)
 		probe_cancel(r->inflight);
+	wait_remove(r);
 	ev_timer_stop(r->c->loop, &r->timer);
 	free(r);
 }
@@ -278,6 +461,11 @@ struct checker *checker_new(struct ev_loop *loop, const struct map_ops *maps)
 	c->started_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	ev_timer_init(&c->audit, on_audit, 0., 0.);
 	c->audit.data = c;
+	ev_prepare_init(&c->flush, on_flush);
+	c->flush.data = c;
+	ev_check_init(&c->resume, on_resume);
+	c->resume.data = c;
+	ev_idle_init(&c->busy, on_busy);
 	return c;
 }
 
@@ -288,6 +476,7 @@ void checker_free(struct checker *c)
 	ev_timer_stop(c->loop, &c->audit);
 	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++)
 		rec_free(c->recs[i]);
+	flush_stats(c);
 	free(c);
 }
 
@@ -343,12 +532,12 @@ static void adopt(struct checker *c, uint32_t id, uint32_t svc_id, const struct 
 
 	if (!needs_checks(r) || r->inflight || ev_is_active(&r->timer))
 		return;
-	if (r->h.state == STEER_REPLICA_UNKNOWN)
+	if (r->h.state == STEER_REPLICA_UNKNOWN) {
 		schedule(r, 0.); /* never seen healthy: check at once */
-	else
-		schedule(r, (double)health_first_offset((uint64_t)r->hc.interval_ms * 1000000ull,
-							(uint32_t)random()) /
-				1e9);
+		r->spread_next = true;
+	} else {
+		schedule(r, (double)health_first_offset(interval_ns(r), random32()) / 1e9);
+	}
 }
 
 static int sync_service(struct checker *c, const struct svc_config *sc)
@@ -438,7 +627,7 @@ static void take_ejection(struct replica_rec *r, uint8_t reason, const char *why
 		apply_state(r, why);
 		if (reason < 4)
 			svc_stats(r)->ejections[reason]++;
-		publish_stats(r);
+		publish_stats(r, true);
 	}
 	write_status(r);
 	if (!r->inflight && !ev_is_active(&r->timer))

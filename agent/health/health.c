@@ -114,3 +114,10 @@ uint64_t health_first_offset(uint64_t interval_ns, uint32_t rnd)
 
 	return hi * rnd + ((lo * rnd) >> 32);
 }
+
+uint64_t health_second_delay(uint64_t interval_ns, uint32_t rnd)
+{
+	uint64_t half = interval_ns / 2, off = health_first_offset(interval_ns, rnd);
+
+	return off > UINT64_MAX - half ? UINT64_MAX : half + off;
+}

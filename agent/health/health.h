@@ -54,4 +54,11 @@ const char *health_state_name(uint8_t map_state);
  * probe in lockstep. Returns a value in [0, interval_ns). */
 uint64_t health_first_offset(uint64_t interval_ns, uint32_t rnd);
 
+/* Delay from a new replica's first check (which replicas added together all
+ * have at once) to its second: in [interval_ns / 2, interval_ns / 2 +
+ * interval_ns), spread uniformly by rnd, so the checks that follow fall at
+ * phases spread over one interval while the mean delay stays one interval.
+ * Saturates at UINT64_MAX. */
+uint64_t health_second_delay(uint64_t interval_ns, uint32_t rnd);
+
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
@@ -352,6 +353,68 @@ static void test_checker_audit_rewrites_a_state_the_map_lost(void **state)
 	world_free(w);
 }
 
+/* How many of the listeners have a connection waiting to be accepted. */
+static int listeners_connected(const int *fds, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct pollfd p = {.fd = fds[i], .events = POLLIN};
+
+		k += poll(&p, 1, 0) == 1;
+	}
+	return k;
+}
+
+/* Replicas added together (an agent's start, a registry listing) are all
+ * due at once: one loop iteration starts 32 checks, the others start in the
+ * next iterations, after the loop has polled, and none times out unread. */
+static void test_checker_a_burst_of_new_replicas_starts_32_checks_per_iteration(void **state)
+{
+	enum { N = 40 };
+	struct one_service o;
+	struct endpoint eps[N];
+	int fds[N], k = 0;
+	struct checker *c;
+	char err[128];
+	double start;
+
+	(void)state;
+	/* The fixture's service, then ours, with N replicas, in its place in
+	 * the config. */
+	one_service_init(&o, "198.18.0.10:80", SVC_ID - 1, REPLICA_ID, STEER_REPLICA_UNKNOWN);
+	assert_int_equal(endpoint_parse("198.18.0.11:80", &o.sc->vip, err, sizeof(err)), 0);
+	for (int i = 0; i < N; i++)
+		fds[i] = test_listen_loopback(0, &eps[i]);
+	mem_maps_add_service(o.mem, SVC_ID, &o.sc->vip, IPPROTO_TCP, eps, N, REPLICA_ID + 1,
+			     STEER_REPLICA_UNKNOWN);
+	o.sc->nreplicas = N;
+	memcpy(o.sc->replicas, eps, sizeof(eps));
+	o.sc->health = (struct health_config){
+	    .kind = HEALTH_KIND_TCP, .interval_ms = 1000, .timeout_ms = 200, .rise = 1, .fall = 1};
+	c = checker_new(o.loop, &o.ops);
+	assert_non_null(c);
+	assert_int_equal(checker_sync(c, o.cfg), 0);
+	/* A loopback connect completes inside connect(): each started check
+	 * leaves a connection in its listener's queue at once. */
+	start = test_now_s();
+	while ((k = listeners_connected(fds, N)) == 0 && test_now_s() - start < DEADLINE_S)
+		ev_run(o.loop, EVRUN_ONCE);
+	assert_int_equal(k, 32);
+	ev_run(o.loop, EVRUN_ONCE);
+	assert_int_equal(listeners_connected(fds, N), N);
+	while (o.mem->check_stats[SVC_ID].checks < N && test_now_s() - start < DEADLINE_S)
+		ev_run(o.loop, EVRUN_ONCE);
+	assert_int_equal(o.mem->check_stats[SVC_ID].checks, N);
+	assert_int_equal(o.mem->check_stats[SVC_ID].check_failures, 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(o.mem->replicas[REPLICA_ID + 1 + i].state, STEER_REPLICA_UP);
+	checker_free(c);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	one_service_fini(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +429,7 @@ int main(void)
 	    cmocka_unit_test(test_checker_passing_check_clears_an_ejection_it_was_not_told_of),
 	    cmocka_unit_test(test_checker_audit_finds_an_ejection_it_was_not_told_of),
 	    cmocka_unit_test(test_checker_audit_rewrites_a_state_the_map_lost),
+	    cmocka_unit_test(test_checker_a_burst_of_new_replicas_starts_32_checks_per_iteration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -367,6 +367,54 @@ static void test_health_first_offset_edges_do_not_overflow(void **state)
 	}
 }
 
+/* The check after a new replica's first: in [interval/2, 3 interval/2),
+ * uniform over that interval (chi-square as above), saturating instead of
+ * wrapping. */
+static void test_health_second_delay_spreads_one_interval_around_it(void **state)
+{
+	static const uint64_t intervals[] = {500000000ULL, 10000000ULL, 1000003ULL};
+	static const struct {
+		uint64_t interval;
+		uint32_t rnd;
+		uint64_t want;
+	} edges[] = {
+	    {0, UINT32_MAX, 0},
+	    {1000, 0, 500},
+	    {1000, 1U << 31, 1000},
+	    {1000, UINT32_MAX, 1499},
+	    {UINT64_MAX, 0, UINT64_MAX / 2},
+	    {UINT64_MAX, UINT32_MAX, UINT64_MAX},
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(intervals) / sizeof(intervals[0]); k++) {
+		uint64_t seed = 0x5eed2 + k, interval = intervals[k];
+		unsigned bucket[10] = {0};
+		double chi2 = 0;
+
+		for (int i = 0; i < 10000; i++) {
+			uint64_t d =
+			    health_second_delay(interval, (uint32_t)(splitmix64(&seed) >> 32));
+
+			assert_true(d >= interval / 2 && d < interval / 2 + interval);
+			bucket[(unsigned)((d - interval / 2) * 10 / interval)]++;
+		}
+		for (int b = 0; b < 10; b++)
+			chi2 += (bucket[b] - 1000.0) * (bucket[b] - 1000.0) / 1000.0;
+		if (chi2 >= 27.88)
+			fail_msg("interval %llu: chi-square %.2f >= 27.88",
+				 (unsigned long long)interval, chi2);
+	}
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		uint64_t got = health_second_delay(edges[i].interval, edges[i].rnd);
+
+		if (got != edges[i].want)
+			fail_msg("interval %llu rnd %u: got %llu, want %llu",
+				 (unsigned long long)edges[i].interval, edges[i].rnd,
+				 (unsigned long long)got, (unsigned long long)edges[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +425,7 @@ int main(void)
 	    cmocka_unit_test(test_health_state_names),
 	    cmocka_unit_test(test_health_first_offset_is_uniform_over_the_interval),
 	    cmocka_unit_test(test_health_first_offset_edges_do_not_overflow),
+	    cmocka_unit_test(test_health_second_delay_spreads_one_interval_around_it),
 	};
 
 	return cmocka_run_group_tests_name("health", tests, NULL, NULL);
