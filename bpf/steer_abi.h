@@ -15,16 +15,23 @@
 
 #include <linux/types.h>
 
-/* Limits. Each can be overridden at build time so tests can build small maps. */
+/* Limits. The agent sizes the maps when it loads them (STEER_MAX_SERVICES,
+ * STEER_MAX_REPLICAS_PER_SERVICE and STEER_MAX_REPLICAS in its environment,
+ * see agent/config/limits.h); these are the defaults. STEER_MAX_SLOTS is
+ * also the most replicas one service can have, which bounds the hook's
+ * loops. Each can be overridden at build time. */
 #ifndef STEER_MAX_SERVICES
-#define STEER_MAX_SERVICES 256
+#define STEER_MAX_SERVICES 65536
 #endif
 #ifndef STEER_MAX_SLOTS
-#define STEER_MAX_SLOTS 64 /* replicas per service */
+#define STEER_MAX_SLOTS 1024 /* replicas per service */
 #endif
 #ifndef STEER_MAX_REPLICAS
-#define STEER_MAX_REPLICAS 4096 /* replicas across all services */
+#define STEER_MAX_REPLICAS 262144 /* replicas across all services */
 #endif
+/* Slots of the steer_slots_v1 of a pin directory made before slot ranges:
+ * (service, bank, slot) at a fixed stride of this many slots per bank. */
+#define STEER_LEGACY_SLOT_STRIDE 64
 #ifndef STEER_MAX_REVNAT
 /* steer_revnat_v1, the reverse NAT of versions before socket storage:
  * still read, never written (see bpf/lib/maps.h). */
@@ -131,6 +138,7 @@ enum steer_check_result {
 #define STEER_MAP_DECAP_VIPS	  "steer_decap_vips_v1"
 #define STEER_MAP_DECAP_STATS	  "steer_decap_stats_v1"
 #define STEER_MAP_REGISTRY	  "steer_registry_v1"
+#define STEER_MAP_SLOT_RANGES	  "steer_slot_ranges_v1"
 
 /* Ring buffer size for ejection events (bytes, a power of two). */
 #define STEER_EVENTS_BYTES (256 * 1024)
@@ -176,7 +184,16 @@ enum steer_tier {
 	STEER_TIERS = 3,
 };
 
-/* Value of steer_slots_v1 (an array indexed by steer_slot_index()). */
+/* Value of steer_slot_ranges_v1 (an array indexed by steer_bank_index()):
+ * where the bank's slots are. Slot i of the bank is steer_slots_v1[base + i]
+ * (and its attributes steer_slot_attrs_v1[base + i]), i < cap. Written
+ * before the service value that makes the bank live, like its slots. */
+struct steer_slot_range {
+	__u32 base; /* index of slot 0 in steer_slots_v1 */
+	__u32 cap;  /* slots of the range; the bank's count is at most this */
+};
+
+/* Value of steer_slots_v1 (an array, the banks' ranges in it). */
 struct steer_slot {
 	__u32 replica_id; /* index into steer_replicas_v1 */
 };
@@ -556,12 +573,6 @@ static inline __u32 steer_bank_index(__u32 svc_id, __u32 bank)
 	return svc_id * STEER_SLOT_BANKS + bank;
 }
 
-/* Index of a slot in steer_slots_v1. */
-static inline __u32 steer_slot_index(__u32 svc_id, __u32 bank, __u32 slot)
-{
-	return (svc_id * STEER_SLOT_BANKS + bank) * STEER_MAX_SLOTS + slot;
-}
-
 /*
  * The pick rule, shared by the connect hook (bpf/sock/lb.h) and the agent's
  * miss path (agent/maps/svc_walk.c) so the two cannot drift. A pick makes
@@ -628,7 +639,9 @@ static inline __u32 steer_flow_hash(const struct steer_flow_key *k)
 	return h;
 }
 
-#define STEER_MAX_SLOT_ENTRIES (STEER_MAX_SERVICES * STEER_SLOT_BANKS * STEER_MAX_SLOTS)
+/* steer_slots_v1's default size: every replica in a live bank and in a
+ * bank being written, and one service's more (agent/config/limits.c). */
+#define STEER_MAX_SLOT_ENTRIES (2 * STEER_MAX_REPLICAS + STEER_MAX_SLOTS)
 
 _Static_assert(sizeof(struct steer_xdp_bank) == 8, "steer_xdp_bank layout changed");
 _Static_assert(sizeof(struct steer_flow_key) == 40, "steer_flow_key layout changed");
@@ -641,6 +654,7 @@ _Static_assert(sizeof(struct steer_decap_stats) == 24, "steer_decap_stats layout
 _Static_assert(sizeof(struct steer_svc_key) == 20, "steer_svc_key layout changed");
 _Static_assert(sizeof(struct steer_svc_value) == 8, "steer_svc_value layout changed");
 _Static_assert(sizeof(struct steer_slot) == 4, "steer_slot layout changed");
+_Static_assert(sizeof(struct steer_slot_range) == 8, "steer_slot_range layout changed");
 _Static_assert(sizeof(struct steer_slot_attrs) == 16, "steer_slot_attrs layout changed");
 _Static_assert(sizeof(struct steer_bank) == 24, "steer_bank layout changed");
 _Static_assert(sizeof(struct steer_replica_relayed) == 8, "steer_replica_relayed layout changed");

@@ -16,6 +16,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "maps/slot_space.h"
+
 static int neg_errno(int ret)
 {
 	return ret < 0 ? -errno : 0;
@@ -62,6 +64,17 @@ static struct map_fds *F(void *ctx)
 HASH_MAP_OPS(svc, svc, struct steer_svc_key, struct steer_svc_value)
 HASH_MAP_OPS(backend, backends, struct steer_backend_key, struct steer_backend)
 ARRAY_MAP_OPS(slot, slots, struct steer_slot)
+ARRAY_MAP_PUT(range, slot_ranges, struct steer_slot_range)
+
+static int range_get(void *ctx, uint32_t idx, struct steer_slot_range *r)
+{
+	if (F(ctx)->slot_ranges < 0) {
+		*r = slot_space_fixed(STEER_LEGACY_SLOT_STRIDE, idx / STEER_SLOT_BANKS,
+				      idx % STEER_SLOT_BANKS);
+		return 0;
+	}
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->slot_ranges, &idx, r));
+}
 ARRAY_MAP_OPS(replica, replicas, struct steer_replica)
 ARRAY_MAP_OPS(name, names, struct steer_svc_name)
 ARRAY_MAP_OPS(status, replica_status, struct steer_replica_status)
@@ -510,6 +523,7 @@ static const struct {
     {STEER_MAP_REPLICA_RELAYED, offsetof(struct map_fds, relayed), true, false},
     {STEER_MAP_LB_STATS, offsetof(struct map_fds, lb_stats), true, false},
     {STEER_MAP_REGISTRY, offsetof(struct map_fds, registry), true, false},
+    {STEER_MAP_SLOT_RANGES, offsetof(struct map_fds, slot_ranges), true, false},
     {STEER_MAP_MAGLEV, offsetof(struct map_fds, maglev), true, true},
     {STEER_MAP_XDP_BANKS, offsetof(struct map_fds, xdp_banks), true, true},
     {STEER_MAP_XDP_STATS, offsetof(struct map_fds, xdp_stats), true, true},

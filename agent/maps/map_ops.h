@@ -27,6 +27,12 @@ struct map_ops {
 		       const struct steer_svc_value *val);
 	int (*svc_del)(void *ctx, const struct steer_svc_key *key);
 
+	/* steer_slot_ranges_v1 (steer_bank_index()): where a bank's slots
+	 * are in steer_slots_v1. get in a pin dir older than the map: the
+	 * fixed layout of then (maps/slot_space.h). */
+	int (*range_get)(void *ctx, uint32_t idx, struct steer_slot_range *r);
+	int (*range_put)(void *ctx, uint32_t idx, const struct steer_slot_range *r);
+
 	/* steer_slots_v1 and steer_replicas_v1 */
 	int (*slot_get)(void *ctx, uint32_t idx, struct steer_slot *slot);
 	int (*slot_put)(void *ctx, uint32_t idx, const struct steer_slot *slot);
@@ -120,11 +126,11 @@ struct map_ops {
 	(struct map_ops)                                                                           \
 	{                                                                                          \
 		.ctx = (context), .svc_next = svc_next, .svc_get = svc_get, .svc_put = svc_put,    \
-		.svc_del = svc_del, .slot_get = slot_get, .slot_put = slot_put,                    \
-		.replica_get = replica_get, .replica_put = replica_put, .name_get = name_get,      \
-		.name_put = name_put, .svc_stats_sum = svc_stats_sum,                              \
-		.replica_stats_sum = replica_stats_sum, .svc_stats_reset = svc_stats_reset,        \
-		.replica_stats_reset = replica_stats_reset,                                        \
+		.svc_del = svc_del, .range_get = range_get, .range_put = range_put,                \
+		.slot_get = slot_get, .slot_put = slot_put, .replica_get = replica_get,            \
+		.replica_put = replica_put, .name_get = name_get, .name_put = name_put,            \
+		.svc_stats_sum = svc_stats_sum, .replica_stats_sum = replica_stats_sum,            \
+		.svc_stats_reset = svc_stats_reset, .replica_stats_reset = replica_stats_reset,    \
 		.replica_active_get = replica_active_get, .slot_attrs_get = slot_attrs_get,        \
 		.slot_attrs_put = slot_attrs_put, .bank_get = bank_get, .bank_put = bank_put,      \
 		.relayed_get = relayed_get, .relayed_put = relayed_put,                            \

@@ -414,7 +414,7 @@ static void out_service(struct outbuf *b, const struct family *f, const struct m
 		}
 		break;
 	default:
-		for (int r = 0; r < svc->nreplicas && r < STEER_MAX_SLOTS; r++)
+		for (int r = 0; r < svc->nreplicas; r++)
 			out_replica(b, f, svc, &svc->replicas[r]);
 		break;
 	}

@@ -20,7 +20,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_svc_v1 SEC(".maps");
 
-/* (service, bank, slot) -> replica id; see steer_slot_index(). */
+/* (service, bank) -> where the bank's slots are in steer_slots_v1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES *STEER_SLOT_BANKS);
+	__type(key, __u32);
+	__type(value, struct steer_slot_range);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_slot_ranges_v1 SEC(".maps");
+
+/* Slot -> replica id: each bank's slots are a range of it (above). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, STEER_MAX_SLOT_ENTRIES);
@@ -184,8 +193,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_check_stats_v1 SEC(".maps");
 
-/* (service, bank, slot) -> the slot's weight and max_conns; indexed like
- * steer_slots_v1 and written with it. */
+/* Slot -> the slot's weight and max_conns; indexed like steer_slots_v1
+ * and written with it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, STEER_MAX_SLOT_ENTRIES);

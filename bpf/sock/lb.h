@@ -291,15 +291,19 @@ __noinline int steer_pick_tier(__u32 base, __u32 range, __u32 wtotal, __u32 hint
 static __always_inline int svc_pick(__u32 svc_id, __u32 bank, __u32 count, __u8 flags, __u32 hint,
 				    __u8 family, __u8 proto, __u32 *rid, __u32 *pass)
 {
+	__u32 base, t, lo = 0, bidx = steer_bank_index(svc_id, bank);
+	const struct steer_slot_range *range;
 	struct steer_bank b = {};
-	__u32 base, t, lo = 0;
 
 	if (count == 0)
 		return -EHOSTUNREACH;
 	if (count > STEER_MAX_SLOTS || bank >= STEER_SLOT_BANKS)
 		return -EINVAL;
+	range = bpf_map_lookup_elem(&steer_slot_ranges_v1, &bidx);
+	if (!range || count > range->cap)
+		return -EINVAL;
+	base = range->base;
 	if (flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS)) {
-		__u32 bidx = steer_bank_index(svc_id, bank);
 		const struct steer_bank *bp = bpf_map_lookup_elem(&steer_svc_banks_v1, &bidx);
 
 		if (bp)
@@ -312,7 +316,6 @@ static __always_inline int svc_pick(__u32 svc_id, __u32 bank, __u32 count, __u8 
 		b.tier_end[STEER_TIER_ANY] = count;
 		flags &= ~STEER_SVC_F_WEIGHTED;
 	}
-	base = steer_slot_index(svc_id, bank, 0);
 	for (t = 0; t < STEER_TIERS; t++) {
 		__u32 hi = b.tier_end[t] < count ? b.tier_end[t] : count;
 		int ret;

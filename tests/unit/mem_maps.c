@@ -99,6 +99,16 @@ static int svc_del(void *ctx, const struct steer_svc_key *key)
 		return 0;                                                                          \
 	} while (0)
 
+static int range_get(void *ctx, uint32_t idx, struct steer_slot_range *r)
+{
+	ARRAY_GET(ranges, idx, r);
+}
+
+static int range_put(void *ctx, uint32_t idx, const struct steer_slot_range *r)
+{
+	ARRAY_PUT(ranges, idx, r, MEM_OTHER);
+}
+
 static int slot_get(void *ctx, uint32_t idx, struct steer_slot *s)
 {
 	ARRAY_GET(slots, idx, s);
@@ -416,9 +426,10 @@ void mem_maps_add_service(struct mem_maps *m, uint32_t svc_id, const struct endp
 	i = m->nsvc++;
 	m->svc_key[i] = key;
 	m->svc_val[i] = (struct steer_svc_value){.svc_id = svc_id, .count = (uint16_t)n};
+	m->ranges[steer_bank_index(svc_id, 0)] = mem_maps_range(svc_id, 0);
 	for (uint32_t r = 0; r < n; r++) {
 		replica_encode(&replicas[r], svc_id, state, &m->replicas[first_id + r]);
-		m->slots[steer_slot_index(svc_id, 0, r)].replica_id = first_id + r;
+		m->slots[mem_maps_range(svc_id, 0).base + r].replica_id = first_id + r;
 		if (proto == IPPROTO_TCP) {
 			int b = m->nbackends++;
 

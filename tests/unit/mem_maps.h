@@ -41,6 +41,7 @@ struct mem_maps {
 	int nsvc;
 	struct steer_svc_key svc_key[STEER_MAX_SERVICES];
 	struct steer_svc_value svc_val[STEER_MAX_SERVICES];
+	struct steer_slot_range ranges[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
 	struct steer_slot slots[STEER_MAX_SLOT_ENTRIES];
 	struct steer_replica replicas[STEER_MAX_REPLICAS];
 	struct steer_svc_name names[STEER_MAX_SERVICES];
@@ -72,6 +73,13 @@ struct mem_maps {
 	int nlog;
 	struct mem_write log[MEM_LOG_MAX];
 };
+
+/* Where mem_maps_add_service() puts the slots of (svc_id, bank): 64 per
+ * bank, so tests' small ids fit. */
+static inline struct steer_slot_range mem_maps_range(uint32_t svc_id, uint32_t bank)
+{
+	return (struct steer_slot_range){.base = steer_bank_index(svc_id, bank) * 64, .cap = 64};
+}
 
 /* A zeroed instance (calloc: it is large) and the map layer over it. */
 struct mem_maps *mem_maps_new(void);
