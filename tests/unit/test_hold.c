@@ -206,6 +206,24 @@ static void test_hold_publishes_a_loopback_listener_of_the_vip_family(void **sta
 	world_free(w);
 }
 
+/* A sync of an unchanged config writes nothing to the maps and opens
+ * nothing: with many services, a reconcile costs the miss path no syscall
+ * per service. */
+static void test_hold_sync_of_an_unchanged_config_writes_nothing(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_DOWN, 10000, 30000, 8);
+	int before;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	before = w->o.mem->nlog;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	w->o.sc->retry.timeout_ms = 20000; /* a changed retry key: memory only */
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	assert_int_equal(w->o.mem->nlog, before);
+	world_free(w);
+}
+
 static void test_hold_first_attempt_happens_at_once(void **state)
 {
 	struct world *w = world_new(STEER_REPLICA_UP, 10000, 30000, 8);
@@ -598,6 +616,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hold_publishes_a_loopback_listener_of_the_vip_family),
+	    cmocka_unit_test(test_hold_sync_of_an_unchanged_config_writes_nothing),
 	    cmocka_unit_test(test_hold_first_attempt_happens_at_once),
 	    cmocka_unit_test(test_hold_kick_serves_at_once_when_a_replica_becomes_routable),
 	    cmocka_unit_test(test_hold_does_not_pick_an_ejected_replica),
