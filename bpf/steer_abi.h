@@ -463,7 +463,8 @@ struct steer_hold {
 	__u8 family;	 /* enum steer_family */
 	__u8 pad[5];	 /* zero */
 	__u64 local;	 /* held connections of clients on this node (the connect hook) */
-	__u64 remote;	 /* held connections of other hosts' clients (sk_lookup) */
+	__u64 remote;	 /* held connections sk_lookup handed over: other hosts' clients
+			  * (and processes outside the cgroup) to a VIP's local route */
 	__u64 untrusted; /* connections that were not a steered miss: reset at once */
 };
 
