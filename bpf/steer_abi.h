@@ -121,8 +121,8 @@ enum steer_check_result {
 #define STEER_MAP_BACKENDS	  "steer_backends_v1"
 #define STEER_MAP_EVENTS	  "steer_events_v1"
 #define STEER_MAP_REPLICA_STATUS  "steer_replica_status_v1"
-#define STEER_MAP_HOLD		  "steer_hold_v1"
-#define STEER_MAP_HOLD_SOCKS	  "steer_hold_socks_v1"
+#define STEER_MAP_HOLD		  "steer_hold_v2"
+#define STEER_MAP_HOLD_SOCKS	  "steer_hold_socks_v2"
 #define STEER_MAP_HOLD_STATS	  "steer_hold_stats_v1"
 #define STEER_MAP_RELAY_STATS	  "steer_relay_stats_v1"
 #define STEER_MAP_CHECK_STATS	  "steer_check_stats_v1"
@@ -455,16 +455,34 @@ struct steer_check_stats {
 	struct steer_hist duration_us; /* check durations */
 };
 
-/* Value of steer_hold_v1 (array indexed by svc_id): where the agent's hold
- * listener for the service is, for operators. port 0: none. The connect hook
- * does not trust it: it sends a miss to the socket in steer_hold_socks_v1
- * (a SOCKMAP indexed by svc_id), which exists only while the agent holds
- * it open, at that socket's own address. */
+/*
+ * The miss path's listeners: one per address family for all TCP services.
+ * steer_hold_socks_v2 (a SOCKMAP) holds the sockets themselves and
+ * steer_hold_v2 describes them, both indexed by steer_hold_index().
+ */
+#define STEER_HOLD_FAMILIES 2 /* [0] IPv4 (127.0.0.1), [1] IPv6 ([::1]) */
+
+/* The index of family's hold listener (enum steer_family). */
+static inline __u32 steer_hold_index(__u8 family)
+{
+	return family == STEER_FAMILY_V6 ? 1 : 0;
+}
+
+/* Value of steer_hold_v2 (array indexed by steer_hold_index()): where the
+ * agent's hold listener of the family is, and what reached it, for
+ * operators and status. port 0: none. The datapath does not read it: a
+ * miss goes to the socket in steer_hold_socks_v2, which exists only while
+ * the agent holds it open, at that socket's own address. Written by the
+ * agent only. */
 struct steer_hold {
-	__be32 addr[4]; /* the agent's listener, loopback, network order */
-	__be16 port;	/* network order; 0 = none */
-	__u8 family;	/* enum steer_family */
-	__u8 pad;	/* zero */
+	__be32 addr[4];	 /* the agent's listener, loopback, network order */
+	__be16 port;	 /* network order; 0 = none */
+	__u8 family;	 /* enum steer_family */
+	__u8 pad[5];	 /* zero */
+	__u64 local;	 /* held connections of clients on this node (the connect hook) */
+	__u64 remote;	 /* held connections sk_lookup handed over: other hosts' clients
+			  * (and processes outside the cgroup) to a VIP's local route */
+	__u64 untrusted; /* connections that were not a steered miss: reset at once */
 };
 
 /*
@@ -677,7 +695,7 @@ _Static_assert(sizeof(struct steer_replica_status) == 24, "steer_replica_status 
 _Static_assert(sizeof(struct steer_hist) == 8 * STEER_HIST_BUCKETS, "steer_hist layout changed");
 _Static_assert(sizeof(struct steer_hold_stats) == 64 + 2 * sizeof(struct steer_hist),
 	       "steer_hold_stats layout changed");
-_Static_assert(sizeof(struct steer_hold) == 20, "steer_hold layout changed");
+_Static_assert(sizeof(struct steer_hold) == 48, "steer_hold layout changed");
 _Static_assert(sizeof(struct steer_relay_stats) == 48, "steer_relay_stats layout changed");
 _Static_assert(sizeof(struct steer_check_stats) == 48 + sizeof(struct steer_hist),
 	       "steer_check_stats layout changed");

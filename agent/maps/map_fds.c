@@ -80,7 +80,6 @@ ARRAY_MAP_OPS(name, names, struct steer_svc_name)
 ARRAY_MAP_OPS(status, replica_status, struct steer_replica_status)
 ARRAY_MAP_OPS(check_stats, check_stats, struct steer_check_stats)
 ARRAY_MAP_OPS(hold_stats, hold_stats, struct steer_hold_stats)
-ARRAY_MAP_PUT(hold, hold, struct steer_hold)
 
 /* Added after the first release: absent from an older agent's pin dir. */
 static int relay_stats_get(void *ctx, uint32_t id, struct steer_relay_stats *val)
@@ -92,18 +91,36 @@ static int relay_stats_get(void *ctx, uint32_t id, struct steer_relay_stats *val
 
 ARRAY_MAP_PUT(relay_stats, relay_stats, struct steer_relay_stats)
 
-static int hold_sock_put(void *ctx, uint32_t svc_id, int listen_fd)
+/* steer_hold_v2 and steer_hold_socks_v2 replaced the per-service maps of
+ * older agents: a reader of such a pin dir finds neither. */
+static int hold_get(void *ctx, uint32_t idx, struct steer_hold *h)
+{
+	if (F(ctx)->hold < 0)
+		return -ENOENT;
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->hold, &idx, h));
+}
+
+ARRAY_MAP_PUT(hold, hold, struct steer_hold)
+
+static int hold_sock_put(void *ctx, uint32_t idx, int listen_fd)
 {
 	uint64_t fd = (uint64_t)listen_fd; /* a SOCKMAP takes the socket's fd */
 
-	return neg_errno(bpf_map_update_elem(F(ctx)->hold_socks, &svc_id, &fd, BPF_ANY));
+	return neg_errno(bpf_map_update_elem(F(ctx)->hold_socks, &idx, &fd, BPF_ANY));
 }
 
-static int hold_sock_del(void *ctx, uint32_t svc_id)
+static int hold_sock_del(void *ctx, uint32_t idx)
 {
-	int ret = neg_errno(bpf_map_delete_elem(F(ctx)->hold_socks, &svc_id));
+	int ret = neg_errno(bpf_map_delete_elem(F(ctx)->hold_socks, &idx));
 
 	return ret == -ENOENT ? 0 : ret;
+}
+
+static int sock_get(void *ctx, uint64_t cookie, struct steer_sock *rec)
+{
+	if (F(ctx)->socks < 0)
+		return -ENOENT;
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->socks, &cookie, rec));
 }
 
 bool endpoint_is_local(const struct endpoint *ep)
@@ -511,8 +528,6 @@ static const struct {
     {STEER_MAP_BACKENDS, offsetof(struct map_fds, backends), false, false},
     {STEER_MAP_REPLICA_STATUS, offsetof(struct map_fds, replica_status), false, false},
     {STEER_MAP_EVENTS, offsetof(struct map_fds, events), false, false},
-    {STEER_MAP_HOLD, offsetof(struct map_fds, hold), false, false},
-    {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks), false, false},
     {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats), false, false},
     {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats), false, false},
     {STEER_MAP_RELAY_STATS, offsetof(struct map_fds, relay_stats), true, false},
@@ -524,6 +539,9 @@ static const struct {
     {STEER_MAP_LB_STATS, offsetof(struct map_fds, lb_stats), true, false},
     {STEER_MAP_REGISTRY, offsetof(struct map_fds, registry), true, false},
     {STEER_MAP_SLOT_RANGES, offsetof(struct map_fds, slot_ranges), true, false},
+    {STEER_MAP_SOCKS, offsetof(struct map_fds, socks), true, false},
+    {STEER_MAP_HOLD, offsetof(struct map_fds, hold), true, false},
+    {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks), true, false},
     {STEER_MAP_MAGLEV, offsetof(struct map_fds, maglev), true, true},
     {STEER_MAP_XDP_BANKS, offsetof(struct map_fds, xdp_banks), true, true},
     {STEER_MAP_XDP_STATS, offsetof(struct map_fds, xdp_stats), true, true},

@@ -13,10 +13,13 @@
 struct map_fds {
 	int svc, slots, replicas, svc_stats, replica_stats, names;
 	int backends, replica_status, events;
-	int hold, hold_socks, hold_stats, check_stats;
+	int hold_stats, check_stats;
 	/* -1 for a reader of a pin dir older than the map: */
 	int relay_stats, sock_stats, replica_active;
 	int slot_attrs, banks, relayed, lb_stats, registry, slot_ranges;
+	int socks;
+	/* -1 for a reader of a pin dir older than one hold listener per family: */
+	int hold, hold_socks;
 	/* -1 also for a writer on a node without the XDP path: */
 	int maglev, xdp_banks, xdp_stats;
 	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */

@@ -106,11 +106,18 @@ struct map_ops {
 	int (*hold_stats_put)(void *ctx, uint32_t svc_id, const struct steer_hold_stats *s);
 	int (*relay_stats_get)(void *ctx, uint32_t svc_id, struct steer_relay_stats *s);
 	int (*relay_stats_put)(void *ctx, uint32_t svc_id, const struct steer_relay_stats *s);
-	int (*hold_put)(void *ctx, uint32_t svc_id, const struct steer_hold *h);
-	/* steer_hold_socks_v1: the hold listener socket itself (a SOCKMAP; the
+	/* steer_hold_v2, indexed by steer_hold_index(): the hold listener of a
+	 * family, where it is and what reached it (get: -ENOENT where the map
+	 * is absent). */
+	int (*hold_get)(void *ctx, uint32_t idx, struct steer_hold *h);
+	int (*hold_put)(void *ctx, uint32_t idx, const struct steer_hold *h);
+	/* steer_hold_socks_v2: the hold listener socket itself (a SOCKMAP; the
 	 * kernel drops the entry when the socket closes). */
-	int (*hold_sock_put)(void *ctx, uint32_t svc_id, int listen_fd);
-	int (*hold_sock_del)(void *ctx, uint32_t svc_id);
+	int (*hold_sock_put)(void *ctx, uint32_t idx, int listen_fd);
+	int (*hold_sock_del)(void *ctx, uint32_t idx);
+	/* steer_socks_v1: the datapath's record of the socket with this cookie
+	 * (what it was steered to and the VIP it is shown); -ENOENT if none. */
+	int (*sock_get)(void *ctx, uint64_t cookie, struct steer_sock *rec);
 
 	/* steer_sock_stats_v1 summed over CPUs: the sockets the datapath keeps
 	 * a record for (steer_socks_v1). */
@@ -143,9 +150,9 @@ struct map_ops {
 		.check_stats_get = check_stats_get, .check_stats_put = check_stats_put,            \
 		.hold_stats_get = hold_stats_get, .hold_stats_put = hold_stats_put,                \
 		.relay_stats_get = relay_stats_get, .relay_stats_put = relay_stats_put,            \
-		.hold_put = hold_put, .hold_sock_put = hold_sock_put,                              \
-		.hold_sock_del = hold_sock_del, .sock_stats_sum = sock_stats_sum,                  \
-		.is_local = is_local,                                                              \
+		.hold_get = hold_get, .hold_put = hold_put, .hold_sock_put = hold_sock_put,        \
+		.hold_sock_del = hold_sock_del, .sock_get = sock_get,                              \
+		.sock_stats_sum = sock_stats_sum, .is_local = is_local,                            \
 	}
 
 #endif

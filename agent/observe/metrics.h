@@ -43,8 +43,9 @@ struct metrics_service {
 };
 
 struct metrics_snapshot {
-	const char *version;		  /* label of steer_build_info */
-	struct steer_sock_stats socks;	  /* steer_sock_stats_v1, summed over CPUs */
+	const char *version;			     /* label of steer_build_info */
+	struct steer_sock_stats socks;		     /* steer_sock_stats_v1, summed over CPUs */
+	struct steer_hold hold[STEER_HOLD_FAMILIES]; /* steer_hold_v2: the hold listeners */
 	int xdp;			  /* the XDP path's maps are pinned: xdp_stats is read */
 	struct steer_xdp_stats xdp_stats; /* steer_xdp_stats_v1, summed over CPUs */
 	struct steer_registry_status registry; /* conn STEER_REGISTRY_NONE: not rendered */

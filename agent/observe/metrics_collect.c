@@ -124,6 +124,9 @@ int metrics_collect(const char *pin_dir, struct metrics_snapshot *s)
 			memset(svc, 0, sizeof(*svc)); /* removed meanwhile */
 	}
 	ops.sock_stats_sum(ops.ctx, &s->socks);
+	for (uint32_t i = 0; i < STEER_HOLD_FAMILIES; i++)
+		if (ops.hold_get(ops.ctx, i, &s->hold[i]))
+			memset(&s->hold[i], 0, sizeof(s->hold[i]));
 	ops.registry_get(ops.ctx, &s->registry);
 	s->xdp = ops.xdp_stats_sum(ops.ctx, &s->xdp_stats) != -EOPNOTSUPP;
 	map_fds_close(&fds);

@@ -128,6 +128,9 @@ int status_collect(const char *pin_dir, struct status_snapshot *s, char *err, si
 			memset(&views[n], 0, sizeof(views[n]));
 	}
 	ops.sock_stats_sum(ops.ctx, &s->socks);
+	for (uint32_t i = 0; i < STEER_HOLD_FAMILIES; i++)
+		if (ops.hold_get(ops.ctx, i, &s->hold[i]))
+			memset(&s->hold[i], 0, sizeof(s->hold[i]));
 	ops.registry_get(ops.ctx, &s->registry);
 	s->xdp = ops.xdp_stats_sum(ops.ctx, &s->xdp_stats) != -EOPNOTSUPP;
 	s->nattach = s->xdp ? xdp_path_list(pin_dir, s->attach, STATUS_MAX_ATTACH) : 0;

@@ -37,6 +37,9 @@ struct svc_view {
 
 struct status_snapshot {
 	struct steer_sock_stats socks; /* steer_sock_stats_v1, summed over CPUs */
+	/* steer_hold_v2 by steer_hold_index(): the miss path's listeners;
+	 * zero before an agent made the map. */
+	struct steer_hold hold[STEER_HOLD_FAMILIES];
 	/* The XDP path, shown only where its maps are pinned (xdp). */
 	int xdp;
 	struct steer_xdp_stats xdp_stats; /* summed over CPUs */

@@ -145,26 +145,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_replica_status_v1 SEC(".maps");
 
-/* Service id -> where the agent's hold listener is, for operators and
- * status; the connect hook takes the address from the socket itself. */
+/* steer_hold_index(family) -> where the agent's hold listener is, and its
+ * counters, for operators and status; the datapath never reads it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(max_entries, STEER_HOLD_FAMILIES);
 	__type(key, __u32);
 	__type(value, struct steer_hold);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_hold_v1 SEC(".maps");
+} steer_hold_v2 SEC(".maps");
 
-/* Service id -> the agent's hold listener itself. A socket leaves a SOCKMAP
- * when it closes, so a miss can only ever reach a listener the agent holds
- * open now, never a port somebody else bound after the agent died. */
+/* steer_hold_index(family) -> the agent's hold listener itself, one for all
+ * TCP services of the family. A socket leaves a SOCKMAP when it closes, so
+ * a miss can only ever reach a listener the agent holds open now, never a
+ * port somebody else bound after the agent died. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);
-	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(max_entries, STEER_HOLD_FAMILIES);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_hold_socks_v1 SEC(".maps");
+} steer_hold_socks_v2 SEC(".maps");
 
 /* Service id -> the miss path's counters and histograms. Agent-only. */
 struct {

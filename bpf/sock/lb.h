@@ -373,12 +373,17 @@ static __always_inline bool svc_queue_full(__u32 svc_id, __u32 bank)
 }
 
 /*
- * A miss: count it, then hand a TCP connect to the agent's hold listener for
- * the service, which retries replicas with backoff and relays once one
- * answers. The client's connect succeeds and getpeername() shows the VIP.
- * The listener is the socket in steer_hold_socks_v1, and the connect goes
- * to that socket's own address: a closed listener has left the map, so a
- * port somebody else bound after the agent died is never reached.
+ * A miss: count it, then hand a TCP connect to the agent's hold listener of
+ * the service's family (one for every service), which retries replicas with
+ * backoff and relays once one answers. The client's connect succeeds and
+ * getpeername() shows the VIP. The VIP goes into the socket's record
+ * (steer_socks_v1, keyed by its cookie) with the listener as its peer: the
+ * agent finds the record by the connection's cookie, and serves it for the
+ * service of that VIP (a connection to the listener without such a record
+ * is not a miss, and is reset). The listener is the socket in
+ * steer_hold_socks_v2, and the connect goes to that socket's own address: a
+ * closed listener has left the map, so a port somebody else bound after the
+ * agent died is never reached.
  * UDP, or no live listener (no agent running): -EHOSTUNREACH.
  */
 static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_id, __u32 bank,
@@ -390,6 +395,7 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 	struct steer_sock *rec;
 	__be32 ip4;
 	bool usable;
+	__u32 idx;
 
 	if (stats)
 		stats->misses++; /* per-CPU: no atomic needed */
@@ -397,7 +403,8 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 		return -EHOSTUNREACH;
 	if (svc_queue_full(svc_id, bank))
 		return -ECONNREFUSED;
-	listener = bpf_map_lookup_elem(&steer_hold_socks_v1, &svc_id);
+	idx = steer_hold_index(svc_family);
+	listener = bpf_map_lookup_elem(&steer_hold_socks_v2, &idx);
 	if (!listener)
 		return -EHOSTUNREACH;
 	/* Every field read up front, whatever the family: reads chosen by a

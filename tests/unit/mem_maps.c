@@ -367,6 +367,11 @@ static int relay_stats_put(void *ctx, uint32_t id, const struct steer_relay_stat
 	ARRAY_PUT(relay_stats, id, s, MEM_RELAY_STATS_PUT);
 }
 
+static int hold_get(void *ctx, uint32_t id, struct steer_hold *h)
+{
+	ARRAY_GET(hold, id, h);
+}
+
 static int hold_put(void *ctx, uint32_t id, const struct steer_hold *h)
 {
 	ARRAY_PUT(hold, id, h, MEM_HOLD_PUT);
@@ -374,7 +379,7 @@ static int hold_put(void *ctx, uint32_t id, const struct steer_hold *h)
 
 static int hold_sock_put(void *ctx, uint32_t id, int fd)
 {
-	if (id >= STEER_MAX_SERVICES || fd < 0)
+	if (id >= STEER_HOLD_FAMILIES || fd < 0)
 		return -EINVAL;
 	M(ctx)->hold_sock[id] = fd + 1;
 	logw(M(ctx), MEM_HOLD_SOCK, id, 0, 0);
@@ -383,11 +388,36 @@ static int hold_sock_put(void *ctx, uint32_t id, int fd)
 
 static int hold_sock_del(void *ctx, uint32_t id)
 {
-	if (id >= STEER_MAX_SERVICES)
+	if (id >= STEER_HOLD_FAMILIES)
 		return -EINVAL;
 	M(ctx)->hold_sock[id] = 0;
 	logw(M(ctx), MEM_HOLD_SOCK, id, 0, 0);
 	return 0;
+}
+
+static int sock_get(void *ctx, uint64_t cookie, struct steer_sock *rec)
+{
+	for (int i = 0; i < M(ctx)->nsocks; i++) {
+		if (M(ctx)->sock_cookie[i] == cookie) {
+			*rec = M(ctx)->socks[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void mem_maps_sock_put(struct mem_maps *m, uint64_t cookie, const struct steer_sock *rec)
+{
+	int i;
+
+	for (i = 0; i < m->nsocks && m->sock_cookie[i] != cookie; i++)
+		;
+	if (i == MEM_SOCKS)
+		return;
+	m->sock_cookie[i] = cookie;
+	m->socks[i] = *rec;
+	if (i == m->nsocks)
+		m->nsocks++;
 }
 
 static bool is_local(void *ctx, const struct endpoint *ep)

@@ -36,6 +36,7 @@ struct mem_write {
 
 #define MEM_LOG_MAX  4096
 #define MEM_BACKENDS 64
+#define MEM_SOCKS    64
 
 struct mem_maps {
 	int nsvc;
@@ -57,8 +58,12 @@ struct mem_maps {
 	struct steer_hold_stats hold_stats[STEER_MAX_SERVICES];
 	struct steer_sock_stats sock_stats;
 	struct steer_relay_stats relay_stats[STEER_MAX_SERVICES];
-	struct steer_hold hold[STEER_MAX_SERVICES];
-	int hold_sock[STEER_MAX_SERVICES]; /* the listener fd + 1; 0 = none */
+	struct steer_hold hold[STEER_HOLD_FAMILIES];
+	int hold_sock[STEER_HOLD_FAMILIES]; /* the listener fd + 1; 0 = none */
+	/* steer_socks_v1: records by socket cookie (mem_maps_sock_put()). */
+	int nsocks;
+	uint64_t sock_cookie[MEM_SOCKS];
+	struct steer_sock socks[MEM_SOCKS];
 	int nbackends;
 	struct steer_backend_key backend_key[MEM_BACKENDS];
 	struct steer_backend backend[MEM_BACKENDS];
@@ -91,6 +96,10 @@ void mem_maps_free(struct mem_maps *m);
 void mem_maps_add_service(struct mem_maps *m, uint32_t svc_id, const struct endpoint *vip,
 			  uint8_t proto, const struct endpoint *replicas, uint32_t n,
 			  uint32_t first_id, uint8_t state);
+
+/* Give the socket with cookie the record rec (steer_socks_v1), as the
+ * connect hook does. */
+void mem_maps_sock_put(struct mem_maps *m, uint64_t cookie, const struct steer_sock *rec);
 
 /* The backend entry of a TCP endpoint, or NULL. */
 struct steer_backend *mem_maps_backend(struct mem_maps *m, const struct endpoint *ep);
