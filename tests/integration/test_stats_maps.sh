@@ -8,7 +8,8 @@
 #   no _v2 maps: steer status reads the arrays; the agent carries their
 #   counters over (held_now and open start over), prunes the arrays, and
 #   the counters survive a restart;
-# - removed: a service gone from the config on SIGHUP leaves no entry.
+# - removed: a service gone from the config on SIGHUP leaves no entry;
+# - down: `steer down` also removes a v1 array no agent has pruned.
 . "$(dirname "$0")/lib.sh"
 setup_world
 
@@ -122,4 +123,10 @@ for m in steer_hold_stats_v2 steer_relay_stats_v2 steer_check_stats_v2; do
 	check_eq "$m entries after the removal" 0 "$(entries $m)"
 done
 stop_agent || fail "the agent did not exit cleanly"
+
+echo "subtest down"
+bpftool map create "$PIN/steer_hold_stats_v1" type array key 4 value 1088 entries 256 name steer_hold_stat ||
+	fail "cannot make a v1 array with bpftool"
+"$STEER" down >"$TMP/down.out" 2>&1 || fail "steer down failed: $(cat "$TMP/down.out")"
+[ -e "$PIN" ] && fail "steer down left $PIN: $(ls "$PIN")"
 finish
