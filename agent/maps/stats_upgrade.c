@@ -99,8 +99,8 @@ int stats_upgrade_from_v1(const char *pin_dir, const struct map_fds *fds)
 				 strerror(-n));
 			first_err = first_err ? first_err : n;
 		} else {
-			log_info("carried the counters of %d services over from %s into %s", n,
-				 path, maps[i].v2);
+			log_info("carried the counters of %d service%s over from %s into %s", n,
+				 n == 1 ? "" : "s", path, maps[i].v2);
 			total += n;
 		}
 	}

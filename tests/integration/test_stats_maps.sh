@@ -86,7 +86,7 @@ bpftool map create "$PIN/steer_hold_stats_v1" type array key 4 value 1088 entrie
 	{ fail "cannot make the v1 arrays with bpftool"; finish; }
 check_eq "status reads the v1 array before the upgrade" 7 "$(svc_json held hold held_total)"
 start_agent "$TMP/steer.ini" "$TMP/agent2.log" || finish
-grep -q "carried the counters of 1 services over from $PIN/steer_hold_stats_v1" "$TMP/agent2.log" ||
+grep -q "carried the counters of 1 service over from $PIN/steer_hold_stats_v1" "$TMP/agent2.log" ||
 	fail "no carry-over logged: $(cat "$TMP/agent2.log")"
 for m in hold relay check; do
 	[ -e "$PIN/steer_${m}_stats_v1" ] && fail "steer_${m}_stats_v1 was not pruned"
