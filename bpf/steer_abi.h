@@ -7,8 +7,9 @@
  * Byte order: addresses and ports are network order (as the kernel hands them
  * to sock_addr programs); everything else is host order.
  *
- * A layout change here must bump the map's name suffix (_v1 -> _v2) so an old
- * pinned map is never read with the new layout.
+ * A layout change here, or a change of a map's type, must bump the map's
+ * name suffix (_v1 -> _v2) so an old pinned map is never read with the new
+ * layout (libbpf also refuses to reuse a pin of another type).
  */
 #ifndef STEER_ABI_H
 #define STEER_ABI_H
@@ -123,9 +124,9 @@ enum steer_check_result {
 #define STEER_MAP_REPLICA_STATUS  "steer_replica_status_v1"
 #define STEER_MAP_HOLD		  "steer_hold_v2"
 #define STEER_MAP_HOLD_SOCKS	  "steer_hold_socks_v2"
-#define STEER_MAP_HOLD_STATS	  "steer_hold_stats_v1"
-#define STEER_MAP_RELAY_STATS	  "steer_relay_stats_v1"
-#define STEER_MAP_CHECK_STATS	  "steer_check_stats_v1"
+#define STEER_MAP_HOLD_STATS	  "steer_hold_stats_v2"
+#define STEER_MAP_RELAY_STATS	  "steer_relay_stats_v2"
+#define STEER_MAP_CHECK_STATS	  "steer_check_stats_v2"
 #define STEER_MAP_SLOT_ATTRS	  "steer_slot_attrs_v1"
 #define STEER_MAP_BANKS		  "steer_svc_banks_v1"
 #define STEER_MAP_REPLICA_RELAYED "steer_replica_relayed_v1"
@@ -139,6 +140,14 @@ enum steer_check_result {
 #define STEER_MAP_DECAP_STATS	  "steer_decap_stats_v1"
 #define STEER_MAP_REGISTRY	  "steer_registry_v1"
 #define STEER_MAP_SLOT_RANGES	  "steer_slot_ranges_v1"
+
+/* Pins of older versions the agent reads once, at an upgrade, before it
+ * prunes them: the per-service stats as arrays of STEER_MAX_SERVICES
+ * (same values as their _v2 hashes, which hold only services with a
+ * non-zero counter). */
+#define STEER_MAP_HOLD_STATS_V1	 "steer_hold_stats_v1"
+#define STEER_MAP_RELAY_STATS_V1 "steer_relay_stats_v1"
+#define STEER_MAP_CHECK_STATS_V1 "steer_check_stats_v1"
 
 /* Ring buffer size for ejection events (bytes, a power of two). */
 #define STEER_EVENTS_BYTES (256 * 1024)
@@ -417,8 +426,9 @@ static inline __u32 steer_hist_bucket(__u64 us)
 	return b < STEER_HIST_BUCKETS ? b : STEER_HIST_BUCKETS - 1;
 }
 
-/* Value of steer_hold_stats_v1 (array indexed by svc_id): the miss path, as
- * the agent saw it. Written by the agent only; read by status. */
+/* Value of steer_hold_stats_v2 (hash keyed by svc_id, no entry: all zero):
+ * the miss path, as the agent saw it. Written by the agent only; read by
+ * status, and by the connect hook for held_now (max_queued). */
 struct steer_hold_stats {
 	__u64 held_now;			    /* connections held right now */
 	__u64 held_total;		    /* connections ever held */
@@ -432,10 +442,10 @@ struct steer_hold_stats {
 	struct steer_hist first_attempt_us; /* arrival -> first attempt started */
 };
 
-/* Value of steer_relay_stats_v1 (array indexed by svc_id): the relays of
- * held-then-served connections, as the agent saw them. A map of its own, not
- * fields of steer_hold_stats_v1, so an agent of this version adopts a pin
- * directory that predates it. Written by the agent only; read by status. */
+/* Value of steer_relay_stats_v2 (hash keyed by svc_id, no entry: all zero):
+ * the relays of held-then-served connections, as the agent saw them. A map
+ * of its own, not fields of steer_hold_stats_v2, so an agent adopts a pin
+ * directory that predates relays. Written by the agent only; read by status. */
 struct steer_relay_stats {
 	__u64 open;	    /* relays running now */
 	__u64 started;	    /* relays ever started */
@@ -446,8 +456,9 @@ struct steer_relay_stats {
 	__u64 failed;	    /* served, but no relay could start (fds, memory): reset */
 };
 
-/* Value of steer_check_stats_v1 (array indexed by svc_id): active checks and
- * ejections of the service's replicas, as the agent saw them. Agent-only. */
+/* Value of steer_check_stats_v2 (hash keyed by svc_id, no entry: all zero):
+ * active checks and ejections of the service's replicas, as the agent saw
+ * them. Agent-only. */
 struct steer_check_stats {
 	__u64 checks;		       /* active checks completed */
 	__u64 check_failures;	       /* of which failed */

@@ -24,6 +24,7 @@
 #include "maps/map_fds.h"
 #include "observe/metrics.h"
 #include "maps/reconcile.h"
+#include "maps/stats_upgrade.h"
 #include "maps/sysprep.h"
 #include "registry/registry.h"
 #include "registry/registry_status.h"
@@ -581,6 +582,10 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("cannot open the maps pinned under %s: %s", env->bpffs, strerror(errno));
 		goto cleanup;
 	}
+	/* An upgrade: the counters of an older version's stats arrays, before
+	 * reconcile zeroes the ids it gives to new services and before the
+	 * arrays are pruned. A failure costs counters only, never the run. */
+	stats_upgrade_from_v1(env->bpffs, &a.fds);
 	map_ops_init(&a.ops, &a.fds);
 	a.loop = ev_default_loop(EVFLAG_SIGNALFD);
 	ev_init(&a.sweep, on_sweep);

@@ -427,6 +427,12 @@ int datapath_down(const char *pin_dir, char *err, size_t errlen)
 			log_warn("cannot remove %s: %s", path, strerror(errno));
 	}
 	steer_bpf__destroy(skel);
+	/* Maps of an older version that no agent of this one has pruned. */
+	if (access(pin_dir, F_OK) == 0) {
+		int old = datapath_prune_old_maps(pin_dir);
+
+		removed += old > 0 ? old : 0;
+	}
 	if (rmdir(pin_dir) && errno != ENOENT) {
 		snprintf(err, errlen, "removed %d pins, but %s is not empty: %s", removed, pin_dir,
 			 strerror(errno));

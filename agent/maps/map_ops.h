@@ -2,8 +2,9 @@
  * The map layer: every read and write of a pinned map the agent makes goes
  * through struct map_ops, so each module above it (reconcile, checker, hold,
  * status, metrics) can be tested against an in-memory fake. The real
- * implementation over map fds is maps/map_fds.c; only it and the loader
- * (maps/datapath.c) call bpf_map_*.
+ * implementation over map fds is maps/map_fds.c; only it, the loader
+ * (maps/datapath.c) and the upgrade of older maps' contents
+ * (maps/stats_upgrade.c) call bpf_map_*.
  *
  * Every op returns 0 or a negative errno (-ENOENT: no such entry).
  */
@@ -50,7 +51,8 @@ struct map_ops {
 	int (*svc_stats_reset)(void *ctx, uint32_t svc_id);
 	/* Zeroes the replica's counters, steer_replica_active_v1 and
 	 * steer_replica_relayed_v1 included: the id now names another replica.
-	 * svc_stats_reset also zeroes steer_svc_lb_stats_v1. */
+	 * svc_stats_reset also zeroes steer_svc_lb_stats_v1 and deletes the
+	 * service's check, hold and relay stats entries. */
 	int (*replica_stats_reset)(void *ctx, uint32_t replica_id);
 	/* steer_replica_active_v1: TCP connections open to the replica now
 	 * (never below 0). */
@@ -97,7 +99,11 @@ struct map_ops {
 
 	/* Agent-only records the datapath never reads: the checker's view of a
 	 * replica, check, hold and relay counters per service, and where the miss
-	 * path's listener is (read by the datapath, written here only). */
+	 * path's listener is (read by the datapath, written here only).
+	 * The check, hold and relay stats (steer_*_stats_v2) are hashes that
+	 * hold only services with a non-zero counter: get of a service without
+	 * one answers -ENOENT and fills *s with zeros; put of an all-zero value
+	 * deletes the service's entry (0 if there was none). */
 	int (*status_get)(void *ctx, uint32_t replica_id, struct steer_replica_status *st);
 	int (*status_put)(void *ctx, uint32_t replica_id, const struct steer_replica_status *st);
 	int (*check_stats_get)(void *ctx, uint32_t svc_id, struct steer_check_stats *s);

@@ -60,7 +60,7 @@ struct hold_svc {
 	uint64_t gen;		       /* hold.gen of the last hold_sync that saw it */
 	LIST_HEAD(held_list, held) conns;
 	struct steer_hold_stats stats;
-	struct steer_relay_stats relay; /* mirrored into steer_relay_stats_v1 */
+	struct steer_relay_stats relay; /* mirrored into steer_relay_stats_v2 */
 	double timeout_logged_at;	/* ev_now of the last timeout log line */
 	uint64_t timeouts_unlogged;
 	uint64_t refused_unlogged; /* of those, waiting for a relay slot */

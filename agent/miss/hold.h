@@ -15,7 +15,7 @@
  * past that, a connection whose replica is there stays held, in a queue,
  * until a relay ends or its retry timeout. A relay that moves no byte for
  * STEER_RELAY_IDLE_MS is reset on both sides. Counters per service go to
- * steer_hold_stats_v1 and steer_relay_stats_v1.
+ * steer_hold_stats_v2 and steer_relay_stats_v2.
  */
 #ifndef STEER_HOLD_H
 #define STEER_HOLD_H

@@ -167,32 +167,44 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_hold_socks_v2 SEC(".maps");
 
-/* Service id -> the miss path's counters and histograms. Agent-only. */
+/*
+ * The per-service counters the agent writes: hashes without preallocation,
+ * so kernel memory is paid only for services that have a non-zero counter
+ * (most never hold a connection). The agent creates an entry at a service's
+ * first count and deletes it when the service id is freed; no entry reads
+ * as all zero. An array of STEER_MAX_SERVICES would pay for every id.
+ */
+
+/* Service id -> the miss path's counters and histograms. Written by the
+ * agent only; the connect hook reads held_now (max_queued). */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct steer_hold_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_hold_stats_v1 SEC(".maps");
+} steer_hold_stats_v2 SEC(".maps");
 
 /* Service id -> the relays of served held connections: counters. Agent-only. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct steer_relay_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_relay_stats_v1 SEC(".maps");
+} steer_relay_stats_v2 SEC(".maps");
 
 /* Service id -> active-check and ejection counters. Agent-only. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct steer_check_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_check_stats_v1 SEC(".maps");
+} steer_check_stats_v2 SEC(".maps");
 
 /* Slot -> the slot's weight and max_conns; indexed like steer_slots_v1
  * and written with it. */

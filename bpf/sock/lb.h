@@ -363,8 +363,8 @@ static __always_inline bool svc_queue_full(__u32 svc_id, __u32 bank)
 
 	if (!b || !b->max_queued)
 		return false;
-	h = bpf_map_lookup_elem(&steer_hold_stats_v1, &svc_id);
-	if (!h || h->held_now < b->max_queued)
+	h = bpf_map_lookup_elem(&steer_hold_stats_v2, &svc_id);
+	if (!h || h->held_now < b->max_queued) /* no entry: none held */
 		return false;
 	lb = bpf_map_lookup_elem(&steer_svc_lb_stats_v1, &svc_id);
 	if (lb)

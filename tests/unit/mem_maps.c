@@ -163,8 +163,12 @@ static int svc_stats_reset(void *ctx, uint32_t id)
 {
 	static const struct steer_svc_stats zero;
 
-	if (id < STEER_MAX_SERVICES)
+	if (id < STEER_MAX_SERVICES) {
 		memset(&M(ctx)->lb_stats[id], 0, sizeof(M(ctx)->lb_stats[id]));
+		memset(&M(ctx)->check_stats[id], 0, sizeof(M(ctx)->check_stats[id]));
+		memset(&M(ctx)->hold_stats[id], 0, sizeof(M(ctx)->hold_stats[id]));
+		memset(&M(ctx)->relay_stats[id], 0, sizeof(M(ctx)->relay_stats[id]));
+	}
 	ARRAY_PUT(svc_stats, id, &zero, MEM_OTHER);
 }
 
@@ -337,9 +341,35 @@ static int status_put(void *ctx, uint32_t id, const struct steer_replica_status 
 	ARRAY_PUT(status, id, st, MEM_STATUS_PUT);
 }
 
+/*
+ * The per-service stats hashes, as the map layer over the kernel has them:
+ * a service has an entry only while its value is non-zero (a zero put
+ * deletes it), and one without answers -ENOENT with zeros. The arrays
+ * below hold zeros for ids without an entry, so tests read them directly.
+ */
+static bool is_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+#define STATS_GET(field, idx, out)                                                                 \
+	do {                                                                                       \
+		memset((out), 0, sizeof(*(out)));                                                  \
+		if ((idx) >= STEER_MAX_SERVICES ||                                                 \
+		    is_zero(&M(ctx)->field[idx], sizeof(M(ctx)->field[idx])))                      \
+			return -ENOENT;                                                            \
+		*(out) = M(ctx)->field[idx];                                                       \
+		return 0;                                                                          \
+	} while (0)
+
 static int check_stats_get(void *ctx, uint32_t id, struct steer_check_stats *s)
 {
-	ARRAY_GET(check_stats, id, s);
+	STATS_GET(check_stats, id, s);
 }
 
 static int check_stats_put(void *ctx, uint32_t id, const struct steer_check_stats *s)
@@ -349,7 +379,7 @@ static int check_stats_put(void *ctx, uint32_t id, const struct steer_check_stat
 
 static int hold_stats_get(void *ctx, uint32_t id, struct steer_hold_stats *s)
 {
-	ARRAY_GET(hold_stats, id, s);
+	STATS_GET(hold_stats, id, s);
 }
 
 static int hold_stats_put(void *ctx, uint32_t id, const struct steer_hold_stats *s)
@@ -359,7 +389,7 @@ static int hold_stats_put(void *ctx, uint32_t id, const struct steer_hold_stats 
 
 static int relay_stats_get(void *ctx, uint32_t id, struct steer_relay_stats *s)
 {
-	ARRAY_GET(relay_stats, id, s);
+	STATS_GET(relay_stats, id, s);
 }
 
 static int relay_stats_put(void *ctx, uint32_t id, const struct steer_relay_stats *s)

@@ -54,6 +54,7 @@ struct mem_maps {
 	struct steer_bank banks[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
 	struct steer_svc_lb_stats lb_stats[STEER_MAX_SERVICES];
 	struct steer_replica_status status[STEER_MAX_REPLICAS];
+	/* The stats hashes: all zero = no entry (get answers -ENOENT). */
 	struct steer_check_stats check_stats[STEER_MAX_SERVICES];
 	struct steer_hold_stats hold_stats[STEER_MAX_SERVICES];
 	struct steer_sock_stats sock_stats;
