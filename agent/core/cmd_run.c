@@ -366,6 +366,12 @@ static int on_control(void *arg, const struct control_cmd *cmd, char *reply, siz
 	return ret;
 }
 
+/* The checker learns each service's replicas from what reconcile wrote. */
+static int members_kept(void *arg, const struct steer_svc_key *key, struct svc_members *out)
+{
+	return reconcile_members(arg, key, out);
+}
+
 static void on_replica_change(void *arg, const char *service, bool routable)
 {
 	struct agent *a = arg;
@@ -636,6 +642,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("out of memory");
 		goto cleanup;
 	}
+	checker_members_from(a.checker, members_kept, &a.rs);
 	checker_sync(a.checker, a.cfg);
 	a.hold = hold_new(a.loop, &a.ops,
 			  &(struct hold_limits){.hold_max = env->hold_max,
@@ -707,6 +714,7 @@ cleanup:
 	xdp_path_close(&a.xdp);
 	if (cgfd >= 0)
 		close(cgfd);
+	reconcile_state_forget(&a.rs);
 	config_free(a.cfg);
 	return a.status;
 }

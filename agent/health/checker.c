@@ -43,6 +43,8 @@ struct replica_rec {
 struct checker {
 	checker_change_fn on_change;
 	void *on_change_arg;
+	checker_members_fn members; /* NULL: read them from the maps */
+	void *members_arg;
 	struct ev_loop *loop;
 	const struct map_ops *maps;
 	uint64_t started_mono_ns;
@@ -68,6 +70,7 @@ struct checker {
 	ev_check resume; /* starts waiting checks, after each poll */
 	ev_idle busy;	 /* keeps the loop from sleeping while checks wait */
 	ev_timer audit;	 /* the maps against the agent's view; see audit_rec() */
+	uint32_t audit_next; /* the replica id the next audit starts at */
 };
 
 /* At most this many checks start in one loop iteration; the others wait for
@@ -548,7 +551,9 @@ static int sync_service(struct checker *c, const struct svc_config *sc, bool *li
 	int ret;
 
 	svc_key_encode(&sc->vip, sc->proto, &key);
-	ret = svc_read_members(c->maps, &key, &set);
+	ret = c->members ? c->members(c->members_arg, &key, &set) : -EAGAIN;
+	if (ret == -EAGAIN)
+		ret = svc_read_members(c->maps, &key, &set);
 	if (ret)
 		return ret;
 	if (live && set.val.svc_id < STEER_MAX_SERVICES)
@@ -576,6 +581,12 @@ static void forget_gone_services(struct checker *c, const bool *live)
 		c->stats_loaded[i] = false;
 		write_stats(c, i);
 	}
+}
+
+void checker_members_from(struct checker *c, checker_members_fn fn, void *arg)
+{
+	c->members = fn;
+	c->members_arg = arg;
 }
 
 int checker_sync(struct checker *c, const struct steer_config *cfg)
@@ -694,15 +705,28 @@ static void audit_rec(struct replica_rec *r)
 	}
 }
 
+/* Replicas audited per interval at most: two map reads each, so a node
+ * with 262,144 replicas spends about 1% of a core on it and goes round
+ * them all in a minute, instead of a core on a full pass every interval.
+ * Up to this many replicas, each interval audits them all. */
+#define AUDIT_PER_INTERVAL 2048
+
 static void on_audit(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct checker *c = w->data;
+	uint32_t seen = 0, done = 0;
 
 	(void)loop;
 	(void)revents;
-	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++)
-		if (c->recs[i])
+	while (done < AUDIT_PER_INTERVAL && seen++ < STEER_MAX_REPLICAS) {
+		uint32_t i = c->audit_next;
+
+		c->audit_next = (i + 1) % STEER_MAX_REPLICAS;
+		if (c->recs[i]) {
 			audit_rec(c->recs[i]);
+			done++;
+		}
+	}
 }
 
 void checker_start_audit(struct checker *c, uint32_t interval_ms)

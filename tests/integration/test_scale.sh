@@ -14,7 +14,7 @@ NSVC=65536 NV6=8192 POOL4=32 POOL6=16 SPOT=${SCALE_SPOT:-1000}
 NV4=$((NSVC - NV6))
 
 for k in $(seq 0 $((POOL4 - 1))); do start_echo "r$k" "127.0.2.$((k + 1)):8080" || finish; done
-for k in $(seq 0 $((POOL6 - 1))); do start_echo "s$k" "[::1]:$((9100 + k))" || finish; done
+for k in $(seq 0 $((POOL6 - 1))); do start_echo "s$k" "[::1]:$((29100 + k))" || finish; done
 
 # Service i: v4 VIP 198.19.(i/256).(i%256):80 or v6 [fd00:19::i]:80, and
 # replicas a = i % pool, b = (a + 1 + (i / pool) % (pool - 1)) % pool.
@@ -30,7 +30,7 @@ gen_config() {
 				printf "replica = 127.0.2.%d:8080\nreplica = 127.0.2.%d:8080\n", a + 1, b + 1
 			} else {
 				printf "vip = [fd00:19::%x]:80\n", i
-				printf "replica = [::1]:%d\nreplica = [::1]:%d\n", 9100 + a, 9100 + b
+				printf "replica = [::1]:%d\nreplica = [::1]:%d\n", 29100 + a, 29100 + b
 			}
 		}
 	}'
