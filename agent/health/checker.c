@@ -67,9 +67,9 @@ struct checker {
 	unsigned int started_iter;
 	uint32_t started;
 	struct replica_rec *wait_head, *wait_tail;
-	ev_check resume; /* starts waiting checks, after each poll */
-	ev_idle busy;	 /* keeps the loop from sleeping while checks wait */
-	ev_timer audit;	 /* the maps against the agent's view; see audit_rec() */
+	ev_check resume;     /* starts waiting checks, after each poll */
+	ev_idle busy;	     /* keeps the loop from sleeping while checks wait */
+	ev_timer audit;	     /* the maps against the agent's view; see audit_rec() */
 	uint32_t audit_next; /* the replica id the next audit starts at */
 };
 

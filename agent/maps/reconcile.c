@@ -24,7 +24,7 @@ struct live_svc {
 	 * so an unchanged service costs no map read. */
 	char name[SVC_NAME_MAX];
 	uint64_t sig;
-	bool known; /* name and sig are this agent's; else read the maps */
+	bool known;    /* name and sig are this agent's; else read the maps */
 	bool wanted;   /* still in the config */
 	bool replaced; /* its value was flipped or deleted: old bank retirable */
 };
@@ -873,7 +873,8 @@ static int snapshot_advance(struct snapshot *s, struct flip *flips, int nflips)
 		if (!ls) {
 			if (s->nsvc == s->cap) {
 				int cap = s->cap ? 2 * s->cap : 64;
-				struct live_svc *more = realloc(s->svc, (size_t)cap * sizeof(*more));
+				struct live_svc *more =
+				    realloc(s->svc, (size_t)cap * sizeof(*more));
 
 				if (!more)
 					return -ENOMEM;
