@@ -55,6 +55,7 @@ section miss.sh
 section failover.sh
 section health_scale.sh
 section xdp.sh
+section udp_failover.sh
 
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; }
 {
