@@ -20,7 +20,9 @@
 #  - rise4: the dnsmasq restarted is used again after health_rise checks;
 #  - udp6: the same passive ejection over IPv6;
 #  - payload: `health = udp HEX expect HEX` against steer-echo's UDP reply,
-#    and a prefix it does not send keeps the replica out.
+#    and a prefix it does not send keeps the replica out;
+#  - dns-tcp: `health = dns` on a TCP service queries over TCP: dnsmasq is
+#    up, steer-echo (no DNS server: it waits for a line) is not.
 . "$(dirname "$0")/lib.sh"
 command -v dnsmasq >/dev/null || skip "dnsmasq is not installed (scripts/deps.sh)"
 command -v dig >/dev/null || skip "dig is not installed (scripts/deps.sh)"
@@ -105,6 +107,12 @@ replica = 127.0.0.1:9103
 vip = 127.77.0.9:7000
 protocol = udp
 replica = 127.0.0.1:9104
+
+[service dnstcp]
+vip = 127.77.0.55:53
+health = dns whoami.test
+replica = 127.0.0.1:5331
+replica = 127.0.0.1:9105
 INI
 
 start_dns r1 127.0.0.1 5301 10.0.0.1 || finish
@@ -117,6 +125,8 @@ start_dns s2 "[::1]" 5312 10.0.6.2 || finish
 start_echo u1 127.0.0.1:9101 || finish
 start_echo u3 127.0.0.1:9103 || finish
 start_echo u4 127.0.0.1:9104 || finish
+start_dns t1 127.0.0.1 5331 10.0.3.1 || finish
+start_echo u5 127.0.0.1:9105 || finish
 
 echo "subtest defaults"
 cfg=$("$STEER" check-config "$TMP/steer.ini" 2>&1)
@@ -276,4 +286,14 @@ start_echo u2 127.0.0.1:9102 || finish
 wait_state 127.0.0.1:9102 up || finish
 in_cg "$CLIENT" udp 127.77.0.7:7000 --count 40 >"$TMP/echo.out" 2>&1
 check_eq "the echo service answers through its VIP" "ok=40 fail=0" "$(ok_fail "$TMP/echo.out")"
+
+echo "subtest dns-tcp"
+wait_state 127.0.0.1:5331 up || finish
+grep -q 'query\[A\] whoami.test from 127.0.0.1' "$TMP/dns-t1.log" ||
+	fail "dnsmasq t1 saw no whoami.test query: $(tail -3 "$TMP/dns-t1.log")"
+replica_states | grep -qx '127.0.0.1:9105=up' && fail "steer-echo passed a DNS check over TCP"
+last=$("$STEER" status --json | grep -o '"address":"127.0.0.1:9105",[^}]*' | grep -o '"last_result":"[a-z-]*"' | cut -d'"' -f4)
+log "steer-echo's last DNS-over-TCP check: $last"
+[ -n "$last" ] && [ "$last" != ok ] && [ "$last" != none ] ||
+	fail "steer-echo's DNS check did not fail: '$last'"
 finish
