@@ -172,6 +172,7 @@ $(BUILD)/bench-xdp-%: bench/xdp-%.c $(wildcard bench/*.h) $(BENCH_XDP_SRCS) test
 
 scale: deps all $(BUILD)/bench-registry-load $(BUILD)/scale/steer ## the etcd registry at 1000 services x 10000 replicas, 3 agents; report in docs/registry.md (root; BENCH_QUICK=1: short)
 	$(Q)BUILD=$(CURDIR)/$(BUILD) SCALE_LIMITS="$(SCALE_LIMITS)" bench/registry-scale.sh
+	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/health-scale.sh
 
 # The peers (HAProxy, nginx's stream module, gnuplot) are installed first.
 bench: ## run the benchmarks, write docs/benchmarks.md and docs/benchmark.png (root; BENCH_QUICK=1: about 1 min)

@@ -54,6 +54,7 @@ section lb.sh
 section miss.sh
 section failover.sh
 section health_scale.sh
+section stats-memory.sh
 section xdp.sh
 section udp_failover.sh
 

@@ -7,24 +7,32 @@
  * Byte order: addresses and ports are network order (as the kernel hands them
  * to sock_addr programs); everything else is host order.
  *
- * A layout change here must bump the map's name suffix (_v1 -> _v2) so an old
- * pinned map is never read with the new layout.
+ * A layout change here, or a change of a map's type, must bump the map's
+ * name suffix (_v1 -> _v2) so an old pinned map is never read with the new
+ * layout (libbpf also refuses to reuse a pin of another type).
  */
 #ifndef STEER_ABI_H
 #define STEER_ABI_H
 
 #include <linux/types.h>
 
-/* Limits. Each can be overridden at build time so tests can build small maps. */
+/* Limits. The agent sizes the maps when it loads them (STEER_MAX_SERVICES,
+ * STEER_MAX_REPLICAS_PER_SERVICE and STEER_MAX_REPLICAS in its environment,
+ * see agent/config/limits.h); these are the defaults. STEER_MAX_SLOTS is
+ * also the most replicas one service can have, which bounds the hook's
+ * loops. Each can be overridden at build time. */
 #ifndef STEER_MAX_SERVICES
-#define STEER_MAX_SERVICES 256
+#define STEER_MAX_SERVICES 65536
 #endif
 #ifndef STEER_MAX_SLOTS
-#define STEER_MAX_SLOTS 64 /* replicas per service */
+#define STEER_MAX_SLOTS 1024 /* replicas per service */
 #endif
 #ifndef STEER_MAX_REPLICAS
-#define STEER_MAX_REPLICAS 4096 /* replicas across all services */
+#define STEER_MAX_REPLICAS 262144 /* replicas across all services */
 #endif
+/* Slots of the steer_slots_v1 of a pin directory made before slot ranges:
+ * (service, bank, slot) at a fixed stride of this many slots per bank. */
+#define STEER_LEGACY_SLOT_STRIDE 64
 #ifndef STEER_MAX_REVNAT
 /* steer_revnat_v1, the reverse NAT of versions before socket storage:
  * still read, never written (see bpf/lib/maps.h). */
@@ -114,11 +122,11 @@ enum steer_check_result {
 #define STEER_MAP_BACKENDS	  "steer_backends_v1"
 #define STEER_MAP_EVENTS	  "steer_events_v1"
 #define STEER_MAP_REPLICA_STATUS  "steer_replica_status_v1"
-#define STEER_MAP_HOLD		  "steer_hold_v1"
-#define STEER_MAP_HOLD_SOCKS	  "steer_hold_socks_v1"
-#define STEER_MAP_HOLD_STATS	  "steer_hold_stats_v1"
-#define STEER_MAP_RELAY_STATS	  "steer_relay_stats_v1"
-#define STEER_MAP_CHECK_STATS	  "steer_check_stats_v1"
+#define STEER_MAP_HOLD		  "steer_hold_v2"
+#define STEER_MAP_HOLD_SOCKS	  "steer_hold_socks_v2"
+#define STEER_MAP_HOLD_STATS	  "steer_hold_stats_v2"
+#define STEER_MAP_RELAY_STATS	  "steer_relay_stats_v2"
+#define STEER_MAP_CHECK_STATS	  "steer_check_stats_v2"
 #define STEER_MAP_SLOT_ATTRS	  "steer_slot_attrs_v1"
 #define STEER_MAP_BANKS		  "steer_svc_banks_v1"
 #define STEER_MAP_REPLICA_RELAYED "steer_replica_relayed_v1"
@@ -131,6 +139,15 @@ enum steer_check_result {
 #define STEER_MAP_DECAP_VIPS	  "steer_decap_vips_v1"
 #define STEER_MAP_DECAP_STATS	  "steer_decap_stats_v1"
 #define STEER_MAP_REGISTRY	  "steer_registry_v1"
+#define STEER_MAP_SLOT_RANGES	  "steer_slot_ranges_v1"
+
+/* Pins of older versions the agent reads once, at an upgrade, before it
+ * prunes them: the per-service stats as arrays of STEER_MAX_SERVICES
+ * (same values as their _v2 hashes, which hold only services with a
+ * non-zero counter). */
+#define STEER_MAP_HOLD_STATS_V1	 "steer_hold_stats_v1"
+#define STEER_MAP_RELAY_STATS_V1 "steer_relay_stats_v1"
+#define STEER_MAP_CHECK_STATS_V1 "steer_check_stats_v1"
 
 /* Ring buffer size for ejection events (bytes, a power of two). */
 #define STEER_EVENTS_BYTES (256 * 1024)
@@ -176,7 +193,16 @@ enum steer_tier {
 	STEER_TIERS = 3,
 };
 
-/* Value of steer_slots_v1 (an array indexed by steer_slot_index()). */
+/* Value of steer_slot_ranges_v1 (an array indexed by steer_bank_index()):
+ * where the bank's slots are. Slot i of the bank is steer_slots_v1[base + i]
+ * (and its attributes steer_slot_attrs_v1[base + i]), i < cap. Written
+ * before the service value that makes the bank live, like its slots. */
+struct steer_slot_range {
+	__u32 base; /* index of slot 0 in steer_slots_v1 */
+	__u32 cap;  /* slots of the range; the bank's count is at most this */
+};
+
+/* Value of steer_slots_v1 (an array, the banks' ranges in it). */
 struct steer_slot {
 	__u32 replica_id; /* index into steer_replicas_v1 */
 };
@@ -402,8 +428,9 @@ static inline __u32 steer_hist_bucket(__u64 us)
 	return b < STEER_HIST_BUCKETS ? b : STEER_HIST_BUCKETS - 1;
 }
 
-/* Value of steer_hold_stats_v1 (array indexed by svc_id): the miss path, as
- * the agent saw it. Written by the agent only; read by status. */
+/* Value of steer_hold_stats_v2 (hash keyed by svc_id, no entry: all zero):
+ * the miss path, as the agent saw it. Written by the agent only; read by
+ * status, and by the connect hook for held_now (max_queued). */
 struct steer_hold_stats {
 	__u64 held_now;			    /* connections held right now */
 	__u64 held_total;		    /* connections ever held */
@@ -417,10 +444,10 @@ struct steer_hold_stats {
 	struct steer_hist first_attempt_us; /* arrival -> first attempt started */
 };
 
-/* Value of steer_relay_stats_v1 (array indexed by svc_id): the relays of
- * held-then-served connections, as the agent saw them. A map of its own, not
- * fields of steer_hold_stats_v1, so an agent of this version adopts a pin
- * directory that predates it. Written by the agent only; read by status. */
+/* Value of steer_relay_stats_v2 (hash keyed by svc_id, no entry: all zero):
+ * the relays of held-then-served connections, as the agent saw them. A map
+ * of its own, not fields of steer_hold_stats_v2, so an agent adopts a pin
+ * directory that predates relays. Written by the agent only; read by status. */
 struct steer_relay_stats {
 	__u64 open;	    /* relays running now */
 	__u64 started;	    /* relays ever started */
@@ -431,8 +458,9 @@ struct steer_relay_stats {
 	__u64 failed;	    /* served, but no relay could start (fds, memory): reset */
 };
 
-/* Value of steer_check_stats_v1 (array indexed by svc_id): active checks and
- * ejections of the service's replicas, as the agent saw them. Agent-only. */
+/* Value of steer_check_stats_v2 (hash keyed by svc_id, no entry: all zero):
+ * active checks and ejections of the service's replicas, as the agent saw
+ * them. Agent-only. */
 struct steer_check_stats {
 	__u64 checks;		       /* active checks completed */
 	__u64 check_failures;	       /* of which failed */
@@ -440,16 +468,34 @@ struct steer_check_stats {
 	struct steer_hist duration_us; /* check durations */
 };
 
-/* Value of steer_hold_v1 (array indexed by svc_id): where the agent's hold
- * listener for the service is, for operators. port 0: none. The connect hook
- * does not trust it: it sends a miss to the socket in steer_hold_socks_v1
- * (a SOCKMAP indexed by svc_id), which exists only while the agent holds
- * it open, at that socket's own address. */
+/*
+ * The miss path's listeners: one per address family for all TCP services.
+ * steer_hold_socks_v2 (a SOCKMAP) holds the sockets themselves and
+ * steer_hold_v2 describes them, both indexed by steer_hold_index().
+ */
+#define STEER_HOLD_FAMILIES 2 /* [0] IPv4 (127.0.0.1), [1] IPv6 ([::1]) */
+
+/* The index of family's hold listener (enum steer_family). */
+static inline __u32 steer_hold_index(__u8 family)
+{
+	return family == STEER_FAMILY_V6 ? 1 : 0;
+}
+
+/* Value of steer_hold_v2 (array indexed by steer_hold_index()): where the
+ * agent's hold listener of the family is, and what reached it, for
+ * operators and status. port 0: none. The datapath does not read it: a
+ * miss goes to the socket in steer_hold_socks_v2, which exists only while
+ * the agent holds it open, at that socket's own address. Written by the
+ * agent only. */
 struct steer_hold {
-	__be32 addr[4]; /* the agent's listener, loopback, network order */
-	__be16 port;	/* network order; 0 = none */
-	__u8 family;	/* enum steer_family */
-	__u8 pad;	/* zero */
+	__be32 addr[4];	 /* the agent's listener, loopback, network order */
+	__be16 port;	 /* network order; 0 = none */
+	__u8 family;	 /* enum steer_family */
+	__u8 pad[5];	 /* zero */
+	__u64 local;	 /* held connections of clients on this node (the connect hook) */
+	__u64 remote;	 /* held connections sk_lookup handed over: other hosts' clients
+			  * (and processes outside the cgroup) to a VIP's local route */
+	__u64 untrusted; /* connections that were not a steered miss: reset at once */
 };
 
 /*
@@ -558,12 +604,6 @@ static inline __u32 steer_bank_index(__u32 svc_id, __u32 bank)
 	return svc_id * STEER_SLOT_BANKS + bank;
 }
 
-/* Index of a slot in steer_slots_v1. */
-static inline __u32 steer_slot_index(__u32 svc_id, __u32 bank, __u32 slot)
-{
-	return (svc_id * STEER_SLOT_BANKS + bank) * STEER_MAX_SLOTS + slot;
-}
-
 /*
  * The pick rule, shared by the connect hook (bpf/sock/lb.h) and the agent's
  * miss path (agent/maps/svc_walk.c) so the two cannot drift. A pick makes
@@ -630,7 +670,9 @@ static inline __u32 steer_flow_hash(const struct steer_flow_key *k)
 	return h;
 }
 
-#define STEER_MAX_SLOT_ENTRIES (STEER_MAX_SERVICES * STEER_SLOT_BANKS * STEER_MAX_SLOTS)
+/* steer_slots_v1's default size: every replica in a live bank and in a
+ * bank being written, and one service's more (agent/config/limits.c). */
+#define STEER_MAX_SLOT_ENTRIES (2 * STEER_MAX_REPLICAS + STEER_MAX_SLOTS)
 
 _Static_assert(sizeof(struct steer_xdp_bank) == 8, "steer_xdp_bank layout changed");
 _Static_assert(sizeof(struct steer_flow_key) == 40, "steer_flow_key layout changed");
@@ -643,6 +685,7 @@ _Static_assert(sizeof(struct steer_decap_stats) == 24, "steer_decap_stats layout
 _Static_assert(sizeof(struct steer_svc_key) == 20, "steer_svc_key layout changed");
 _Static_assert(sizeof(struct steer_svc_value) == 8, "steer_svc_value layout changed");
 _Static_assert(sizeof(struct steer_slot) == 4, "steer_slot layout changed");
+_Static_assert(sizeof(struct steer_slot_range) == 8, "steer_slot_range layout changed");
 _Static_assert(sizeof(struct steer_slot_attrs) == 16, "steer_slot_attrs layout changed");
 _Static_assert(sizeof(struct steer_bank) == 24, "steer_bank layout changed");
 _Static_assert(sizeof(struct steer_replica_relayed) == 8, "steer_replica_relayed layout changed");
@@ -665,7 +708,7 @@ _Static_assert(sizeof(struct steer_replica_status) == 24, "steer_replica_status 
 _Static_assert(sizeof(struct steer_hist) == 8 * STEER_HIST_BUCKETS, "steer_hist layout changed");
 _Static_assert(sizeof(struct steer_hold_stats) == 64 + 2 * sizeof(struct steer_hist),
 	       "steer_hold_stats layout changed");
-_Static_assert(sizeof(struct steer_hold) == 20, "steer_hold layout changed");
+_Static_assert(sizeof(struct steer_hold) == 48, "steer_hold layout changed");
 _Static_assert(sizeof(struct steer_relay_stats) == 48, "steer_relay_stats layout changed");
 _Static_assert(sizeof(struct steer_check_stats) == 48 + sizeof(struct steer_hist),
 	       "steer_check_stats layout changed");

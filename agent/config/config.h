@@ -10,6 +10,7 @@
 #include "lib/addr.h"
 #include "miss/backoff.h"
 #include "bpf/steer_abi.h"
+#include "config/limits.h"
 
 #define SVC_NAME_MAX	  64
 #define SVC_NAME_ACCEPTED "1-63 characters of A-Z a-z 0-9 _ . -"
@@ -76,8 +77,9 @@ struct svc_config {
 	struct endpoint vip;
 	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	int nreplicas;
-	struct endpoint replicas[STEER_MAX_SLOTS];
-	struct replica_opts ropts[STEER_MAX_SLOTS]; /* of replicas[i], kept in step */
+	int replicas_cap;	    /* room in replicas[] and ropts[] (svc_reserve()) */
+	struct endpoint *replicas;  /* heap; NULL while replicas_cap is 0 */
+	struct replica_opts *ropts; /* of replicas[i], kept in step */
 	struct health_config health;
 	uint8_t policy;	     /* enum svc_policy: `policy`, or SVC_POLICY_DEFAULT */
 	uint32_t max_conns;  /* `max_conns`: each replica's limit, 0 = none (the default) */
@@ -114,8 +116,31 @@ struct steer_config {
 	bool prefer_local;	       /* STEER_PREFER_LOCAL */
 	uint32_t maglev_size;	       /* STEER_MAGLEV_SIZE; 0: STEER_MAGLEV_SIZE of steer_abi.h */
 	int nservices;
-	struct svc_config services[STEER_MAX_SERVICES];
+	int services_cap;	     /* room in services[] (config_add_service()) */
+	struct svc_config *services; /* heap; NULL while services_cap is 0 */
 };
+
+/*
+ * A config owns its arrays: make one with config_new() (or zero one and
+ * treat it the same), copy it with config_copy(), never with memcpy, and
+ * release it with config_free(). Sizes follow what the file holds; the
+ * limits (config/limits.h) are checked by the parser and config_validate().
+ */
+struct steer_config *config_new(void);
+void config_free(struct steer_config *cfg);  /* NULL-safe */
+void config_clear(struct steer_config *cfg); /* back to empty, arrays released */
+int config_copy(struct steer_config *dst, const struct steer_config *src); /* 0 or -ENOMEM */
+
+/* A new zeroed service at the end of cfg->services, or NULL (no memory).
+ * Pointers into cfg->services are invalid after it. */
+struct svc_config *config_add_service(struct steer_config *cfg);
+
+/* Room for n replicas in svc: 0 or -ENOMEM. */
+int svc_reserve(struct svc_config *svc, int n);
+
+/* Append replica ep with opts to svc: 0 or -ENOMEM. */
+int svc_push_replica(struct svc_config *svc, const struct endpoint *ep,
+		     const struct replica_opts *opts);
 
 /* Parse and validate a config file. Returns 0, or -1 with err in the form
  * "FILE:LINE: what is wrong: 'bad value' (accepted: ...)". Nothing is applied

@@ -26,15 +26,18 @@ int config_add_replica(struct steer_config *cfg, const char *service, const stru
 	if (config_replica_problem(cfg, svc_index(cfg, svc), svc->nreplicas, ep, NULL, err,
 				   errlen) < 0)
 		return -1;
-	if (svc->nreplicas >= STEER_MAX_SLOTS) {
+	if ((uint32_t)svc->nreplicas >= steer_limits.replicas_per_service) {
 		snprintf(err, errlen,
-			 "service '%s' has more than %d replicas (limit STEER_MAX_SLOTS=%d)",
-			 svc->name, STEER_MAX_SLOTS, STEER_MAX_SLOTS);
+			 "service '%s' has more than %u replicas (limit "
+			 "STEER_MAX_REPLICAS_PER_SERVICE=%u)",
+			 svc->name, steer_limits.replicas_per_service,
+			 steer_limits.replicas_per_service);
 		return -1;
 	}
-	memset(&svc->ropts[svc->nreplicas], 0, sizeof(svc->ropts[0]));
-	svc->ropts[svc->nreplicas].weight = 1;
-	svc->replicas[svc->nreplicas++] = *ep;
+	if (svc_push_replica(svc, ep, &(struct replica_opts){.weight = 1})) {
+		snprintf(err, errlen, "service '%s': out of memory", svc->name);
+		return -1;
+	}
 	return 0;
 }
 

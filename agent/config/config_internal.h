@@ -51,13 +51,28 @@ struct key_def {
 extern const struct key_def config_keys[CONFIG_NKEYS];
 
 /* Where things are in the file, for messages. */
-struct config_lines {
-	int vip[STEER_MAX_SERVICES];
-	int health[STEER_MAX_SERVICES];	       /* the `health` key, 0 if absent */
-	int policy[STEER_MAX_SERVICES];	       /* the `policy` key, 0 if absent */
-	int retry_initial[STEER_MAX_SERVICES]; /* retry_initial_backoff_ms, 0 if absent */
-	int replica[STEER_MAX_SERVICES][STEER_MAX_SLOTS];
+struct svc_lines {
+	int vip;
+	int health;	   /* the `health` key, 0 if absent */
+	int policy;	   /* the `policy` key, 0 if absent */
+	int retry_initial; /* retry_initial_backoff_ms, 0 if absent */
+	int *replica;	   /* of each replica, in step with svc_config.replicas */
+	int replica_cap;
 };
+
+/* One entry per service, grown with the config (config_lines_of()). */
+struct config_lines {
+	struct svc_lines *svc;
+	int cap;
+};
+
+/* The lines of service i, made room for: NULL when out of memory. */
+struct svc_lines *config_lines_of(struct config_lines *lines, int i);
+
+/* Room for the line of replica r in l: 0 or -1 (no memory). */
+int config_lines_reserve(struct svc_lines *l, int r);
+
+void config_lines_free(struct config_lines *lines);
 
 /* The parser's state, shared by the line reader (config_parse.c) and the key
  * handlers (config_keys.c). */

@@ -103,7 +103,7 @@ static int key_policy(struct parse_ctx *ctx, const struct key_def *def, const ch
 	else
 		return config_fail(ctx, ctx->lineno,
 				   "bad policy '%s' (accepted: " POLICY_ACCEPTED ")", value);
-	ctx->lines.policy[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
+	ctx->lines.svc[svc_index(ctx->cfg, ctx->svc)].policy = ctx->lineno;
 	return 0;
 }
 
@@ -114,7 +114,7 @@ static int key_vip(struct parse_ctx *ctx, const struct key_def *def, const char 
 	(void)def;
 	if (endpoint_parse(value, &ctx->svc->vip, msg, sizeof(msg)) < 0)
 		return config_fail(ctx, ctx->lineno, "vip: %s", msg);
-	ctx->lines.vip[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
+	ctx->lines.svc[svc_index(ctx->cfg, ctx->svc)].vip = ctx->lineno;
 	return 0;
 }
 
@@ -208,7 +208,7 @@ int config_parse_replica(const char *value, struct endpoint *ep, struct replica_
 static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const char *value)
 {
 	struct svc_config *svc = ctx->svc;
-	int *lines = ctx->lines.replica[svc_index(ctx->cfg, svc)];
+	struct svc_lines *lines = &ctx->lines.svc[svc_index(ctx->cfg, svc)];
 	char msg[512], buf[ADDR_STRLEN];
 	struct replica_opts opts;
 	struct endpoint ep;
@@ -221,15 +221,16 @@ static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const c
 			return config_fail(
 			    ctx, ctx->lineno,
 			    "duplicate replica %s in service '%s' (first at line %d)",
-			    endpoint_format(&ep, buf, sizeof(buf)), svc->name, lines[i]);
-	if (svc->nreplicas == STEER_MAX_SLOTS)
-		return config_fail(
-		    ctx, ctx->lineno,
-		    "service '%s' has more than %d replicas (limit STEER_MAX_SLOTS=%d)", svc->name,
-		    STEER_MAX_SLOTS, STEER_MAX_SLOTS);
-	lines[svc->nreplicas] = ctx->lineno;
-	svc->ropts[svc->nreplicas] = opts;
-	svc->replicas[svc->nreplicas++] = ep;
+			    endpoint_format(&ep, buf, sizeof(buf)), svc->name, lines->replica[i]);
+	if ((uint32_t)svc->nreplicas >= steer_limits.replicas_per_service)
+		return config_fail(ctx, ctx->lineno,
+				   "service '%s' has more than %u replicas (limit "
+				   "STEER_MAX_REPLICAS_PER_SERVICE=%u)",
+				   svc->name, steer_limits.replicas_per_service,
+				   steer_limits.replicas_per_service);
+	if (config_lines_reserve(lines, svc->nreplicas) || svc_push_replica(svc, &ep, &opts))
+		return config_fail(ctx, ctx->lineno, "out of memory at service '%s'", svc->name);
+	lines->replica[svc->nreplicas - 1] = ctx->lineno;
 	return 0;
 }
 
@@ -374,7 +375,7 @@ static int key_health(struct parse_ctx *ctx, const struct key_def *def, const ch
 				   "bad health '%s' (accepted: " HEALTH_ACCEPTED ")", value);
 	}
 	h->set.kind = true;
-	ctx->lines.health[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
+	ctx->lines.svc[svc_index(ctx->cfg, ctx->svc)].health = ctx->lineno;
 	return 0;
 }
 

@@ -65,7 +65,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	if (!ctx->key_line[k])
 		ctx->key_line[k] = ctx->lineno;
 	if (config_keys[k].value_off == offsetof(struct svc_config, retry.initial_ms))
-		ctx->lines.retry_initial[svc_index(ctx->cfg, ctx->svc)] = ctx->lineno;
+		ctx->lines.svc[svc_index(ctx->cfg, ctx->svc)].retry_initial = ctx->lineno;
 	return config_keys[k].handle(ctx, &config_keys[k], value) == 0;
 }
 
@@ -96,19 +96,19 @@ static int section_begin(struct parse_ctx *ctx, const char *text, int len)
 		return config_fail(ctx, ctx->lineno,
 				   "bad service name '%.*s' (accepted: " SVC_NAME_ACCEPTED ")",
 				   (int)(end - name), name);
-	for (int i = 0; i < cfg->nservices; i++)
-		if ((int)strlen(cfg->services[i].name) == name_len &&
-		    strncmp(cfg->services[i].name, name, (size_t)name_len) == 0)
-			return config_fail(ctx, ctx->lineno,
-					   "duplicate service '%.*s' (first at line %d)", name_len,
-					   name, cfg->services[i].line);
-	if (cfg->nservices == STEER_MAX_SERVICES)
+	/* Duplicate names are found after the last line (config_validate()),
+	 * through a sorted index: a walk of every earlier section here would
+	 * cost n^2 / 2 comparisons, seconds at 65,536 services. */
+	if ((uint32_t)cfg->nservices >= steer_limits.services)
 		return config_fail(
 		    ctx, ctx->lineno,
-		    "more than %d services (limit STEER_MAX_SERVICES=%d) at service '%.*s'",
-		    STEER_MAX_SERVICES, STEER_MAX_SERVICES, name_len, name);
+		    "more than %u services (limit STEER_MAX_SERVICES=%u) at service '%.*s'",
+		    steer_limits.services, steer_limits.services, name_len, name);
 
-	svc = &cfg->services[cfg->nservices++];
+	svc = config_add_service(cfg);
+	if (!svc || !config_lines_of(&ctx->lines, cfg->nservices - 1))
+		return config_fail(ctx, ctx->lineno, "out of memory at service '%.*s'", name_len,
+				   name);
 	memcpy(svc->name, name, (size_t)name_len);
 	svc->name[name_len] = '\0';
 	svc->line = ctx->lineno;
@@ -193,7 +193,7 @@ int config_parse_string(const char *text, const char *name, struct steer_config 
 		snprintf(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
-	memset(cfg, 0, sizeof(*cfg));
+	config_clear(cfg);
 	ctx->name = name;
 	ctx->text = text;
 	ctx->pos = text;
@@ -223,6 +223,7 @@ int config_parse_string(const char *text, const char *name, struct steer_config 
 	}
 
 	ret = ctx->err_line ? -1 : 0;
+	config_lines_free(&ctx->lines);
 	free(ctx);
 	return ret;
 }

@@ -20,7 +20,7 @@ static const char *family_name(uint8_t family)
  * not known (a config built in memory or edited at runtime). */
 static int vip_line(const struct steer_config *cfg, const struct config_lines *lines, int i)
 {
-	return lines ? lines->vip[i] : cfg->services[i].line;
+	return lines ? lines->svc[i].vip : cfg->services[i].line;
 }
 
 /* The services sorted by VIP, so a replica is checked against every VIP in
@@ -29,6 +29,9 @@ static int vip_line(const struct steer_config *cfg, const struct config_lines *l
 struct vip_index {
 	const struct steer_config *cfg;
 	int *svc; /* service indexes, by VIP; NULL: none built (walk instead) */
+	/* Per service: the first earlier one with the same VIP and protocol,
+	 * or with the same name; -1 for none. NULL: not built (walk). */
+	int *same_vip, *same_name;
 };
 
 static int endpoint_cmp(const struct endpoint *a, const struct endpoint *b)
@@ -49,15 +52,74 @@ static int by_vip(const void *a, const void *b, void *arg)
 	return c ? c : (i > j) - (i < j);
 }
 
+static int by_name(const void *a, const void *b, void *arg)
+{
+	const struct steer_config *cfg = arg;
+	int i = *(const int *)a, j = *(const int *)b;
+	int c = strcmp(cfg->services[i].name, cfg->services[j].name);
+
+	return c ? c : (i > j) - (i < j);
+}
+
+/* same_vip[] and same_name[] from the sorted orders: within a run of equal
+ * keys the indexes ascend, so the run's first (of the protocol) is the
+ * first earlier service. */
+static void dup_index_build(struct vip_index *x, const struct steer_config *cfg)
+{
+	size_t n = (size_t)(cfg->nservices ? cfg->nservices : 1);
+	int *order = malloc(n * sizeof(*order));
+
+	x->same_vip = malloc(n * sizeof(*x->same_vip));
+	x->same_name = malloc(n * sizeof(*x->same_name));
+	if (!order || !x->same_vip || !x->same_name) {
+		free(x->same_vip);
+		free(x->same_name);
+		x->same_vip = x->same_name = NULL;
+		free(order);
+		return;
+	}
+	for (int k = 0, first[2] = {-1, -1}; k < cfg->nservices; k++) {
+		int i = x->svc[k], u = cfg->services[i].proto == IPPROTO_UDP;
+
+		if (k && endpoint_cmp(&cfg->services[x->svc[k - 1]].vip, &cfg->services[i].vip))
+			first[0] = first[1] = -1;
+		x->same_vip[i] = first[u];
+		if (first[u] < 0)
+			first[u] = i;
+	}
+	for (int i = 0; i < cfg->nservices; i++)
+		order[i] = i;
+	qsort_r(order, (size_t)cfg->nservices, sizeof(*order), by_name, (void *)cfg);
+	for (int k = 0, first = -1; k < cfg->nservices; k++) {
+		int i = order[k];
+
+		if (k && strcmp(cfg->services[order[k - 1]].name, cfg->services[i].name))
+			first = -1;
+		x->same_name[i] = first;
+		if (first < 0)
+			first = i;
+	}
+	free(order);
+}
+
 static void vip_index_build(struct vip_index *x, const struct steer_config *cfg)
 {
 	x->cfg = cfg;
+	x->same_vip = x->same_name = NULL;
 	x->svc = malloc((size_t)(cfg->nservices ? cfg->nservices : 1) * sizeof(*x->svc));
 	if (!x->svc)
 		return; /* the walk still gives the same answers */
 	for (int i = 0; i < cfg->nservices; i++)
 		x->svc[i] = i;
 	qsort_r(x->svc, (size_t)cfg->nservices, sizeof(*x->svc), by_vip, (void *)cfg);
+	dup_index_build(x, cfg);
+}
+
+static void vip_index_free(struct vip_index *x)
+{
+	free(x->svc);
+	free(x->same_vip);
+	free(x->same_name);
 }
 
 /* The first service (in config order) whose VIP is ep, or -1. */
@@ -98,7 +160,7 @@ static int replica_problem(const struct steer_config *cfg, int si, int ri,
 			continue;
 		endpoint_format(ep, a, sizeof(a));
 		if (lines)
-			snprintf(at, sizeof(at), " (first at line %d)", lines->replica[si][r]);
+			snprintf(at, sizeof(at), " (first at line %d)", lines->svc[si].replica[r]);
 		snprintf(msg, len, "duplicate replica %s in service '%s'%s", a, svc->name, at);
 		return -1;
 	}
@@ -140,7 +202,7 @@ static int policy_problem(const struct steer_config *cfg, int i, const struct co
 			  const char *name, char *err, size_t errlen)
 {
 	const struct svc_config *svc = &cfg->services[i];
-	int line = lines && lines->policy[i] ? lines->policy[i] : svc->line;
+	int line = lines && lines->svc[i].policy ? lines->svc[i].policy : svc->line;
 
 	if (svc->policy != SVC_POLICY_DEFAULT && svc->policy != SVC_POLICY_P2C &&
 	    svc->policy != SVC_POLICY_RANDOM)
@@ -166,7 +228,7 @@ static int limits_problem(const struct steer_config *cfg, int i, const struct co
 
 	for (int r = 0; r < svc->nreplicas; r++) {
 		const struct replica_opts *o = &svc->ropts[r];
-		int line = lines ? lines->replica[i][r] : svc->line;
+		int line = lines ? lines->svc[i].replica[r] : svc->line;
 
 		endpoint_format(&svc->replicas[r], buf, sizeof(buf));
 		if (o->weight > WEIGHT_MAX ||
@@ -199,7 +261,7 @@ static int health_problem(const struct steer_config *cfg, int i, const struct co
 {
 	const struct svc_config *svc = &cfg->services[i];
 	const struct health_config *h = &svc->health;
-	int line = lines && lines->health[i] ? lines->health[i] : svc->line;
+	int line = lines && lines->svc[i].health ? lines->svc[i].health : svc->line;
 
 	if (h->kind == HEALTH_KIND_HTTP && svc->proto == IPPROTO_UDP)
 		return config_report(
@@ -291,7 +353,7 @@ static int retry_problem(const struct steer_config *cfg, int i, const struct con
 {
 	const struct svc_config *svc = &cfg->services[i];
 	struct backoff_params p = svc->retry;
-	int line = lines && lines->retry_initial[i] ? lines->retry_initial[i] : svc->line;
+	int line = lines && lines->svc[i].retry_initial ? lines->svc[i].retry_initial : svc->line;
 	char msg[512];
 
 	if (!svc->retry_filled) {
@@ -314,8 +376,8 @@ static int retry_problem(const struct steer_config *cfg, int i, const struct con
 
 /* What the parser rules out line by line (name, duplicates, protocol,
  * replica count); only an in-memory config can get here with these wrong. */
-static int service_problem(const struct steer_config *cfg, int i, const char *name, char *err,
-			   size_t errlen)
+static int service_problem(const struct steer_config *cfg, int i, const struct vip_index *x,
+			   const char *name, char *err, size_t errlen)
 {
 	const struct svc_config *svc = &cfg->services[i];
 
@@ -323,7 +385,7 @@ static int service_problem(const struct steer_config *cfg, int i, const char *na
 		return config_report(err, errlen, name, svc->line,
 				     "bad service name '%.*s' (accepted: " SVC_NAME_ACCEPTED ")",
 				     SVC_NAME_MAX - 1, svc->name);
-	for (int j = 0; j < i; j++) {
+	for (int j = x->same_name ? x->same_name[i] : 0; j >= 0 && j < i; j++) {
 		char at[32] = "";
 
 		if (strcmp(cfg->services[j].name, svc->name) != 0)
@@ -339,19 +401,20 @@ static int service_problem(const struct steer_config *cfg, int i, const char *na
 				     svc->proto);
 	if (svc->nreplicas < 0)
 		return config_report(err, errlen, name, svc->line,
-				     "service '%s' has %d replicas (accepted: 0-%d)", svc->name,
-				     svc->nreplicas, STEER_MAX_SLOTS);
-	if (svc->nreplicas > STEER_MAX_SLOTS)
+				     "service '%s' has %d replicas (accepted: 0-%u)", svc->name,
+				     svc->nreplicas, steer_limits.replicas_per_service);
+	if ((uint32_t)svc->nreplicas > steer_limits.replicas_per_service)
 		return config_report(err, errlen, name, svc->line,
-				     "service '%s' has more than %d replicas (limit "
-				     "STEER_MAX_SLOTS=%d)",
-				     svc->name, STEER_MAX_SLOTS, STEER_MAX_SLOTS);
+				     "service '%s' has more than %u replicas (limit "
+				     "STEER_MAX_REPLICAS_PER_SERVICE=%u)",
+				     svc->name, steer_limits.replicas_per_service,
+				     steer_limits.replicas_per_service);
 	return 0;
 }
 
 /* Service i has a vip, and no earlier service of its protocol has it too. */
 static int vip_problem(const struct steer_config *cfg, int i, const struct config_lines *lines,
-		       const char *name, char *err, size_t errlen)
+		       const struct vip_index *x, const char *name, char *err, size_t errlen)
 {
 	const struct svc_config *svc = &cfg->services[i];
 	char a[ADDR_STRLEN];
@@ -360,7 +423,7 @@ static int vip_problem(const struct steer_config *cfg, int i, const struct confi
 		return config_report(err, errlen, name, svc->line,
 				     "service '%s' has no vip (accepted: vip = " ADDR_ACCEPTED ")",
 				     svc->name);
-	for (int j = 0; j < i; j++) {
+	for (int j = x->same_vip ? x->same_vip[i] : 0; j >= 0 && j < i; j++) {
 		const struct svc_config *o = &cfg->services[j];
 		char at[32] = "";
 
@@ -383,16 +446,16 @@ int config_validate_lines(const struct steer_config *cfg, const struct config_li
 	char msg[512];
 	int ret = 0;
 
-	if (cfg->nservices < 0 || cfg->nservices > STEER_MAX_SERVICES)
+	if (cfg->nservices < 0 || (uint32_t)cfg->nservices > steer_limits.services)
 		return config_report(err, errlen, name, 0,
-				     "%d services (limit STEER_MAX_SERVICES=%d)", cfg->nservices,
-				     STEER_MAX_SERVICES);
+				     "%d services (limit STEER_MAX_SERVICES=%u)", cfg->nservices,
+				     steer_limits.services);
 	vip_index_build(&vips, cfg);
 	for (int i = 0; i < cfg->nservices && ret == 0; i++) {
 		const struct svc_config *svc = &cfg->services[i];
 
-		if (service_problem(cfg, i, name, err, errlen) < 0 ||
-		    vip_problem(cfg, i, lines, name, err, errlen) < 0 ||
+		if (service_problem(cfg, i, &vips, name, err, errlen) < 0 ||
+		    vip_problem(cfg, i, lines, &vips, name, err, errlen) < 0 ||
 		    health_problem(cfg, i, lines, name, err, errlen) < 0 ||
 		    policy_problem(cfg, i, lines, name, err, errlen) < 0 ||
 		    limits_problem(cfg, i, lines, name, err, errlen) < 0 ||
@@ -404,10 +467,11 @@ int config_validate_lines(const struct steer_config *cfg, const struct config_li
 		for (int r = 0; r < svc->nreplicas && ret == 0; r++)
 			if (replica_problem(cfg, i, r, &svc->replicas[r], lines, &vips, msg,
 					    sizeof(msg)) < 0)
-				ret = config_report(err, errlen, name,
-						    lines ? lines->replica[i][r] : 0, "%s", msg);
+				ret =
+				    config_report(err, errlen, name,
+						  lines ? lines->svc[i].replica[r] : 0, "%s", msg);
 	}
-	free(vips.svc);
+	vip_index_free(&vips);
 	return ret;
 }
 

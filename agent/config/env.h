@@ -39,8 +39,12 @@ struct steer_env {
 	uint32_t relay_max; /* STEER_RELAY_MAX: relays at once, default 4096 */
 	uint32_t
 	    relay_idle_ms; /* STEER_RELAY_IDLE_MS: reset an idle relay, default 600000; 0 = never */
-	char metrics_addr[64];	/* STEER_METRICS_ADDR: ADDR:PORT, "" = off */
-	bool log_json;		/* STEER_LOG_FORMAT: json instead of text */
+	/* Capacity of the maps (config/limits.h), default steer_abi.h's. */
+	uint32_t max_services;		   /* STEER_MAX_SERVICES */
+	uint32_t max_replicas_per_service; /* STEER_MAX_REPLICAS_PER_SERVICE */
+	uint32_t max_replicas;		   /* STEER_MAX_REPLICAS */
+	char metrics_addr[64];		   /* STEER_METRICS_ADDR: ADDR:PORT, "" = off */
+	bool log_json;			   /* STEER_LOG_FORMAT: json instead of text */
 	char control_group[64]; /* STEER_CONTROL_GROUP: also admitted to the control socket */
 	/* The XDP path. STEER_XDP_IFACES: interface names joined by ',', as
 	 * given (env_ifaces_next() walks them); "" = no XDP. */

@@ -39,7 +39,7 @@ int cmd_status(const struct steer_env *env, bool json)
 
 int cmd_check_config(const struct steer_env *env, const char *config_path)
 {
-	struct steer_config *cfg = calloc(1, sizeof(*cfg));
+	struct steer_config *cfg = config_new();
 	char err[ERRLEN];
 
 	if (!cfg) {
@@ -49,7 +49,7 @@ int cmd_check_config(const struct steer_env *env, const char *config_path)
 	if (config_load(config_path, cfg, err, sizeof(err)) ||
 	    config_apply_env(cfg, env, err, sizeof(err))) {
 		log_err("%s", err);
-		free(cfg);
+		config_free(cfg);
 		return EXIT_INVALID;
 	}
 	printf("# environment\n");
@@ -58,7 +58,7 @@ int cmd_check_config(const struct steer_env *env, const char *config_path)
 	config_print(cfg, stdout);
 	printf("\n");
 	config_print_retry_schedules(cfg, stdout);
-	free(cfg);
+	config_free(cfg);
 	return 0;
 }
 

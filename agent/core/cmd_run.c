@@ -24,6 +24,7 @@
 #include "maps/map_fds.h"
 #include "observe/metrics.h"
 #include "maps/reconcile.h"
+#include "maps/stats_upgrade.h"
 #include "maps/sysprep.h"
 #include "registry/registry.h"
 #include "registry/registry_status.h"
@@ -151,7 +152,7 @@ static void on_tables(struct ev_loop *loop, ev_timer *w, int revents)
  * miss path of remote clients); without it, none of steer's. */
 static void sync_vip_routes(const struct agent *a, const struct steer_config *cfg)
 {
-	struct endpoint *vips = calloc(STEER_MAX_SERVICES, sizeof(*vips));
+	struct endpoint *vips = calloc((size_t)cfg->nservices + 1, sizeof(*vips));
 	char err[ERRLEN];
 	size_t n = 0;
 
@@ -219,16 +220,21 @@ static void warn_unchecked_udp(const struct steer_config *prev, const struct ste
 }
 
 /* Write next into the maps; on success it becomes the running config. */
-static int apply_config(struct agent *a, const struct steer_config *next, const char *what,
-			char *err, size_t errlen)
+static int apply_config(struct agent *a, struct steer_config *next, const char *what, char *err,
+			size_t errlen)
 {
 	struct reconcile_result res;
 
 	if (reconcile(&a->ops, &a->rs, next, &res, err, errlen))
 		return -1;
 	warn_unchecked_udp(next != a->cfg ? a->cfg : NULL, next);
-	if (next != a->cfg)
-		memcpy(a->cfg, next, sizeof(*a->cfg));
+	if (next != a->cfg) {
+		/* next takes the old config, for its owner to free. */
+		struct steer_config old = *a->cfg;
+
+		*a->cfg = *next;
+		*next = old;
+	}
 	log_event("%s applied: services added=%d changed=%d removed=%d unchanged=%d, "
 		  "replicas added=%d retired=%d",
 		  what, res.added, res.changed, res.removed, res.unchanged, res.replicas_added,
@@ -269,14 +275,14 @@ static void registry_applied(struct agent *a)
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct agent *a = w->data;
-	struct steer_config *next = calloc(1, sizeof(*next));
+	struct steer_config *next = config_new();
 	char err[ERRLEN];
 
 	(void)loop;
 	(void)revents;
 	if (!a->running) {
 		log_warn("SIGHUP ignored: the registry's first listing has not come yet");
-		free(next);
+		config_free(next);
 		return;
 	}
 	log_event("SIGHUP: reloading %s", a->config_path ? a->config_path : "(no config file)");
@@ -289,7 +295,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 		log_err("reload refused, keeping the running config: %s", err);
 	else if (a->store)
 		registry_applied(a);
-	free(next);
+	config_free(next);
 }
 
 /* The registry's keys changed: rebuild and apply once, from the loop. */
@@ -306,7 +312,7 @@ static void on_registry_changed(void *arg)
 static void on_registry_apply(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
-	struct steer_config *next = malloc(sizeof(*next));
+	struct steer_config *next = config_new();
 	struct registry_state st;
 	char err[ERRLEN], what[64];
 
@@ -321,7 +327,7 @@ static void on_registry_apply(struct ev_loop *loop, ev_timer *w, int revents)
 		log_err("registry change refused, keeping the running config: %s", err);
 	else
 		registry_applied(a);
-	free(next);
+	config_free(next);
 }
 
 static void on_registry_status(struct ev_loop *loop, ev_timer *w, int revents)
@@ -366,12 +372,12 @@ static int on_control(void *arg, const struct control_cmd *cmd, char *reply, siz
 						      : "undrained");
 		return ret;
 	}
-	next = malloc(sizeof(*next));
-	if (!next) {
+	next = config_new();
+	if (!next || config_copy(next, a->cfg)) {
+		config_free(next);
 		snprintf(reply, len, "out of memory");
 		return -1;
 	}
-	memcpy(next, a->cfg, sizeof(*next));
 	if (cmd->verb == CONTROL_ADD)
 		ret = config_add_replica(next, cmd->service, &cmd->replica, err, sizeof(err));
 	else
@@ -385,7 +391,7 @@ static int on_control(void *arg, const struct control_cmd *cmd, char *reply, siz
 			 cmd->verb == CONTROL_ADD ? "added" : "removed", addr, cmd->service);
 	log_info("control: replica %s %s %s: %s", cmd->verb == CONTROL_ADD ? "add" : "remove",
 		 cmd->service, addr, ret ? err : "ok");
-	free(next);
+	config_free(next);
 	return ret;
 }
 
@@ -559,7 +565,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 
 	seed_random();
 	map_fds_init(&a.fds);
-	a.cfg = calloc(1, sizeof(*a.cfg));
+	a.cfg = config_new();
 	if (!a.cfg) {
 		log_err("out of memory");
 		return 1;
@@ -567,19 +573,19 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 	/* Validate everything before touching the kernel: nothing half-applied. */
 	if (load_config(&a, a.cfg, err, sizeof(err))) {
 		log_err("%s", err);
-		free(a.cfg);
+		config_free(a.cfg);
 		return EXIT_INVALID;
 	}
 	if (env->registry[0] && registry_tls_from_env(env, &a.tls, err, sizeof(err))) {
 		log_err("%s", err);
 		free(a.file_text);
-		free(a.cfg);
+		config_free(a.cfg);
 		return EXIT_INVALID;
 	}
 	if (env->registry[0] && !(a.store = registry_store_new(env->registry_prefix))) {
 		log_err("out of memory");
 		free(a.file_text);
-		free(a.cfg);
+		config_free(a.cfg);
 		return 1;
 	}
 	if (env->control_group[0]) {
@@ -591,7 +597,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 				env->control_group);
 			registry_store_free(a.store);
 			free(a.file_text);
-			free(a.cfg);
+			config_free(a.cfg);
 			return EXIT_INVALID;
 		}
 		control_gid = g->gr_gid;
@@ -605,6 +611,10 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("cannot open the maps pinned under %s: %s", env->bpffs, strerror(errno));
 		goto cleanup;
 	}
+	/* An upgrade: the counters of an older version's stats arrays, before
+	 * reconcile zeroes the ids it gives to new services and before the
+	 * arrays are pruned. A failure costs counters only, never the run. */
+	stats_upgrade_from_v1(env->bpffs, &a.fds);
 	map_ops_init(&a.ops, &a.fds);
 	a.loop = ev_default_loop(EVFLAG_SIGNALFD);
 	ev_init(&a.sweep, on_sweep);
@@ -626,6 +636,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 			goto cleanup;
 		}
 	}
+	a.rs.legacy_stride = dp.legacy_slot_stride;
 	if (apply_config(&a, a.cfg, "config", err, sizeof(err))) {
 		log_err("cannot apply config: %s", err);
 		goto cleanup;
@@ -644,6 +655,8 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("%s", err);
 		goto cleanup;
 	}
+	/* The programs that read the fixed slot layout are gone. */
+	a.rs.legacy_stride = 0;
 	datapath_prune_old_maps(env->bpffs);
 
 	a.dp = &dp;
@@ -723,6 +736,6 @@ cleanup:
 	xdp_path_close(&a.xdp);
 	if (cgfd >= 0)
 		close(cgfd);
-	free(a.cfg);
+	config_free(a.cfg);
 	return a.status;
 }

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/limits.h"
+
 #include "core/commands.h"
 #include "config/env.h"
 #include "lib/log.h"
@@ -130,6 +132,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "steer: error: %s\n", err);
 		return EXIT_INVALID;
 	}
+	steer_limits_set(
+	    &(struct steer_limits){.services = env.max_services,
+				   .replicas_per_service = env.max_replicas_per_service,
+				   .replicas = env.max_replicas});
 	log_set_level(env.log_level);
 	log_set_json(env.log_json);
 	log_route_libbpf();

@@ -47,8 +47,9 @@ struct checker {
 	const struct map_ops *maps;
 	uint64_t started_mono_ns;
 	struct replica_rec *recs[STEER_MAX_REPLICAS];
-	/* Per service, mirrored into steer_check_stats_v1; loaded from the map
-	 * the first time a service is seen, so counters survive restarts. */
+	/* Per service, mirrored into steer_check_stats_v2; loaded from the map
+	 * the first time a service is seen, so counters survive restarts, and
+	 * forgotten when it leaves the config (see forget_gone_services()). */
 	struct steer_check_stats stats[STEER_MAX_SERVICES];
 	bool stats_loaded[STEER_MAX_SERVICES];
 	/* The services whose stats changed since the last flush (queued[id]:
@@ -617,7 +618,7 @@ static void adopt(struct checker *c, uint32_t id, uint32_t svc_id, const struct 
 	}
 }
 
-static int sync_service(struct checker *c, const struct svc_config *sc)
+static int sync_service(struct checker *c, const struct svc_config *sc, bool *live)
 {
 	struct steer_svc_key key;
 	struct svc_members set;
@@ -627,20 +628,45 @@ static int sync_service(struct checker *c, const struct svc_config *sc)
 	ret = svc_read_members(c->maps, &key, &set);
 	if (ret)
 		return ret;
+	if (live && set.val.svc_id < STEER_MAX_SERVICES)
+		live[set.val.svc_id] = true;
 	for (uint32_t i = 0; i < set.n; i++)
 		adopt(c, set.m[i].id, set.val.svc_id, &set.m[i].r, sc);
 	return set.unreadable ? -EUCLEAN : 0;
 }
 
+/*
+ * The services this agent loaded stats for that are no longer in the
+ * config: their entries are deleted (zero is no entry), so the id a later
+ * service gets starts from zero and an idle id costs no memory. Pending
+ * writes go first, so none lands after the delete.
+ */
+static void forget_gone_services(struct checker *c, const bool *live)
+{
+	static const struct steer_check_stats zero;
+
+	flush_stats(c);
+	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++) {
+		if (!c->stats_loaded[i] || live[i])
+			continue;
+		c->stats[i] = zero;
+		c->stats_loaded[i] = false;
+		write_stats(c, i);
+	}
+}
+
 int checker_sync(struct checker *c, const struct steer_config *cfg)
 {
+	/* Without it (no memory), stats of removed services stay until their
+	 * id is given to another service (reconcile resets it then). */
+	bool *live = calloc(STEER_MAX_SERVICES, sizeof(*live));
 	int ret = 0;
 
 	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++)
 		if (c->recs[i])
 			c->recs[i]->seen = false;
 	for (int i = 0; i < cfg->nservices; i++) {
-		int err = sync_service(c, &cfg->services[i]);
+		int err = sync_service(c, &cfg->services[i], live);
 
 		if (err) {
 			log_err("service %s: cannot read its replicas back: %s",
@@ -654,6 +680,9 @@ int checker_sync(struct checker *c, const struct steer_config *cfg)
 			c->recs[i] = NULL;
 		}
 	}
+	if (live && !ret) /* a service not read back might still be live */
+		forget_gone_services(c, live);
+	free(live);
 	return ret;
 }
 

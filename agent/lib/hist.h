@@ -1,5 +1,5 @@
 /* Helpers over struct steer_hist (bpf/steer_abi.h), the log-linear histogram
- * of microseconds in steer_hold_stats_v1: record, count, percentiles.
+ * of microseconds in steer_hold_stats_v2: record, count, percentiles.
  *
  * Resolution: bucket 0 holds 0 us; above that each power of two is split in
  * two buckets, [2^k, 1.5 * 2^k) and [1.5 * 2^k, 2^(k+1)), and everything from

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "maps/kfeatures.h"
+#include "maps/map_sizes.h"
 #include "xdp/vip_routes.h"
 #include "xdp/xdp_path.h"
 #include "lib/log.h"
@@ -119,8 +120,10 @@ int datapath_load(struct datapath *dp, const char *pin_dir, uint32_t eject_after
 	}
 	dp->skel->rodata->eject_after_failures = eject_after_failures;
 	ret = datapath_size_legacy_revnat(dp->skel->maps.steer_revnat_v1, pin_dir);
+	if (!ret)
+		ret = map_sizes_apply(dp->skel->obj, pin_dir, 1, &dp->legacy_slot_stride);
 	if (ret) {
-		snprintf(err, errlen, "cannot size %s: %s", STEER_MAP_REVNAT, strerror(-ret));
+		snprintf(err, errlen, "cannot size the maps: %s", strerror(-ret));
 		steer_bpf__destroy(dp->skel);
 		dp->skel = NULL;
 		return -1;
@@ -424,6 +427,12 @@ int datapath_down(const char *pin_dir, char *err, size_t errlen)
 			log_warn("cannot remove %s: %s", path, strerror(errno));
 	}
 	steer_bpf__destroy(skel);
+	/* Maps of an older version that no agent of this one has pruned. */
+	if (access(pin_dir, F_OK) == 0) {
+		int old = datapath_prune_old_maps(pin_dir);
+
+		removed += old > 0 ? old : 0;
+	}
 	if (rmdir(pin_dir) && errno != ENOENT) {
 		snprintf(err, errlen, "removed %d pins, but %s is not empty: %s", removed, pin_dir,
 			 strerror(errno));

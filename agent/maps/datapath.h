@@ -11,8 +11,11 @@ struct bpf_link;
 
 struct datapath {
 	struct steer_bpf *skel;
-	int adopted;				/* links found pinned and updated in place */
-	int attached;				/* links created by this run */
+	int adopted;  /* links found pinned and updated in place */
+	int attached; /* links created by this run */
+	/* Nonzero: the pinned slots are laid out as before slot ranges, with
+	 * this stride (maps/slot_space.h), until the new programs run. */
+	uint32_t legacy_slot_stride;
 	struct bpf_link *sweep_udp, *sweep_tcp; /* iterators, this process's own */
 };
 

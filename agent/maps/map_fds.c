@@ -16,6 +16,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "maps/slot_space.h"
+
 static int neg_errno(int ret)
 {
 	return ret < 0 ? -errno : 0;
@@ -62,35 +64,100 @@ static struct map_fds *F(void *ctx)
 HASH_MAP_OPS(svc, svc, struct steer_svc_key, struct steer_svc_value)
 HASH_MAP_OPS(backend, backends, struct steer_backend_key, struct steer_backend)
 ARRAY_MAP_OPS(slot, slots, struct steer_slot)
+ARRAY_MAP_PUT(range, slot_ranges, struct steer_slot_range)
+
+static int range_get(void *ctx, uint32_t idx, struct steer_slot_range *r)
+{
+	if (F(ctx)->slot_ranges < 0) {
+		*r = slot_space_fixed(STEER_LEGACY_SLOT_STRIDE, idx / STEER_SLOT_BANKS,
+				      idx % STEER_SLOT_BANKS);
+		return 0;
+	}
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->slot_ranges, &idx, r));
+}
 ARRAY_MAP_OPS(replica, replicas, struct steer_replica)
 ARRAY_MAP_OPS(name, names, struct steer_svc_name)
 ARRAY_MAP_OPS(status, replica_status, struct steer_replica_status)
-ARRAY_MAP_OPS(check_stats, check_stats, struct steer_check_stats)
-ARRAY_MAP_OPS(hold_stats, hold_stats, struct steer_hold_stats)
-ARRAY_MAP_PUT(hold, hold, struct steer_hold)
 
-/* Added after the first release: absent from an older agent's pin dir. */
-static int relay_stats_get(void *ctx, uint32_t id, struct steer_relay_stats *val)
+static bool all_zero(const void *p, size_t n)
 {
-	if (F(ctx)->relay_stats < 0)
-		return -ENOENT;
-	return neg_errno(bpf_map_lookup_elem(F(ctx)->relay_stats, &id, val));
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
 }
 
-ARRAY_MAP_PUT(relay_stats, relay_stats, struct steer_relay_stats)
+/*
+ * The per-service stats hashes (steer_*_stats_v2): an entry only for a
+ * service with a non-zero counter. A missing entry, or a map missing from
+ * a reader's pin dir (an older agent's), reads as zero with -ENOENT; a
+ * zero value deletes the entry, so an idle service costs no memory.
+ */
+static int stats_get(int fd, uint32_t id, void *val, size_t size)
+{
+	int ret = fd < 0 ? -ENOENT : neg_errno(bpf_map_lookup_elem(fd, &id, val));
 
-static int hold_sock_put(void *ctx, uint32_t svc_id, int listen_fd)
+	if (ret)
+		memset(val, 0, size);
+	return ret;
+}
+
+static int stats_put(int fd, uint32_t id, const void *val, size_t size)
+{
+	int ret;
+
+	if (!all_zero(val, size))
+		return neg_errno(bpf_map_update_elem(fd, &id, val, BPF_ANY));
+	ret = neg_errno(bpf_map_delete_elem(fd, &id));
+	return ret == -ENOENT ? 0 : ret;
+}
+
+#define STATS_MAP_OPS(op, fd, value_t)                                                             \
+	static int op##_get(void *ctx, uint32_t id, value_t *val)                                  \
+	{                                                                                          \
+		return stats_get(F(ctx)->fd, id, val, sizeof(*val));                               \
+	}                                                                                          \
+	static int op##_put(void *ctx, uint32_t id, const value_t *val)                            \
+	{                                                                                          \
+		return stats_put(F(ctx)->fd, id, val, sizeof(*val));                               \
+	}
+
+STATS_MAP_OPS(check_stats, check_stats, struct steer_check_stats)
+STATS_MAP_OPS(hold_stats, hold_stats, struct steer_hold_stats)
+STATS_MAP_OPS(relay_stats, relay_stats, struct steer_relay_stats)
+
+/* steer_hold_v2 and steer_hold_socks_v2 replaced the per-service maps of
+ * older agents: a reader of such a pin dir finds neither. */
+static int hold_get(void *ctx, uint32_t idx, struct steer_hold *h)
+{
+	if (F(ctx)->hold < 0)
+		return -ENOENT;
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->hold, &idx, h));
+}
+
+ARRAY_MAP_PUT(hold, hold, struct steer_hold)
+
+static int hold_sock_put(void *ctx, uint32_t idx, int listen_fd)
 {
 	uint64_t fd = (uint64_t)listen_fd; /* a SOCKMAP takes the socket's fd */
 
-	return neg_errno(bpf_map_update_elem(F(ctx)->hold_socks, &svc_id, &fd, BPF_ANY));
+	return neg_errno(bpf_map_update_elem(F(ctx)->hold_socks, &idx, &fd, BPF_ANY));
 }
 
-static int hold_sock_del(void *ctx, uint32_t svc_id)
+static int hold_sock_del(void *ctx, uint32_t idx)
 {
-	int ret = neg_errno(bpf_map_delete_elem(F(ctx)->hold_socks, &svc_id));
+	int ret = neg_errno(bpf_map_delete_elem(F(ctx)->hold_socks, &idx));
 
 	return ret == -ENOENT ? 0 : ret;
+}
+
+static int sock_get(void *ctx, uint64_t cookie, struct steer_sock *rec)
+{
+	if (F(ctx)->socks < 0)
+		return -ENOENT;
+	return neg_errno(bpf_map_lookup_elem(F(ctx)->socks, &cookie, rec));
 }
 
 bool endpoint_is_local(const struct endpoint *ep)
@@ -211,10 +278,19 @@ static int percpu_zero(int fd, uint32_t key, size_t value_size)
 
 static int svc_stats_reset(void *ctx, uint32_t svc_id)
 {
+	static const struct steer_check_stats no_checks;
+	static const struct steer_hold_stats no_holds;
+	static const struct steer_relay_stats no_relays;
 	int ret = percpu_zero(F(ctx)->svc_stats, svc_id, sizeof(struct steer_svc_stats));
 
 	if (!ret && F(ctx)->lb_stats >= 0)
 		ret = percpu_zero(F(ctx)->lb_stats, svc_id, sizeof(struct steer_svc_lb_stats));
+	if (!ret)
+		ret = check_stats_put(ctx, svc_id, &no_checks);
+	if (!ret)
+		ret = hold_stats_put(ctx, svc_id, &no_holds);
+	if (!ret)
+		ret = relay_stats_put(ctx, svc_id, &no_relays);
 	return ret;
 }
 
@@ -498,10 +574,8 @@ static const struct {
     {STEER_MAP_BACKENDS, offsetof(struct map_fds, backends), false, false},
     {STEER_MAP_REPLICA_STATUS, offsetof(struct map_fds, replica_status), false, false},
     {STEER_MAP_EVENTS, offsetof(struct map_fds, events), false, false},
-    {STEER_MAP_HOLD, offsetof(struct map_fds, hold), false, false},
-    {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks), false, false},
-    {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats), false, false},
-    {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats), false, false},
+    {STEER_MAP_HOLD_STATS, offsetof(struct map_fds, hold_stats), true, false},
+    {STEER_MAP_CHECK_STATS, offsetof(struct map_fds, check_stats), true, false},
     {STEER_MAP_RELAY_STATS, offsetof(struct map_fds, relay_stats), true, false},
     {STEER_MAP_SOCK_STATS, offsetof(struct map_fds, sock_stats), true, false},
     {STEER_MAP_REPLICA_ACTIVE, offsetof(struct map_fds, replica_active), true, false},
@@ -510,12 +584,35 @@ static const struct {
     {STEER_MAP_REPLICA_RELAYED, offsetof(struct map_fds, relayed), true, false},
     {STEER_MAP_LB_STATS, offsetof(struct map_fds, lb_stats), true, false},
     {STEER_MAP_REGISTRY, offsetof(struct map_fds, registry), true, false},
+    {STEER_MAP_SLOT_RANGES, offsetof(struct map_fds, slot_ranges), true, false},
+    {STEER_MAP_SOCKS, offsetof(struct map_fds, socks), true, false},
+    {STEER_MAP_HOLD, offsetof(struct map_fds, hold), true, false},
+    {STEER_MAP_HOLD_SOCKS, offsetof(struct map_fds, hold_socks), true, false},
     {STEER_MAP_MAGLEV, offsetof(struct map_fds, maglev), true, true},
     {STEER_MAP_XDP_BANKS, offsetof(struct map_fds, xdp_banks), true, true},
     {STEER_MAP_XDP_STATS, offsetof(struct map_fds, xdp_stats), true, true},
 };
 
 #define NPINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
+
+/* What a reader of an older agent's pin dir opens where these are missing:
+ * the same values under the same u32 keys, in an array of every id. */
+static const struct {
+	size_t fd_offset;
+	const char *name;
+} v1_maps[] = {
+    {offsetof(struct map_fds, hold_stats), STEER_MAP_HOLD_STATS_V1},
+    {offsetof(struct map_fds, check_stats), STEER_MAP_CHECK_STATS_V1},
+    {offsetof(struct map_fds, relay_stats), STEER_MAP_RELAY_STATS_V1},
+};
+
+static const char *v1_name(size_t fd_offset)
+{
+	for (size_t i = 0; i < sizeof(v1_maps) / sizeof(v1_maps[0]); i++)
+		if (v1_maps[i].fd_offset == fd_offset)
+			return v1_maps[i].name;
+	return NULL;
+}
 
 static int *pinned_fd(struct map_fds *fds, size_t i)
 {
@@ -538,6 +635,12 @@ int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writin
 	for (size_t i = 0; i < NPINNED; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i].name);
 		*pinned_fd(fds, i) = bpf_obj_get(path);
+		if (*pinned_fd(fds, i) < 0 && errno == ENOENT && !for_writing &&
+		    v1_name(pinned_maps[i].fd_offset)) {
+			snprintf(path, sizeof(path), "%s/%s", pin_dir,
+				 v1_name(pinned_maps[i].fd_offset));
+			*pinned_fd(fds, i) = bpf_obj_get(path);
+		}
 		if (*pinned_fd(fds, i) < 0 && errno == ENOENT && pinned_maps[i].optional &&
 		    (!for_writing || pinned_maps[i].xdp))
 			continue;

@@ -13,10 +13,12 @@
 struct map_fds {
 	int svc, slots, replicas, svc_stats, replica_stats, names;
 	int backends, replica_status, events;
-	int hold, hold_socks, hold_stats, check_stats;
 	/* -1 for a reader of a pin dir older than the map: */
-	int relay_stats, sock_stats, replica_active;
-	int slot_attrs, banks, relayed, lb_stats, registry;
+	int hold_stats, check_stats, relay_stats, sock_stats, replica_active;
+	int slot_attrs, banks, relayed, lb_stats, registry, slot_ranges;
+	int socks;
+	/* -1 for a reader of a pin dir older than one hold listener per family: */
+	int hold, hold_socks;
 	/* -1 also for a writer on a node without the XDP path: */
 	int maglev, xdp_banks, xdp_stats;
 	int readers_barrier; /* a map-of-maps used only for wait_for_readers() */
@@ -28,7 +30,8 @@ void map_fds_init(struct map_fds *fds);
 
 /* Open every map pinned under pin_dir; writers also get the readers barrier.
  * A reader (status, metrics) of a pin dir that an older agent made, without
- * the maps added since, gets -1 for those, and their ops answer -ENOENT; a
+ * the maps added since, gets -1 for those, and their ops answer -ENOENT
+ * (the per-service stats: that agent's _v1 arrays, where pinned); a
  * writer needs them all (the loader has pinned any that were missing).
  * Returns 0 or a negative errno; on failure nothing stays open. */
 int map_fds_open_pinned(struct map_fds *fds, const char *pin_dir, int for_writing);

@@ -2,8 +2,9 @@
  * The map layer: every read and write of a pinned map the agent makes goes
  * through struct map_ops, so each module above it (reconcile, checker, hold,
  * status, metrics) can be tested against an in-memory fake. The real
- * implementation over map fds is maps/map_fds.c; only it and the loader
- * (maps/datapath.c) call bpf_map_*.
+ * implementation over map fds is maps/map_fds.c; only it, the loader
+ * (maps/datapath.c) and the upgrade of older maps' contents
+ * (maps/stats_upgrade.c) call bpf_map_*.
  *
  * Every op returns 0 or a negative errno (-ENOENT: no such entry).
  */
@@ -27,6 +28,12 @@ struct map_ops {
 		       const struct steer_svc_value *val);
 	int (*svc_del)(void *ctx, const struct steer_svc_key *key);
 
+	/* steer_slot_ranges_v1 (steer_bank_index()): where a bank's slots
+	 * are in steer_slots_v1. get in a pin dir older than the map: the
+	 * fixed layout of then (maps/slot_space.h). */
+	int (*range_get)(void *ctx, uint32_t idx, struct steer_slot_range *r);
+	int (*range_put)(void *ctx, uint32_t idx, const struct steer_slot_range *r);
+
 	/* steer_slots_v1 and steer_replicas_v1 */
 	int (*slot_get)(void *ctx, uint32_t idx, struct steer_slot *slot);
 	int (*slot_put)(void *ctx, uint32_t idx, const struct steer_slot *slot);
@@ -44,7 +51,8 @@ struct map_ops {
 	int (*svc_stats_reset)(void *ctx, uint32_t svc_id);
 	/* Zeroes the replica's counters, steer_replica_active_v1 and
 	 * steer_replica_relayed_v1 included: the id now names another replica.
-	 * svc_stats_reset also zeroes steer_svc_lb_stats_v1. */
+	 * svc_stats_reset also zeroes steer_svc_lb_stats_v1 and deletes the
+	 * service's check, hold and relay stats entries. */
 	int (*replica_stats_reset)(void *ctx, uint32_t replica_id);
 	/* steer_replica_active_v1: TCP connections open to the replica now
 	 * (never below 0). */
@@ -91,7 +99,11 @@ struct map_ops {
 
 	/* Agent-only records the datapath never reads: the checker's view of a
 	 * replica, check, hold and relay counters per service, and where the miss
-	 * path's listener is (read by the datapath, written here only). */
+	 * path's listener is (read by the datapath, written here only).
+	 * The check, hold and relay stats (steer_*_stats_v2) are hashes that
+	 * hold only services with a non-zero counter: get of a service without
+	 * one answers -ENOENT and fills *s with zeros; put of an all-zero value
+	 * deletes the service's entry (0 if there was none). */
 	int (*status_get)(void *ctx, uint32_t replica_id, struct steer_replica_status *st);
 	int (*status_put)(void *ctx, uint32_t replica_id, const struct steer_replica_status *st);
 	int (*check_stats_get)(void *ctx, uint32_t svc_id, struct steer_check_stats *s);
@@ -100,11 +112,18 @@ struct map_ops {
 	int (*hold_stats_put)(void *ctx, uint32_t svc_id, const struct steer_hold_stats *s);
 	int (*relay_stats_get)(void *ctx, uint32_t svc_id, struct steer_relay_stats *s);
 	int (*relay_stats_put)(void *ctx, uint32_t svc_id, const struct steer_relay_stats *s);
-	int (*hold_put)(void *ctx, uint32_t svc_id, const struct steer_hold *h);
-	/* steer_hold_socks_v1: the hold listener socket itself (a SOCKMAP; the
+	/* steer_hold_v2, indexed by steer_hold_index(): the hold listener of a
+	 * family, where it is and what reached it (get: -ENOENT where the map
+	 * is absent). */
+	int (*hold_get)(void *ctx, uint32_t idx, struct steer_hold *h);
+	int (*hold_put)(void *ctx, uint32_t idx, const struct steer_hold *h);
+	/* steer_hold_socks_v2: the hold listener socket itself (a SOCKMAP; the
 	 * kernel drops the entry when the socket closes). */
-	int (*hold_sock_put)(void *ctx, uint32_t svc_id, int listen_fd);
-	int (*hold_sock_del)(void *ctx, uint32_t svc_id);
+	int (*hold_sock_put)(void *ctx, uint32_t idx, int listen_fd);
+	int (*hold_sock_del)(void *ctx, uint32_t idx);
+	/* steer_socks_v1: the datapath's record of the socket with this cookie
+	 * (what it was steered to and the VIP it is shown); -ENOENT if none. */
+	int (*sock_get)(void *ctx, uint64_t cookie, struct steer_sock *rec);
 
 	/* steer_sock_stats_v1 summed over CPUs: the sockets the datapath keeps
 	 * a record for (steer_socks_v1). */
@@ -120,11 +139,11 @@ struct map_ops {
 	(struct map_ops)                                                                           \
 	{                                                                                          \
 		.ctx = (context), .svc_next = svc_next, .svc_get = svc_get, .svc_put = svc_put,    \
-		.svc_del = svc_del, .slot_get = slot_get, .slot_put = slot_put,                    \
-		.replica_get = replica_get, .replica_put = replica_put, .name_get = name_get,      \
-		.name_put = name_put, .svc_stats_sum = svc_stats_sum,                              \
-		.replica_stats_sum = replica_stats_sum, .svc_stats_reset = svc_stats_reset,        \
-		.replica_stats_reset = replica_stats_reset,                                        \
+		.svc_del = svc_del, .range_get = range_get, .range_put = range_put,                \
+		.slot_get = slot_get, .slot_put = slot_put, .replica_get = replica_get,            \
+		.replica_put = replica_put, .name_get = name_get, .name_put = name_put,            \
+		.svc_stats_sum = svc_stats_sum, .replica_stats_sum = replica_stats_sum,            \
+		.svc_stats_reset = svc_stats_reset, .replica_stats_reset = replica_stats_reset,    \
 		.replica_active_get = replica_active_get, .slot_attrs_get = slot_attrs_get,        \
 		.slot_attrs_put = slot_attrs_put, .bank_get = bank_get, .bank_put = bank_put,      \
 		.relayed_get = relayed_get, .relayed_put = relayed_put,                            \
@@ -137,9 +156,9 @@ struct map_ops {
 		.check_stats_get = check_stats_get, .check_stats_put = check_stats_put,            \
 		.hold_stats_get = hold_stats_get, .hold_stats_put = hold_stats_put,                \
 		.relay_stats_get = relay_stats_get, .relay_stats_put = relay_stats_put,            \
-		.hold_put = hold_put, .hold_sock_put = hold_sock_put,                              \
-		.hold_sock_del = hold_sock_del, .sock_stats_sum = sock_stats_sum,                  \
-		.is_local = is_local,                                                              \
+		.hold_get = hold_get, .hold_put = hold_put, .hold_sock_put = hold_sock_put,        \
+		.hold_sock_del = hold_sock_del, .sock_get = sock_get,                              \
+		.sock_stats_sum = sock_stats_sum, .is_local = is_local,                            \
 	}
 
 #endif

@@ -9,29 +9,83 @@
 
 #include "maps/keys.h"
 #include "xdp/tables.h"
+#include "maps/slot_space.h"
 #include "maps/svc_walk.h"
 
 /* One service as found in the maps. */
 struct live_svc {
 	struct steer_svc_key key;
 	struct steer_svc_value val;
-	uint32_t ids[STEER_MAX_SLOTS];
-	struct steer_replica reps[STEER_MAX_SLOTS];
+	struct steer_slot_range range; /* of its active bank */
+	uint32_t *ids;		       /* val.count of each, malloc'd */
+	struct steer_replica *reps;
 	bool wanted;   /* still in the config */
 	bool replaced; /* its value was flipped or deleted: old bank retirable */
 };
 
-/* What the maps hold now, and which ids are taken. */
+/* What the maps hold now, and which ids are taken. Sized by the limits
+ * the maps were made with (config/limits.h), not by the ceilings. */
 struct snapshot {
-	int nsvc;
-	struct live_svc svc[STEER_MAX_SERVICES];
-	bool svc_id_used[STEER_MAX_SERVICES];
-	bool replica_used[STEER_MAX_REPLICAS];
-	bool replica_kept[STEER_MAX_REPLICAS];
+	int nsvc, cap;
+	struct live_svc *svc;
+	struct live_svc **by_key; /* the services sorted by key, for bsearch */
+	uint32_t nsvc_ids, nreplica_ids;
+	bool *svc_id_used;
+	uint32_t svc_id_floor; /* no free service id below it */
+	bool *replica_used;
+	bool *replica_kept;
 	int norphans; /* ACTIVE replicas no live bank points at */
-	uint32_t orphans[STEER_MAX_REPLICAS];
-	uint32_t next_replica; /* round-robin cursor: ids are not reused soon */
+	uint32_t *orphans;
+	uint32_t next_replica;	     /* round-robin cursor: ids are not reused soon */
+	struct slot_space space;     /* the live banks' ranges taken */
+	char why[160];		     /* what a stage refused, beyond its errno */
+	struct svc_members *members; /* scratch for reading one service */
 };
+
+static struct snapshot *snapshot_new(uint32_t stride)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->nsvc_ids = steer_limits.services;
+	s->nreplica_ids = steer_limits.replicas;
+	s->svc_id_used = calloc(s->nsvc_ids, sizeof(bool));
+	s->replica_used = calloc(s->nreplica_ids, sizeof(bool));
+	s->replica_kept = calloc(s->nreplica_ids, sizeof(bool));
+	s->orphans = calloc(s->nreplica_ids, sizeof(uint32_t));
+	s->members = malloc(sizeof(*s->members));
+	if (!s->svc_id_used || !s->replica_used || !s->replica_kept || !s->orphans || !s->members ||
+	    slot_space_init(&s->space, steer_limits.slots, stride)) {
+		free(s->svc_id_used);
+		free(s->replica_used);
+		free(s->replica_kept);
+		free(s->orphans);
+		free(s->members);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void snapshot_free(struct snapshot *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nsvc; i++) {
+		free(s->svc[i].ids);
+		free(s->svc[i].reps);
+	}
+	free(s->svc);
+	free(s->by_key);
+	free(s->svc_id_used);
+	free(s->replica_used);
+	free(s->replica_kept);
+	free(s->orphans);
+	free(s->members);
+	slot_space_fini(&s->space);
+	free(s);
+}
 
 /* A service value waiting for the flip. */
 struct flip {
@@ -44,7 +98,7 @@ struct flip {
  * rewrite. They are retired after the next wait for readers. */
 static int snapshot_find_orphans(const struct map_ops *ops, struct snapshot *s)
 {
-	for (uint32_t id = 0; id < STEER_MAX_REPLICAS; id++) {
+	for (uint32_t id = 0; id < s->nreplica_ids; id++) {
 		struct steer_replica r;
 		int ret;
 
@@ -61,6 +115,77 @@ static int snapshot_find_orphans(const struct map_ops *ops, struct snapshot *s)
 	return 0;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	const struct live_svc *x = *(struct live_svc *const *)a, *y = *(struct live_svc *const *)b;
+
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+/* In the fixed layout of an older steer (stride), the ranges map is new:
+ * each live service's banks get their fixed places in it before anything
+ * reads them through it. */
+static int seed_fixed_ranges(const struct map_ops *ops, const struct snapshot *s,
+			     const struct steer_svc_key *key)
+{
+	struct steer_svc_value v;
+	int ret = ops->svc_get(ops->ctx, key, &v);
+
+	for (uint32_t b = 0; !ret && b < STEER_SLOT_BANKS; b++) {
+		struct steer_slot_range r = slot_space_fixed(s->space.stride, v.svc_id, b);
+
+		ret = ops->range_put(ops->ctx, steer_bank_index(v.svc_id, b), &r);
+	}
+	return ret;
+}
+
+/* ls, just read: keep its members and take what it holds. */
+static int snapshot_keep(const struct map_ops *ops, struct snapshot *s, struct live_svc *ls,
+			 uint32_t *highest, char *err, size_t errlen)
+{
+	const struct svc_members *set = s->members;
+
+	ls->val = set->val;
+	if (ls->val.svc_id >= s->nsvc_ids) {
+		snprintf(err, errlen, "pinned service map holds a corrupt entry (id %u)",
+			 ls->val.svc_id);
+		return -EUCLEAN;
+	}
+	if (ls->val.count &&
+	    ops->range_get(ops->ctx, steer_bank_index(ls->val.svc_id, ls->val.bank), &ls->range)) {
+		snprintf(err, errlen, "cannot read the slot range of service id %u",
+			 ls->val.svc_id);
+		return -EUCLEAN;
+	}
+	if (slot_space_take(&s->space, &ls->range)) {
+		snprintf(err, errlen,
+			 "the slot range of service id %u (%u at %u) overlaps another's or is "
+			 "outside " STEER_MAP_SLOTS,
+			 ls->val.svc_id, ls->range.cap, ls->range.base);
+		return -EUCLEAN;
+	}
+	ls->ids = malloc((set->n ? set->n : 1) * sizeof(*ls->ids));
+	ls->reps = malloc((set->n ? set->n : 1) * sizeof(*ls->reps));
+	if (!ls->ids || !ls->reps) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->svc_id_used[ls->val.svc_id] = true;
+	for (uint32_t i = 0; i < set->n; i++) {
+		if (set->m[i].id >= s->nreplica_ids) {
+			snprintf(err, errlen, "service id %u points at replica id %u, past %u",
+				 ls->val.svc_id, set->m[i].id, s->nreplica_ids);
+			return -EUCLEAN;
+		}
+		ls->ids[i] = set->m[i].id;
+		ls->reps[i] = set->m[i].r;
+		s->replica_used[set->m[i].id] = true;
+		if (set->m[i].id >= *highest)
+			*highest = set->m[i].id + 1;
+	}
+	return 0;
+}
+
 static int snapshot_read(const struct map_ops *ops, struct snapshot *s, char *err, size_t errlen)
 {
 	struct steer_svc_key key, prev;
@@ -69,83 +194,98 @@ static int snapshot_read(const struct map_ops *ops, struct snapshot *s, char *er
 	int ret;
 
 	while ((ret = ops->svc_next(ops->ctx, prevp, &key)) == 0) {
-		struct svc_members set;
+		struct svc_members *set = s->members;
 		struct live_svc *ls;
 		int rr;
 
 		prev = key;
 		prevp = &prev;
-		if (s->nsvc >= STEER_MAX_SERVICES)
-			break;
-		rr = svc_read_members(ops, &key, &set);
+		if (s->nsvc == s->cap) {
+			int cap = s->cap ? 2 * s->cap : 64;
+			struct live_svc *more = realloc(s->svc, (size_t)cap * sizeof(*more));
+
+			if (!more) {
+				snprintf(err, errlen, "out of memory");
+				return -ENOMEM;
+			}
+			s->svc = more;
+			s->cap = cap;
+		}
+		rr = s->space.stride ? seed_fixed_ranges(ops, s, &key) : 0;
+		if (!rr)
+			rr = svc_read_members(ops, &key, set);
 		if (rr == -ENOENT)
 			continue; /* deleted under us */
 		if (rr == -EUCLEAN) {
 			snprintf(err, errlen, "pinned service map holds a corrupt entry (id %u)",
-				 set.val.svc_id);
+				 set->val.svc_id);
 			return -EUCLEAN;
 		}
 		if (rr) {
 			snprintf(err, errlen, "cannot read the service map: %s", strerror(-rr));
 			return rr;
 		}
-		if (set.unreadable) {
+		if (set->unreadable) {
 			snprintf(err, errlen, "cannot read %u of the %u slots of service id %u",
-				 set.unreadable, set.val.count, set.val.svc_id);
+				 set->unreadable, set->val.count, set->val.svc_id);
 			return -EUCLEAN;
 		}
 		ls = &s->svc[s->nsvc];
+		memset(ls, 0, sizeof(*ls));
 		ls->key = key;
-		ls->val = set.val;
-		s->svc_id_used[ls->val.svc_id] = true;
-		for (uint32_t i = 0; i < set.n; i++) {
-			ls->ids[i] = set.m[i].id;
-			ls->reps[i] = set.m[i].r;
-			s->replica_used[set.m[i].id] = true;
-			if (set.m[i].id >= highest)
-				highest = set.m[i].id + 1;
-		}
 		s->nsvc++;
+		rr = snapshot_keep(ops, s, ls, &highest, err, errlen);
+		if (rr)
+			return rr;
 	}
 	if (ret != -ENOENT && ret != 0) {
 		snprintf(err, errlen, "cannot walk the service map: %s", strerror(-ret));
 		return ret;
 	}
-	s->next_replica = highest % STEER_MAX_REPLICAS;
-	ret = snapshot_find_orphans(ops, s);
-	if (ret)
-		snprintf(err, errlen, "cannot read the replica map: %s", strerror(-ret));
-	return ret;
+	s->by_key = malloc((size_t)(s->nsvc ? s->nsvc : 1) * sizeof(*s->by_key));
+	if (!s->by_key) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < s->nsvc; i++)
+		s->by_key[i] = &s->svc[i];
+	qsort(s->by_key, (size_t)s->nsvc, sizeof(*s->by_key), key_cmp);
+	s->next_replica = highest % s->nreplica_ids;
+	return 0;
 }
 
 static struct live_svc *snapshot_find(struct snapshot *s, const struct steer_svc_key *key)
 {
-	for (int i = 0; i < s->nsvc; i++)
-		if (!memcmp(&s->svc[i].key, key, sizeof(*key)))
-			return &s->svc[i];
-	return NULL;
+	struct live_svc probe = {.key = *key}, *pp = &probe, **hit;
+
+	hit = bsearch(&pp, s->by_key, (size_t)s->nsvc, sizeof(*s->by_key), key_cmp);
+	return hit ? *hit : NULL;
 }
 
+/* The lowest free id: ids taken in one reconcile only grow, so a floor
+ * makes every search start where the last ended. */
 static int alloc_svc_id(struct snapshot *s, uint32_t *id)
 {
-	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++) {
+	for (uint32_t i = s->svc_id_floor; i < s->nsvc_ids; i++) {
 		if (!s->svc_id_used[i]) {
 			s->svc_id_used[i] = true;
+			s->svc_id_floor = i + 1;
 			*id = i;
 			return 0;
 		}
 	}
+	s->svc_id_floor = s->nsvc_ids;
 	return -ENOSPC;
 }
 
 static int alloc_replica_id(struct snapshot *s, uint32_t *id)
 {
-	for (uint32_t n = 0; n < STEER_MAX_REPLICAS; n++) {
-		uint32_t i = (s->next_replica + n) % STEER_MAX_REPLICAS;
+	for (uint32_t n = 0; n < s->nreplica_ids; n++) {
+		uint32_t i = (s->next_replica + n) % s->nreplica_ids;
 
 		if (!s->replica_used[i]) {
 			s->replica_used[i] = true;
-			s->next_replica = (i + 1) % STEER_MAX_REPLICAS;
+			s->next_replica = (i + 1) % s->nreplica_ids;
 			*id = i;
 			return 0;
 		}
@@ -170,14 +310,22 @@ static int check_capacity(struct snapshot *s, const struct steer_config *cfg, ch
 {
 	int free_svc = 0, free_rep = 0, need_svc = 0, need_rep = 0;
 
-	for (int i = 0; i < STEER_MAX_SERVICES; i++)
+	for (uint32_t i = 0; i < s->nsvc_ids; i++)
 		free_svc += !s->svc_id_used[i];
-	for (int i = 0; i < STEER_MAX_REPLICAS; i++)
+	for (uint32_t i = 0; i < s->nreplica_ids; i++)
 		free_rep += !s->replica_used[i];
 	for (int i = 0; i < cfg->nservices; i++) {
 		const struct svc_config *sc = &cfg->services[i];
 		struct steer_svc_key key;
 		struct live_svc *ls;
+
+		if ((uint32_t)sc->nreplicas > steer_limits.replicas_per_service) {
+			snprintf(err, errlen,
+				 "service '%s' has %d replicas; limit "
+				 "STEER_MAX_REPLICAS_PER_SERVICE=%u",
+				 sc->name, sc->nreplicas, steer_limits.replicas_per_service);
+			return -ENOSPC;
+		}
 
 		svc_key_encode(&sc->vip, sc->proto, &key);
 		ls = snapshot_find(s, &key);
@@ -188,9 +336,8 @@ static int check_capacity(struct snapshot *s, const struct steer_config *cfg, ch
 	if (need_svc > free_svc || need_rep > free_rep) {
 		snprintf(err, errlen,
 			 "config needs %d new service ids (%d free) and %d new replica ids "
-			 "(%d free); limits STEER_MAX_SERVICES=%d STEER_MAX_REPLICAS=%d",
-			 need_svc, free_svc, need_rep, free_rep, STEER_MAX_SERVICES,
-			 STEER_MAX_REPLICAS);
+			 "(%d free); limits STEER_MAX_SERVICES=%u STEER_MAX_REPLICAS=%u",
+			 need_svc, free_svc, need_rep, free_rep, s->nsvc_ids, s->nreplica_ids);
 		return -ENOSPC;
 	}
 	return 0;
@@ -276,8 +423,7 @@ static bool bank_matches(const struct map_ops *ops, const struct live_svc *ls,
 	for (uint32_t i = 0; i < ls->val.count; i++) {
 		struct steer_slot_attrs a;
 
-		if (ops->slot_attrs_get(ops->ctx, steer_slot_index(ls->val.svc_id, ls->val.bank, i),
-					&a) ||
+		if (ops->slot_attrs_get(ops->ctx, ls->range.base + i, &a) ||
 		    memcmp(&a, &l->attrs[i], sizeof(a)))
 			return false;
 	}
@@ -293,6 +439,7 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 {
 	struct steer_svc_key key;
 	struct live_svc *ls;
+	struct steer_slot_range range;
 	struct bank_layout l;
 	uint32_t ids[STEER_MAX_SLOTS], svc_id;
 	bool same;
@@ -359,9 +506,17 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 	fl->val.bank = ls ? (uint8_t)!ls->val.bank : 0;
 	fl->val.flags = l.flags;
 	fl->was = ls;
+	/* A fresh range: the old bank's may still be read until the wait. */
+	ret = slot_space_alloc(&s->space, svc_id, fl->val.bank, (uint32_t)sc->nreplicas, &range);
+	if (ret) {
+		snprintf(s->why, sizeof(s->why),
+			 "no free range of %d slots in " STEER_MAP_SLOTS " (%u entries, %u in use)",
+			 sc->nreplicas, s->space.size, s->space.used);
+		return ret;
+	}
 	for (int i = 0; i < sc->nreplicas; i++) {
 		struct steer_slot slot = {.replica_id = ids[i]};
-		uint32_t idx = steer_slot_index(svc_id, fl->val.bank, (uint32_t)i);
+		uint32_t idx = range.base + (uint32_t)i;
 
 		ret = ops->slot_put(ops->ctx, idx, &slot);
 		if (!ret)
@@ -369,7 +524,9 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 		if (ret)
 			return ret;
 	}
-	ret = ops->bank_put(ops->ctx, steer_bank_index(svc_id, fl->val.bank), &l.bank);
+	ret = ops->range_put(ops->ctx, steer_bank_index(svc_id, fl->val.bank), &range);
+	if (!ret)
+		ret = ops->bank_put(ops->ctx, steer_bank_index(svc_id, fl->val.bank), &l.bank);
 	if (!ret)
 		ret = xdp_table_stage(ops, &key, svc_id, fl->val.bank, fl->val.count,
 				      cfg->maglev_size);
@@ -557,8 +714,8 @@ static int commit(const struct map_ops *ops, struct snapshot *s, const struct fl
 int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struct steer_config *cfg,
 	      struct reconcile_result *res, char *err, size_t errlen)
 {
-	struct snapshot *s = calloc(1, sizeof(*s));
-	struct flip *flips = calloc(STEER_MAX_SERVICES, sizeof(*flips));
+	struct snapshot *s = snapshot_new(st->legacy_stride);
+	struct flip *flips = calloc((size_t)cfg->nservices + 1, sizeof(*flips));
 	bool touched = false;
 	int nflips = 0, ret;
 
@@ -569,10 +726,18 @@ int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struc
 		goto out;
 	}
 	ret = snapshot_read(ops, s, err, errlen);
+	/* Orphans come from a crash or a failed rewrite: looked for once per
+	 * agent and after a failure, not at every change (a read of every
+	 * replica id, 262,144 of them by default). */
+	if (!ret && (!st->seeded || st->failed)) {
+		ret = snapshot_find_orphans(ops, s);
+		if (ret)
+			snprintf(err, errlen, "cannot read the replica map: %s", strerror(-ret));
+	}
 	if (ret)
 		goto out;
 	if (st->seeded)
-		s->next_replica = st->next_replica % STEER_MAX_REPLICAS;
+		s->next_replica = st->next_replica % s->nreplica_ids;
 	ret = check_capacity(s, cfg, err, errlen);
 	if (ret)
 		goto out;
@@ -584,7 +749,7 @@ int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struc
 		ret = stage_service(ops, s, cfg, &cfg->services[i], &flips[nflips], res);
 		if (ret < 0) {
 			snprintf(err, errlen, "service '%s': cannot stage replicas: %s",
-				 cfg->services[i].name, strerror(-ret));
+				 cfg->services[i].name, s->why[0] ? s->why : strerror(-ret));
 			goto out;
 		}
 		nflips += ret;
@@ -613,7 +778,8 @@ out:
 		st->seeded = true;
 		st->next_replica = s->next_replica;
 	}
+	st->failed = ret != 0;
 	free(flips);
-	free(s);
+	snapshot_free(s);
 	return ret;
 }

@@ -13,7 +13,8 @@
  * If a write fails after the first flip, steps 5 and 6 still run (best
  * effort) before the error is returned, so the next rewrite never writes into
  * a bank a reader may hold. Replicas left ACTIVE but unreferenced (a crash
- * between steps 1 and 3) are found by the next snapshot and retired in step 6.
+ * between steps 1 and 3) are found by the first snapshot of an agent, or the
+ * next one after a failed call, and retired in step 6.
  * Before step 1, every TCP replica endpoint gets its steer_backends_v1 entry
  * (never ejected, `local` set), and after step 6 entries no replica uses any
  * more are deleted. New replicas start UNKNOWN (no traffic until checks pass)
@@ -41,6 +42,11 @@
 struct reconcile_state {
 	bool seeded;	       /* next_replica is valid; else seeded from the maps */
 	uint32_t next_replica; /* next id to try */
+	bool failed;	       /* the last call failed: look for orphans again */
+	/* Nonzero while the pinned slots keep an older steer's fixed layout
+	 * (datapath.legacy_slot_stride): until its programs are replaced,
+	 * every bank is written in its fixed place (maps/slot_space.h). */
+	uint32_t legacy_stride;
 };
 
 struct reconcile_result {

@@ -5,29 +5,44 @@
 
 #include "maps/keys.h"
 
+/* Ids past the maps' sizes fail their lookups; the count bounds loops. */
 static bool svc_value_in_range(const struct steer_svc_value *v)
 {
-	return v->svc_id < STEER_MAX_SERVICES && v->count <= STEER_MAX_SLOTS &&
-	       v->bank < STEER_SLOT_BANKS;
+	return v->count <= STEER_MAX_SLOTS && v->bank < STEER_SLOT_BANKS;
+}
+
+int svc_bank_base(const struct map_ops *ops, const struct steer_svc_value *v, uint32_t *base)
+{
+	struct steer_slot_range r;
+	int ret = ops->range_get(ops->ctx, steer_bank_index(v->svc_id, v->bank), &r);
+
+	if (ret)
+		return ret;
+	if (v->count > r.cap)
+		return -EUCLEAN;
+	*base = r.base;
+	return 0;
 }
 
 int svc_read_members(const struct map_ops *ops, const struct steer_svc_key *key,
 		     struct svc_members *out)
 {
+	uint32_t base = 0;
 	int ret;
 
 	out->n = out->unreadable = 0;
 	ret = ops->svc_get(ops->ctx, key, &out->val);
 	if (ret)
 		return ret;
-	if (!svc_value_in_range(&out->val))
+	if (!svc_value_in_range(&out->val) ||
+	    (out->val.count && svc_bank_base(ops, &out->val, &base)))
 		return -EUCLEAN;
 	for (uint32_t i = 0; i < out->val.count; i++) {
-		uint32_t idx = steer_slot_index(out->val.svc_id, out->val.bank, i);
+		uint32_t idx = base + i;
 		struct svc_member *m = &out->m[out->n];
 		struct steer_slot slot;
 
-		if (ops->slot_get(ops->ctx, idx, &slot) || slot.replica_id >= STEER_MAX_REPLICAS ||
+		if (ops->slot_get(ops->ctx, idx, &slot) ||
 		    ops->replica_get(ops->ctx, slot.replica_id, &m->r)) {
 			out->unreadable++;
 			continue;
@@ -85,26 +100,24 @@ int svc_pick_routable(const struct map_ops *ops, const struct steer_svc_key *key
 		      struct endpoint *ep, uint32_t *replica_id)
 {
 	struct steer_svc_value val;
-	uint32_t end[STEER_TIERS], lo = 0;
+	uint32_t end[STEER_TIERS], lo = 0, base = 0;
 	int ret = ops->svc_get(ops->ctx, key, &val);
 
 	if (ret)
 		return ret == -ENOENT ? -EHOSTUNREACH : ret;
-	if (!svc_value_in_range(&val))
+	if (!svc_value_in_range(&val) || (val.count && svc_bank_base(ops, &val, &base)))
 		return -EUCLEAN;
 	bank_tiers(ops, &val, end);
 	for (int t = 0; t<STEER_TIERS; lo = end[t]> lo ? end[t] : lo, t++) {
 		uint32_t n = end[t] > lo ? end[t] - lo : 0;
 
 		for (uint32_t i = 0; i < steer_pick_steps(n); i++) {
-			uint32_t idx = steer_slot_index(val.svc_id, val.bank,
-							lo + steer_pick_slot(hint, n, i));
+			uint32_t idx = base + lo + steer_pick_slot(hint, n, i);
 			struct steer_replica r;
 			struct steer_slot slot;
 			struct endpoint cand;
 
 			if (ops->slot_get(ops->ctx, idx, &slot) ||
-			    slot.replica_id >= STEER_MAX_REPLICAS ||
 			    ops->replica_get(ops->ctx, slot.replica_id, &r))
 				return -EUCLEAN;
 			if (!steer_replica_may_take(&r, key->family))

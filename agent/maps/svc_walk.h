@@ -27,6 +27,10 @@ struct svc_members {
 	struct svc_member m[STEER_MAX_SLOTS];
 };
 
+/* Where the slots of v's bank start in steer_slots_v1: 0, -EUCLEAN if the
+ * bank's range is smaller than its count, or the lookup's error. */
+int svc_bank_base(const struct map_ops *ops, const struct steer_svc_value *v, uint32_t *base);
+
 /* Read the members of the service with key. Returns 0 (even if some slots
  * were unreadable: see out->unreadable), -ENOENT for no such service, or
  * -EUCLEAN when the service value is out of range. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/queue.h>
+#include <search.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "maps/svc_walk.h"
 #include "lib/log.h"
 #include "miss/relay.h"
+#include "net/sock_diag.h"
 
 #define ATTEMPT_CONNECT_MAX_S 1.0 /* one attempt's connect, at most */
 #define TIMELINE_MAX	      16  /* attempts kept for the debug timeline */
@@ -25,20 +27,40 @@
 
 struct held;
 
-/* One TCP service's hold listener and held connections. */
-struct hold_svc {
+/*
+ * The hold listener of one address family, shared by every TCP service of
+ * it: 127.0.0.1 or [::1], an ephemeral port. What reaches it is either a
+ * miss of a local client, which the connect hook sent here and whose
+ * socket's steer_socks_v1 record names the VIP (found by the client's
+ * cookie, through sock_diag), or a remote client's, which sk_lookup gave
+ * it and whose local address is then the VIP itself. Anything else is reset.
+ */
+struct hold_lsn {
 	struct hold *h;
-	char name[SVC_NAME_MAX];
-	struct endpoint vip;
-	uint32_t svc_id;
-	struct backoff_params retry;
-	int lfd;
+	uint32_t idx;	      /* steer_hold_index() */
+	uint8_t family;	      /* enum steer_family */
+	int fd;		      /* -1: not open */
+	struct endpoint addr; /* its own address */
 	ev_io accept_io;
 	ev_timer accept_pause;	/* accept() hit a resource limit: try again later */
 	double pause_logged_at; /* ev_now of the last such log line */
+	struct steer_hold rec;	/* mirrored into steer_hold_v2 */
+	double untrusted_logged_at;
+	uint64_t untrusted_unlogged;
+};
+
+/* One TCP service's held connections. */
+struct hold_svc {
+	struct endpoint vip; /* first: the key of hold.by_vip */
+	struct hold *h;
+	char name[SVC_NAME_MAX];
+	uint32_t svc_id;
+	struct backoff_params retry;
+	LIST_ENTRY(hold_svc) all_link; /* in hold.svcs */
+	uint64_t gen;		       /* hold.gen of the last hold_sync that saw it */
 	LIST_HEAD(held_list, held) conns;
 	struct steer_hold_stats stats;
-	struct steer_relay_stats relay; /* mirrored into steer_relay_stats_v1 */
+	struct steer_relay_stats relay; /* mirrored into steer_relay_stats_v2 */
 	double timeout_logged_at;	/* ev_now of the last timeout log line */
 	uint64_t timeouts_unlogged;
 	uint64_t refused_unlogged; /* of those, waiting for a relay slot */
@@ -46,7 +68,6 @@ struct hold_svc {
 	uint64_t waits_unlogged;
 	uint32_t max_queued; /* `max_queued`: held at most, 0 = STEER_HOLD_MAX only */
 	bool limited;	     /* some replica has max_conns: a closed connection may make room */
-	bool seen;	     /* during hold_sync */
 };
 
 struct held {
@@ -84,7 +105,16 @@ struct hold {
 	const struct map_ops *maps;
 	struct hold_limits lim;
 	uint64_t held_now; /* across services */
-	struct hold_svc *svcs[STEER_MAX_SERVICES];
+	struct hold_lsn lsn[STEER_HOLD_FAMILIES];
+	struct sock_diag *diag; /* finds a local client's socket cookie */
+	/* The TCP services: all of them, by VIP (a tsearch tree) and by
+	 * service id (grown as ids come), so that a sync touches only what
+	 * changed and an accepted connection finds its service at once. */
+	LIST_HEAD(svc_list, hold_svc) svcs;
+	void *by_vip;
+	struct hold_svc **by_id;
+	uint32_t nby_id;
+	uint64_t gen; /* of the running hold_sync */
 	LIST_HEAD(served_list, served) relays;
 	/*
 	 * Relay slots (STEER_RELAY_MAX), across services: a relay running, or
@@ -553,29 +583,30 @@ static void attempt(struct held *c)
 /* Out of fds or memory: the connection stays in the listen queue, so the
  * listener stays readable and, watched, would wake the loop at once, again
  * and again. Stop watching it for a moment instead. */
-static void pause_accepting(struct hold_svc *s, int err)
+static void pause_accepting(struct hold_lsn *l, int err)
 {
-	double now = ev_now(s->h->loop);
+	double now = ev_now(l->h->loop);
 
-	ev_io_stop(s->h->loop, &s->accept_io);
+	ev_io_stop(l->h->loop, &l->accept_io);
 	/* Set again each time: a one-shot libev timer that has fired keeps a
 	 * spent expiry, and would fire at once if merely started. */
-	ev_timer_set(&s->accept_pause, ACCEPT_PAUSE_S, 0.);
-	ev_timer_start(s->h->loop, &s->accept_pause);
-	if (now - s->pause_logged_at >= TIMEOUT_LOG_EVERY_S) {
-		log_warn("service %s: cannot accept a held connection: %s; accepting again every "
-			 "%.0f ms meanwhile",
-			 s->name, strerror(err), ACCEPT_PAUSE_S * 1000);
-		s->pause_logged_at = now;
+	ev_timer_set(&l->accept_pause, ACCEPT_PAUSE_S, 0.);
+	ev_timer_start(l->h->loop, &l->accept_pause);
+	if (now - l->pause_logged_at >= TIMEOUT_LOG_EVERY_S) {
+		log_warn("hold listener %s: cannot accept a held connection: %s; accepting again "
+			 "every %.0f ms meanwhile",
+			 l->family == STEER_FAMILY_V6 ? "[::1]" : "127.0.0.1", strerror(err),
+			 ACCEPT_PAUSE_S * 1000);
+		l->pause_logged_at = now;
 	}
 }
 
 static void on_accept_pause(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct hold_svc *s = w->data;
+	struct hold_lsn *l = w->data;
 
 	(void)revents;
-	ev_io_start(loop, &s->accept_io);
+	ev_io_start(loop, &l->accept_io);
 }
 
 /* Without the watch a client that gives up keeps its slot until its
@@ -617,22 +648,187 @@ static void on_client_gone(struct ev_loop *loop, ev_io *w, int revents)
 	serve_waiters(h); /* one had a connect in flight, and so a slot */
 }
 
+static int vip_cmp(const void *a, const void *b)
+{
+	const struct endpoint *x = a, *y = b; /* each hold_svc starts with its vip */
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return memcmp(x->addr, y->addr, sizeof(x->addr));
+}
+
+/* The TCP service at vip, or NULL. */
+static struct hold_svc *svc_find(const struct hold *h, const struct endpoint *vip)
+{
+	struct hold_svc **found = tfind(vip, &h->by_vip, vip_cmp);
+
+	return found ? *found : NULL;
+}
+
+static struct hold_svc *svc_by_id(const struct hold *h, uint32_t svc_id)
+{
+	return svc_id < h->nby_id ? h->by_id[svc_id] : NULL;
+}
+
+static void lsn_publish(struct hold_lsn *l)
+{
+	const struct map_ops *m = l->h->maps;
+	int ret = m->hold_put(m->ctx, l->idx, &l->rec);
+
+	if (ret)
+		log_debug("cannot write the hold listener's record: %s", strerror(-ret));
+}
+
+/* ::ffff:a.b.c.d */
+static bool addr_is_v4_mapped(const __be32 a[4])
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == htonl(0x0000ffff);
+}
+
+/*
+ * The VIP a local client's connection to listener l was a miss of: the
+ * connect hook left it in the client socket's steer_socks_v1 record, next
+ * to l's own address as the peer it connected to (in the client's family:
+ * ::ffff:127.0.0.1 for a dual-stack socket). The client's socket is the one
+ * whose own end is our peer and whose peer is our end. Returns 0 with *vip
+ * in l's family, or -1 with *why set.
+ */
+static int local_origin(struct hold_lsn *l, const struct sockaddr_storage *here,
+			const struct sockaddr_storage *peer, struct endpoint *vip, const char **why)
+{
+	const struct map_ops *m = l->h->maps;
+	struct steer_sock rec;
+	uint64_t cookie;
+	int ret;
+
+	if (!l->h->diag) {
+		*why = "sock_diag is not available to find its socket";
+		return -1;
+	}
+	ret = sock_diag_cookie(l->h->diag, peer, here, &cookie);
+	if (ret) {
+		*why = ret == -ENOENT ? "its socket is gone" : "sock_diag cannot find its socket";
+		return -1;
+	}
+	if (m->sock_get(m->ctx, cookie, &rec)) {
+		*why = "its socket was not steered here (no steer_socks_v1 record)";
+		return -1;
+	}
+	for (int i = 0; i < STEER_SOCK_PEERS; i++) {
+		const struct steer_sock_peer *p = &rec.peer[i];
+		bool same = p->family == l->family && !memcmp(p->addr, l->addr.addr, 16);
+		bool mapped = l->family == STEER_FAMILY_V4 && p->family == STEER_FAMILY_V6 &&
+			      addr_is_v4_mapped(p->addr) && p->addr[3] == l->addr.addr[0];
+
+		if (!(same || mapped) || p->port != htons(l->addr.port))
+			continue;
+		memset(vip, 0, sizeof(*vip));
+		vip->port = ntohs(p->vip_port);
+		if (p->vip_family == l->family) {
+			vip->family = p->vip_family;
+			memcpy(vip->addr, p->vip, sizeof(vip->addr));
+		} else if (mapped && addr_is_v4_mapped(p->vip)) {
+			vip->family = STEER_FAMILY_V4;
+			vip->addr[0] = p->vip[3];
+		} else {
+			break;
+		}
+		return 0;
+	}
+	*why = "its socket was not steered here (its record names another peer)";
+	return -1;
+}
+
+/*
+ * The service an accepted connection is held for, or NULL with *why set.
+ * A connection whose local end is not l's own address was given to l by
+ * sk_lookup (bpf/xdp/hold.h) for that address: the VIP. One to l's own
+ * address came from this node, and is a miss only if the connect hook sent it.
+ */
+static struct hold_svc *origin_service(struct hold_lsn *l, int fd,
+				       const struct sockaddr_storage *peer, bool *remote,
+				       const char **why)
+{
+	struct sockaddr_storage here;
+	socklen_t len = sizeof(here);
+	struct endpoint local, vip;
+	struct hold_svc *s;
+
+	if (getsockname(fd, (struct sockaddr *)&here, &len) ||
+	    endpoint_from_sockaddr(&here, &local)) {
+		*why = "its address cannot be read";
+		return NULL;
+	}
+	*remote = !endpoint_equal(&local, &l->addr);
+	if (*remote)
+		vip = local;
+	else if (local_origin(l, &here, peer, &vip, why))
+		return NULL;
+	s = svc_find(l->h, &vip);
+	if (!s)
+		*why = "its VIP is not a TCP service";
+	return s;
+}
+
+/* Not a steered miss: reset at once, counted, never relayed. */
+static void refuse_untrusted(struct hold_lsn *l, int fd, const struct sockaddr_storage *peer,
+			     const char *why)
+{
+	double now = ev_now(l->h->loop);
+	struct endpoint from = {};
+	char buf[ADDR_STRLEN], fbuf[ADDR_STRLEN];
+
+	reset_close(fd);
+	l->rec.untrusted++;
+	l->untrusted_unlogged++;
+	lsn_publish(l);
+	if (now - l->untrusted_logged_at < TIMEOUT_LOG_EVERY_S)
+		return;
+	endpoint_from_sockaddr(peer, &from);
+	log_warn("hold listener %s: reset %llu connections that were not a steered miss; the last "
+		 "from %s: %s",
+		 endpoint_format(&l->addr, buf, sizeof(buf)),
+		 (unsigned long long)l->untrusted_unlogged,
+		 from.family ? endpoint_format(&from, fbuf, sizeof(fbuf)) : "?", why);
+	l->untrusted_logged_at = now;
+	l->untrusted_unlogged = 0;
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct hold_svc *s = w->data;
-	struct hold *h = s->h;
+	struct hold_lsn *l = w->data;
+	struct hold *h = l->h;
 
+	(void)loop;
 	(void)revents;
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd =
+		    accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		const char *why = "";
+		struct hold_svc *s;
+		bool remote = false;
 		struct held *c;
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM)
-				pause_accepting(s, errno);
+				pause_accepting(l, errno);
 			return; /* EAGAIN: all taken; else the kernel keeps them queued */
 		}
+		s = origin_service(l, fd, &peer, &remote, &why);
+		if (!s) {
+			refuse_untrusted(l, fd, &peer, why);
+			continue;
+		}
+		if (remote)
+			l->rec.remote++;
+		else
+			l->rec.local++;
+		lsn_publish(l);
 		if (h->held_now >= h->lim.hold_max ||
 		    (s->max_queued && s->stats.held_now >= s->max_queued) ||
 		    !(c = calloc(1, sizeof(*c)))) {
@@ -655,47 +851,17 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		attempt(c); /* the first attempt never waits */
 		stats_publish(s);
 	}
-	(void)loop;
 }
 
-/* The listener goes into steer_hold_socks_v1, which is what the datapath
- * trusts, and its address into steer_hold_v1, for operators. Unpublishing
- * empties both; the kernel empties the first by itself if we die. */
-static int publish(struct hold_svc *s, bool on)
+/* A loopback listener of family on an ephemeral port. */
+static int open_listener(uint8_t family)
 {
-	const struct map_ops *m = s->h->maps;
-	struct steer_hold hv = {};
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	struct endpoint ep;
-	int ret;
-
-	if (!on) {
-		int put = m->hold_put(m->ctx, s->svc_id, &hv);
-
-		ret = m->hold_sock_del(m->ctx, s->svc_id);
-		return put ? put : ret;
-	}
-	if (getsockname(s->lfd, (struct sockaddr *)&ss, &len))
-		return -errno;
-	if (endpoint_from_sockaddr(&ss, &ep))
-		return -EAFNOSUPPORT;
-	hv.family = s->vip.family;
-	memcpy(hv.addr, ep.addr, sizeof(hv.addr));
-	hv.port = htons(ep.port);
-	ret = m->hold_sock_put(m->ctx, s->svc_id, s->lfd);
-	return ret ? ret : m->hold_put(m->ctx, s->svc_id, &hv);
-}
-
-/* A loopback listener of the VIP's family on an ephemeral port. */
-static int open_listener(const struct endpoint *vip)
-{
-	struct endpoint lo = {.family = vip->family};
+	struct endpoint lo = {.family = family};
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd;
 
-	if (vip->family == STEER_FAMILY_V4)
+	if (family == STEER_FAMILY_V4)
 		lo.addr[0] = htonl(INADDR_LOOPBACK);
 	else
 		memcpy(lo.addr, &in6addr_loopback, sizeof(lo.addr));
@@ -714,14 +880,79 @@ static int open_listener(const struct endpoint *vip)
 }
 
 /*
- * Reset the held connections and close the listener. A service gone from
+ * The family's listener, opened on first need and kept until hold_free():
+ * the socket goes into steer_hold_socks_v2, which is what the datapath
+ * trusts, and its address into steer_hold_v2, for operators (whose
+ * counters continue from the last agent's). Returns 0 or -errno.
+ */
+static int lsn_open(struct hold *h, uint8_t family)
+{
+	struct hold_lsn *l = &h->lsn[steer_hold_index(family)];
+	const struct map_ops *m = h->maps;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int ret;
+
+	if (l->fd >= 0)
+		return 0;
+	l->fd = open_listener(family);
+	if (l->fd < 0)
+		return -errno;
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) ||
+	    endpoint_from_sockaddr(&ss, &l->addr)) {
+		ret = -errno;
+		goto fail;
+	}
+	if (m->hold_get(m->ctx, l->idx, &l->rec))
+		memset(&l->rec, 0, sizeof(l->rec));
+	l->rec.family = family;
+	memcpy(l->rec.addr, l->addr.addr, sizeof(l->rec.addr));
+	l->rec.port = htons(l->addr.port);
+	memset(l->rec.pad, 0, sizeof(l->rec.pad));
+	ret = m->hold_sock_put(m->ctx, l->idx, l->fd);
+	if (!ret)
+		ret = m->hold_put(m->ctx, l->idx, &l->rec);
+	if (ret) {
+		m->hold_sock_del(m->ctx, l->idx);
+		goto fail;
+	}
+	ev_io_set(&l->accept_io, l->fd, EV_READ);
+	ev_io_start(h->loop, &l->accept_io);
+	return 0;
+fail:
+	close(l->fd);
+	l->fd = -1;
+	return ret ? ret : -EIO;
+}
+
+/* Unpublish first, so misses fail fast with EHOSTUNREACH from here on; the
+ * record keeps its counters for the next agent. */
+static void lsn_close(struct hold_lsn *l)
+{
+	const struct map_ops *m = l->h->maps;
+
+	if (l->fd < 0)
+		return;
+	m->hold_sock_del(m->ctx, l->idx);
+	l->rec.port = 0;
+	lsn_publish(l);
+	ev_io_stop(l->h->loop, &l->accept_io);
+	ev_timer_stop(l->h->loop, &l->accept_pause);
+	close(l->fd);
+	l->fd = -1;
+}
+
+/*
+ * Reset the held connections and forget the service. A service gone from
  * the config (gone) also has its counters zeroed in the maps, so a service
  * that later gets its id starts from zero; its relays carry on, counted
  * in the bound but no longer in its stats. At agent exit the counters stay
- * for the next agent.
+ * for the next agent (written only if a held connection was reset).
  */
 static void svc_free(struct hold_svc *s, bool gone)
 {
+	struct hold *h = s->h;
+	bool dirty = !LIST_EMPTY(&s->conns);
 	struct served *sv;
 
 	while (!LIST_EMPTY(&s->conns)) {
@@ -731,19 +962,20 @@ static void svc_free(struct hold_svc *s, bool gone)
 		reset_close(c->cfd);
 		free(c);
 	}
-	publish(s, false);
-	ev_io_stop(s->h->loop, &s->accept_io);
-	ev_timer_stop(s->h->loop, &s->accept_pause);
-	close(s->lfd);
-	for (sv = LIST_FIRST(&s->h->relays); sv; sv = LIST_NEXT(sv, link))
+	for (sv = LIST_FIRST(&h->relays); sv; sv = LIST_NEXT(sv, link))
 		if (sv->svc == s)
 			sv->svc = NULL;
 	if (gone) {
 		memset(&s->stats, 0, sizeof(s->stats));
 		memset(&s->relay, 0, sizeof(s->relay));
+		relay_stats_publish(s);
 	}
-	stats_publish(s);
-	relay_stats_publish(s);
+	if (gone || dirty)
+		stats_publish(s);
+	tdelete(&s->vip, &h->by_vip, vip_cmp);
+	if (svc_by_id(h, s->svc_id) == s)
+		h->by_id[s->svc_id] = NULL;
+	LIST_REMOVE(s, all_link);
 	free(s);
 }
 
@@ -757,8 +989,29 @@ struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps,
 	h->loop = loop;
 	h->maps = maps;
 	LIST_INIT(&h->relays);
+	LIST_INIT(&h->svcs);
 	TAILQ_INIT(&h->slot_waiters);
 	h->lim = *lim;
+	for (uint32_t i = 0; i < STEER_HOLD_FAMILIES; i++) {
+		struct hold_lsn *l = &h->lsn[i];
+
+		l->h = h;
+		l->idx = i;
+		l->family =
+		    i == steer_hold_index(STEER_FAMILY_V6) ? STEER_FAMILY_V6 : STEER_FAMILY_V4;
+		l->fd = -1;
+		ev_init(&l->accept_io, on_accept);
+		l->accept_io.data = l;
+		ev_timer_init(&l->accept_pause, on_accept_pause, ACCEPT_PAUSE_S, 0.);
+		l->accept_pause.data = l;
+		l->pause_logged_at = -TIMEOUT_LOG_EVERY_S;
+		l->untrusted_logged_at = -TIMEOUT_LOG_EVERY_S;
+	}
+	h->diag = sock_diag_open();
+	if (!h->diag)
+		log_warn("cannot open NETLINK_SOCK_DIAG (%s): misses of clients on this node are "
+			 "reset, as their sockets cannot be checked",
+			 strerror(errno));
 	h->gone_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (h->gone_fd < 0) {
 		log_warn("cannot watch held clients for giving up (%s): their slots free at "
@@ -772,95 +1025,131 @@ struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps,
 	return h;
 }
 
+/* Make room in by_id for svc_id. */
+static int by_id_reserve(struct hold *h, uint32_t svc_id)
+{
+	uint32_t n = h->nby_id ? h->nby_id : 64;
+	struct hold_svc **grown;
+
+	if (svc_id < h->nby_id)
+		return 0;
+	while (n <= svc_id)
+		n *= 2;
+	grown = realloc(h->by_id, n * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	memset(grown + h->nby_id, 0, (n - h->nby_id) * sizeof(*grown));
+	h->by_id = grown;
+	h->nby_id = n;
+	return 0;
+}
+
 static struct hold_svc *svc_new(struct hold *h, const struct svc_config *sc, uint32_t svc_id)
 {
-	struct hold_svc *s = calloc(1, sizeof(*s));
+	const struct map_ops *m = h->maps;
+	struct hold_svc *s, *old;
 
+	if (by_id_reserve(h, svc_id))
+		return NULL;
+	/* An id reused in this very sync: its old service is gone. */
+	old = svc_by_id(h, svc_id);
+	if (old)
+		svc_free(old, true);
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->h = h;
 	LIST_INIT(&s->conns);
 	s->svc_id = svc_id;
 	s->vip = sc->vip;
-	s->lfd = open_listener(&sc->vip);
-	if (s->lfd < 0) {
+	if (!tsearch(&s->vip, &h->by_vip, vip_cmp)) {
 		free(s);
 		return NULL;
 	}
-	/* Counters continue across agent restarts; held_now and open start over. */
-	h->maps->hold_stats_get(h->maps->ctx, svc_id, &s->stats);
-	s->stats.held_now = 0;
-	h->maps->relay_stats_get(h->maps->ctx, svc_id, &s->relay);
-	s->relay.open = 0;
-	ev_io_init(&s->accept_io, on_accept, s->lfd, EV_READ);
-	s->accept_io.data = s;
-	ev_timer_init(&s->accept_pause, on_accept_pause, ACCEPT_PAUSE_S, 0.);
-	s->accept_pause.data = s;
-	s->pause_logged_at = -TIMEOUT_LOG_EVERY_S;
+	h->by_id[svc_id] = s;
+	LIST_INSERT_HEAD(&h->svcs, s, all_link);
+	/* Counters continue across agent restarts; held_now and open start
+	 * over (written back only if a dead agent left them above 0). */
+	m->hold_stats_get(m->ctx, svc_id, &s->stats);
+	m->relay_stats_get(m->ctx, svc_id, &s->relay);
+	snprintf(s->name, sizeof(s->name), "%s", sc->name);
+	if (s->stats.held_now) {
+		s->stats.held_now = 0;
+		stats_publish(s);
+	}
+	if (s->relay.open) {
+		s->relay.open = 0;
+		relay_stats_publish(s);
+	}
 	s->wait_logged_at = -TIMEOUT_LOG_EVERY_S;
-	ev_io_start(h->loop, &s->accept_io);
 	return s;
 }
 
 int hold_sync(struct hold *h, const struct steer_config *cfg)
 {
+	uint64_t gen = ++h->gen;
+	bool failed[STEER_HOLD_FAMILIES] = {false};
+	struct hold_svc *s, *next;
 	int ret = 0;
 
-	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
-		if (h->svcs[i])
-			h->svcs[i]->seen = false;
 	for (int i = 0; i < cfg->nservices; i++) {
 		const struct svc_config *sc = &cfg->services[i];
-		struct steer_svc_key key;
-		struct steer_svc_value val;
-		struct hold_svc *s;
+		uint32_t idx = steer_hold_index(sc->vip.family);
 
 		if (sc->proto != IPPROTO_TCP)
 			continue;
-		svc_key_encode(&sc->vip, sc->proto, &key);
-		if (h->maps->svc_get(h->maps->ctx, &key, &val) || val.svc_id >= STEER_MAX_SERVICES)
-			continue;
-		s = h->svcs[val.svc_id];
-		if (s && !endpoint_equal(&s->vip, &sc->vip)) {
-			svc_free(s, true);
-			s = h->svcs[val.svc_id] = NULL;
-		}
+		s = svc_find(h, &sc->vip);
 		if (!s) {
-			s = h->svcs[val.svc_id] = svc_new(h, sc, val.svc_id);
-			if (!s || publish(s, true)) {
-				log_err("service %s: cannot open its hold listener: %s; its misses "
-					"fail with EHOSTUNREACH",
-					sc->name, strerror(errno));
+			struct steer_svc_key key;
+			struct steer_svc_value val;
+			int err = failed[idx] ? 0 : lsn_open(h, sc->vip.family);
+
+			if (err) {
+				char buf[ADDR_STRLEN];
+
+				log_err(
+				    "cannot open the hold listener for %s (service %s first): %s; "
+				    "their misses fail with EHOSTUNREACH",
+				    endpoint_format(&sc->vip, buf, sizeof(buf)), sc->name,
+				    strerror(-err));
+				failed[idx] = true;
+				ret = -1;
+			}
+			svc_key_encode(&sc->vip, sc->proto, &key);
+			if (h->maps->svc_get(h->maps->ctx, &key, &val))
+				continue;
+			s = svc_new(h, sc, val.svc_id);
+			if (!s) {
+				log_err("service %s: out of memory for its miss path", sc->name);
 				ret = -1;
 				continue;
 			}
 		}
-		s->seen = true;
+		s->gen = gen;
 		s->retry = sc->retry;
 		s->max_queued = sc->max_queued;
 		s->limited = false;
 		for (int r = 0; r < sc->nreplicas; r++)
 			s->limited = s->limited || replica_max_conns(sc, r) > 0;
-		snprintf(s->name, sizeof(s->name), "%s", sc->name);
-		stats_publish(s);
-		relay_stats_publish(s);
+		if (strcmp(s->name, sc->name))
+			snprintf(s->name, sizeof(s->name), "%s", sc->name);
 	}
-	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++) {
-		if (h->svcs[i] && !h->svcs[i]->seen) {
-			svc_free(h->svcs[i], true);
-			h->svcs[i] = NULL;
-		}
+	for (s = LIST_FIRST(&h->svcs); s; s = next) {
+		next = LIST_NEXT(s, all_link);
+		if (s->gen != gen)
+			svc_free(s, true);
 	}
 	serve_waiters(h); /* connects of removed services held slots */
-	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
-		if (h->svcs[i])
-			hold_kick(h, h->svcs[i]->name);
+	/* A replica may have been added: held connections try again now. */
+	LIST_FOREACH(s, &h->svcs, all_link)
+	if (!LIST_EMPTY(&s->conns))
+		hold_kick_id(h, s->svc_id);
 	return ret;
 }
 
 void hold_kick_id(struct hold *h, uint32_t svc_id)
 {
-	struct hold_svc *s = svc_id < STEER_MAX_SERVICES ? h->svcs[svc_id] : NULL;
+	struct hold_svc *s = svc_by_id(h, svc_id);
 	struct held *c, *next;
 
 	if (!s)
@@ -876,24 +1165,27 @@ void hold_kick_id(struct hold *h, uint32_t svc_id)
 
 void hold_slot_freed(struct hold *h, uint32_t svc_id)
 {
-	if (svc_id < STEER_MAX_SERVICES && h->svcs[svc_id] && h->svcs[svc_id]->limited)
+	struct hold_svc *s = svc_by_id(h, svc_id);
+
+	if (s && s->limited)
 		hold_kick_id(h, svc_id);
 }
 
 void hold_kick(struct hold *h, const char *service)
 {
-	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
-		if (h->svcs[i] && !strcmp(h->svcs[i]->name, service))
-			hold_kick_id(h, i);
+	struct hold_svc *s;
+
+	LIST_FOREACH(s, &h->svcs, all_link)
+	if (!LIST_EMPTY(&s->conns) && !strcmp(s->name, service))
+		hold_kick_id(h, s->svc_id);
 }
 
 void hold_free(struct hold *h)
 {
 	if (!h)
 		return;
-	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
-		if (h->svcs[i])
-			publish(h->svcs[i], false);
+	for (uint32_t i = 0; i < STEER_HOLD_FAMILIES; i++)
+		lsn_close(&h->lsn[i]);
 	/* Relays first, so each service's stats say none is open. */
 	while (!LIST_EMPTY(&h->relays)) {
 		struct served *sv = LIST_FIRST(&h->relays);
@@ -901,9 +1193,10 @@ void hold_free(struct hold *h)
 		relay_abort(sv->relay);
 		served_end(sv, false);
 	}
-	for (uint32_t i = 0; i < STEER_MAX_SERVICES; i++)
-		if (h->svcs[i])
-			svc_free(h->svcs[i], false);
+	while (!LIST_EMPTY(&h->svcs))
+		svc_free(LIST_FIRST(&h->svcs), false);
+	free(h->by_id);
+	sock_diag_close(h->diag);
 	if (h->gone_fd >= 0) {
 		ev_io_stop(h->loop, &h->gone_io);
 		close(h->gone_fd);

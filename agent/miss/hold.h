@@ -1,15 +1,21 @@
 /*
  * The miss path. A TCP connect that finds no routable replica is sent by the
- * datapath to this service's hold listener (one loopback listener per
- * service: the socket itself in steer_hold_socks_v1, its address in
- * steer_hold_v1). Each held connection is retried at
+ * datapath to the agent's hold listener of its family, one for every
+ * service (127.0.0.1 and [::1], ephemeral ports: the socket itself in
+ * steer_hold_socks_v2, its address in steer_hold_v2). An accepted
+ * connection is held for the service of the VIP the datapath kept for it:
+ * a local client's socket record in steer_socks_v1 (found by the client's
+ * cookie), or for a remote client's, handed over by sk_lookup, the
+ * connection's own local address. A connection that is neither (any other
+ * process connecting to the listener) is reset at once and counted, never
+ * relayed. Each held connection is retried at
  * once, then with backoff, until a replica accepts it or its time is up;
  * then it is relayed (splice, no copies) or reset. Bytes the client sends
  * meanwhile wait in the kernel. At most STEER_RELAY_MAX relays run at once:
  * past that, a connection whose replica is there stays held, in a queue,
  * until a relay ends or its retry timeout. A relay that moves no byte for
  * STEER_RELAY_IDLE_MS is reset on both sides. Counters per service go to
- * steer_hold_stats_v1 and steer_relay_stats_v1.
+ * steer_hold_stats_v2 and steer_relay_stats_v2.
  */
 #ifndef STEER_HOLD_H
 #define STEER_HOLD_H
@@ -34,11 +40,12 @@ struct hold_limits {
 struct hold *hold_new(struct ev_loop *loop, const struct map_ops *maps,
 		      const struct hold_limits *lim);
 
-/* After every reconcile: a listener for each TCP service (published in the
- * map), none for removed ones (their held connections are reset, their hold
- * and relay counters zeroed; their relays carry on), the
- * services' retry schedules; held connections are tried again at once, as a
- * replica may have been added. */
+/* After every reconcile: the listener of each family a TCP service has
+ * (opened once, published in the maps), the services' retry schedules;
+ * removed services' held connections are reset, their hold and relay
+ * counters zeroed (their relays carry on); held connections are tried
+ * again at once, as a replica may have been added. Costs map syscalls only
+ * for services added or removed since the last sync. */
 int hold_sync(struct hold *h, const struct steer_config *cfg);
 
 /* A replica of the service became routable: try its held connections now,

@@ -31,26 +31,30 @@ struct metrics_replica {
 };
 
 struct metrics_service {
-	char name[STEER_SVC_NAME_LEN];	 /* label service="..." */
-	uint8_t proto;			 /* IPPROTO_TCP or IPPROTO_UDP */
-	struct steer_svc_stats stats;	 /* summed over CPUs */
-	struct steer_hold_stats hold;	 /* the miss path; rendered for TCP only */
-	struct steer_relay_stats relay;	 /* its relays; TCP only */
-	struct steer_check_stats checks; /* active checks and ejections */
-	struct steer_svc_lb_stats lb;	 /* connects by pass; refused_full is added to hold's */
-	int nreplicas;			 /* replicas in the active slot bank */
-	struct metrics_replica replicas[STEER_MAX_SLOTS];
+	char name[STEER_SVC_NAME_LEN];	  /* label service="..." */
+	uint8_t proto;			  /* IPPROTO_TCP or IPPROTO_UDP */
+	struct steer_svc_stats stats;	  /* summed over CPUs */
+	struct steer_hold_stats hold;	  /* the miss path; rendered for TCP only */
+	struct steer_relay_stats relay;	  /* its relays; TCP only */
+	struct steer_check_stats checks;  /* active checks and ejections */
+	struct steer_svc_lb_stats lb;	  /* connects by pass; refused_full is added to hold's */
+	int nreplicas;			  /* replicas in the active slot bank */
+	struct metrics_replica *replicas; /* nreplicas of them, malloc'd */
 };
 
 struct metrics_snapshot {
-	const char *version;		  /* label of steer_build_info */
-	struct steer_sock_stats socks;	  /* steer_sock_stats_v1, summed over CPUs */
+	const char *version;			     /* label of steer_build_info */
+	struct steer_sock_stats socks;		     /* steer_sock_stats_v1, summed over CPUs */
+	struct steer_hold hold[STEER_HOLD_FAMILIES]; /* steer_hold_v2: the hold listeners */
 	int xdp;			  /* the XDP path's maps are pinned: xdp_stats is read */
 	struct steer_xdp_stats xdp_stats; /* steer_xdp_stats_v1, summed over CPUs */
 	struct steer_registry_status registry; /* conn STEER_REGISTRY_NONE: not rendered */
 	int nservices;
-	struct metrics_service *services; /* rendered in this order */
+	struct metrics_service *services; /* rendered in this order, malloc'd */
 };
+
+/* Release what metrics_collect() allocated in s. */
+void metrics_snapshot_free(struct metrics_snapshot *s);
 
 struct metrics;
 

@@ -41,27 +41,42 @@ static int load_service(const struct map_ops *ops, const struct steer_svc_key *k
 			struct metrics_service *svc)
 {
 	struct steer_svc_name name = {};
-	struct svc_members set;
+	/* 1024 members: too big for the stack of a walk of every service. */
+	struct svc_members *set = malloc(sizeof(*set));
 	struct endpoint vip;
-	int ret = svc_read_members(ops, key, &set);
+	int ret = set ? svc_read_members(ops, key, set) : -ENOMEM;
 
-	if (ret)
+	if (!ret && !(svc->replicas = calloc(set->n ? set->n : 1, sizeof(*svc->replicas))))
+		ret = -ENOMEM;
+	if (ret) {
+		free(set);
 		return ret;
+	}
 	svc_key_decode(key, &vip, &svc->proto);
 	/* The config accepts no '#' in a name, so this fallback is unique. */
-	if (ops->name_get(ops->ctx, set.val.svc_id, &name) == 0 && name.name[0])
+	if (ops->name_get(ops->ctx, set->val.svc_id, &name) == 0 && name.name[0])
 		memcpy(svc->name, name.name, sizeof(svc->name) - 1);
 	else
-		snprintf(svc->name, sizeof(svc->name), "#%u", set.val.svc_id);
-	ops->svc_stats_sum(ops->ctx, set.val.svc_id, &svc->stats);
-	ops->hold_stats_get(ops->ctx, set.val.svc_id, &svc->hold);
-	ops->relay_stats_get(ops->ctx, set.val.svc_id, &svc->relay);
-	ops->check_stats_get(ops->ctx, set.val.svc_id, &svc->checks);
-	ops->lb_stats_sum(ops->ctx, set.val.svc_id, &svc->lb);
+		snprintf(svc->name, sizeof(svc->name), "#%u", set->val.svc_id);
+	ops->svc_stats_sum(ops->ctx, set->val.svc_id, &svc->stats);
+	ops->hold_stats_get(ops->ctx, set->val.svc_id, &svc->hold);
+	ops->relay_stats_get(ops->ctx, set->val.svc_id, &svc->relay);
+	ops->check_stats_get(ops->ctx, set->val.svc_id, &svc->checks);
+	ops->lb_stats_sum(ops->ctx, set->val.svc_id, &svc->lb);
 	svc->hold.refused_full += svc->lb.refused_full; /* refused by the hook: max_queued */
-	for (uint32_t i = 0; i < set.n; i++)
-		load_replica(ops, svc->proto, &set.m[i], &svc->replicas[svc->nreplicas++]);
+	for (uint32_t i = 0; i < set->n; i++)
+		load_replica(ops, svc->proto, &set->m[i], &svc->replicas[svc->nreplicas++]);
+	free(set);
 	return 0;
+}
+
+void metrics_snapshot_free(struct metrics_snapshot *s)
+{
+	for (int i = 0; s->services && i < s->nservices; i++)
+		free(s->services[i].replicas);
+	free(s->services);
+	s->services = NULL;
+	s->nservices = 0;
 }
 
 static int by_name(const void *a, const void *b)
@@ -77,27 +92,42 @@ int metrics_collect(const char *pin_dir, struct metrics_snapshot *s)
 	const struct steer_svc_key *prevp = NULL;
 	struct map_fds fds;
 	struct map_ops ops;
-	int ret;
+	int ret, cap;
 
 	s->nservices = 0;
-	s->services = calloc(STEER_MAX_SERVICES, sizeof(*s->services));
+	cap = 64;
+	s->services = calloc((size_t)cap, sizeof(*s->services));
 	if (!s->services)
 		return -ENOMEM;
 	ret = map_fds_open_pinned(&fds, pin_dir, 0);
 	if (ret)
 		return ret;
 	map_ops_init(&ops, &fds);
-	while (s->nservices < STEER_MAX_SERVICES && ops.svc_next(ops.ctx, prevp, &key) == 0) {
-		struct metrics_service *svc = &s->services[s->nservices];
+	while (ops.svc_next(ops.ctx, prevp, &key) == 0) {
+		struct metrics_service *svc;
 
 		prev = key;
 		prevp = &prev;
+		if (s->nservices == cap) {
+			struct metrics_service *more =
+			    realloc(s->services, 2 * (size_t)cap * sizeof(*more));
+
+			if (!more)
+				break; /* out of memory: the services read so far */
+			s->services = more;
+			cap *= 2;
+		}
+		svc = &s->services[s->nservices];
+		memset(svc, 0, sizeof(*svc));
 		if (load_service(&ops, &key, svc) == 0)
 			s->nservices++;
 		else
 			memset(svc, 0, sizeof(*svc)); /* removed meanwhile */
 	}
 	ops.sock_stats_sum(ops.ctx, &s->socks);
+	for (uint32_t i = 0; i < STEER_HOLD_FAMILIES; i++)
+		if (ops.hold_get(ops.ctx, i, &s->hold[i]))
+			memset(&s->hold[i], 0, sizeof(s->hold[i]));
 	ops.registry_get(ops.ctx, &s->registry);
 	s->xdp = ops.xdp_stats_sum(ops.ctx, &s->xdp_stats) != -EOPNOTSUPP;
 	map_fds_close(&fds);

@@ -59,7 +59,7 @@ static enum MHD_Result scrape(struct metrics *m, struct MHD_Connection *conn)
 	else if ((err = metrics_render(&s, &text, &len)))
 		snprintf(msg, sizeof(msg), "cannot render the metrics (limit %u bytes): %s\n",
 			 METRICS_MAX_BYTES, strerror(-err));
-	free(s.services);
+	metrics_snapshot_free(&s);
 	if (err)
 		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, msg, NULL);
 	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);

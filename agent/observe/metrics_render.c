@@ -416,7 +416,7 @@ static void out_service(struct outbuf *b, const struct family *f, const struct m
 		}
 		break;
 	default:
-		for (int r = 0; r < svc->nreplicas && r < STEER_MAX_SLOTS; r++)
+		for (int r = 0; r < svc->nreplicas; r++)
 			out_replica(b, f, svc, &svc->replicas[r]);
 		break;
 	}
@@ -458,6 +458,26 @@ static void out_registry(struct outbuf *b, const struct steer_registry_status *r
 	}
 }
 
+/* The hold listeners, both families summed; only once an agent made one. */
+static void out_hold_listeners(struct outbuf *b, const struct steer_hold *hold)
+{
+	static const char *const origins[] = {"local", "remote", "untrusted"};
+	struct labels l = {.extra_key = "origin"};
+
+	out_family(b, "steer_hold_listener_connections_total", "counter",
+		   "Connections the hold listeners accepted, by origin: local (a miss of this "
+		   "node's connect hook), remote (a miss given over by sk_lookup) or untrusted "
+		   "(no steered miss: reset at once, never relayed).");
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t n = 0;
+
+		for (uint32_t f = 0; f < STEER_HOLD_FAMILIES; f++)
+			n += i == 0 ? hold[f].local : i == 1 ? hold[f].remote : hold[f].untrusted;
+		l.extra_value = origins[i];
+		out_u64(b, "steer_hold_listener_connections_total", &l, n);
+	}
+}
+
 int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 {
 	struct outbuf b = {};
@@ -474,6 +494,8 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 		   "Connected sockets aborted because their replica left (connected UDP; TCP "
 		   "with STEER_SOCK_DESTROY_TCP=on).");
 	out_u64(&b, "steer_sockets_aborted_total", &l, s->socks.destroyed);
+	if (s->hold[0].family || s->hold[1].family)
+		out_hold_listeners(&b, s->hold);
 	if (s->xdp) {
 		out_family(
 		    &b, "steer_xdp_packets_total", "counter",

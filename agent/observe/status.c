@@ -18,7 +18,7 @@ int status_print(const char *pin_dir, bool json, FILE *out, char *err, size_t er
 		ret = status_render_json(&s, out);
 	else
 		status_render_text(&s, out);
-	free(s.services);
+	status_snapshot_free(&s);
 	if (ret) {
 		snprintf(err, errlen, "cannot build the JSON status: %s", strerror(-ret));
 		return -1;

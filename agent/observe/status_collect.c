@@ -18,12 +18,18 @@ static int load_service(const struct map_ops *ops, struct svc_view *sv)
 {
 	struct steer_svc_name name = {};
 	struct steer_bank bank = {};
-	struct svc_members set;
-	int ret = svc_read_members(ops, &sv->key, &set);
+	/* 1024 members: too big for the stack of a walk of every service. */
+	struct svc_members *set = malloc(sizeof(*set));
+	uint32_t base = 0;
+	int ret = set ? svc_read_members(ops, &sv->key, set) : -ENOMEM;
 
-	if (ret)
+	if (!ret && !(sv->replicas = calloc(set->n ? set->n : 1, sizeof(*sv->replicas))))
+		ret = -ENOMEM;
+	if (ret) {
+		free(set);
 		return ret;
-	sv->val = set.val;
+	}
+	sv->val = set->val;
 	if (ops->name_get(ops->ctx, sv->val.svc_id, &name) == 0)
 		memcpy(sv->name, name.name, sizeof(sv->name) - 1);
 	ops->hold_stats_get(ops->ctx, sv->val.svc_id, &sv->hold);
@@ -34,14 +40,15 @@ static int load_service(const struct map_ops *ops, struct svc_view *sv)
 	 * the operator sees one count. */
 	sv->hold.refused_full += sv->lb.refused_full;
 	ops->bank_get(ops->ctx, steer_bank_index(sv->val.svc_id, sv->val.bank), &bank);
-	for (uint32_t i = 0; i < set.n; i++) {
+	if (set->n)
+		svc_bank_base(ops, &sv->val, &base);
+	for (uint32_t i = 0; i < set->n; i++) {
 		struct replica_view *rv = &sv->replicas[sv->nreplicas++];
 		struct steer_replica_stats rs = {};
 
-		rv->id = set.m[i].id;
-		rv->r = set.m[i].r;
-		ops->slot_attrs_get(ops->ctx, steer_slot_index(sv->val.svc_id, sv->val.bank, i),
-				    &rv->attrs);
+		rv->id = set->m[i].id;
+		rv->r = set->m[i].r;
+		ops->slot_attrs_get(ops->ctx, base + i, &rv->attrs);
 		rv->tier = STEER_TIER_ANY;
 		for (int t = STEER_TIERS - 1; t >= 0; t--)
 			if (i < bank.tier_end[t])
@@ -62,7 +69,17 @@ static int load_service(const struct map_ops *ops, struct svc_view *sv)
 			ops->backend_get(ops->ctx, &bk, &rv->b);
 		}
 	}
+	free(set);
 	return 0;
+}
+
+void status_snapshot_free(struct status_snapshot *s)
+{
+	for (int i = 0; i < s->nservices; i++)
+		free(s->services[i].replicas);
+	free(s->services);
+	s->services = NULL;
+	s->nservices = 0;
 }
 
 static int by_name(const void *a, const void *b)
@@ -74,7 +91,8 @@ static int by_name(const void *a, const void *b)
 
 int status_collect(const char *pin_dir, struct status_snapshot *s, char *err, size_t errlen)
 {
-	struct svc_view *views = calloc(STEER_MAX_SERVICES, sizeof(*views));
+	int cap = 64;
+	struct svc_view *views = calloc((size_t)cap, sizeof(*views));
 	struct steer_svc_key key, prev;
 	const struct steer_svc_key *prevp = NULL;
 	struct map_fds fds;
@@ -94,9 +112,18 @@ int status_collect(const char *pin_dir, struct status_snapshot *s, char *err, si
 		return -1;
 	}
 	map_ops_init(&ops, &fds);
-	while (n < STEER_MAX_SERVICES && ops.svc_next(ops.ctx, prevp, &key) == 0) {
+	while (ops.svc_next(ops.ctx, prevp, &key) == 0) {
 		prev = key;
 		prevp = &prev;
+		if (n == cap) {
+			struct svc_view *v = realloc(views, 2 * (size_t)cap * sizeof(*views));
+
+			if (!v)
+				break; /* out of memory: the services read so far */
+			views = v;
+			cap *= 2;
+		}
+		memset(&views[n], 0, sizeof(views[n]));
 		views[n].key = key;
 		if (load_service(&ops, &views[n]) == 0)
 			n++;
@@ -104,6 +131,9 @@ int status_collect(const char *pin_dir, struct status_snapshot *s, char *err, si
 			memset(&views[n], 0, sizeof(views[n]));
 	}
 	ops.sock_stats_sum(ops.ctx, &s->socks);
+	for (uint32_t i = 0; i < STEER_HOLD_FAMILIES; i++)
+		if (ops.hold_get(ops.ctx, i, &s->hold[i]))
+			memset(&s->hold[i], 0, sizeof(s->hold[i]));
 	ops.registry_get(ops.ctx, &s->registry);
 	s->xdp = ops.xdp_stats_sum(ops.ctx, &s->xdp_stats) != -EOPNOTSUPP;
 	s->nattach = s->xdp ? xdp_path_list(pin_dir, s->attach, STATUS_MAX_ATTACH) : 0;

@@ -73,6 +73,39 @@ static void print_hold_text(const struct steer_hold_stats *h, FILE *out)
 		(unsigned long long)hist_percentile_us(&h->first_attempt_us, 99));
 }
 
+/* "127.0.0.1:PORT" or "[::1]:PORT" of a hold listener's record. */
+static const char *hold_listener_addr(const struct steer_hold *h, char *buf, size_t len)
+{
+	struct endpoint ep = {.family = h->family, .port = ntohs(h->port)};
+
+	memcpy(ep.addr, h->addr, sizeof(ep.addr));
+	return endpoint_format(&ep, buf, len);
+}
+
+/* Has an agent ever opened the listener? */
+static bool hold_listener_used(const struct steer_hold *h)
+{
+	return h->port || h->local || h->remote || h->untrusted;
+}
+
+/* The miss path's listeners, one line each: where (or "closed" once no
+ * agent holds it) and what reached it. A family never used is left out. */
+static void print_hold_listeners_text(const struct steer_hold *hold, FILE *out)
+{
+	for (uint32_t i = 0; i < STEER_HOLD_FAMILIES; i++) {
+		const struct steer_hold *h = &hold[i];
+		char addr[ADDR_STRLEN];
+
+		if (!hold_listener_used(h))
+			continue;
+		fprintf(out, "hold listener %s %s local=%llu remote=%llu untrusted=%llu\n",
+			i ? "ipv6" : "ipv4",
+			h->port ? hold_listener_addr(h, addr, sizeof(addr)) : "closed",
+			(unsigned long long)h->local, (unsigned long long)h->remote,
+			(unsigned long long)h->untrusted);
+	}
+}
+
 /* Sockets with a record in steer_socks_v1 now: steered, not yet closed. */
 static uint64_t sockets_open(const struct steer_sock_stats *st)
 {
@@ -186,6 +219,7 @@ void status_render_text(const struct status_snapshot *s, FILE *out)
 	fprintf(out, "sockets open=%llu steered=%llu closed=%llu aborted=%llu\n",
 		(unsigned long long)sockets_open(&s->socks), (unsigned long long)s->socks.tracked,
 		(unsigned long long)s->socks.released, (unsigned long long)s->socks.destroyed);
+	print_hold_listeners_text(s->hold, out);
 	if (s->xdp)
 		print_xdp_text(s, out);
 	if (s->registry.conn != STEER_REGISTRY_NONE)
@@ -370,6 +404,20 @@ static json_t *service_json(const struct svc_view *sv)
 	return build_done(&b);
 }
 
+static json_t *hold_listener_json(const struct steer_hold *h, uint32_t idx)
+{
+	struct json_build b = {json_object(), false};
+	char addr[ADDR_STRLEN];
+
+	put(&b, "family", json_string(idx ? "ipv6" : "ipv4"));
+	put(&b, "address",
+	    h->port ? json_string(hold_listener_addr(h, addr, sizeof(addr))) : json_null());
+	put(&b, "local", u64(h->local));
+	put(&b, "remote", u64(h->remote));
+	put(&b, "untrusted", u64(h->untrusted));
+	return build_done(&b);
+}
+
 static json_t *sockets_json(const struct steer_sock_stats *st)
 {
 	struct json_build b = {json_object(), false};
@@ -425,7 +473,8 @@ static json_t *registry_json(const struct steer_registry_status *r)
 
 int status_render_json(const struct status_snapshot *s, FILE *out)
 {
-	struct json_build root = {json_object(), false}, services = {json_array(), false};
+	struct json_build root = {json_object(), false}, services = {json_array(), false},
+			  listeners = {json_array(), false};
 	json_t *doc;
 	char *text;
 
@@ -433,6 +482,13 @@ int status_render_json(const struct status_snapshot *s, FILE *out)
 		append(&services, service_json(&s->services[i]));
 	put(&root, "services", build_done(&services));
 	put(&root, "sockets", sockets_json(&s->socks));
+	for (uint32_t i = 0; i < STEER_HOLD_FAMILIES; i++)
+		if (hold_listener_used(&s->hold[i]))
+			append(&listeners, hold_listener_json(&s->hold[i], i));
+	if (json_array_size(listeners.v))
+		put(&root, "hold_listeners", build_done(&listeners));
+	else
+		json_decref(listeners.v);
 	if (s->xdp)
 		put(&root, "xdp", xdp_json(s));
 	if (s->registry.conn != STEER_REGISTRY_NONE)

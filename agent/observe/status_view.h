@@ -29,14 +29,17 @@ struct svc_view {
 	struct steer_svc_stats stats;  /* summed over CPUs */
 	struct steer_hold_stats hold;  /* the miss path; shown for TCP only */
 	struct steer_relay_stats
-	    relay;		      /* its relays; TCP only, zero before an agent made the map */
-	struct steer_svc_lb_stats lb; /* connects by pass, misses refused in the hook */
-	int nreplicas;		      /* replicas in the active slot bank */
-	struct replica_view replicas[STEER_MAX_SLOTS];
+	    relay;		       /* its relays; TCP only, zero before an agent made the map */
+	struct steer_svc_lb_stats lb;  /* connects by pass, misses refused in the hook */
+	int nreplicas;		       /* replicas in the active slot bank */
+	struct replica_view *replicas; /* nreplicas of them, malloc'd */
 };
 
 struct status_snapshot {
 	struct steer_sock_stats socks; /* steer_sock_stats_v1, summed over CPUs */
+	/* steer_hold_v2 by steer_hold_index(): the miss path's listeners;
+	 * zero before an agent made the map. */
+	struct steer_hold hold[STEER_HOLD_FAMILIES];
 	/* The XDP path, shown only where its maps are pinned (xdp). */
 	int xdp;
 	struct steer_xdp_stats xdp_stats; /* summed over CPUs */
@@ -45,7 +48,10 @@ struct status_snapshot {
 	/* The registry watch, shown where the map holds one (conn set). */
 	struct steer_registry_status registry;
 	int nservices;
-	struct svc_view *services; /* shown in this order */
+	struct svc_view *services; /* shown in this order, malloc'd */
 };
+
+/* Release what status_collect() allocated in s. */
+void status_snapshot_free(struct status_snapshot *s);
 
 #endif

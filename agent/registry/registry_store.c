@@ -11,8 +11,6 @@
 #define MSG_MAX	      512
 #define BAD_NAMES_MAX 1024 /* malformed key names remembered, so each is logged once */
 #define BUILD_NAME    "registry"
-#define STR_(x)	      #x
-#define STR(x)	      STR_(x)
 
 /* What a build took of a key. */
 enum key_use { USE_TEXT = 0, USE_APPLIED, USE_NONE };
@@ -427,8 +425,8 @@ static int build_text(struct registry_store *s, const char *file_text,
 		      const struct steer_config *file, struct build *b)
 {
 	FILE *f = open_memstream(&b->text, &b->len);
-	int line, budget = STEER_MAX_REPLICAS; /* replica ids: the maps' limit */
-	char what[REGISTRY_NAME_MAX + REGISTRY_ADDR_MAX + 16];
+	int line, budget = (int)steer_limits.replicas; /* replica ids: the maps' limit */
+	char what[REGISTRY_NAME_MAX + REGISTRY_ADDR_MAX + 16], too_many[96];
 
 	if (!f)
 		return -1;
@@ -494,13 +492,11 @@ static int build_text(struct registry_store *s, const char *file_text,
 			if (budget <= 0) {
 				snprintf(what, sizeof(what), "replicas/%s/%s", svc->name,
 					 rep->addr);
-				key_refused(
-				    s, &rep->k, what,
-				    "more than " STR(
-					STEER_MAX_REPLICAS) " replicas in all "
-							    "(limit STEER_MAX_REPLICAS=" STR(
-								STEER_MAX_REPLICAS) ")",
-				    "skipped");
+				snprintf(
+				    too_many, sizeof(too_many),
+				    "more than %u replicas in all (limit STEER_MAX_REPLICAS=%u)",
+				    steer_limits.replicas, steer_limits.replicas);
+				key_refused(s, &rep->k, what, too_many, "skipped");
 				rep->k.use = USE_NONE;
 				continue;
 			}
@@ -609,7 +605,7 @@ int registry_store_build(struct registry_store *s, const char *file_text, const 
 	if (!file_text)
 		file_text = "";
 	if (*file_text) {
-		file = malloc(sizeof(*file));
+		file = config_new();
 		if (!file) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
@@ -647,7 +643,7 @@ int registry_store_build(struct registry_store *s, const char *file_text, const 
 out:
 	free(b.text);
 	free(b.origins);
-	free(file);
+	config_free(file);
 	return ret;
 }
 

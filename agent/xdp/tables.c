@@ -60,9 +60,19 @@ static bool member_routable(const struct map_ops *ops, const struct steer_replic
 static int read_members(const struct map_ops *ops, const struct steer_svc_key *key, uint32_t svc_id,
 			uint32_t bank, uint32_t count, struct xdp_members *m)
 {
+	struct steer_slot_range rg = {0, 0};
+
 	m->n = 0;
+	if (count) {
+		int ret = ops->range_get(ops->ctx, steer_bank_index(svc_id, bank), &rg);
+
+		if (ret)
+			return ret;
+		if (count > rg.cap)
+			return -EUCLEAN;
+	}
 	for (uint32_t i = 0; i < count && i < STEER_MAX_SLOTS; i++) {
-		uint32_t idx = steer_slot_index(svc_id, bank, i);
+		uint32_t idx = rg.base + i;
 		struct steer_slot_attrs a = {};
 		struct steer_replica r;
 		struct steer_slot slot;
@@ -162,28 +172,19 @@ static int table_is_current(const struct map_ops *ops, const struct steer_svc_ke
 	return xb.signature == members_signature(m, size) && xb.maglev_size == (m->n ? size : 0);
 }
 
-/* The active bank's slots, attributes and tiers, into the idle bank. */
+/* The idle bank gets the active bank's slots (the same range, which
+ * neither bank writes again: reconcile writes a bank into a fresh range)
+ * and tiers. */
 static int copy_bank(const struct map_ops *ops, const struct steer_svc_value *v, uint32_t to)
 {
+	struct steer_slot_range rg = {0, 0};
 	struct steer_bank b = {};
-	int ret;
+	int ret = ops->range_get(ops->ctx, steer_bank_index(v->svc_id, v->bank), &rg);
 
-	for (uint32_t i = 0; i < v->count; i++) {
-		uint32_t from_idx = steer_slot_index(v->svc_id, v->bank, i);
-		uint32_t to_idx = steer_slot_index(v->svc_id, to, i);
-		struct steer_slot_attrs a = {};
-		struct steer_slot s;
-
-		ret = ops->slot_get(ops->ctx, from_idx, &s);
-		if (!ret)
-			ret = ops->slot_put(ops->ctx, to_idx, &s);
-		if (ret)
-			return ret;
-		ops->slot_attrs_get(ops->ctx, from_idx, &a);
-		ret = ops->slot_attrs_put(ops->ctx, to_idx, &a);
-		if (ret)
-			return ret;
-	}
+	if (!ret)
+		ret = ops->range_put(ops->ctx, steer_bank_index(v->svc_id, to), &rg);
+	if (ret)
+		return ret;
 	ops->bank_get(ops->ctx, steer_bank_index(v->svc_id, v->bank), &b);
 	return ops->bank_put(ops->ctx, steer_bank_index(v->svc_id, to), &b);
 }
@@ -197,8 +198,7 @@ static int resync_service(const struct map_ops *ops, const struct steer_svc_key 
 
 	if (ret)
 		return ret;
-	if (v.svc_id >= STEER_MAX_SERVICES || v.count > STEER_MAX_SLOTS ||
-	    v.bank >= STEER_SLOT_BANKS)
+	if (v.count > STEER_MAX_SLOTS || v.bank >= STEER_SLOT_BANKS)
 		return -EUCLEAN;
 	ret = table_is_current(ops, key, &v, size, m);
 	if (ret)

@@ -19,6 +19,7 @@
 #include "lib/bpf_links.h"
 #include "lib/log.h"
 #include "maps/datapath.h"
+#include "maps/map_sizes.h"
 #include "steer_xdp.skel.h"
 
 /* Newer than the UAPI headers of Debian 12 (Linux 6.6 and later). */
@@ -56,6 +57,7 @@ static void pin_ifname(const char *pin, char *name, size_t len)
 int xdp_path_load(struct xdp_path *xp, const char *pin_dir, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	uint32_t legacy;
 	int ret;
 
 	memset(xp, 0, sizeof(*xp));
@@ -67,6 +69,8 @@ int xdp_path_load(struct xdp_path *xp, const char *pin_dir, char *err, size_t er
 	ret = libbpf_num_possible_cpus();
 	xp->skel->rodata->nr_cpus = ret > 0 ? (__u32)ret : 1;
 	ret = datapath_size_legacy_revnat(xp->skel->maps.steer_revnat_v1, pin_dir);
+	if (!ret)
+		ret = map_sizes_apply(xp->skel->obj, pin_dir, 0, &legacy);
 	if (!ret)
 		ret = steer_xdp_bpf__load(xp->skel);
 	if (ret) {

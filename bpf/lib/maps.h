@@ -20,7 +20,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_svc_v1 SEC(".maps");
 
-/* (service, bank, slot) -> replica id; see steer_slot_index(). */
+/* (service, bank) -> where the bank's slots are in steer_slots_v1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_SERVICES *STEER_SLOT_BANKS);
+	__type(key, __u32);
+	__type(value, struct steer_slot_range);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} steer_slot_ranges_v1 SEC(".maps");
+
+/* Slot -> replica id: each bank's slots are a range of it (above). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, STEER_MAX_SLOT_ENTRIES);
@@ -136,56 +145,69 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } steer_replica_status_v1 SEC(".maps");
 
-/* Service id -> where the agent's hold listener is, for operators and
- * status; the connect hook takes the address from the socket itself. */
+/* steer_hold_index(family) -> where the agent's hold listener is, and its
+ * counters, for operators and status; the datapath never reads it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(max_entries, STEER_HOLD_FAMILIES);
 	__type(key, __u32);
 	__type(value, struct steer_hold);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_hold_v1 SEC(".maps");
+} steer_hold_v2 SEC(".maps");
 
-/* Service id -> the agent's hold listener itself. A socket leaves a SOCKMAP
- * when it closes, so a miss can only ever reach a listener the agent holds
- * open now, never a port somebody else bound after the agent died. */
+/* steer_hold_index(family) -> the agent's hold listener itself, one for all
+ * TCP services of the family. A socket leaves a SOCKMAP when it closes, so
+ * a miss can only ever reach a listener the agent holds open now, never a
+ * port somebody else bound after the agent died. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);
-	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(max_entries, STEER_HOLD_FAMILIES);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_hold_socks_v1 SEC(".maps");
+} steer_hold_socks_v2 SEC(".maps");
 
-/* Service id -> the miss path's counters and histograms. Agent-only. */
+/*
+ * The per-service counters the agent writes: hashes without preallocation,
+ * so kernel memory is paid only for services that have a non-zero counter
+ * (most never hold a connection). The agent creates an entry at a service's
+ * first count and deletes it when the service id is freed; no entry reads
+ * as all zero. An array of STEER_MAX_SERVICES would pay for every id.
+ */
+
+/* Service id -> the miss path's counters and histograms. Written by the
+ * agent only; the connect hook reads held_now (max_queued). */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct steer_hold_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_hold_stats_v1 SEC(".maps");
+} steer_hold_stats_v2 SEC(".maps");
 
 /* Service id -> the relays of served held connections: counters. Agent-only. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct steer_relay_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_relay_stats_v1 SEC(".maps");
+} steer_relay_stats_v2 SEC(".maps");
 
 /* Service id -> active-check and ejection counters. Agent-only. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STEER_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct steer_check_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} steer_check_stats_v1 SEC(".maps");
+} steer_check_stats_v2 SEC(".maps");
 
-/* (service, bank, slot) -> the slot's weight and max_conns; indexed like
- * steer_slots_v1 and written with it. */
+/* Slot -> the slot's weight and max_conns; indexed like steer_slots_v1
+ * and written with it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, STEER_MAX_SLOT_ENTRIES);

@@ -291,15 +291,19 @@ __noinline int steer_pick_tier(__u32 base, __u32 range, __u32 wtotal, __u32 hint
 static __always_inline int svc_pick(__u32 svc_id, __u32 bank, __u32 count, __u8 flags, __u32 hint,
 				    __u8 family, __u8 proto, __u32 *rid, __u32 *pass)
 {
+	__u32 base, t, lo = 0, bidx = steer_bank_index(svc_id, bank);
+	const struct steer_slot_range *range;
 	struct steer_bank b = {};
-	__u32 base, t, lo = 0;
 
 	if (count == 0)
 		return -EHOSTUNREACH;
 	if (count > STEER_MAX_SLOTS || bank >= STEER_SLOT_BANKS)
 		return -EINVAL;
+	range = bpf_map_lookup_elem(&steer_slot_ranges_v1, &bidx);
+	if (!range || count > range->cap)
+		return -EINVAL;
+	base = range->base;
 	if (flags & (STEER_SVC_F_WEIGHTED | STEER_SVC_F_LIMITED | STEER_SVC_F_TIERS)) {
-		__u32 bidx = steer_bank_index(svc_id, bank);
 		const struct steer_bank *bp = bpf_map_lookup_elem(&steer_svc_banks_v1, &bidx);
 
 		if (bp)
@@ -312,7 +316,6 @@ static __always_inline int svc_pick(__u32 svc_id, __u32 bank, __u32 count, __u8 
 		b.tier_end[STEER_TIER_ANY] = count;
 		flags &= ~STEER_SVC_F_WEIGHTED;
 	}
-	base = steer_slot_index(svc_id, bank, 0);
 	for (t = 0; t < STEER_TIERS; t++) {
 		__u32 hi = b.tier_end[t] < count ? b.tier_end[t] : count;
 		int ret;
@@ -360,8 +363,8 @@ static __always_inline bool svc_queue_full(__u32 svc_id, __u32 bank)
 
 	if (!b || !b->max_queued)
 		return false;
-	h = bpf_map_lookup_elem(&steer_hold_stats_v1, &svc_id);
-	if (!h || h->held_now < b->max_queued)
+	h = bpf_map_lookup_elem(&steer_hold_stats_v2, &svc_id);
+	if (!h || h->held_now < b->max_queued) /* no entry: none held */
 		return false;
 	lb = bpf_map_lookup_elem(&steer_svc_lb_stats_v1, &svc_id);
 	if (lb)
@@ -370,12 +373,17 @@ static __always_inline bool svc_queue_full(__u32 svc_id, __u32 bank)
 }
 
 /*
- * A miss: count it, then hand a TCP connect to the agent's hold listener for
- * the service, which retries replicas with backoff and relays once one
- * answers. The client's connect succeeds and getpeername() shows the VIP.
- * The listener is the socket in steer_hold_socks_v1, and the connect goes
- * to that socket's own address: a closed listener has left the map, so a
- * port somebody else bound after the agent died is never reached.
+ * A miss: count it, then hand a TCP connect to the agent's hold listener of
+ * the service's family (one for every service), which retries replicas with
+ * backoff and relays once one answers. The client's connect succeeds and
+ * getpeername() shows the VIP. The VIP goes into the socket's record
+ * (steer_socks_v1, keyed by its cookie) with the listener as its peer: the
+ * agent finds the record by the connection's cookie, and serves it for the
+ * service of that VIP (a connection to the listener without such a record
+ * is not a miss, and is reset). The listener is the socket in
+ * steer_hold_socks_v2, and the connect goes to that socket's own address: a
+ * closed listener has left the map, so a port somebody else bound after the
+ * agent died is never reached.
  * UDP, or no live listener (no agent running): -EHOSTUNREACH.
  */
 static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_id, __u32 bank,
@@ -387,6 +395,7 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 	struct steer_sock *rec;
 	__be32 ip4;
 	bool usable;
+	__u32 idx;
 
 	if (stats)
 		stats->misses++; /* per-CPU: no atomic needed */
@@ -394,7 +403,8 @@ static __always_inline int svc_handle_miss(struct bpf_sock_addr *ctx, __u32 svc_
 		return -EHOSTUNREACH;
 	if (svc_queue_full(svc_id, bank))
 		return -ECONNREFUSED;
-	listener = bpf_map_lookup_elem(&steer_hold_socks_v1, &svc_id);
+	idx = steer_hold_index(svc_family);
+	listener = bpf_map_lookup_elem(&steer_hold_socks_v2, &idx);
 	if (!listener)
 		return -EHOSTUNREACH;
 	/* Every field read up front, whatever the family: reads chosen by a

@@ -155,7 +155,7 @@ static __always_inline void replica_active_add(__u32 rid, __s64 delta)
 static __always_inline void slot_free_notify(const struct steer_replica *r)
 {
 	__u32 svc_id = r->svc_id;
-	const struct steer_hold_stats *h = bpf_map_lookup_elem(&steer_hold_stats_v1, &svc_id);
+	const struct steer_hold_stats *h = bpf_map_lookup_elem(&steer_hold_stats_v2, &svc_id);
 	struct steer_event *ev;
 
 	if (!h || !h->held_now)

@@ -4,10 +4,12 @@
  * program passes a VIP's packet to the stack; the VIP's local route
  * (`ip route add local VIP dev lo`, which `steer run` adds) makes the stack
  * take it, and this sk_lookup program gives a TCP SYN to the agent's hold
- * listener of the service, the one the connect hook sends local misses to.
- * The agent holds the connection, retries and relays it as for a local
- * client. Only the listener in steer_hold_socks_v1 is ever chosen: a
- * socket leaves that SOCKMAP when it closes.
+ * listener of the packet's family, the one the connect hook sends local
+ * misses to (one for every service). The accepted connection's local
+ * address is the VIP:port itself, which tells the agent its service. The
+ * agent holds the connection, retries and relays it as for a local client.
+ * Only the listener in steer_hold_socks_v2 is ever chosen: a socket leaves
+ * that SOCKMAP when it closes.
  */
 #ifndef STEER_XDP_HOLD_H
 #define STEER_XDP_HOLD_H
@@ -36,15 +38,15 @@ static __always_inline void hold_lookup_key(const struct bpf_sk_lookup *ctx,
 	key->proto = IPPROTO_TCP;
 }
 
-/* Give the connection to the service's hold listener, if it is a VIP's and
- * the agent has one open. Never refuses: anything else is looked up as
+/* Give the connection to the hold listener of its family, if it is to a
+ * VIP and the agent has the listener open. Never refuses: anything else is looked up as
  * usual. */
 static __always_inline void hold_take(struct bpf_sk_lookup *ctx)
 {
 	struct steer_svc_key key = {};
 	const struct steer_svc_value *svc;
 	struct bpf_sock *sk;
-	__u32 id;
+	__u32 idx;
 
 	if (ctx->protocol != IPPROTO_TCP)
 		return;
@@ -52,8 +54,8 @@ static __always_inline void hold_take(struct bpf_sk_lookup *ctx)
 	svc = bpf_map_lookup_elem(&steer_svc_v1, &key);
 	if (!svc)
 		return;
-	id = svc->svc_id;
-	sk = bpf_map_lookup_elem(&steer_hold_socks_v1, &id);
+	idx = steer_hold_index(key.family);
+	sk = bpf_map_lookup_elem(&steer_hold_socks_v2, &idx);
 	if (!sk)
 		return;
 	bpf_sk_assign(ctx, sk, 0);

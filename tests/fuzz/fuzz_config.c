@@ -98,6 +98,10 @@ out:
 	free(reprinted);
 	free(printed);
 	free(text);
+	if (cfg) {
+		config_clear(&cfg[0]);
+		config_clear(&cfg[1]);
+	}
 	free(cfg);
 	return 0;
 }

@@ -71,12 +71,13 @@ static void one_line(const char *line, struct steer_config *cfg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct steer_config *cfg = malloc(sizeof(*cfg));
+	struct steer_config *cfg = config_new();
 	const uint8_t *p = data, *end = data + size;
 
-	if (!cfg)
+	if (!cfg || config_copy(cfg, &base)) {
+		config_free(cfg);
 		return 0;
-	memcpy(cfg, &base, sizeof(*cfg));
+	}
 	while (p < end) {
 		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
@@ -91,6 +92,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(line);
 		p += len;
 	}
-	free(cfg);
+	config_free(cfg);
 	return 0;
 }

@@ -44,7 +44,7 @@ static void build(struct registry_store *s, struct steer_config *cfg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct registry_store *s = registry_store_new("/steer/");
-	struct steer_config *cfg = malloc(sizeof(*cfg));
+	struct steer_config *cfg = config_new();
 	const char *p = (const char *)data, *end = p + size;
 	int64_t rev = 0;
 
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	build(s, cfg);
 out:
-	free(cfg);
+	config_free(cfg);
 	registry_store_free(s);
 	return 0;
 }

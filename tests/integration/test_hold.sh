@@ -146,4 +146,28 @@ for p in "${HERD[@]}"; do wait "$p"; done
 served=$(cat "$TMP"/herd*.out | grep -c '^ok 1 fail 0')
 check_eq "all 500 held connections served when one replica came up" 500 "$served"
 log "herd: $("$STEER" status | grep -A1 'service herd' | tail -1)"
+
+echo "subtest fds-do-not-grow-with-services"
+# One hold listener per family serves every service: 200 TCP services
+# (IPv4 and IPv6) hold no more descriptors than one.
+stop_agent
+gen_services() {
+	for i in $(seq "$1"); do
+		printf '[service s%d]\nvip = 127.78.%d.%d:80\nhealth = none\nretry_timeout_ms = 300\n' "$i" $((i / 250)) $((i % 250 + 1))
+		printf '[service t%d]\nvip = [fd00:78::%x]:80\nhealth = none\nretry_timeout_ms = 300\n' "$i" "$i"
+	done
+}
+gen_services 1 >"$TMP/fds.ini"
+start_agent "$TMP/fds.ini" "$TMP/agent-fds.log" || finish
+fds1=$(ls "/proc/$AGENT_PID/fd" | wc -l)
+gen_services 100 >"$TMP/fds.ini"
+kill -HUP "$AGENT_PID"
+wait_for_line "$TMP/agent-fds.log" 'added=198 ' || fail "200 services not applied: $(tail -2 "$TMP/agent-fds.log")"
+fds200=$(ls "/proc/$AGENT_PID/fd" | wc -l)
+log "agent fds: $fds1 with 2 TCP services, $fds200 with 200"
+check_eq "agent fds with 200 TCP services as with 2" "$fds1" "$fds200"
+for vip in 127.78.0.77:80 '[fd00:78::4d]:80'; do
+	in_cg "$CLIENT" tcp "$vip" --count 1 --timeout-ms 1000 --quiet >"$TMP/fds-miss.out"
+	check_eq "a miss of $vip is held, then reset at its timeout" "error recv:ECONNRESET 1" "$(grep '^error' "$TMP/fds-miss.out")"
+done
 finish

@@ -4,7 +4,7 @@
 #   replica is down, exactly 2 are relayed when it comes up and 2 wait, still
 #   held; STEER_RELAY_IDLE_MS later the idle relays are reset on both sides,
 #   and the 2 that waited take their slots;
-# - old-pin-dir: a pin dir without steer_relay_stats_v1, as an older agent
+# - old-pin-dir: a pin dir without steer_relay_stats_v2, as an older agent
 #   left it: `steer status` still reads it, and the agent creates and pins
 #   the map;
 # - refused: a connection that waits for a relay slot past its retry
@@ -86,12 +86,12 @@ done
 stop_agent || fail "the agent did not exit cleanly"
 
 echo "subtest old-pin-dir"
-rm "$PIN/steer_relay_stats_v1" || fail "steer_relay_stats_v1 was not pinned"
+rm "$PIN/steer_relay_stats_v2" || fail "steer_relay_stats_v2 was not pinned"
 "$STEER" status >"$TMP/old.txt" 2>&1 || fail "steer status failed on a pin dir without the relay map: $(cat "$TMP/old.txt")"
 check_eq "relays shown as zero without the map" "  relays: open=0 started=0 slot_waits=0 refused_full=0 idle_closed=0 failed=0" \
 	"$(grep '^  relays:' "$TMP/old.txt" | head -1)"
 STEER_RELAY_MAX=1 STEER_RELAY_IDLE_MS=0 start_agent "$TMP/steer.ini" "$TMP/agent2.log" || finish
-[ -e "$PIN/steer_relay_stats_v1" ] || fail "the agent did not pin steer_relay_stats_v1"
+[ -e "$PIN/steer_relay_stats_v2" ] || fail "the agent did not pin steer_relay_stats_v2"
 check_eq "relay counters after the map was recreated" 0 "$(svc_field held relays started)"
 
 echo "subtest refused"

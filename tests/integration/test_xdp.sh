@@ -98,6 +98,10 @@ replica = 198.18.2.2:8081
 vip = 198.18.100.5:8080
 replica = 198.18.0.1:9099
 
+[service miss6]
+vip = [fd00:100::5]:8080
+replica = [fd00:18::1]:9099
+
 [service dns]
 vip = 198.18.100.4:53
 protocol = udp
@@ -247,6 +251,21 @@ start_echo missl 198.18.0.1:9099
 wait "$curl_pid"
 check_eq "then served" missl "$(cat "$TMP/miss.out")"
 check_eq "hold served" 1 "$(hold_value miss served)"
+
+echo "subtest miss6"
+from_client curl -s -m 10 "http://[fd00:100::5]:8080/" >"$TMP/miss6.out" 2>&1 &
+curl_pid=$!
+PIDS+=($curl_pid)
+tries=100
+while [ "$(hold_value miss6 held_now)" != 1 ] && [ $tries -gt 0 ]; do sleep 0.05; tries=$((tries - 1)); done
+check_eq "the connection is held" 1 "$(hold_value miss6 held_now)"
+start_echo missl6 "[fd00:18::1]:9099"
+wait "$curl_pid"
+check_eq "then served" missl6 "$(cat "$TMP/miss6.out")"
+check_eq "hold served" 1 "$(hold_value miss6 served)"
+# Both went to the one listener of their family, handed over by sk_lookup.
+check_eq "hold listeners' remote connections" "ipv4 1 ipv6 1" \
+	"$("$STEER" status | awk '/^hold listener / {split($6, r, "="); printf "%s%s %s", sep, $3, r[2]; sep=" "}')"
 
 echo "subtest down"
 stop_agent

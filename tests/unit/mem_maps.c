@@ -99,6 +99,16 @@ static int svc_del(void *ctx, const struct steer_svc_key *key)
 		return 0;                                                                          \
 	} while (0)
 
+static int range_get(void *ctx, uint32_t idx, struct steer_slot_range *r)
+{
+	ARRAY_GET(ranges, idx, r);
+}
+
+static int range_put(void *ctx, uint32_t idx, const struct steer_slot_range *r)
+{
+	ARRAY_PUT(ranges, idx, r, MEM_OTHER);
+}
+
 static int slot_get(void *ctx, uint32_t idx, struct steer_slot *s)
 {
 	ARRAY_GET(slots, idx, s);
@@ -153,8 +163,12 @@ static int svc_stats_reset(void *ctx, uint32_t id)
 {
 	static const struct steer_svc_stats zero;
 
-	if (id < STEER_MAX_SERVICES)
+	if (id < STEER_MAX_SERVICES) {
 		memset(&M(ctx)->lb_stats[id], 0, sizeof(M(ctx)->lb_stats[id]));
+		memset(&M(ctx)->check_stats[id], 0, sizeof(M(ctx)->check_stats[id]));
+		memset(&M(ctx)->hold_stats[id], 0, sizeof(M(ctx)->hold_stats[id]));
+		memset(&M(ctx)->relay_stats[id], 0, sizeof(M(ctx)->relay_stats[id]));
+	}
 	ARRAY_PUT(svc_stats, id, &zero, MEM_OTHER);
 }
 
@@ -327,9 +341,35 @@ static int status_put(void *ctx, uint32_t id, const struct steer_replica_status 
 	ARRAY_PUT(status, id, st, MEM_STATUS_PUT);
 }
 
+/*
+ * The per-service stats hashes, as the map layer over the kernel has them:
+ * a service has an entry only while its value is non-zero (a zero put
+ * deletes it), and one without answers -ENOENT with zeros. The arrays
+ * below hold zeros for ids without an entry, so tests read them directly.
+ */
+static bool is_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+#define STATS_GET(field, idx, out)                                                                 \
+	do {                                                                                       \
+		memset((out), 0, sizeof(*(out)));                                                  \
+		if ((idx) >= STEER_MAX_SERVICES ||                                                 \
+		    is_zero(&M(ctx)->field[idx], sizeof(M(ctx)->field[idx])))                      \
+			return -ENOENT;                                                            \
+		*(out) = M(ctx)->field[idx];                                                       \
+		return 0;                                                                          \
+	} while (0)
+
 static int check_stats_get(void *ctx, uint32_t id, struct steer_check_stats *s)
 {
-	ARRAY_GET(check_stats, id, s);
+	STATS_GET(check_stats, id, s);
 }
 
 static int check_stats_put(void *ctx, uint32_t id, const struct steer_check_stats *s)
@@ -339,7 +379,7 @@ static int check_stats_put(void *ctx, uint32_t id, const struct steer_check_stat
 
 static int hold_stats_get(void *ctx, uint32_t id, struct steer_hold_stats *s)
 {
-	ARRAY_GET(hold_stats, id, s);
+	STATS_GET(hold_stats, id, s);
 }
 
 static int hold_stats_put(void *ctx, uint32_t id, const struct steer_hold_stats *s)
@@ -349,12 +389,17 @@ static int hold_stats_put(void *ctx, uint32_t id, const struct steer_hold_stats 
 
 static int relay_stats_get(void *ctx, uint32_t id, struct steer_relay_stats *s)
 {
-	ARRAY_GET(relay_stats, id, s);
+	STATS_GET(relay_stats, id, s);
 }
 
 static int relay_stats_put(void *ctx, uint32_t id, const struct steer_relay_stats *s)
 {
 	ARRAY_PUT(relay_stats, id, s, MEM_RELAY_STATS_PUT);
+}
+
+static int hold_get(void *ctx, uint32_t id, struct steer_hold *h)
+{
+	ARRAY_GET(hold, id, h);
 }
 
 static int hold_put(void *ctx, uint32_t id, const struct steer_hold *h)
@@ -364,7 +409,7 @@ static int hold_put(void *ctx, uint32_t id, const struct steer_hold *h)
 
 static int hold_sock_put(void *ctx, uint32_t id, int fd)
 {
-	if (id >= STEER_MAX_SERVICES || fd < 0)
+	if (id >= STEER_HOLD_FAMILIES || fd < 0)
 		return -EINVAL;
 	M(ctx)->hold_sock[id] = fd + 1;
 	logw(M(ctx), MEM_HOLD_SOCK, id, 0, 0);
@@ -373,11 +418,36 @@ static int hold_sock_put(void *ctx, uint32_t id, int fd)
 
 static int hold_sock_del(void *ctx, uint32_t id)
 {
-	if (id >= STEER_MAX_SERVICES)
+	if (id >= STEER_HOLD_FAMILIES)
 		return -EINVAL;
 	M(ctx)->hold_sock[id] = 0;
 	logw(M(ctx), MEM_HOLD_SOCK, id, 0, 0);
 	return 0;
+}
+
+static int sock_get(void *ctx, uint64_t cookie, struct steer_sock *rec)
+{
+	for (int i = 0; i < M(ctx)->nsocks; i++) {
+		if (M(ctx)->sock_cookie[i] == cookie) {
+			*rec = M(ctx)->socks[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void mem_maps_sock_put(struct mem_maps *m, uint64_t cookie, const struct steer_sock *rec)
+{
+	int i;
+
+	for (i = 0; i < m->nsocks && m->sock_cookie[i] != cookie; i++)
+		;
+	if (i == MEM_SOCKS)
+		return;
+	m->sock_cookie[i] = cookie;
+	m->socks[i] = *rec;
+	if (i == m->nsocks)
+		m->nsocks++;
 }
 
 static bool is_local(void *ctx, const struct endpoint *ep)
@@ -416,9 +486,10 @@ void mem_maps_add_service(struct mem_maps *m, uint32_t svc_id, const struct endp
 	i = m->nsvc++;
 	m->svc_key[i] = key;
 	m->svc_val[i] = (struct steer_svc_value){.svc_id = svc_id, .count = (uint16_t)n};
+	m->ranges[steer_bank_index(svc_id, 0)] = mem_maps_range(svc_id, 0);
 	for (uint32_t r = 0; r < n; r++) {
 		replica_encode(&replicas[r], svc_id, state, &m->replicas[first_id + r]);
-		m->slots[steer_slot_index(svc_id, 0, r)].replica_id = first_id + r;
+		m->slots[mem_maps_range(svc_id, 0).base + r].replica_id = first_id + r;
 		if (proto == IPPROTO_TCP) {
 			int b = m->nbackends++;
 

@@ -36,11 +36,13 @@ struct mem_write {
 
 #define MEM_LOG_MAX  4096
 #define MEM_BACKENDS 64
+#define MEM_SOCKS    64
 
 struct mem_maps {
 	int nsvc;
 	struct steer_svc_key svc_key[STEER_MAX_SERVICES];
 	struct steer_svc_value svc_val[STEER_MAX_SERVICES];
+	struct steer_slot_range ranges[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
 	struct steer_slot slots[STEER_MAX_SLOT_ENTRIES];
 	struct steer_replica replicas[STEER_MAX_REPLICAS];
 	struct steer_svc_name names[STEER_MAX_SERVICES];
@@ -52,12 +54,17 @@ struct mem_maps {
 	struct steer_bank banks[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
 	struct steer_svc_lb_stats lb_stats[STEER_MAX_SERVICES];
 	struct steer_replica_status status[STEER_MAX_REPLICAS];
+	/* The stats hashes: all zero = no entry (get answers -ENOENT). */
 	struct steer_check_stats check_stats[STEER_MAX_SERVICES];
 	struct steer_hold_stats hold_stats[STEER_MAX_SERVICES];
 	struct steer_sock_stats sock_stats;
 	struct steer_relay_stats relay_stats[STEER_MAX_SERVICES];
-	struct steer_hold hold[STEER_MAX_SERVICES];
-	int hold_sock[STEER_MAX_SERVICES]; /* the listener fd + 1; 0 = none */
+	struct steer_hold hold[STEER_HOLD_FAMILIES];
+	int hold_sock[STEER_HOLD_FAMILIES]; /* the listener fd + 1; 0 = none */
+	/* steer_socks_v1: records by socket cookie (mem_maps_sock_put()). */
+	int nsocks;
+	uint64_t sock_cookie[MEM_SOCKS];
+	struct steer_sock socks[MEM_SOCKS];
 	int nbackends;
 	struct steer_backend_key backend_key[MEM_BACKENDS];
 	struct steer_backend backend[MEM_BACKENDS];
@@ -73,6 +80,13 @@ struct mem_maps {
 	struct mem_write log[MEM_LOG_MAX];
 };
 
+/* Where mem_maps_add_service() puts the slots of (svc_id, bank): 64 per
+ * bank, so tests' small ids fit. */
+static inline struct steer_slot_range mem_maps_range(uint32_t svc_id, uint32_t bank)
+{
+	return (struct steer_slot_range){.base = steer_bank_index(svc_id, bank) * 64, .cap = 64};
+}
+
 /* A zeroed instance (calloc: it is large) and the map layer over it. */
 struct mem_maps *mem_maps_new(void);
 struct map_ops mem_maps_ops(struct mem_maps *m);
@@ -83,6 +97,10 @@ void mem_maps_free(struct mem_maps *m);
 void mem_maps_add_service(struct mem_maps *m, uint32_t svc_id, const struct endpoint *vip,
 			  uint8_t proto, const struct endpoint *replicas, uint32_t n,
 			  uint32_t first_id, uint8_t state);
+
+/* Give the socket with cookie the record rec (steer_socks_v1), as the
+ * connect hook does. */
+void mem_maps_sock_put(struct mem_maps *m, uint64_t cookie, const struct steer_sock *rec);
 
 /* The backend entry of a TCP endpoint, or NULL. */
 struct steer_backend *mem_maps_backend(struct mem_maps *m, const struct endpoint *ep);

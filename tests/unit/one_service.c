@@ -19,7 +19,7 @@ void one_service_init(struct one_service *o, const char *vip_text, uint32_t svc_
 
 	o->loop = ev_loop_new(EVFLAG_AUTO);
 	o->mem = mem_maps_new();
-	o->cfg = calloc(1, sizeof(*o->cfg));
+	o->cfg = config_new();
 	assert_non_null(o->loop);
 	assert_non_null(o->mem);
 	assert_non_null(o->cfg);
@@ -27,8 +27,10 @@ void one_service_init(struct one_service *o, const char *vip_text, uint32_t svc_
 	o->replica_fd = test_listen_loopback(0, &o->replica);
 	assert_int_equal(endpoint_parse(vip_text, &vip, err, sizeof(err)), 0);
 	mem_maps_add_service(o->mem, svc_id, &vip, IPPROTO_TCP, &o->replica, 1, replica_id, state);
-	o->cfg->nservices = 1;
-	o->sc = &o->cfg->services[0];
+	/* Room for tests to put more replicas in place themselves. */
+	o->sc = config_add_service(o->cfg);
+	assert_non_null(o->sc);
+	assert_int_equal(svc_reserve(o->sc, 64), 0);
 	snprintf(o->sc->name, sizeof(o->sc->name), "web");
 	o->sc->vip = vip;
 	o->sc->proto = IPPROTO_TCP;
@@ -43,6 +45,6 @@ void one_service_fini(struct one_service *o)
 	if (o->replica_fd >= 0)
 		close(o->replica_fd);
 	ev_loop_destroy(o->loop);
-	free(o->cfg);
+	config_free(o->cfg);
 	mem_maps_free(o->mem);
 }

@@ -140,6 +140,25 @@ static void test_checker_new_replica_turns_up_after_rise_passing_checks(void **s
 	world_free(w);
 }
 
+static void test_checker_service_gone_from_the_config_loses_its_check_stats(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UNKNOWN, 20, 2, 2);
+	int nservices = w->o.cfg->nservices;
+
+	(void)state;
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
+	run_until_state(w, STEER_REPLICA_UP);
+	assert_true(w->o.mem->check_stats[SVC_ID].checks >= 2);
+	w->o.cfg->nservices = 0;
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
+	/* Deleted (all zero in the fake), and not written back by a flush. */
+	ev_run(w->o.loop, EVRUN_NOWAIT);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].checks, 0);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].ejections[STEER_EJECT_CHECK_FAILED], 0);
+	w->o.cfg->nservices = nservices;
+	world_free(w);
+}
+
 static void test_checker_fall_refused_checks_take_a_replica_down(void **state)
 {
 	struct world *w = world_new(STEER_REPLICA_UP, 20, 2, 3);
@@ -426,10 +445,12 @@ static void test_checker_a_burst_of_new_replicas_starts_32_checks_per_iteration(
 static void add_udp_service(struct world *w, const char *name, const char *vip_text,
 			    uint32_t svc_id, uint32_t replica_id, enum health_kind kind)
 {
-	struct svc_config *sc = &w->o.cfg->services[w->o.cfg->nservices++];
+	struct svc_config *sc = config_add_service(w->o.cfg);
 	char err[128];
 
-	memset(sc, 0, sizeof(*sc));
+	assert_non_null(sc);
+	w->o.sc = &w->o.cfg->services[0]; /* the array may have moved */
+	assert_int_equal(svc_reserve(sc, 1), 0);
 	snprintf(sc->name, sizeof(sc->name), "%s", name);
 	assert_int_equal(endpoint_parse(vip_text, &sc->vip, err, sizeof(err)), 0);
 	sc->proto = IPPROTO_UDP;
@@ -567,6 +588,7 @@ int main(void)
 	    cmocka_unit_test(test_checker_listener_up_checks_a_down_replica_at_once),
 	    cmocka_unit_test(test_checker_drain_and_undrain),
 	    cmocka_unit_test(test_checker_passing_check_clears_an_ejection_it_was_not_told_of),
+	    cmocka_unit_test(test_checker_service_gone_from_the_config_loses_its_check_stats),
 	    cmocka_unit_test(test_checker_audit_finds_an_ejection_it_was_not_told_of),
 	    cmocka_unit_test(test_checker_audit_rewrites_a_state_the_map_lost),
 	    cmocka_unit_test(test_checker_a_burst_of_new_replicas_starts_32_checks_per_iteration),

@@ -14,17 +14,53 @@
 #include "config/config.h"
 #include "config/env.h"
 
-/* struct steer_config is ~400 KiB: one heap copy per test, never the stack. */
+/* The limits these tests' numbers are written for. */
+#define TEST_SERVICES 256
+#define TEST_SLOTS    64
+
+/* Two configs per test: one and a copy to compare it with. */
 static int setup(void **state)
 {
+	steer_limits_set(&(struct steer_limits){
+	    .services = TEST_SERVICES, .replicas_per_service = TEST_SLOTS, .replicas = 4096});
 	*state = calloc(2, sizeof(struct steer_config));
 	return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
+	struct steer_config *cfg = *state;
+
+	config_clear(&cfg[0]);
+	config_clear(&cfg[1]);
 	free(*state);
 	return 0;
+}
+
+/* a and b hold the same config (what memcmp said of the whole struct when
+ * it held its arrays). */
+static void assert_config_equal(const struct steer_config *a, const struct steer_config *b)
+{
+	struct steer_config x = *a, y = *b;
+
+	x.services = y.services = NULL;
+	x.services_cap = y.services_cap = 0;
+	assert_memory_equal(&x, &y, sizeof(x));
+	for (int i = 0; i < a->nservices; i++) {
+		struct svc_config s = a->services[i], t = b->services[i];
+
+		assert_int_equal(s.nreplicas, t.nreplicas);
+		if (s.nreplicas) {
+			assert_memory_equal(s.replicas, t.replicas,
+					    (size_t)s.nreplicas * sizeof(*s.replicas));
+			assert_memory_equal(s.ropts, t.ropts,
+					    (size_t)s.nreplicas * sizeof(*s.ropts));
+		}
+		s.replicas = t.replicas = NULL;
+		s.ropts = t.ropts = NULL;
+		s.replicas_cap = t.replicas_cap = 0;
+		assert_memory_equal(&s, &t, sizeof(s));
+	}
 }
 
 static char err[1024];
@@ -134,15 +170,15 @@ static char *many_replicas(int n)
 static void test_config_accepts_limits_exactly(void **state)
 {
 	struct steer_config *cfg = *state;
-	char *text = many_services(STEER_MAX_SERVICES, "");
+	char *text = many_services(TEST_SERVICES, "");
 
 	assert_int_equal(parse(cfg, text), 0);
-	assert_int_equal(cfg->nservices, STEER_MAX_SERVICES);
+	assert_int_equal(cfg->nservices, TEST_SERVICES);
 	free(text);
 
-	text = many_replicas(STEER_MAX_SLOTS);
+	text = many_replicas(TEST_SLOTS);
 	assert_int_equal(parse(cfg, text), 0);
-	assert_int_equal(cfg->services[0].nreplicas, STEER_MAX_SLOTS);
+	assert_int_equal(cfg->services[0].nreplicas, TEST_SLOTS);
 	free(text);
 }
 
@@ -468,18 +504,18 @@ static void test_config_rejects_line_longer_than_inih_buffer(void **state)
 static void test_config_rejects_more_than_max_slots_replicas(void **state)
 {
 	struct steer_config *cfg = *state;
-	char *text = many_replicas(STEER_MAX_SLOTS + 1);
+	char *text = many_replicas(TEST_SLOTS + 1);
 
 	assert_int_equal(parse(cfg, text), -1);
 	assert_string_equal(err, "t.ini:67: service 'web' has more than 64 replicas (limit "
-				 "STEER_MAX_SLOTS=64)");
+				 "STEER_MAX_REPLICAS_PER_SERVICE=64)");
 	free(text);
 }
 
 static void test_config_rejects_more_than_max_services(void **state)
 {
 	struct steer_config *cfg = *state;
-	char *text = many_services(STEER_MAX_SERVICES + 1, "");
+	char *text = many_services(TEST_SERVICES + 1, "");
 
 	assert_int_equal(parse(cfg, text), -1);
 	assert_string_equal(err, "t.ini:513: more than 256 services (limit STEER_MAX_SERVICES=256) "
@@ -611,10 +647,11 @@ static void test_config_parses_health_keys(void **state)
 	struct steer_config *cfg = *state;
 
 	for (size_t i = 0; i < sizeof(health_good) / sizeof(health_good[0]); i++) {
-		const struct health_config *h = &cfg->services[0].health;
+		const struct health_config *h;
 		char got[512], want[512];
 
 		assert_int_equal(parse(cfg, health_good[i].text), 0);
+		h = &cfg->services[0].health;
 		snprintf(
 		    got, sizeof(got), "%s: kind=%d path='%s' %u %u %u %u %u-%u set=%d%d%d%d%d%d",
 		    health_good[i].what, h->kind, h->path, h->interval_ms, h->timeout_ms, h->rise,
@@ -770,13 +807,15 @@ static void test_config_apply_env_fills_only_unset_values(void **state)
 {
 	struct steer_config *cfg = *state;
 	char *const envp[] = {"STEER_HEALTH_INTERVAL_MS=1000", "STEER_HEALTH_RISE=5", NULL};
-	const struct health_config *a = &cfg->services[0].health, *b = &cfg->services[1].health;
+	const struct health_config *a, *b;
 
 	assert_int_equal(parse(cfg,
 			       "[service a]\nvip = 1.2.3.4:80\n"
 			       "[service b]\nvip = 1.2.3.5:80\nhealth_interval_ms = 2000\n"
 			       "health_timeout_ms = 2000\nhealth_fall = 7\nhealth_expect = 204\n"),
 			 0);
+	a = &cfg->services[0].health;
+	b = &cfg->services[1].health;
 	assert_int_equal(config_apply_env(cfg, load_env(envp), err, sizeof(err)), 0);
 	assert_int_equal(a->interval_ms, 1000);
 	assert_int_equal(a->timeout_ms, 250);
@@ -906,11 +945,13 @@ static void test_config_parses_retry_keys(void **state)
 	struct steer_config *cfg = *state;
 
 	for (size_t i = 0; i < sizeof(retry_good) / sizeof(retry_good[0]); i++) {
-		const struct svc_config *svc = &cfg->services[0];
-		const struct backoff_params *r = &svc->retry, *w = &retry_good[i].p;
+		const struct backoff_params *r, *w = &retry_good[i].p;
+		const struct svc_config *svc;
 		char got[512], want[512];
 
 		assert_int_equal(parse(cfg, retry_good[i].text), 0);
+		svc = &cfg->services[0];
+		r = &svc->retry;
 		snprintf(got, sizeof(got), "%s: %u %a %u %a %u set=%d%d%d%d%d filled=%d",
 			 retry_good[i].what, r->initial_ms, r->multiplier, r->max_ms, r->jitter,
 			 r->timeout_ms, svc->retry_set.initial_ms, svc->retry_set.multiplier,
@@ -927,7 +968,7 @@ static void test_config_apply_env_fills_unset_retry_values_per_service(void **st
 {
 	struct steer_config *cfg = *state;
 	char *const envp[] = {"STEER_RETRY_INITIAL_BACKOFF_MS=10", "STEER_RETRY_JITTER=0.5", NULL};
-	const struct svc_config *a = &cfg->services[0], *b = &cfg->services[1];
+	const struct svc_config *a, *b;
 
 	assert_int_equal(parse(cfg,
 			       "[service a]\nvip = 1.2.3.4:80\n"
@@ -935,6 +976,8 @@ static void test_config_apply_env_fills_unset_retry_values_per_service(void **st
 			       "retry_backoff_multiplier = 3\nretry_max_backoff_ms = 900\n"
 			       "retry_timeout_ms = 5000\n"),
 			 0);
+	a = &cfg->services[0];
+	b = &cfg->services[1];
 	assert_int_equal(config_apply_env(cfg, load_env(envp), err, sizeof(err)), 0);
 	assert_int_equal(a->retry.initial_ms, 10);
 	assert_true(a->retry.multiplier == 2);
@@ -1032,10 +1075,15 @@ static void ep(struct endpoint *out, const char *text)
  * 10.96.0.1:80, two replicas) and dns (udp, [fd00::53]:53, one replica). */
 static void build(struct steer_config *cfg)
 {
-	struct svc_config *web = &cfg->services[0], *dns = &cfg->services[1];
+	struct svc_config *web, *dns;
 
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->nservices = 2;
+	config_clear(cfg);
+	web = config_add_service(cfg);
+	dns = config_add_service(cfg);
+	web = &cfg->services[0]; /* the second add may have moved the first */
+	assert_non_null(dns);
+	assert_int_equal(svc_reserve(web, 2), 0);
+	assert_int_equal(svc_reserve(dns, 1), 0);
 	strcpy(web->name, "web");
 	ep(&web->vip, "10.96.0.1:80");
 	web->proto = IPPROTO_TCP;
@@ -1089,7 +1137,7 @@ static void break_duplicate_replica(struct steer_config *c)
 }
 static void break_too_many_replicas(struct steer_config *c)
 {
-	c->services[0].nreplicas = STEER_MAX_SLOTS + 1;
+	c->services[0].nreplicas = TEST_SLOTS + 1;
 }
 static void break_negative_replicas(struct steer_config *c)
 {
@@ -1097,7 +1145,7 @@ static void break_negative_replicas(struct steer_config *c)
 }
 static void break_too_many_services(struct steer_config *c)
 {
-	c->nservices = STEER_MAX_SERVICES + 1;
+	c->nservices = TEST_SERVICES + 1;
 }
 static void break_http_on_udp(struct steer_config *c)
 {
@@ -1198,7 +1246,7 @@ static const struct {
     {"duplicate replica", break_duplicate_replica,
      "mem: duplicate replica 10.0.0.1:80 in service 'web'"},
     {"too many replicas", break_too_many_replicas,
-     "mem: service 'web' has more than 64 replicas (limit STEER_MAX_SLOTS=64)"},
+     "mem: service 'web' has more than 64 replicas (limit STEER_MAX_REPLICAS_PER_SERVICE=64)"},
     {"negative replica count", break_negative_replicas,
      "mem: service 'web' has -1 replicas (accepted: 0-64)"},
     {"too many services", break_too_many_services,
@@ -1250,6 +1298,7 @@ static void test_config_validate_checks_a_config_built_in_memory(void **state)
 		mem_bad[i].mutate(cfg);
 		err[0] = '\0';
 		assert_int_equal(config_validate(cfg, "mem", err, sizeof(err)), -1);
+		cfg->nservices = 2; /* a count a mutation broke: what the arrays hold */
 		snprintf(got, sizeof(got), "%s: %s", mem_bad[i].what, err);
 		snprintf(exp, sizeof(exp), "%s: %s", mem_bad[i].what, mem_bad[i].err);
 		assert_string_equal(got, exp);
@@ -1339,7 +1388,7 @@ static void test_config_add_replica_refuses_and_leaves_config_unchanged(void **s
 	char *full;
 
 	assert_int_equal(parse(cfg, edit_file), 0);
-	memcpy(copy, cfg, sizeof(*cfg));
+	assert_int_equal(config_copy(copy, cfg), 0);
 	for (size_t i = 0; i < sizeof(add_bad) / sizeof(add_bad[0]); i++) {
 		char got[sizeof(err) + 128], want[sizeof(err) + 128];
 		struct endpoint e;
@@ -1351,21 +1400,21 @@ static void test_config_add_replica_refuses_and_leaves_config_unchanged(void **s
 		snprintf(got, sizeof(got), "%s: %s", add_bad[i].what, err);
 		snprintf(want, sizeof(want), "%s: %s", add_bad[i].what, add_bad[i].err);
 		assert_string_equal(got, want);
-		assert_memory_equal(cfg, copy, sizeof(*cfg));
+		assert_config_equal(cfg, copy);
 	}
 
 	/* a full service */
-	full = many_replicas(STEER_MAX_SLOTS);
+	full = many_replicas(TEST_SLOTS);
 	assert_int_equal(parse(cfg, full), 0);
-	memcpy(copy, cfg, sizeof(*cfg));
+	assert_int_equal(config_copy(copy, cfg), 0);
 	{
 		struct endpoint e;
 
 		ep(&e, "10.9.9.9:80");
 		assert_int_equal(config_add_replica(cfg, "web", &e, err, sizeof(err)), -1);
-		assert_string_equal(
-		    err, "service 'web' has more than 64 replicas (limit STEER_MAX_SLOTS=64)");
-		assert_memory_equal(cfg, copy, sizeof(*cfg));
+		assert_string_equal(err, "service 'web' has more than 64 replicas (limit "
+					 "STEER_MAX_REPLICAS_PER_SERVICE=64)");
+		assert_config_equal(cfg, copy);
 	}
 	free(full);
 }
@@ -1373,11 +1422,12 @@ static void test_config_add_replica_refuses_and_leaves_config_unchanged(void **s
 static void test_config_remove_replica_keeps_the_others_in_order(void **state)
 {
 	struct steer_config *cfg = *state;
-	struct svc_config *web = &cfg->services[0];
+	struct svc_config *web;
 	struct endpoint e, zero;
 
 	memset(&zero, 0, sizeof(zero));
 	assert_int_equal(parse(cfg, edit_file), 0);
+	web = &cfg->services[0];
 	ep(&e, "10.0.0.1:80");
 	assert_int_equal(config_remove_replica(cfg, "web", &e, err, sizeof(err)), 0);
 	assert_int_equal(web->nreplicas, 2);
@@ -1415,7 +1465,7 @@ static void test_config_remove_replica_refuses_and_leaves_config_unchanged(void 
 	struct steer_config *cfg = *state, *copy = cfg + 1;
 
 	assert_int_equal(parse(cfg, edit_file), 0);
-	memcpy(copy, cfg, sizeof(*cfg));
+	assert_int_equal(config_copy(copy, cfg), 0);
 	for (size_t i = 0; i < sizeof(remove_bad) / sizeof(remove_bad[0]); i++) {
 		char got[sizeof(err) + 128], want[sizeof(err) + 128];
 		struct endpoint e;
@@ -1427,7 +1477,7 @@ static void test_config_remove_replica_refuses_and_leaves_config_unchanged(void 
 		snprintf(got, sizeof(got), "%s: %s", remove_bad[i].what, err);
 		snprintf(want, sizeof(want), "%s: %s", remove_bad[i].what, remove_bad[i].err);
 		assert_string_equal(got, want);
-		assert_memory_equal(cfg, copy, sizeof(*cfg));
+		assert_config_equal(cfg, copy);
 	}
 }
 
@@ -1562,8 +1612,9 @@ static void test_config_print_round_trips_health_keys(void **state)
 	for (int i = 0; i < cfg->nservices; i++) {
 		/* everything but the section's line, which the printout moves */
 		again->services[i].line = cfg->services[i].line;
-		assert_memory_equal(&again->services[i], &cfg->services[i],
-				    sizeof(cfg->services[i]));
+	}
+	assert_config_equal(again, cfg);
+	{
 	}
 	out2 = print(again);
 	assert_string_equal(out2, out);
@@ -1744,12 +1795,12 @@ static void test_config_load_rejects_nul_byte(void **state)
 static void test_config_load_reads_files_larger_than_one_buffer(void **state)
 {
 	struct steer_config *cfg = *state;
-	char *text = many_services(STEER_MAX_SERVICES, ""), *path = temp_file(text, strlen(text));
+	char *text = many_services(TEST_SERVICES, ""), *path = temp_file(text, strlen(text));
 
 	assert_true(strlen(text) > 8192);
 	assert_int_equal(config_load(path, cfg, err, sizeof(err)), 0);
-	assert_int_equal(cfg->nservices, STEER_MAX_SERVICES);
-	assert_string_equal(cfg->services[STEER_MAX_SERVICES - 1].name, "s255");
+	assert_int_equal(cfg->nservices, TEST_SERVICES);
+	assert_string_equal(cfg->services[TEST_SERVICES - 1].name, "s255");
 	unlink(path);
 	free(path);
 	free(text);

@@ -902,7 +902,7 @@ static void test_env_table_defaults_parse_and_rows_are_complete(void **state)
 	struct steer_env *env = malloc(sizeof(*env));
 
 	(void)state;
-	assert_int_equal(env_vars_count, 36);
+	assert_int_equal(env_vars_count, 39);
 	for (size_t i = 0; i < env_vars_count; i++) {
 		char err[256] = "";
 
@@ -1031,6 +1031,9 @@ static void test_env_print_effective_shows_name_value_lines(void **state)
 				 "STEER_HOLD_MAX=4096\n"
 				 "STEER_RELAY_MAX=4096\n"
 				 "STEER_RELAY_IDLE_MS=600000\n"
+				 "STEER_MAX_SERVICES=65536\n"
+				 "STEER_MAX_REPLICAS_PER_SERVICE=1024\n"
+				 "STEER_MAX_REPLICAS=262144\n"
 				 "STEER_METRICS_ADDR=127.0.0.1:9477\n"
 				 "STEER_LOG_FORMAT=text\n"
 				 "STEER_CONTROL_GROUP=(root only)\n"

@@ -89,11 +89,11 @@ static const struct steer_relay_stats *relays(const struct world *w)
 	return &w->o.mem->relay_stats[SVC_ID];
 }
 
-/* A client of the held service: it connects where the datapath would send
- * a miss, the listener published in steer_hold_v1. */
-static int client_connect(const struct world *w)
+/* A plain connect to the IPv4 hold listener published in steer_hold_v2,
+ * with no record of the datapath's: what any local process can do. */
+static int stranger_connect(const struct world *w)
 {
-	const struct steer_hold *hv = &w->o.mem->hold[SVC_ID];
+	const struct steer_hold *hv = &w->o.mem->hold[steer_hold_index(STEER_FAMILY_V4)];
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = hv->port};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -102,6 +102,39 @@ static int client_connect(const struct world *w)
 	sin.sin_addr.s_addr = hv->addr[0];
 	assert_true(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 || errno == EINPROGRESS);
 	return fd;
+}
+
+/* A miss of a client of vip, as the connect hook makes it: a connect to
+ * the listener, and the socket's record (keyed by its cookie) naming the
+ * listener as its peer and vip as what it is shown. */
+static int miss_connect_to(const struct world *w, const struct endpoint *vip)
+{
+	const struct steer_hold *hv = &w->o.mem->hold[steer_hold_index(STEER_FAMILY_V4)];
+	struct steer_sock rec = {};
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = stranger_connect(w);
+
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len), 0);
+	rec.peer[0].family = STEER_FAMILY_V4;
+	rec.peer[0].addr[0] = hv->addr[0];
+	rec.peer[0].port = hv->port;
+	rec.peer[0].vip_family = vip->family;
+	memcpy(rec.peer[0].vip, vip->addr, sizeof(rec.peer[0].vip));
+	rec.peer[0].vip_port = htons(vip->port);
+	mem_maps_sock_put(w->o.mem, cookie, &rec);
+	return fd;
+}
+
+/* A client of the held service. */
+static int client_connect(const struct world *w)
+{
+	return miss_connect_to(w, &w->o.sc->vip);
+}
+
+static uint64_t untrusted(const struct world *w)
+{
+	return w->o.mem->hold[steer_hold_index(STEER_FAMILY_V4)].untrusted;
 }
 
 /* cond is evaluated once per loop iteration and never again after it holds
@@ -163,10 +196,31 @@ static void test_hold_publishes_a_loopback_listener_of_the_vip_family(void **sta
 
 	(void)state;
 	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
-	assert_int_equal(w->o.mem->hold[SVC_ID].family, STEER_FAMILY_V4);
-	assert_int_equal(w->o.mem->hold[SVC_ID].addr[0], htonl(INADDR_LOOPBACK));
-	assert_int_not_equal(w->o.mem->hold[SVC_ID].port, 0);
-	assert_int_not_equal(w->o.mem->hold_sock[SVC_ID], 0); /* what the datapath trusts */
+	assert_int_equal(w->o.mem->hold[0].family, STEER_FAMILY_V4);
+	assert_int_equal(w->o.mem->hold[0].addr[0], htonl(INADDR_LOOPBACK));
+	assert_int_not_equal(w->o.mem->hold[0].port, 0);
+	assert_int_not_equal(w->o.mem->hold_sock[0], 0); /* what the datapath trusts */
+	/* No IPv6 service: no IPv6 listener. */
+	assert_int_equal(w->o.mem->hold[1].port, 0);
+	assert_int_equal(w->o.mem->hold_sock[1], 0);
+	world_free(w);
+}
+
+/* A sync of an unchanged config writes nothing to the maps and opens
+ * nothing: with many services, a reconcile costs the miss path no syscall
+ * per service. */
+static void test_hold_sync_of_an_unchanged_config_writes_nothing(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_DOWN, 10000, 30000, 8);
+	int before;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	before = w->o.mem->nlog;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	w->o.sc->retry.timeout_ms = 20000; /* a changed retry key: memory only */
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	assert_int_equal(w->o.mem->nlog, before);
 	world_free(w);
 }
 
@@ -299,9 +353,10 @@ static void test_hold_client_that_gives_up_frees_its_slot_at_once(void **state)
 	world_free(w);
 }
 
-/* A service gone from the config: its listener is unpublished (misses fail
- * with EHOSTUNREACH) and its held connections are reset. */
-static void test_hold_removed_service_unpublishes_and_resets_its_held(void **state)
+/* A service gone from the config: its held connections are reset, and a
+ * miss of its VIP that arrives later is not one any more (reset, counted);
+ * the listener stays, shared with other services. */
+static void test_hold_removed_service_resets_its_held_and_its_late_misses(void **state)
 {
 	struct world *w = world_new(STEER_REPLICA_DOWN, 10000, 30000, 8);
 	int c;
@@ -312,10 +367,97 @@ static void test_hold_removed_service_unpublishes_and_resets_its_held(void **sta
 	RUN_UNTIL(w, stats(w)->held_now == 1);
 	w->o.cfg->nservices = 0;
 	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
-	assert_int_equal(w->o.mem->hold[SVC_ID].port, 0);
-	assert_int_equal(w->o.mem->hold_sock[SVC_ID], 0);
+	assert_int_not_equal(w->o.mem->hold_sock[0], 0);
 	RUN_UNTIL(w, client_was_reset(c));
 	close(c);
+	c = client_connect(w);
+	RUN_UNTIL(w, client_was_reset(c));
+	assert_int_equal(untrusted(w), 1);
+	close(c);
+	world_free(w);
+}
+
+/* Any local process can connect to the listener: without the datapath's
+ * record of a miss it is reset at once and counted, and the replica, which
+ * is up, never sees a connection for it. */
+static void test_hold_resets_a_connection_that_is_not_a_steered_miss(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 10000, 30000, 8);
+	int c;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	c = stranger_connect(w);
+	RUN_UNTIL(w, client_was_reset(c));
+	close(c);
+	assert_int_equal(untrusted(w), 1);
+	assert_int_equal(w->o.mem->hold[0].local, 0);
+	assert_int_equal(stats(w)->held_total, 0);
+	assert_false(replica_accepted(w));
+	/* A real miss right after is served. */
+	c = client_connect(w);
+	RUN_UNTIL(w, stats(w)->served == 1);
+	assert_true(replica_accepted(w));
+	assert_int_equal(w->o.mem->hold[0].local, 1);
+	assert_int_equal(untrusted(w), 1);
+	close(c);
+	world_free(w);
+}
+
+/* A record that names a VIP that is no service is no miss either. */
+static void test_hold_resets_a_miss_of_an_unknown_vip(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 10000, 30000, 8);
+	struct endpoint other;
+	char err[128];
+	int c;
+
+	(void)state;
+	assert_int_equal(endpoint_parse("198.18.0.99:80", &other, err, sizeof(err)), 0);
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	c = miss_connect_to(w, &other);
+	RUN_UNTIL(w, client_was_reset(c));
+	close(c);
+	assert_int_equal(untrusted(w), 1);
+	assert_false(replica_accepted(w));
+	world_free(w);
+}
+
+/* One listener whatever the number of services: a second TCP service of
+ * the family adds no listener, and each miss is held for the service of
+ * its own VIP. */
+static void test_hold_one_listener_serves_every_service_by_its_vip(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_DOWN, 10000, 30000, 8);
+	struct svc_config *b;
+	uint16_t port;
+	int c1, c2;
+
+	(void)state;
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	port = w->o.mem->hold[0].port;
+	b = config_add_service(w->o.cfg);
+	assert_non_null(b);
+	w->o.sc = &w->o.cfg->services[0]; /* the add may have moved it */
+	*b = *w->o.sc;
+	b->replicas = NULL; /* the first service's arrays stay its own */
+	b->ropts = NULL;
+	b->replicas_cap = 0;
+	snprintf(b->name, sizeof(b->name), "api");
+	b->vip.port = 81;
+	b->nreplicas = 0;
+	mem_maps_add_service(w->o.mem, SVC_ID + 1, &b->vip, IPPROTO_TCP, NULL, 0, 0,
+			     STEER_REPLICA_DOWN);
+	assert_int_equal(hold_sync(w->hold, w->o.cfg), 0);
+	assert_int_equal(w->o.mem->hold[0].port, port);
+	c1 = client_connect(w);
+	c2 = miss_connect_to(w, &b->vip);
+	RUN_UNTIL(w, w->o.mem->hold_stats[SVC_ID + 1].held_now == 1 && stats(w)->held_now == 1);
+	assert_int_equal(stats(w)->held_total, 1);
+	assert_int_equal(w->o.mem->hold_stats[SVC_ID + 1].held_total, 1);
+	assert_int_equal(untrusted(w), 0);
+	close(c1);
+	close(c2);
 	world_free(w);
 }
 
@@ -479,12 +621,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hold_publishes_a_loopback_listener_of_the_vip_family),
+	    cmocka_unit_test(test_hold_sync_of_an_unchanged_config_writes_nothing),
 	    cmocka_unit_test(test_hold_first_attempt_happens_at_once),
 	    cmocka_unit_test(test_hold_kick_serves_at_once_when_a_replica_becomes_routable),
 	    cmocka_unit_test(test_hold_does_not_pick_an_ejected_replica),
 	    cmocka_unit_test(test_hold_full_resets_the_newcomer_and_keeps_the_held),
 	    cmocka_unit_test(test_hold_timeout_resets_the_client),
-	    cmocka_unit_test(test_hold_removed_service_unpublishes_and_resets_its_held),
+	    cmocka_unit_test(test_hold_removed_service_resets_its_held_and_its_late_misses),
+	    cmocka_unit_test(test_hold_resets_a_connection_that_is_not_a_steered_miss),
+	    cmocka_unit_test(test_hold_resets_a_miss_of_an_unknown_vip),
+	    cmocka_unit_test(test_hold_one_listener_serves_every_service_by_its_vip),
 	    cmocka_unit_test(test_hold_client_that_gives_up_frees_its_slot_at_once),
 	    cmocka_unit_test(test_hold_removed_service_zeroes_its_counters_and_keeps_its_relays),
 	    cmocka_unit_test(test_hold_relay_bound_keeps_a_served_one_held_until_a_relay_ends),

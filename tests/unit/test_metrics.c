@@ -16,6 +16,21 @@
 #include "lib/hist.h"
 #include "observe/metrics.h"
 
+static struct metrics_replica *test_replicas(int n)
+{
+	struct metrics_replica *r = calloc((size_t)n, sizeof(*r));
+
+	assert_non_null(r);
+	return r;
+}
+
+static void free_services(struct metrics_service *svc, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(svc[i].replicas);
+	free(svc);
+}
+
 static char *render(const struct metrics_service *svcs, int n)
 {
 	struct metrics_snapshot s = {
@@ -81,6 +96,7 @@ static void test_metrics_small_udp_service_renders_exactly(void **state)
 	svc->proto = IPPROTO_UDP;
 	svc->stats = (struct steer_svc_stats){.steered = 7, .misses = 2, .errors = 1};
 	svc->nreplicas = 1;
+	svc->replicas = test_replicas(1);
 	strcpy(svc->replicas[0].addr, "127.0.0.1:5301");
 	svc->replicas[0].state = STEER_REPLICA_DRAINING;
 	svc->replicas[0].steered = 7;
@@ -161,7 +177,7 @@ static void test_metrics_small_udp_service_renders_exactly(void **state)
 	    "steer_ejections_total{service=\"dns\",reason=\"check_failed\"} 1\n",
 	    text + strlen(build_info));
 	free(text);
-	free(svc);
+	free_services(svc, 1);
 }
 
 /* The families of the miss path and of failed connects exist for TCP only. */
@@ -191,6 +207,7 @@ static void test_metrics_tcp_only_families_follow_the_protocol(void **state)
 	strcpy(svc[0].name, "web");
 	svc[0].proto = IPPROTO_TCP;
 	svc[0].nreplicas = 1;
+	svc[0].replicas = test_replicas(1);
 	strcpy(svc[0].replicas[0].addr, "[::1]:80");
 	svc[0].replicas[0].failed_connects = 4;
 	svc[0].hold = (struct steer_hold_stats){
@@ -241,7 +258,7 @@ static void test_metrics_tcp_only_families_follow_the_protocol(void **state)
 				     "steer_misses_total{service=\"web\"} 0\n"
 				     "steer_misses_total{service=\"dns\"} 0\n"));
 	free(text);
-	free(svc);
+	free_services(svc, 2);
 }
 
 static const struct {
@@ -260,6 +277,7 @@ static void test_metrics_label_values_are_escaped(void **state)
 	assert_non_null(svc);
 	svc->proto = IPPROTO_UDP;
 	svc->nreplicas = 1;
+	svc->replicas = test_replicas(1);
 	for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
 		char want[256], *text;
 
@@ -278,7 +296,7 @@ static void test_metrics_label_values_are_escaped(void **state)
 			fail_msg("replica '%s': no line %s", escapes[i].raw, want + 1);
 		free(text);
 	}
-	free(svc);
+	free_services(svc, 1);
 }
 
 /* Parse the histogram family `name` of service "h" out of text: every
@@ -376,7 +394,7 @@ static void test_metrics_histogram_is_cumulative_and_counts_agree(void **state)
 	assert_hist_consistent(&p, 0);
 	assert_int_equal(p.nbuckets, 1);
 	free(text);
-	free(svc);
+	free_services(svc, 1);
 }
 
 /* Bucket 2 never receives a value but shares bucket 1's bound; the last
@@ -406,13 +424,17 @@ static void test_metrics_histogram_odd_buckets(void **state)
 	assert_int_equal(p.cum[p.nbuckets - 2], 3);
 	assert_int_equal(p.cum[p.nbuckets - 1], 7);
 	free(text);
-	free(svc);
+	free_services(svc, 1);
 }
 
 /* The most the maps can hold renders within METRICS_MAX_BYTES. */
 static void test_metrics_largest_map_contents_fit(void **state)
 {
-	const int nsvc = STEER_MAX_SERVICES, per = STEER_MAX_REPLICAS / STEER_MAX_SERVICES;
+	/* Per-service histograms grow the page with the services: this is
+	 * the bound at 256 services of 16 replicas each (the limits before
+	 * they became STEER_MAX_SERVICES); past the bound a scrape fails
+	 * (next test), it does not grow on. */
+	const int nsvc = 256, per = 16;
 	struct metrics_service *svc = calloc((size_t)nsvc, sizeof(*svc));
 	struct metrics_snapshot s = {.version = "test", .nservices = nsvc, .services = svc};
 	char *text = NULL;
@@ -424,6 +446,7 @@ static void test_metrics_largest_map_contents_fit(void **state)
 		snprintf(svc[i].name, sizeof(svc[i].name), "%063d", i);
 		svc[i].proto = IPPROTO_TCP;
 		svc[i].nreplicas = per;
+		svc[i].replicas = test_replicas(per);
 		for (int r = 0; r < per; r++)
 			snprintf(svc[i].replicas[r].addr, sizeof(svc[i].replicas[r].addr),
 				 "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:%04x]:65535", r);
@@ -437,13 +460,13 @@ static void test_metrics_largest_map_contents_fit(void **state)
 	print_message("    largest page: %zu bytes (limit %u)\n", len, METRICS_MAX_BYTES);
 	assert_true(len < METRICS_MAX_BYTES);
 	free(text);
-	free(svc);
+	free_services(svc, nsvc);
 }
 
 /* Past METRICS_MAX_BYTES the render fails cleanly: -EFBIG, nothing out. */
 static void test_metrics_render_fails_past_the_bound(void **state)
 {
-	const int nsvc = 4 * STEER_MAX_SERVICES;
+	const int nsvc = 4 * 256, per = 64;
 	struct metrics_service *svc = calloc((size_t)nsvc, sizeof(*svc));
 	struct metrics_snapshot s = {.version = "test", .nservices = nsvc, .services = svc};
 	char *text = (char *)"unchanged";
@@ -454,15 +477,16 @@ static void test_metrics_render_fails_past_the_bound(void **state)
 	for (int i = 0; i < nsvc; i++) {
 		snprintf(svc[i].name, sizeof(svc[i].name), "%063d", i);
 		svc[i].proto = IPPROTO_TCP;
-		svc[i].nreplicas = STEER_MAX_SLOTS;
-		for (int r = 0; r < STEER_MAX_SLOTS; r++)
+		svc[i].nreplicas = per;
+		svc[i].replicas = test_replicas(per);
+		for (int r = 0; r < per; r++)
 			snprintf(svc[i].replicas[r].addr, sizeof(svc[i].replicas[r].addr),
 				 "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:%04x]:65535", r);
 	}
 	assert_int_equal(metrics_render(&s, &text, &len), -EFBIG);
 	assert_null(text);
 	assert_int_equal(len, 0);
-	free(svc);
+	free_services(svc, nsvc);
 }
 
 /* The registry's families: one state series per state, 1 for the current. */

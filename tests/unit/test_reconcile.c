@@ -46,6 +46,7 @@ enum op_kind {
 	OP_WAIT,
 	OP_ATTRS_PUT,
 	OP_BANK_PUT,
+	OP_RANGE_PUT,
 	OP_KINDS,
 };
 
@@ -60,6 +61,7 @@ static const char *const op_names[OP_KINDS] = {
     "wait_for_readers",
     "slot_attrs_put",
     "bank_put",
+    "range_put",
 };
 
 /* One accepted write. */
@@ -83,6 +85,7 @@ struct fake_maps {
 	struct steer_svc_name names[STEER_MAX_SERVICES];
 	struct steer_slot_attrs attrs[STEER_MAX_SLOT_ENTRIES];
 	struct steer_bank banks[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
+	struct steer_slot_range ranges[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
 };
 
 #define MAX_ALLOWED 3
@@ -113,6 +116,7 @@ struct fake {
 	/* the reader: configs whose endpoints a service may point to */
 	const struct steer_config *allowed[MAX_ALLOWED];
 	bool held_slot[STEER_MAX_SLOT_ENTRIES];
+	bool held_range[STEER_MAX_SERVICES * STEER_SLOT_BANKS];
 	bool held_replica[STEER_MAX_REPLICAS];
 	int violations;
 	char violation[512];
@@ -174,6 +178,15 @@ static bool replica_allowed(const struct fake *f, const struct steer_svc_key *ke
 	return false;
 }
 
+/* Where slot s of bank (svc_id, bank) is: the bank's range, as the hook
+ * reads it. */
+static uint32_t fake_slot_index(const struct fake *f, uint32_t svc_id, uint32_t bank, uint32_t s)
+{
+	uint32_t b = steer_bank_index(svc_id, bank);
+
+	return b < ARRAY_SIZE(f->m.ranges) ? f->m.ranges[b].base + s : UINT32_MAX;
+}
+
 /* A connect() arriving right now: what would it see? */
 static void reader_check(struct fake *f)
 {
@@ -187,9 +200,15 @@ static void reader_check(struct fake *f)
 				v->svc_id, v->count, v->bank);
 			return;
 		}
+		if (v->count && f->m.ranges[steer_bank_index(v->svc_id, v->bank)].cap < v->count) {
+			violate(f, "svc id %u bank %u: %u slots in a range of %u", v->svc_id,
+				v->bank, v->count,
+				f->m.ranges[steer_bank_index(v->svc_id, v->bank)].cap);
+			return;
+		}
 		for (uint32_t s = 0; s < v->count; s++) {
 			uint32_t rid =
-			    f->m.slots[steer_slot_index(v->svc_id, v->bank, s)].replica_id;
+			    f->m.slots[fake_slot_index(f, v->svc_id, v->bank, s)].replica_id;
 			const struct steer_replica *r;
 			bool known;
 
@@ -223,7 +242,7 @@ static bool slot_is_live(const struct fake *f, uint32_t idx)
 {
 	for (int i = 0; i < f->m.nsvc; i++) {
 		const struct steer_svc_value *v = &f->m.svc_val[i];
-		uint32_t first = steer_slot_index(v->svc_id, v->bank, 0);
+		uint32_t first = fake_slot_index(f, v->svc_id, v->bank, 0);
 
 		if (idx >= first && idx < first + v->count)
 			return true;
@@ -237,7 +256,7 @@ static bool replica_is_live(const struct fake *f, uint32_t id)
 		const struct steer_svc_value *v = &f->m.svc_val[i];
 
 		for (uint32_t s = 0; s < v->count && v->count <= STEER_MAX_SLOTS; s++)
-			if (f->m.slots[steer_slot_index(v->svc_id, v->bank, s)].replica_id == id)
+			if (f->m.slots[fake_slot_index(f, v->svc_id, v->bank, s)].replica_id == id)
 				return true;
 	}
 	return false;
@@ -251,19 +270,21 @@ static void hold_bank(struct fake *f, const struct steer_svc_value *v)
 	    v->bank >= STEER_SLOT_BANKS)
 		return;
 	for (uint32_t s = 0; s < v->count; s++) {
-		uint32_t idx = steer_slot_index(v->svc_id, v->bank, s);
+		uint32_t idx = fake_slot_index(f, v->svc_id, v->bank, s);
 		uint32_t rid = f->m.slots[idx].replica_id;
 
 		f->held_slot[idx] = true;
 		if (rid < STEER_MAX_REPLICAS)
 			f->held_replica[rid] = true;
 	}
+	f->held_range[steer_bank_index(v->svc_id, v->bank)] = true;
 }
 
 /* Readers that started before now have all finished (time passed). */
 static void fake_drain_readers(struct fake *f)
 {
 	memset(f->held_slot, 0, sizeof(f->held_slot));
+	memset(f->held_range, 0, sizeof(f->held_range));
 	memset(f->held_replica, 0, sizeof(f->held_replica));
 }
 
@@ -446,6 +467,39 @@ static int fake_bank_put(void *ctx, uint32_t idx, const struct steer_bank *b)
 			violate(f, "bank_put(%u) rewrites a live bank", idx);
 	f->m.banks[idx] = *b;
 	fake_log(f, &op);
+	return 0;
+}
+
+/* A bank's range entry follows its slots' rule. */
+static int fake_range_put(void *ctx, uint32_t idx, const struct steer_slot_range *r)
+{
+	struct fake *f = F(ctx);
+	struct op op = {.kind = OP_RANGE_PUT, .id = idx};
+	int ret = fake_write(f, OP_RANGE_PUT);
+
+	if (ret)
+		return ret;
+	if (idx >= ARRAY_SIZE(f->m.ranges)) {
+		violate(f, "range_put(%u) past the end of the map", idx);
+		return -E2BIG;
+	}
+	for (int i = 0; i < f->m.nsvc; i++)
+		if (steer_bank_index(f->m.svc_val[i].svc_id, f->m.svc_val[i].bank) == idx &&
+		    memcmp(&f->m.ranges[idx], r, sizeof(*r)))
+			violate(f, "range_put(%u) moves the slots of a live bank", idx);
+	if (f->held_range[idx] && memcmp(&f->m.ranges[idx], r, sizeof(*r)))
+		violate(f, "range_put(%u) moves the slots of a bank readers may still hold", idx);
+	f->m.ranges[idx] = *r;
+	fake_log(f, &op);
+	reader_check(f);
+	return 0;
+}
+
+static int fake_range_get(void *ctx, uint32_t idx, struct steer_slot_range *r)
+{
+	if (idx >= ARRAY_SIZE(F(ctx)->m.ranges))
+		return -ENOENT;
+	*r = F(ctx)->m.ranges[idx];
 	return 0;
 }
 
@@ -638,6 +692,8 @@ static struct map_ops fake_ops(struct fake *f)
 	    .svc_get = fake_svc_get,
 	    .svc_put = fake_svc_put,
 	    .svc_del = fake_svc_del,
+	    .range_get = fake_range_get,
+	    .range_put = fake_range_put,
 	    .slot_get = fake_slot_get,
 	    .slot_put = fake_slot_put,
 	    .replica_get = fake_replica_get,
@@ -679,9 +735,12 @@ static int setup(void **state)
 	if (!w)
 		return -1;
 	w->f = calloc(1, sizeof(*w->f));
-	w->applied = calloc(1, sizeof(*w->applied));
+	w->applied = config_new();
 	for (size_t i = 0; i < ARRAY_SIZE(w->cfg); i++)
-		w->cfg[i] = calloc(1, sizeof(*w->cfg[i]));
+		w->cfg[i] = config_new();
+	/* The limits the tests' numbers are written for. */
+	steer_limits_set(&(struct steer_limits){
+	    .services = 256, .replicas_per_service = 64, .replicas = 4096, .slots = 256 * 2 * 64});
 	w->ops = fake_ops(w->f);
 	*state = w;
 	for (size_t i = 0; i < ARRAY_SIZE(w->cfg); i++)
@@ -697,9 +756,9 @@ static int teardown(void **state)
 	if (w->f)
 		free(w->f->log);
 	free(w->f);
-	free(w->applied);
+	config_free(w->applied);
 	for (size_t i = 0; i < ARRAY_SIZE(w->cfg); i++)
-		free(w->cfg[i]);
+		config_free(w->cfg[i]);
 	free(w);
 	return 0;
 }
@@ -723,7 +782,7 @@ static int apply_ex(struct world *w, const struct steer_config *cfg, int fail_at
 	ret = reconcile(&w->ops, &w->rs, cfg, &w->res, w->err, sizeof(w->err));
 	f->fail_at = 0;
 	if (ret == 0 && cfg != w->applied)
-		memcpy(w->applied, cfg, sizeof(*cfg));
+		assert_int_equal(config_copy(w->applied, cfg), 0);
 	return ret;
 }
 
@@ -771,13 +830,18 @@ static struct svc_config *cfg_add_svc(struct steer_config *c, const char *name,
 {
 	struct svc_config *s;
 
-	assert_true(c->nservices < STEER_MAX_SERVICES);
-	s = &c->services[c->nservices++];
-	memset(s, 0, sizeof(*s));
+	assert_true((uint32_t)c->nservices < steer_limits.services);
+	s = config_add_service(c);
+	assert_non_null(s);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->vip = *vip;
 	s->proto = proto;
 	return s;
+}
+
+static void cfg_add_rep(struct svc_config *s, struct endpoint e)
+{
+	assert_int_equal(svc_push_replica(s, &e, &(struct replica_opts){0}), 0);
 }
 
 static struct steer_svc_key key_of(const char *vip, uint8_t proto)
@@ -813,7 +877,7 @@ static bool svc_present(const struct fake *f, const char *vip, uint8_t proto)
 
 static uint32_t slot_replica(const struct fake *f, const struct steer_svc_value *v, uint32_t s)
 {
-	return f->m.slots[steer_slot_index(v->svc_id, v->bank, s)].replica_id;
+	return f->m.slots[fake_slot_index(f, v->svc_id, v->bank, s)].replica_id;
 }
 
 /* Replica id that service vip/proto's live bank holds for endpoint rep. */
@@ -1020,7 +1084,7 @@ static void test_reconcile_same_config_again_writes_nothing_the_datapath_reads(v
 	for (size_t i = 0; i < ARRAY_SIZE(unchanged_cases); i++) {
 		memset(&w->f->m, 0, sizeof(w->f->m));
 		memset(&w->f->b, 0, sizeof(w->f->b));
-		memset(w->applied, 0, sizeof(*w->applied));
+		config_clear(w->applied);
 		parse(w->cfg[0], unchanged_cases[i]);
 		apply_ok(w, w->cfg[0]);
 		memcpy(before, &w->f->m, sizeof(*before));
@@ -1069,12 +1133,12 @@ static void build_change_cfg(struct steer_config *c, const char *const reps[MAXR
 	struct endpoint web = ep("10.96.0.1:80"), other = ep("10.96.0.2:80");
 	struct svc_config *s;
 
-	memset(c, 0, sizeof(*c));
+	config_clear(c);
 	s = cfg_add_svc(c, "other", &other, IPPROTO_TCP);
-	s->replicas[s->nreplicas++] = ep("10.0.1.1:80");
+	cfg_add_rep(s, ep("10.0.1.1:80"));
 	s = cfg_add_svc(c, "web", &web, IPPROTO_TCP);
 	for (int r = 0; r < MAXR && reps[r]; r++)
-		s->replicas[s->nreplicas++] = ep(reps[r]);
+		cfg_add_rep(s, ep(reps[r]));
 }
 
 static bool in_list(const char *const list[MAXR], const char *s)
@@ -1100,7 +1164,7 @@ static void test_reconcile_changed_replicas_fill_other_bank_flip_then_wait_then_
 
 		print_message("  case: %s\n", change_cases[c].what);
 		memset(&f->m, 0, sizeof(f->m));
-		memset(w->applied, 0, sizeof(*w->applied));
+		config_clear(w->applied);
 		build_change_cfg(w->cfg[0], before);
 		build_change_cfg(w->cfg[1], after);
 		apply_ok(w, w->cfg[0]);
@@ -1137,7 +1201,7 @@ static void test_reconcile_changed_replicas_fill_other_bank_flip_then_wait_then_
 		assert_true(p_put >= 0);
 		assert_int_equal(f->calls[OP_SVC_PUT], 1);
 		for (int r = 0; r < nafter; r++) {
-			uint32_t idx = steer_slot_index(now.svc_id, now.bank, (uint32_t)r);
+			uint32_t idx = fake_slot_index(f, now.svc_id, now.bank, (uint32_t)r);
 			int p_slot = -1;
 
 			for (int i = 0; i < f->nlog; i++)
@@ -1224,10 +1288,10 @@ static void random_config(struct steer_config *c, const struct steer_config *pre
 	uint32_t roll = rng() % 8;
 
 	if (roll == 0) { /* the same again */
-		memcpy(c, prev, sizeof(*c));
+		assert_int_equal(config_copy(c, prev), 0);
 		return;
 	}
-	memset(c, 0, sizeof(*c));
+	config_clear(c);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
 		order[i] = (int)i;
 	for (size_t i = ARRAY_SIZE(order) - 1; i > 0; i--) {
@@ -1253,7 +1317,7 @@ static void random_config(struct steer_config *c, const struct steer_config *pre
 
 			pick[j] = pick[k];
 			pick[k] = t;
-			s->replicas[s->nreplicas++] = pool_replica(v6, pick[j]);
+			cfg_add_rep(s, pool_replica(v6, pick[j]));
 		}
 	}
 }
@@ -1397,7 +1461,7 @@ static void test_reconcile_replaced_replica_gets_a_fresh_id(void **state)
 
 		memset(&w->f->m, 0, sizeof(w->f->m));
 		memset(&w->f->b, 0, sizeof(w->f->b));
-		memset(w->applied, 0, sizeof(*w->applied));
+		config_clear(w->applied);
 		snprintf(text, sizeof(text), "[service web]\nvip = 10.96.0.1:80\n%s",
 			 cases[c].before);
 		parse(w->cfg[0], text);
@@ -1447,7 +1511,7 @@ static void test_reconcile_retired_replica_id_is_not_reused_by_the_next_reconcil
 
 		memset(&w->f->m, 0, sizeof(w->f->m));
 		memset(&w->f->b, 0, sizeof(w->f->b));
-		memset(w->applied, 0, sizeof(*w->applied));
+		config_clear(w->applied);
 		parse(w->cfg[0], cases[c].a);
 		parse(w->cfg[1], cases[c].b);
 		parse(w->cfg[2], cases[c].c);
@@ -1481,13 +1545,14 @@ static void cfg_grid(struct steer_config *c, int first, int n, int nrep, int set
 		snprintf(name, sizeof(name), "s%d", i);
 		s = cfg_add_svc(c, name, &vip, IPPROTO_TCP);
 		for (int r = 0; r < nrep; r++) {
-			struct endpoint *e = &s->replicas[s->nreplicas++];
+			struct endpoint rep_ep, *e = &rep_ep;
 
 			memset(e, 0, sizeof(*e));
 			e->family = STEER_FAMILY_V4;
 			e->addr[0] = htonl(0x0a000000u | (uint32_t)set << 16 | (uint32_t)i << 8 |
 					   (uint32_t)r);
 			e->port = 8080;
+			cfg_add_rep(s, rep_ep);
 		}
 	}
 }
@@ -1524,9 +1589,9 @@ test_reconcile_refuses_config_needing_more_replica_ids_than_free_before_any_writ
 		print_message("  case: %s\n", cases[c].what);
 		memset(&w->f->m, 0, sizeof(w->f->m));
 		memset(&w->f->b, 0, sizeof(w->f->b));
-		memset(w->applied, 0, sizeof(*w->applied));
-		memset(held, 0, sizeof(*held));
-		memset(want, 0, sizeof(*want));
+		config_clear(w->applied);
+		config_clear(held);
+		config_clear(want);
 		n = cases[c].held_svcs;
 		cfg_grid(held, 0, n > 0 ? n - 1 : 0, 64, 1);
 		cfg_grid(held, n - 1, n > 0, cases[c].held_last, 1);
@@ -1581,16 +1646,23 @@ static void populate_pinned(struct fake *f)
 	struct steer_svc_value dns = {.svc_id = 3, .count = 1, .bank = 0};
 
 	memset(&f->m, 0, sizeof(f->m));
+	/* each bank its own range, as an earlier agent would have left them */
+	for (uint32_t b = 0; b < STEER_SLOT_BANKS; b++) {
+		f->m.ranges[steer_bank_index(7, b)] =
+		    (struct steer_slot_range){.base = 64 * (1 + b), .cap = 2};
+		f->m.ranges[steer_bank_index(3, b)] =
+		    (struct steer_slot_range){.base = 64 * (3 + b), .cap = 1};
+	}
 	f->m.svc_key[0] = key_of("10.96.0.1:80", IPPROTO_TCP);
 	f->m.svc_val[0] = web;
 	f->m.svc_key[1] = key_of("10.96.0.53:53", IPPROTO_UDP);
 	f->m.svc_val[1] = dns;
 	f->m.nsvc = 2;
 	/* stale ids in the idle bank: must be ignored */
-	f->m.slots[steer_slot_index(7, 0, 0)].replica_id = 9;
-	f->m.slots[steer_slot_index(7, 1, 0)].replica_id = 100;
-	f->m.slots[steer_slot_index(7, 1, 1)].replica_id = 205;
-	f->m.slots[steer_slot_index(3, 0, 0)].replica_id = 42;
+	f->m.slots[fake_slot_index(f, 7, 0, 0)].replica_id = 9;
+	f->m.slots[fake_slot_index(f, 7, 1, 0)].replica_id = 100;
+	f->m.slots[fake_slot_index(f, 7, 1, 1)].replica_id = 205;
+	f->m.slots[fake_slot_index(f, 3, 0, 0)].replica_id = 42;
 	f->m.replicas[100] = active_replica("10.0.0.1:8080", 7);
 	f->m.replicas[205] = active_replica("10.0.0.2:8080", 7);
 	f->m.replicas[42] = active_replica("10.0.0.53:5353", 3);
@@ -1685,7 +1757,7 @@ static void test_reconcile_refuses_corrupt_pinned_service_without_writing(void *
 
 		populate_pinned(w->f);
 		w->f->m.svc_val[0] = cases[c].val;
-		w->f->m.slots[steer_slot_index(7, 1, 0)].replica_id = cases[c].slot0;
+		w->f->m.slots[fake_slot_index(w->f, 7, 1, 0)].replica_id = cases[c].slot0;
 		memcpy(before, &w->f->m, sizeof(*before));
 		parse(w->applied, pinned_cfg);
 
@@ -1719,7 +1791,7 @@ static void test_reconcile_failed_write_returns_error_and_leaves_complete_banks(
 	struct world *w = *state;
 	struct fake *f = w->f;
 	struct fake_maps *start = malloc(sizeof(*start));
-	struct steer_config *applied = malloc(sizeof(*applied));
+	struct steer_config *applied = config_new();
 	int total;
 
 	assert_non_null(start);
@@ -1728,7 +1800,7 @@ static void test_reconcile_failed_write_returns_error_and_leaves_complete_banks(
 	parse(w->cfg[1], cfg_fail_after);
 	apply_ok(w, w->cfg[0]);
 	memcpy(start, &f->m, sizeof(*start));
-	memcpy(applied, w->applied, sizeof(*applied));
+	assert_int_equal(config_copy(applied, w->applied), 0);
 
 	/* how many writes a clean run makes */
 	apply_ok(w, w->cfg[1]);
@@ -1739,7 +1811,7 @@ static void test_reconcile_failed_write_returns_error_and_leaves_complete_banks(
 		int ret;
 
 		memcpy(&f->m, start, sizeof(*start));
-		memcpy(w->applied, applied, sizeof(*applied));
+		assert_int_equal(config_copy(w->applied, applied), 0);
 		fake_drain_readers(f);
 		ret = apply_ex(w, w->cfg[1], n, NULL);
 		if (ret != -EIO || !strstr(w->err, strerror(EIO)))
@@ -1760,7 +1832,7 @@ static void test_reconcile_failed_write_returns_error_and_leaves_complete_banks(
 		assert_maps_hold(f, w->cfg[1]);
 	}
 	free(start);
-	free(applied);
+	config_free(applied);
 }
 
 /* Apply cfg with the second svc_put failing (every write before it succeeds):

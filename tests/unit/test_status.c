@@ -111,6 +111,7 @@ static void add_service(struct svc_view *sv, const char *name, const char *vip, 
 {
 	struct endpoint ep = endpoint(vip);
 
+	free(sv->replicas); /* a fixture built again */
 	memset(sv, 0, sizeof(*sv));
 	svc_key_encode(&ep, proto, &sv->key);
 	sv->val.svc_id = svc_id;
@@ -120,8 +121,14 @@ static void add_service(struct svc_view *sv, const char *name, const char *vip, 
 static struct replica_view *add_replica(struct svc_view *sv, uint32_t id, const char *addr,
 					uint8_t state, uint64_t steered)
 {
-	struct replica_view *rv = &sv->replicas[sv->nreplicas++];
+	struct replica_view *rv,
+	    *more = realloc(sv->replicas, (size_t)(sv->nreplicas + 1) * sizeof(*more));
 	struct endpoint ep = endpoint(addr);
+
+	assert_non_null(more);
+	sv->replicas = more;
+	rv = &sv->replicas[sv->nreplicas++];
+	memset(rv, 0, sizeof(*rv));
 
 	rv->id = id;
 	replica_encode(&ep, sv->val.svc_id, state, &rv->r);
