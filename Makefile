@@ -188,13 +188,14 @@ demo: deps all ## start 3 replicas, steer a VIP to them, show the spread, tear d
 # input reach the "too many services/replicas" paths.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_TARGETS := config env control http addr registry etcd
+FUZZ_TARGETS := config env control http dns addr registry etcd
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iagent \
 		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
 # The parsers of outside input and what they call: no maps, no event loop.
 FUZZ_OBJS    := $(patsubst agent/%.c,$(FUZZ_DIR)/agent/%.o,$(wildcard agent/lib/*.c agent/config/*.c) \
 		agent/miss/backoff.c agent/control/control_proto.c agent/health/http_parse.c \
+		agent/health/dns_msg.c \
 		agent/xdp/maglev.c agent/registry/etcd_members.c agent/registry/etcd_json.c \
 		agent/registry/registry_decode.c agent/registry/registry_store.c)
 .PHONY: fuzz

@@ -1023,6 +1023,7 @@ static const char cfg_three[] = "[service web]\n"
 				"[service dns6]\n"
 				"protocol = udp\n"
 				"vip = [fd00::53]:53\n"
+				"health = none\n" /* port 53 would be checked with dns . */
 				"replica = [fd00::1]:5353\n"
 				"replica = [fd00::2]:5353\n"
 				"[service empty]\n"
