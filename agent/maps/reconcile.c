@@ -47,9 +47,9 @@ struct snapshot {
 	char why[160];		     /* what a stage refused, beyond its errno */
 	struct svc_members *members; /* scratch for reading one service */
 	bool fresh;		     /* read from the maps by this call, not kept */
-	/* TCP endpoints of the replicas settle() retired: their backend
-	 * entries go unless another replica has the endpoint. */
-	struct endpoint *gone;
+	/* Backend keys of the replicas settle() retired: their entries go
+	 * unless another replica has the endpoint. */
+	struct steer_backend_key *gone;
 	uint32_t ngone, gone_cap;
 };
 
@@ -469,13 +469,22 @@ static uint64_t layout_sig(const struct bank_layout *l, uint32_t n)
 	return h;
 }
 
+/* Does a replica of sc have a steer_backends_v1 entry? TCP replicas for
+ * connect failures, UDP replicas of checked services for the ICMP errors
+ * of connected sockets (an unchecked one would never come back). */
+static bool has_backend(const struct svc_config *sc)
+{
+	return sc->proto == IPPROTO_TCP ||
+	       (sc->proto == IPPROTO_UDP && sc->health.kind != HEALTH_KIND_NONE);
+}
+
 /* Before a replica can be UP: its endpoint's steer_backends_v1 entry. */
-static int backend_ensure(const struct map_ops *ops, const struct endpoint *ep)
+static int backend_ensure(const struct map_ops *ops, const struct endpoint *ep, uint8_t proto)
 {
 	struct steer_backend_key key;
 	struct steer_backend b;
 
-	backend_key_encode(ep, IPPROTO_TCP, &key);
+	backend_key_encode(ep, proto, &key);
 	if (ops->backend_get(ops->ctx, &key, &b) == 0)
 		return 0;
 	memset(&b, 0, sizeof(b));
@@ -531,8 +540,8 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 		}
 		ret = alloc_replica_id(s, &ids[i]);
 		/* A fresh snapshot ensured every entry before the first stage. */
-		if (!ret && !s->fresh && sc->proto == IPPROTO_TCP)
-			ret = backend_ensure(ops, &sc->replicas[r]);
+		if (!ret && !s->fresh && has_backend(sc))
+			ret = backend_ensure(ops, &sc->replicas[r], sc->proto);
 		if (!ret)
 			ret = ops->replica_stats_reset(ops->ctx, ids[i]);
 		replica_encode(&sc->replicas[r], svc_id,
@@ -641,7 +650,7 @@ static struct steer_backend_key *cfg_backends(const struct steer_config *cfg, si
 	size_t total = 0;
 
 	for (int i = 0; i < cfg->nservices; i++)
-		if (cfg->services[i].proto == IPPROTO_TCP)
+		if (has_backend(&cfg->services[i]))
 			total += (size_t)cfg->services[i].nreplicas;
 	keys = malloc((total ? total : 1) * sizeof(*keys));
 	if (!keys)
@@ -650,29 +659,30 @@ static struct steer_backend_key *cfg_backends(const struct steer_config *cfg, si
 	for (int i = 0; i < cfg->nservices; i++) {
 		const struct svc_config *sc = &cfg->services[i];
 
-		for (int r = 0; sc->proto == IPPROTO_TCP && r < sc->nreplicas; r++)
-			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &keys[(*n)++]);
+		for (int r = 0; has_backend(sc) && r < sc->nreplicas; r++)
+			backend_key_encode(&sc->replicas[r], sc->proto, &keys[(*n)++]);
 	}
 	qsort(keys, *n, sizeof(*keys), backend_key_cmp);
 	return keys;
 }
 
-/* Before any replica can be UP: an entry per TCP endpoint, for the datapath
- * to mark ejected. Existing entries keep their ejection and counters. */
+/* Before any replica can be UP: an entry per endpoint of has_backend(), for
+ * the datapath to mark ejected. Existing entries keep their ejection and
+ * counters. */
 static int backends_ensure(const struct map_ops *ops, const struct steer_config *cfg, char *err,
 			   size_t errlen)
 {
 	for (int i = 0; i < cfg->nservices; i++) {
 		const struct svc_config *sc = &cfg->services[i];
 
-		if (sc->proto != IPPROTO_TCP)
+		if (!has_backend(sc))
 			continue;
 		for (int r = 0; r < sc->nreplicas; r++) {
 			struct steer_backend_key key;
 			struct steer_backend b;
 			int ret;
 
-			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &key);
+			backend_key_encode(&sc->replicas[r], sc->proto, &key);
 			if (ops->backend_get(ops->ctx, &key, &b) == 0)
 				continue;
 			memset(&b, 0, sizeof(b));
@@ -722,20 +732,23 @@ out:
 	return ret;
 }
 
-/* Remember the endpoint of a retired TCP replica (out of memory: its
- * backend entry stays until the next agent's first reconcile prunes it). */
-static void note_gone(struct snapshot *s, const struct steer_replica *r)
+/* Remember the backend key of a retired replica (out of memory: its
+ * entry stays until the next agent's first reconcile prunes it). */
+static void note_gone(struct snapshot *s, const struct steer_replica *r, uint8_t proto)
 {
+	struct endpoint ep;
+
 	if (s->ngone == s->gone_cap) {
 		uint32_t cap = s->gone_cap ? 2 * s->gone_cap : 64;
-		struct endpoint *g = realloc(s->gone, cap * sizeof(*g));
+		struct steer_backend_key *g = realloc(s->gone, cap * sizeof(*g));
 
 		if (!g)
 			return;
 		s->gone = g;
 		s->gone_cap = cap;
 	}
-	replica_decode(r, &s->gone[s->ngone++]);
+	replica_decode(r, &ep);
+	backend_key_encode(&ep, proto, &s->gone[s->ngone++]);
 }
 
 /* A kept snapshot's prune: the backend entries of the endpoints retired
@@ -753,12 +766,9 @@ static int backends_forget(const struct map_ops *ops, const struct snapshot *s,
 	if (!keys)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < s->ngone && !ret; i++) {
-		struct steer_backend_key key;
-
-		backend_key_encode(&s->gone[i], IPPROTO_TCP, &key);
-		if (bsearch(&key, keys, nkeys, sizeof(*keys), backend_key_cmp))
+		if (bsearch(&s->gone[i], keys, nkeys, sizeof(*keys), backend_key_cmp))
 			continue;
-		ret = ops->backend_del(ops->ctx, &key);
+		ret = ops->backend_del(ops->ctx, &s->gone[i]);
 		if (ret == -ENOENT)
 			ret = 0;
 	}
@@ -788,8 +798,7 @@ static int settle(const struct map_ops *ops, struct snapshot *s, struct reconcil
 			if (s->replica_kept[id])
 				continue;
 			s->replica_kept[id] = true; /* retire once */
-			if (s->svc[i].key.proto == IPPROTO_TCP)
-				note_gone(s, &s->svc[i].reps[r]);
+			note_gone(s, &s->svc[i].reps[r], s->svc[i].key.proto);
 			ret = ops->replica_put(ops->ctx, id, &zero);
 			if (ret) {
 				snprintf(err, errlen, "cannot retire replica id %u: %s", id,

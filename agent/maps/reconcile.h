@@ -15,7 +15,8 @@
  * a bank a reader may hold. Replicas left ACTIVE but unreferenced (a crash
  * between steps 1 and 3) are found by the first snapshot of an agent, or the
  * next one after a failed call, and retired in step 6.
- * Before step 1, every TCP replica endpoint gets its steer_backends_v1 entry
+ * Before step 1, every TCP replica endpoint, and every UDP one of a checked service, gets
+ * its steer_backends_v1 entry
  * (never ejected, `local` set), and after step 6 entries no replica uses any
  * more are deleted. New replicas start UNKNOWN (no traffic until checks pass)
  * or UP for a service without checks; a kept replica keeps its state.
