@@ -127,6 +127,14 @@ SCALE_LIMITS := -DSTEER_MAX_SERVICES=1024 -DSTEER_MAX_REPLICAS=16384
 $(BUILD)/scale/steer: FORCE
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/scale LIMITS="$(SCALE_LIMITS)" $(BUILD)/scale/steer
 
+# The agent for bench/node-scale.sh: 16384 IPv4 services of 4 replicas plus
+# one IPv6 service. With limits set at run time, NODE_STEER=$(BUILD)/steer
+# and NODE_SIZES take the bench to 65536 services.
+NODE_LIMITS := -DSTEER_MAX_SERVICES=16385 -DSTEER_MAX_REPLICAS=65540
+
+$(BUILD)/node-scale/steer: FORCE
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/node-scale LIMITS="$(NODE_LIMITS)" $(BUILD)/node-scale/steer
+
 # The agent built with ASan and UBSan, for the sanitized integration run
 # (inside that build, build/san/steer is the plain $(BUILD)/steer rule).
 ifneq ($(SANITIZE),1)
@@ -170,8 +178,11 @@ $(BUILD)/bench-xdp-%: bench/xdp-%.c $(wildcard bench/*.h) $(BENCH_XDP_SRCS) test
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(BENCH_XDP_SRCS) -o $@ -lbpf -lelf -lz
 
-scale: deps all $(BUILD)/bench-registry-load $(BUILD)/scale/steer ## the etcd registry at 1000 services x 10000 replicas, 3 agents; report in docs/registry.md (root; BENCH_QUICK=1: short)
+scale: deps all $(BUILD)/bench-registry-load $(BUILD)/scale/steer ## the etcd registry at 1000 services x 10 replicas, 3 agents (docs/registry.md); 1 to 16384 services on one node (docs/node-scale.md) (root; BENCH_QUICK=1: short)
+scale: $(BUILD)/node-scale/steer $(BUILD)/bench-connect-spread $(BUILD)/bench-load
+	$(Q)sh scripts/deps.sh scale
 	$(Q)BUILD=$(CURDIR)/$(BUILD) SCALE_LIMITS="$(SCALE_LIMITS)" bench/registry-scale.sh
+	$(Q)BUILD=$(CURDIR)/$(BUILD) NODE_LIMITS="$(NODE_LIMITS)" bench/node-scale.sh
 
 # The peers (HAProxy, nginx's stream module, gnuplot) are installed first.
 bench: ## run the benchmarks, write docs/benchmarks.md and docs/benchmark.png (root; BENCH_QUICK=1: about 1 min)
