@@ -129,10 +129,14 @@ $(BUILD)/scale/steer: FORCE
 
 # The agent for bench/node-scale.sh: 16384 IPv4 services of 4 replicas plus
 # one IPv6 service. With limits set at run time, NODE_STEER=$(BUILD)/steer
-# and NODE_SIZES take the bench to 65536 services.
+# and NODE_SIZES take the bench to 65536 services. Other NODE_LIMITS than
+# those it was built with rebuild it.
 NODE_LIMITS := -DSTEER_MAX_SERVICES=16385 -DSTEER_MAX_REPLICAS=65540
 
 $(BUILD)/node-scale/steer: FORCE
+	$(Q)if [ "$$(cat $(BUILD)/node-scale/limits 2>/dev/null)" != "$(NODE_LIMITS)" ]; then \
+		rm -rf $(BUILD)/node-scale && mkdir -p $(BUILD)/node-scale && \
+		echo "$(NODE_LIMITS)" >$(BUILD)/node-scale/limits; fi
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/node-scale LIMITS="$(NODE_LIMITS)" $(BUILD)/node-scale/steer
 
 # The agent built with ASan and UBSan, for the sanitized integration run

@@ -19,8 +19,10 @@
 #      linear chain of S rules, kube-proxy's iptables mode), in a rotated
 #      order; the DNAT tables exist only while they are measured;
 #   4. SIGHUP reloads: NODE_RELOADS of the unchanged file, then NODE_RELOADS
-#      alternating between a file whose every replica moved and the first;
-#      from the kill(1) to the agent's "config applied" log line (ms);
+#      alternating with a file where every replica has weight=2 (every
+#      service changes), then with one where every replica moved (every
+#      replica is new; refused when the replica limit cannot hold old and
+#      new at once); from the kill(1) to the agent's "config applied" line;
 #   5. single changes: NODE_CHANGES times `steer replica add` of one replica
 #      to one service (a different one each time) then `steer replica
 #      remove`: from the exec of the command to its "control command
@@ -85,6 +87,7 @@ PORT=8000     # replica r of a service listens on PORT + r
 MOVED=9000    # the replicas' ports in the fully changed file
 CONC="1 16"   # CRR concurrencies
 V6_CONNECTS=$((CONNECTS / 4))
+SPREAD_K=1000 # at larger sizes, the hook also over this many VIPs spread over all
 
 log() { printf '    %s\n' "$*" >&2; }
 fail() { printf '    FAIL: %s\n' "$*" >&2; FAILED=1; }
@@ -130,13 +133,36 @@ log_ms_nth() {
 		exit }' "$1"
 }
 count_lines() { grep -c -- "$2" "$1" 2>/dev/null || true; }
-# wait_count FILE REGEX N DEADLINE_S — until FILE has N lines matching REGEX.
+# wait_count FILE REGEX N DEADLINE_S [PID] — until FILE has N lines matching
+# REGEX; 1 after DEADLINE_S seconds, or as soon as PID is gone.
 wait_count() {
 	local deadline=$(($(date +%s) + $4))
 	while [ "$(count_lines "$1" "$2")" -lt "$3" ]; do
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		[ -z "${5:-}" ] || kill -0 "$5" 2>/dev/null || return 1
 		sleep 0.005
 	done
+}
+
+# wait_idle PID — until PID used no CPU for 200 ms (utime + stime unchanged
+# over 10 samples 20 ms apart, for at most 120 s); IDLE_AT_US: the sample
+# after its last CPU tick (10 ms ticks: the time is within about 30 ms).
+# 1 if it never went idle.
+wait_idle() {
+	local deadline=$(($(date +%s) + 120)) f c last=-1 quiet=0
+	IDLE_AT_US=""
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		read -r -a f <"/proc/$1/stat" || return 1
+		c=$((f[13] + f[14]))
+		if [ "$c" = "$last" ]; then
+			quiet=$((quiet + 1))
+			[ "$quiet" -ge 10 ] && return 0
+		else
+			last=$c quiet=0 IDLE_AT_US=$(now_us)
+		fi
+		sleep 0.02
+	done
+	return 1
 }
 
 # The sizes' addresses: IPv4 service s (0 <= s < 65536) has the VIP
@@ -144,18 +170,20 @@ wait_count() {
 hl() { echo "$(($1 >> 8)).$(($1 & 255))"; }
 crr_svc() { echo $(($1 / 2)); } # the service CRR measures at size S
 
-# gen_config S PORTBASE HEALTH — the config file of size S on stdout.
+# gen_config S PORTBASE HEALTH [WEIGHT] — the config file of size S on
+# stdout; WEIGHT: every replica's weight= (default: none written).
 gen_config() {
-	gawk -v n="$1" -v per="$PER" -v base="$2" -v health="$3" -v crr="$(crr_svc "$1")" 'BEGIN {
+	gawk -v n="$1" -v per="$PER" -v base="$2" -v health="$3" -v crr="$(crr_svc "$1")" \
+		-v w="${4:+ weight=$4}" 'BEGIN {
 		for (s = 0; s < n; s++) {
 			hl = sprintf("%d.%d", int(s / 256), s % 256)
 			printf "[service s%05d]\nvip = 198.19.%s:80\nhealth = %s\n", s, hl, health
 			for (r = 0; r < (s == crr ? 1 : per); r++)
-				printf "replica = 198.18.%s:%d\n", hl, base + r
+				printf "replica = 198.18.%s:%d%s\n", hl, base + r, w
 		}
 		printf "[service v6]\nvip = [fd00:19::1]:80\nhealth = %s\n", health
 		for (r = 0; r < per; r++)
-			printf "replica = [fd00:18::1]:%d\n", base + r
+			printf "replica = [fd00:18::1]:%d%s\n", base + r, w
 	}'
 }
 vip_list() { gawk -v n="$1" 'BEGIN { for (s = 0; s < n; s++) printf "198.19.%d.%d:80\n", int(s / 256), s % 256 }'; }
@@ -175,8 +203,9 @@ start_timed() {
 	t0=$(now_us)
 	env "${AGENT_ENV[@]}" nsenter --net="/run/netns/$NS" -- "$STEER" run --config "$3" 2>>"$ALOG" &
 	AGENT_PID=$!
-	if ! wait_count "$ALOG" '"msg":"ready:' 1 120; then
-		fail "size $s: agent not ready after 120 s: $(tail -3 "$ALOG")"
+	if ! wait_count "$ALOG" '"msg":"ready:' 1 120 "$AGENT_PID"; then
+		fail "size $s: agent not ready (exited, or 120 s passed): $(tail -3 "$ALOG")"
+		AGENT_PID=""
 		return 1
 	fi
 	ta=$(($(log_ms_nth "$ALOG" 'config applied' 1) - t0 / 1000))
@@ -226,10 +255,13 @@ hook() {
 	local s=$1 r=$2 p4 p6 a0 a1 c0 c1 out ns cnt
 	p4=$(prog_id sock4_connect) p6=$(prog_id sock6_connect)
 	vip_list "$s" >"$TMP/vips4"
+	gawk -v n="$s" -v k="$SPREAD_K" 'BEGIN { if (k > n) k = n
+		for (i = 0; i < k; i++) { v = int(i * n / k); printf "198.19.%d.%d:80\n", int(v / 256), v % 256 } }' >"$TMP/vipsk"
 	echo '198.19.0.0:80' >"$TMP/vips1"
 	echo '[fd00:19::1]:80' >"$TMP/vips6"
-	for fam in 4 1 6; do
+	for fam in 4 k 1 6; do
 		local p=$p4 n=$CONNECTS
+		[ "$fam" = k ] && [ "$s" -le "$SPREAD_K" ] && continue
 		[ "$fam" = 6 ] && p=$p6 n=$V6_CONNECTS
 		[ "$fam" = 1 ] && n=$V6_CONNECTS
 		read -r a0 c0 <<<"$(prog_stats "$p")"
@@ -238,12 +270,12 @@ hook() {
 		check_eq "size $s: $n connects to $(wc -l <"$TMP/vips$fam") VIP(s) ($(head -1 "$TMP/vips$fam")..)" "ok $n fail 0" "$(awk '$1 == "ok" { print $1, $2, $3, $4 }' <<<"$out")"
 		cnt=$((c1 - c0))
 		# Only the bench's connects run in the test cgroup.
-		check_eq "size $s: sock${fam/1/4}_connect runs" "$n" "$cnt"
+		check_eq "size $s: sock$(tr 1k 44 <<<"$fam")_connect runs" "$n" "$cnt"
 		[ "$cnt" -gt 0 ] || continue
 		ns=$(awk -v t=$((a1 - a0)) -v c="$cnt" 'BEGIN { printf "%.1f", t / c }')
 		csv "$s" "$r" "hook${fam}_ns_per_run" "$ns" ns
 		csv "$s" "$r" "hook${fam}_connect_ns" "$(awk '$1 == "ok" { print $8 }' <<<"$out")" ns
-		log "size $s: sock${fam/1/4}_connect ($(wc -l <"$TMP/vips$fam") VIPs) $ns ns/run over $cnt runs; connect() $(awk '$1 == "ok" { print $8 }' <<<"$out") ns as the client sees it"
+		log "size $s: sock$(tr 1k 44 <<<"$fam")_connect ($(wc -l <"$TMP/vips$fam") VIPs) $ns ns/run over $cnt runs; connect() $(awk '$1 == "ok" { print $8 }' <<<"$out") ns as the client sees it"
 	done
 }
 
@@ -329,16 +361,31 @@ reload() {
 	n=$(count_lines "$ALOG" 'config applied')
 	t0=$(now_us)
 	kill -HUP "$AGENT_PID"
-	if ! wait_count "$ALOG" 'config applied' $((n + 1)) 60; then
+	if ! wait_count "$ALOG" 'config applied\|reload refused' $((n + 1 + $(count_lines "$ALOG" 'reload refused'))) 60 "$AGENT_PID"; then
 		fail "size $s: no apply within 60 s of SIGHUP ($kind): $(tail -2 "$ALOG")"
 		return 1
+	fi
+	if [ "$(count_lines "$ALOG" 'config applied')" -le "$n" ]; then
+		# Refused: with every replica moved, the new replicas need ids
+		# while the old ones still hold theirs.
+		log "size $s: reload $kind refused: $(grep 'reload refused' "$ALOG" | tail -1 | sed 's/.*"msg":"//; s/"}$//')"
+		csv "$s" "$r" "reload_${kind}_refused" 1 count
+		return 2
 	fi
 	t1=$(log_ms_nth "$ALOG" 'config applied' $((n + 1)))
 	line=$(grep 'config applied' "$ALOG" | sed -n "$((n + 1))p")
 	want="changed=$((s + 1)) removed=0 unchanged=0"
+	[ "$kind" = weights ] && want="$want, replicas added=0 retired=0"
 	[ "$kind" = unchanged ] && want="changed=0 removed=0 unchanged=$((s + 1))"
 	grep -q "added=0 $want" <<<"$line" || fail "size $s: reload $kind: expected 'added=0 $want' in: $line"
 	csv "$s" "$r" "reload_${kind}_ms" $((t1 - t0 / 1000)) ms
+	# What follows the apply (checker, hold listeners, routes) until the
+	# agent is idle, so that the next SIGHUP finds it waiting.
+	if wait_idle "$AGENT_PID"; then
+		csv "$s" "$r" "reload_${kind}_idle_ms" $(((IDLE_AT_US - t0) / 1000)) ms
+	else
+		log "size $s: reload $kind: the agent did not go idle within 120 s"
+	fi
 	# The agent's own span: its "SIGHUP: reloading" line to the apply.
 	csv "$s" "$r" "reload_${kind}_agent_ms" $((t1 - $(log_ms_nth "$ALOG" 'SIGHUP: reloading' $(($(count_lines "$ALOG" 'SIGHUP: reloading')))))) ms
 }
@@ -349,6 +396,7 @@ change() {
 	local s=$1 r=$2 svc verb n t0 t1 w out addr
 	svc=$(((${3} * 7919 + r * 104729) % s))
 	addr=198.18.$(hl "$svc"):$((PORT + PER + 1))
+	wait_idle "$AGENT_PID"
 	for verb in add remove; do
 		n=$(count_lines "$ALOG" 'control command applied')
 		t0=$(now_us)
@@ -368,17 +416,24 @@ change() {
 
 # slot SIZE ROUND — everything at one size, with a fresh agent.
 slot() {
-	local s=$1 r=$2 i
+	local s=$1 r=$2 i f
 	step "round $r: $s services (+1 IPv6) x $PER replicas"
 	gen_config "$s" "$PORT" none >"$TMP/a-$s.ini"
 	gen_config "$s" "$MOVED" none >"$TMP/b-$s.ini"
+	gen_config "$s" "$PORT" none 2 >"$TMP/w-$s.ini"
 	cp "$TMP/a-$s.ini" "$TMP/run.ini"
 	start_timed "$s" "$r" "$TMP/run.ini" none || return 1
 	hook "$s" "$r"
 	if grep -qw -- "$s" <<<"$CRR_SIZES"; then crr "$s" "$r"; fi
 	for i in $(seq "$RELOADS"); do reload "$s" "$r" unchanged "$TMP/a-$s.ini"; done
 	for i in $(seq "$RELOADS"); do
-		if [ $((i % 2)) = 1 ]; then reload "$s" "$r" changed "$TMP/b-$s.ini"; else reload "$s" "$r" changed "$TMP/a-$s.ini"; fi
+		if [ $((i % 2)) = 1 ]; then reload "$s" "$r" weights "$TMP/w-$s.ini"; else reload "$s" "$r" weights "$TMP/a-$s.ini"; fi
+	done
+	cp "$TMP/a-$s.ini" "$TMP/run.ini"
+	for i in $(seq "$RELOADS"); do
+		if [ $((i % 2)) = 1 ]; then f=$TMP/b-$s.ini; else f=$TMP/a-$s.ini; fi
+		reload "$s" "$r" moved "$f"
+		[ $? = 2 ] && break
 	done
 	for i in $(seq "$CHANGES"); do change "$s" "$r" "$i"; done
 	csv "$s" "$r" end_vmrss_kb "$(vm_kb "$AGENT_PID" VmRSS)" kB
@@ -386,12 +441,13 @@ slot() {
 	stop_agent_clean
 }
 
-# perf_slot SIZE — the agent's start and one full reload under perf record
-# (after the measured rounds, so the profile costs them nothing).
+# perf_slot SIZE — the agent's start, one reload of every weight and 3
+# replica add/remove pairs under perf record (after the measured rounds, so
+# the profile costs them nothing); a flat profile in $NODE_PERF/steer-S.txt.
 perf_slot() {
-	local s=$1
+	local s=$1 i
 	gen_config "$s" "$PORT" none >"$TMP/run.ini"
-	gen_config "$s" "$MOVED" none >"$TMP/b-$s.ini"
+	gen_config "$s" "$PORT" none 2 >"$TMP/b-$s.ini"
 	command -v perf >/dev/null || { fail "NODE_PERF: perf is not installed"; return 1; }
 	mkdir -p "$NODE_PERF"
 	ALOG=$TMP/agent-perf-$s.log
@@ -405,12 +461,17 @@ perf_slot() {
 	cp "$TMP/b-$s.ini" "$TMP/run.ini"
 	kill -HUP "$apid"
 	wait_count "$ALOG" 'config applied' 2 60 || fail "perf: no reload"
+	for i in 1 2 3; do
+		"$STEER" replica add s00001 "198.18.0.1:$((PORT + PER + 1))" >/dev/null || fail "perf: replica add"
+		"$STEER" replica remove s00001 "198.18.0.1:$((PORT + PER + 1))" >/dev/null || fail "perf: replica remove"
+	done
 	kill -TERM "$apid"
 	wait "$AGENT_PID"
 	AGENT_PID=""
 	"$STEER" down >/dev/null 2>&1
 	rm -rf "$PIN"
-	perf report -i "$NODE_PERF/steer-$s.data" --no-children --stdio 2>/dev/null | head -60 >"$NODE_PERF/steer-$s.txt"
+	perf report -i "$NODE_PERF/steer-$s.data" --no-children --stdio -g none --percent-limit 0.5 \
+		--sort dso,symbol 2>/dev/null >"$NODE_PERF/steer-$s.txt"
 	log "perf profile in $NODE_PERF/steer-$s.txt"
 }
 
@@ -511,6 +572,10 @@ ratio_med() {
 			asort(v); x = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 			printf "%.2f\n", x }' "$DOCS/node-scale.csv"
 }
+ms_of_us() { if [ "$1" = "?" ]; then echo "?"; else awk -v u="$1" 'BEGIN { printf "%.0f", u / 1000 }'; fi; }
+moved() {
+	if [ "$(med "$1" reload_moved_refused)" != "?" ]; then echo "refused"; else med "$1" reload_moved_ms; fi
+}
 mib() { if [ "$1" = "?" ]; then echo "?"; else awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; fi; }
 SMALLEST=$(tr ' ' '\n' <<<"$SIZES" | sort -n | head -1)
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -533,7 +598,7 @@ Raw numbers: [node-scale.csv](node-scale.csv).
 
 EOF
 	for s in $SIZES; do
-		echo "- **$s services**: connect hook $(med "$s" hook4_ns_per_run) ns/run (IPv4; $(ratio_med "$s" hook4_ns_per_run "$SMALLEST" hook4_ns_per_run)x the $SMALLEST-service case), start $(med "$s" none_start_ready_ms) ms to ready, SIGHUP of a fully changed config $(med "$s" reload_changed_ms) ms, one replica added $(med "$s" change_add_ms) ms, agent VmRSS $(mib "$(med "$s" none_vmrss_kb)") MiB, maps $(mib "$(med "$s" none_map_memlock_kb)") MiB."
+		echo "- **$s services**: connect hook $(med "$s" hook4_ns_per_run) ns/run (IPv4; $(ratio_med "$s" hook4_ns_per_run "$SMALLEST" hook4_ns_per_run)x the $SMALLEST-service case), start $(med "$s" none_start_ready_ms) ms to ready, a SIGHUP that changes every service $(med "$s" reload_weights_ms) ms, one replica added $(med "$s" change_add_ms) ms, agent VmRSS $(mib "$(med "$s" none_vmrss_kb)") MiB, maps $(mib "$(med "$s" none_map_memlock_kb)") MiB."
 	done
 	for s in $CRR_SIZES; do
 		echo "- **CRR at $s services, concurrency 16**, in x direct: steer $(ratio_med "$s" crr_steer_c16 "$s" crr_direct_c16), nftables DNAT $(ratio_med "$s" crr_nft_c16 "$s" crr_direct_c16)$([ "$IPT" = 1 ] && echo ", iptables DNAT $(ratio_med "$s" crr_ipt_c16 "$s" crr_direct_c16)")."
@@ -554,7 +619,9 @@ EOF
   runs reach, so every path ends at the same server process.
 - **Connect hook**: \`bench-connect-spread\` in the cgroup makes $CONNECTS TCP
   connects (non-blocking connect, then a close with SO_LINGER 0) over all
-  S IPv4 VIPs in a random order, then $V6_CONNECTS to one IPv4 VIP (service 0's)
+  S IPv4 VIPs in a random order; at sizes above $SPREAD_K, as many over $SPREAD_K VIPs
+  spread evenly over the S (the same working set as at $SPREAD_K services, in
+  a larger table); then $V6_CONNECTS to one IPv4 VIP (service 0's)
   and $V6_CONNECTS to the IPv6 VIP. Around each
   batch, \`bpftool prog show id N --json\` of the program behind
   \`\$PIN/link_sock4_connect\` (\`link_sock6_connect\`): (run_time_ns after -
@@ -582,14 +649,22 @@ EOF
   of the slot, after the reloads); kernel memory: \`bytes_memlock\` summed over
   the maps pinned in the pin dir and those the programs use (each once).
 - **Reload**: $RELOADS SIGHUPs with the file unchanged, then $RELOADS alternating
+  between a file where every replica has \`weight=2\` and the original
+  (every service changes, no replica is added), then $RELOADS alternating
   between a file where every replica moved to another port and the
-  original: from kill(1) to the agent's \`config applied\` line (its counts
-  checked: changed=0 or changed=S+1); "agent's span" is from its own
-  \`SIGHUP: reloading\` line. ms resolution (the log's).
+  original (every replica is new): from kill(1) to the agent's \`config
+  applied\` line (its counts checked: changed=0 or changed=S+1), ms
+  resolution (the log's); "idle": from kill(1) until the agent stops using
+  CPU (no tick of utime + stime for 200 ms, sampled every 20 ms: within
+  about 30 ms), which includes what follows the apply (health checker, hold
+  listeners, VIP routes); the next SIGHUP waits for it. "refused": the agent refused the reload, because the new
+  replicas need ids while the old ones still hold theirs (make before
+  break), and the limit cannot hold both.
 - **Single change**: $CHANGES times per round, \`steer replica add SERVICE ADDR\`
   (services spread over the range), then \`steer replica remove\`: from the
   command's exec to the \`control command applied\` line (checked:
-  changed=1), and the command's wall time (it returns after the apply).
+  changed=1), and the command's wall time (it returns once the agent has
+  done everything that follows the apply too); the agent idle before each.
 
 ## Commands
 
@@ -601,11 +676,11 @@ NODE_STEER=build/steer NODE_SIZES="1 1000 10000 65536" NODE_CRR_SIZES="1 10000" 
 
 ## Connect hook: ns per run
 
-| services | sock4_connect ns/run, spread over all VIPs | x $SMALLEST | rounds (min-max) | sock4_connect, one VIP | x $SMALLEST | sock6_connect, one VIP | x $SMALLEST | connect() ns (client, spread) |
-|---|---|---|---|---|---|---|---|---|
+| services | sock4_connect ns/run, spread over all VIPs | x $SMALLEST | rounds (min-max) | over $SPREAD_K of the VIPs | sock4_connect, one VIP | x $SMALLEST | sock6_connect, one VIP | x $SMALLEST | connect() ns (client, spread) |
+|---|---|---|---|---|---|---|---|---|---|
 EOF
 	for s in $SIZES; do
-		echo "| $s | $(med "$s" hook4_ns_per_run) | $(ratio_med "$s" hook4_ns_per_run "$SMALLEST" hook4_ns_per_run) | $(range "$s" hook4_ns_per_run) | $(med "$s" hook1_ns_per_run) | $(ratio_med "$s" hook1_ns_per_run "$SMALLEST" hook1_ns_per_run) | $(med "$s" hook6_ns_per_run) | $(ratio_med "$s" hook6_ns_per_run "$SMALLEST" hook6_ns_per_run) | $(med "$s" hook4_connect_ns) |"
+		echo "| $s | $(med "$s" hook4_ns_per_run) | $(ratio_med "$s" hook4_ns_per_run "$SMALLEST" hook4_ns_per_run) | $(range "$s" hook4_ns_per_run) | $(med "$s" hookk_ns_per_run) | $(med "$s" hook1_ns_per_run) | $(ratio_med "$s" hook1_ns_per_run "$SMALLEST" hook1_ns_per_run) | $(med "$s" hook6_ns_per_run) | $(ratio_med "$s" hook6_ns_per_run "$SMALLEST" hook6_ns_per_run) | $(med "$s" hook4_connect_ns) |"
 	done
 	cat <<EOF
 
@@ -637,11 +712,11 @@ EOF
 	cat <<EOF
 ## Start, reload and single change (ms)
 
-| services | start: applied | ready | start CPU | SIGHUP unchanged | SIGHUP all changed (rounds) | agent's span | replica add (rounds) | replica remove | add: command wall µs |
-|---|---|---|---|---|---|---|---|---|---|
+| services | start: applied | ready | start CPU | SIGHUP unchanged | idle | SIGHUP, every weight changed (rounds) | idle | SIGHUP, every replica moved | replica add (rounds) | replica remove | add: command wall |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 EOF
 	for s in $SIZES; do
-		echo "| $s | $(med "$s" none_start_applied_ms) | $(med "$s" none_start_ready_ms) | $(med "$s" none_start_cpu_ms) | $(med "$s" reload_unchanged_ms) | $(med "$s" reload_changed_ms) ($(range "$s" reload_changed_ms)) | $(med "$s" reload_changed_agent_ms) | $(med "$s" change_add_ms) ($(range "$s" change_add_ms)) | $(med "$s" change_remove_ms) | $(med "$s" change_add_wall_us) |"
+		echo "| $s | $(med "$s" none_start_applied_ms) | $(med "$s" none_start_ready_ms) | $(med "$s" none_start_cpu_ms) | $(med "$s" reload_unchanged_ms) | $(med "$s" reload_unchanged_idle_ms) | $(med "$s" reload_weights_ms) ($(range "$s" reload_weights_ms)) | $(med "$s" reload_weights_idle_ms) | $(moved "$s") | $(med "$s" change_add_ms) ($(range "$s" change_add_ms)) | $(med "$s" change_remove_ms) | $(ms_of_us "$(med "$s" change_add_wall_us)") |"
 	done
 	cat <<EOF
 
