@@ -250,32 +250,45 @@ map_memlock() {
 # prog_stats ID — "run_time_ns run_cnt" of a program.
 prog_stats() { bpftool prog show id "$1" --json | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'; }
 
-# hook SIZE ROUND — the connect hooks' ns per run over a spread of connects.
+# spread_list S K — K of the S IPv4 VIPs, evenly spread over them.
+spread_list() {
+	gawk -v n="$1" -v k="$2" 'BEGIN { if (k > n) k = n
+		for (i = 0; i < k; i++) { v = int(i * n / k); printf "198.19.%d.%d:80\n", int(v / 256), v % 256 } }'
+}
+
+# hook SIZE ROUND — the connect hooks' ns per run over a spread of connects:
+# all S IPv4 VIPs (hook4), $SPREAD_K of them at larger sizes (hookk), 10 and
+# 100 of them at the largest size (hookw10, hookw100: the working set's
+# effect in one table), one IPv4 VIP (hook1), the IPv6 VIP (hook6).
 hook() {
-	local s=$1 r=$2 p4 p6 a0 a1 c0 c1 out ns cnt
+	local s=$1 r=$2 p4 p6 a0 a1 c0 c1 out ns cnt set prog n what
 	p4=$(prog_id sock4_connect) p6=$(prog_id sock6_connect)
 	vip_list "$s" >"$TMP/vips4"
-	gawk -v n="$s" -v k="$SPREAD_K" 'BEGIN { if (k > n) k = n
-		for (i = 0; i < k; i++) { v = int(i * n / k); printf "198.19.%d.%d:80\n", int(v / 256), v % 256 } }' >"$TMP/vipsk"
+	spread_list "$s" "$SPREAD_K" >"$TMP/vipsk"
+	spread_list "$s" 10 >"$TMP/vipsw10"
+	spread_list "$s" 100 >"$TMP/vipsw100"
 	echo '198.19.0.0:80' >"$TMP/vips1"
 	echo '[fd00:19::1]:80' >"$TMP/vips6"
-	for fam in 4 k 1 6; do
-		local p=$p4 n=$CONNECTS
-		[ "$fam" = k ] && [ "$s" -le "$SPREAD_K" ] && continue
-		[ "$fam" = 6 ] && p=$p6 n=$V6_CONNECTS
-		[ "$fam" = 1 ] && n=$V6_CONNECTS
-		read -r a0 c0 <<<"$(prog_stats "$p")"
-		out=$(in_cg "$SPREAD" "$TMP/vips$fam" "$n" --seed "$r" 2>&1)
-		read -r a1 c1 <<<"$(prog_stats "$p")"
-		check_eq "size $s: $n connects to $(wc -l <"$TMP/vips$fam") VIP(s) ($(head -1 "$TMP/vips$fam")..)" "ok $n fail 0" "$(awk '$1 == "ok" { print $1, $2, $3, $4 }' <<<"$out")"
+	for set in 4 k w10 w100 1 6; do
+		prog=$p4 n=$V6_CONNECTS what=sock4_connect
+		case $set in
+		4) n=$CONNECTS ;;
+		k) [ "$s" -gt "$SPREAD_K" ] || continue; n=$CONNECTS ;;
+		w*) [ "$s" = "$MAX_SIZE" ] && [ "$s" -gt 100 ] || continue ;;
+		6) prog=$p6 what=sock6_connect ;;
+		esac
+		read -r a0 c0 <<<"$(prog_stats "$prog")"
+		out=$(in_cg "$SPREAD" "$TMP/vips$set" "$n" --seed "$r" 2>&1)
+		read -r a1 c1 <<<"$(prog_stats "$prog")"
+		check_eq "size $s: $n connects to $(wc -l <"$TMP/vips$set") VIP(s) ($(head -1 "$TMP/vips$set")..)" "ok $n fail 0" "$(awk '$1 == "ok" { print $1, $2, $3, $4 }' <<<"$out")"
 		cnt=$((c1 - c0))
 		# Only the bench's connects run in the test cgroup.
-		check_eq "size $s: sock$(tr 1k 44 <<<"$fam")_connect runs" "$n" "$cnt"
+		check_eq "size $s: $what runs" "$n" "$cnt"
 		[ "$cnt" -gt 0 ] || continue
 		ns=$(awk -v t=$((a1 - a0)) -v c="$cnt" 'BEGIN { printf "%.1f", t / c }')
-		csv "$s" "$r" "hook${fam}_ns_per_run" "$ns" ns
-		csv "$s" "$r" "hook${fam}_connect_ns" "$(awk '$1 == "ok" { print $8 }' <<<"$out")" ns
-		log "size $s: sock$(tr 1k 44 <<<"$fam")_connect ($(wc -l <"$TMP/vips$fam") VIPs) $ns ns/run over $cnt runs; connect() $(awk '$1 == "ok" { print $8 }' <<<"$out") ns as the client sees it"
+		csv "$s" "$r" "hook${set}_ns_per_run" "$ns" ns
+		csv "$s" "$r" "hook${set}_connect_ns" "$(awk '$1 == "ok" { print $8 }' <<<"$out")" ns
+		log "size $s: $what ($(wc -l <"$TMP/vips$set") VIPs) $ns ns/run over $cnt runs; connect() $(awk '$1 == "ok" { print $8 }' <<<"$out") ns as the client sees it"
 	done
 }
 
@@ -621,7 +634,8 @@ EOF
   connects (non-blocking connect, then a close with SO_LINGER 0) over all
   S IPv4 VIPs in a random order; at sizes above $SPREAD_K, as many over $SPREAD_K VIPs
   spread evenly over the S (the same working set as at $SPREAD_K services, in
-  a larger table); then $V6_CONNECTS to one IPv4 VIP (service 0's)
+  a larger table), and at the largest size over 10 and 100 VIPs; then
+  $V6_CONNECTS to one IPv4 VIP (service 0's)
   and $V6_CONNECTS to the IPv6 VIP. Around each
   batch, \`bpftool prog show id N --json\` of the program behind
   \`\$PIN/link_sock4_connect\` (\`link_sock6_connect\`): (run_time_ns after -
@@ -688,6 +702,14 @@ Goal: within ±10% of the $SMALLEST-service case. The ratio is taken per round
 (the sizes of a round are measured a few seconds to minutes apart), then the
 median; bpf_stats adds two clock reads per run to every figure alike.
 
+The working set against the table: at $MAX_SIZE services, the hook over K of
+the VIPs, evenly spread over the table (each pass connects once to each of
+the K, in a random order):
+
+| VIPs touched | 1 | 10 | 100 | $SPREAD_K | $MAX_SIZE |
+|---|---|---|---|---|---|
+| sock4_connect ns/run | $(med "$MAX_SIZE" hook1_ns_per_run) | $(med "$MAX_SIZE" hookw10_ns_per_run) | $(med "$MAX_SIZE" hookw100_ns_per_run) | $(med "$MAX_SIZE" hookk_ns_per_run) | $(med "$MAX_SIZE" hook4_ns_per_run) |
+
 ## CRR through the VIP: connections per second
 
 EOF
@@ -736,6 +758,20 @@ EOF
 $CHECKED services (+1 IPv6), $((CHECKED * PER - PER + 1 + PER)) replicas, \`health = tcp\` at the default interval, one start:
 ready in $(med "$CHECKED" tcp_start_ready_ms) ms, first round of checks complete $(med "$CHECKED" tcp_first_round_ms) ms after exec,
 VmRSS $(mib "$(med "$CHECKED" tcp_vmrss_kb)") MiB, maps $(mib "$(med "$CHECKED" tcp_map_memlock_kb)") MiB, agent CPU $(med "$CHECKED" tcp_idle_cpu_pct)% of one core over 5 s of checking.
+EOF
+	fi
+	if [ -n "${NODE_PERF:-}" ] && [ -s "$NODE_PERF/steer-$MAX_SIZE.txt" ]; then
+		cat <<EOF
+
+## Where the agent's time goes at $MAX_SIZE services
+
+\`NODE_PERF=DIR\`: \`perf record -g\` of one more agent, from exec through its
+start, one SIGHUP of every weight and 3 \`replica add\`/\`remove\` pairs, after
+the measured rounds (cpu-clock samples; the symbols over 1%):
+
+\`\`\`
+$(grep -E '^ +[0-9.]+%' "$NODE_PERF/steer-$MAX_SIZE.txt" | awk '$1 + 0 >= 1' | sed 's/ *- *- *$//')
+\`\`\`
 EOF
 	fi
 	[ "$FAILED" = 0 ] || printf '\n**The run had failures (see its stderr); the numbers above may be incomplete.**\n'
