@@ -56,6 +56,8 @@
 #   NODE_CHANGES     single changes per round (default 5)
 #   NODE_CHECKED     services of the health = tcp start (default 1000, 0: none)
 #   NODE_IPTABLES    1 (default): also iptables-nft DNAT; 0: nftables only
+#   NODE_WAIT_S      seconds a start, reload, change or wait for idle may
+#                    take before it counts as failed (default 600)
 #   NODE_PERF=DIR    a perf profile of the agent's start and full reload at
 #                    the largest size, in DIR (perf must be installed)
 #   NODE_LOGS=DIR    keep the agents' logs there
@@ -82,6 +84,7 @@ else
 	RELOADS=${NODE_RELOADS:-3} CHANGES=${NODE_CHANGES:-5} CHECKED=${NODE_CHECKED:-1000}
 fi
 PER=${NODE_PER:-4}
+WAIT_S=${NODE_WAIT_S:-600} # the most any start, reload, change or idle wait may take
 IPT=${NODE_IPTABLES:-1}
 PORT=8000     # replica r of a service listens on PORT + r
 MOVED=9000    # the replicas' ports in the fully changed file
@@ -145,11 +148,11 @@ wait_count() {
 }
 
 # wait_idle PID — until PID used no CPU for 200 ms (utime + stime unchanged
-# over 10 samples 20 ms apart, for at most 120 s); IDLE_AT_US: the sample
+# over 10 samples 20 ms apart, for at most $WAIT_S s); IDLE_AT_US: the sample
 # after its last CPU tick (10 ms ticks: the time is within about 30 ms).
 # 1 if it never went idle.
 wait_idle() {
-	local deadline=$(($(date +%s) + 120)) f c last=-1 quiet=0
+	local deadline=$(($(date +%s) + WAIT_S)) f c last=-1 quiet=0
 	IDLE_AT_US=""
 	while [ "$(date +%s)" -lt "$deadline" ]; do
 		read -r -a f <"/proc/$1/stat" || return 1
@@ -203,8 +206,8 @@ start_timed() {
 	t0=$(now_us)
 	env "${AGENT_ENV[@]}" nsenter --net="/run/netns/$NS" -- "$STEER" run --config "$3" 2>>"$ALOG" &
 	AGENT_PID=$!
-	if ! wait_count "$ALOG" '"msg":"ready:' 1 120 "$AGENT_PID"; then
-		fail "size $s: agent not ready (exited, or 120 s passed): $(tail -3 "$ALOG")"
+	if ! wait_count "$ALOG" '"msg":"ready:' 1 "$WAIT_S" "$AGENT_PID"; then
+		fail "size $s: agent not ready (exited, or $WAIT_S s passed): $(tail -3 "$ALOG")"
 		AGENT_PID=""
 		return 1
 	fi
@@ -374,8 +377,8 @@ reload() {
 	n=$(count_lines "$ALOG" 'config applied')
 	t0=$(now_us)
 	kill -HUP "$AGENT_PID"
-	if ! wait_count "$ALOG" 'config applied\|reload refused' $((n + 1 + $(count_lines "$ALOG" 'reload refused'))) 60 "$AGENT_PID"; then
-		fail "size $s: no apply within 60 s of SIGHUP ($kind): $(tail -2 "$ALOG")"
+	if ! wait_count "$ALOG" 'config applied\|reload refused' $((n + 1 + $(count_lines "$ALOG" 'reload refused'))) "$WAIT_S" "$AGENT_PID"; then
+		fail "size $s: no apply within $WAIT_S s of SIGHUP ($kind): $(tail -2 "$ALOG")"
 		return 1
 	fi
 	if [ "$(count_lines "$ALOG" 'config applied')" -le "$n" ]; then
@@ -397,7 +400,7 @@ reload() {
 	if wait_idle "$AGENT_PID"; then
 		csv "$s" "$r" "reload_${kind}_idle_ms" $(((IDLE_AT_US - t0) / 1000)) ms
 	else
-		log "size $s: reload $kind: the agent did not go idle within 120 s"
+		log "size $s: reload $kind: the agent did not go idle within $WAIT_S s"
 	fi
 	# The agent's own span: its "SIGHUP: reloading" line to the apply.
 	csv "$s" "$r" "reload_${kind}_agent_ms" $((t1 - $(log_ms_nth "$ALOG" 'SIGHUP: reloading' $(($(count_lines "$ALOG" 'SIGHUP: reloading')))))) ms
@@ -415,7 +418,7 @@ change() {
 		t0=$(now_us)
 		out=$("$STEER" replica "$verb" "$(printf 's%05d' "$svc")" "$addr" 2>&1)
 		w=$(($(now_us) - t0))
-		if ! wait_count "$ALOG" 'control command applied' $((n + 1)) 30; then
+		if ! wait_count "$ALOG" 'control command applied' $((n + 1)) "$WAIT_S" "$AGENT_PID"; then
 			fail "size $s: replica $verb: no apply ($out)"
 			return 1
 		fi
@@ -468,7 +471,7 @@ perf_slot() {
 	env "${AGENT_ENV[@]}" perf record -g -o "$NODE_PERF/steer-$s.data" -- \
 		nsenter --net="/run/netns/$NS" -- "$STEER" run --config "$TMP/run.ini" 2>>"$ALOG" &
 	AGENT_PID=$!
-	wait_count "$ALOG" '"msg":"ready:' 1 120 || { fail "perf: agent not ready"; return 1; }
+	wait_count "$ALOG" '"msg":"ready:' 1 "$WAIT_S" || { fail "perf: agent not ready"; return 1; }
 	local apid
 	apid=$(pgrep -P "$AGENT_PID" -x steer || echo "$AGENT_PID")
 	cp "$TMP/b-$s.ini" "$TMP/run.ini"
