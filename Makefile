@@ -120,13 +120,6 @@ $(BUILD)/upgrade/steer: FORCE
 .PHONY: FORCE
 FORCE:
 
-# The agent with raised limits, for the registry's scale run (1000 services
-# x 10 replicas; the defaults are 256 services and 4096 replicas).
-SCALE_LIMITS := -DSTEER_MAX_SERVICES=1024 -DSTEER_MAX_REPLICAS=16384
-
-$(BUILD)/scale/steer: FORCE
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/scale LIMITS="$(SCALE_LIMITS)" $(BUILD)/scale/steer
-
 # The agent built with ASan and UBSan, for the sanitized integration run
 # (inside that build, build/san/steer is the plain $(BUILD)/steer rule).
 ifneq ($(SANITIZE),1)
@@ -170,8 +163,10 @@ $(BUILD)/bench-xdp-%: bench/xdp-%.c $(wildcard bench/*.h) $(BENCH_XDP_SRCS) test
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(BENCH_XDP_SRCS) -o $@ -lbpf -lelf -lz
 
-scale: deps all $(BUILD)/bench-registry-load $(BUILD)/scale/steer ## the etcd registry at 1000 services x 10000 replicas, 3 agents; report in docs/registry.md (root; BENCH_QUICK=1: short)
-	$(Q)BUILD=$(CURDIR)/$(BUILD) SCALE_LIMITS="$(SCALE_LIMITS)" bench/registry-scale.sh
+scale: deps all $(BUILD)/bench-registry-load $(BUILD)/bench-connect-spread $(BUILD)/bench-load ## the etcd registry at 1000 services x 10 replicas, 3 agents (docs/registry.md); 1 to 65536 services on one node (docs/node-scale.md); 10000 checked replicas (docs/health-scale.md) (root; BENCH_QUICK=1: short)
+	$(Q)sh scripts/deps.sh scale
+	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/registry-scale.sh
+	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/node-scale.sh
 	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/health-scale.sh
 
 # The peers (HAProxy, nginx's stream module, gnuplot) are installed first.

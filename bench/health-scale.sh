@@ -35,9 +35,7 @@
 # HEALTH_SCALE_AGENTS="NAME=PATH ..." measures several agents interleaved (each
 # network, size and kind runs every agent in turn, HEALTH_SCALE_ROUNDS times; the
 # table shows medians): how a change is compared with its baseline on a
-# noisy machine. Default: one agent, $BUILD/scale/steer (make scale builds
-# it with STEER_MAX_SERVICES=1024 and STEER_MAX_REPLICAS=16384; the default
-# limits hold 4096 replicas).
+# noisy machine. Default: one agent, $BUILD/steer.
 #
 # Own network namespaces, child cgroup and pin directory
 # (tests/integration/lib.sh), all removed on every exit. Progress on
@@ -64,7 +62,7 @@ fi
 KINDS=${HEALTH_SCALE_KINDS:-none tcp http}
 ROUNDS=${HEALTH_SCALE_ROUNDS:-1}
 PER=${HEALTH_SCALE_PER:-10}
-AGENTS=${HEALTH_SCALE_AGENTS:-steer=$BUILD/scale/steer}
+AGENTS=${HEALTH_SCALE_AGENTS:-steer=$BUILD/steer}
 PORT=8080
 SETTLE=2
 
@@ -351,10 +349,10 @@ EOF
 ## Commands
 
 \`\`\`
-make scale                 # builds build/scale/steer, runs bench/registry-scale.sh, then this (root)
-bench/health-scale.sh      # this alone, once build/scale/steer and build/steer-echo are built
+make scale                 # bench/registry-scale.sh, bench/node-scale.sh, then this (root)
+bench/health-scale.sh      # this alone, once build/steer and build/steer-echo are built
 BENCH_QUICK=1 bench/health-scale.sh
-HEALTH_SCALE_AGENTS="before=/path/to/old/steer after=build/scale/steer" HEALTH_SCALE_ROUNDS=3 bench/health-scale.sh
+HEALTH_SCALE_AGENTS="before=/path/to/old/steer after=build/steer" HEALTH_SCALE_ROUNDS=3 bench/health-scale.sh
 \`\`\`
 EOF
 	[ "$FAILED" = 0 ] || printf '\n**The run had failures (see its stderr); the numbers above may be incomplete.**\n'
