@@ -65,6 +65,13 @@ for m in "$PIN"/steer_*; do
 	memlock=$((memlock + ${b:-0}))
 done
 log "kernel memory of the maps (bytes_memlock): $((memlock / 1048576)) MiB"
+t0=$(date +%s%N)
+nsvc_status=$("$STEER" status --json | grep -o '"vip":' | wc -l)
+t1=$(date +%s%N)
+check_eq "services steer status shows" "$NSVC" "$nsvc_status"
+log "steer status --json: $(((t1 - t0) / 1000000)) ms"
+code=$(in_ns curl -s -o /dev/null -w '%{http_code}' --max-time 60 "http://127.0.0.1:9477/metrics")
+log "metrics scrape: HTTP $code (a page past METRICS_MAX_BYTES is a 500, never a partial page)"
 
 echo "subtest spot-check"
 # Random services, then one connect to each from the cgroup.
