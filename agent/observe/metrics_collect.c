@@ -108,6 +108,10 @@ int metrics_collect(const char *pin_dir, struct metrics_snapshot *s)
 
 		prev = key;
 		prevp = &prev;
+		if (s->nservices >= METRICS_MAX_SERVICES) {
+			map_fds_close(&fds);
+			return -EFBIG;
+		}
 		if (s->nservices == cap) {
 			struct metrics_service *more =
 			    realloc(s->services, 2 * (size_t)cap * sizeof(*more));

@@ -70,8 +70,9 @@ nsvc_status=$("$STEER" status --json | grep -o '"vip":' | wc -l)
 t1=$(date +%s%N)
 check_eq "services steer status shows" "$NSVC" "$nsvc_status"
 log "steer status --json: $(((t1 - t0) / 1000000)) ms"
-code=$(in_ns curl -s -o /dev/null -w '%{http_code}' --max-time 60 "http://127.0.0.1:9477/metrics")
-log "metrics scrape: HTTP $code (a page past METRICS_MAX_BYTES is a 500, never a partial page)"
+code=$(in_ns curl -s -o "$TMP/metrics" -w '%{http_code}' --max-time 60 "http://127.0.0.1:9477/metrics")
+check_eq "a metrics scrape past 4096 services fails at once, saying why" "500 more than 4096 services" \
+	"$code $(grep -o 'more than [0-9]* services' "$TMP/metrics")"
 
 echo "subtest spot-check"
 # Random services, then one connect to each from the cgroup.
