@@ -26,7 +26,7 @@
  * histograms pass METRICS_MAX_BYTES, so a scrape fails at once, before
  * reading every service back (tens of MB and seconds at 65,536). */
 #ifndef METRICS_MAX_SERVICES
-#define METRICS_MAX_SERVICES 4096
+#define METRICS_MAX_SERVICES 4096u
 #endif
 
 struct metrics_replica {
