@@ -108,7 +108,7 @@ int metrics_collect(const char *pin_dir, struct metrics_snapshot *s)
 
 		prev = key;
 		prevp = &prev;
-		if (s->nservices >= METRICS_MAX_SERVICES) {
+		if ((unsigned int)s->nservices >= METRICS_MAX_SERVICES) {
 			map_fds_close(&fds);
 			return -EFBIG;
 		}
