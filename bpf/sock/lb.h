@@ -229,27 +229,49 @@ __noinline __s64 steer_slot_take(__u32 idx, __u32 opts)
  * lower load / weight wins, a tie by the weights (w2 / (w1 + w2) for the second). If those draws
  * find no second one (most replicas are down or full), the first stands.
  */
+/* One step of the first candidate's search (a bpf_loop() callback, so
+ * the verifier checks one step, not STEER_MAX_SLOTS of them). */
+struct pick_walk {
+	__u32 base, lo, hi, n, wtotal, hint, opts;
+	__s64 found; /* steer_slot_take() of the first slot that took, or -1 */
+};
+
+static long steer_pick_walk_step(__u64 index, void *arg)
+{
+	struct pick_walk *w = arg;
+	__u32 i = (__u32)index, slot;
+
+	if (w->wtotal && w->n > 1 && i < STEER_PICK_DRAWS)
+		slot = steer_weighted_slot(
+		    w->base, w->lo, w->hi,
+		    (i ? steer_pick_mix(w->hint + i * 0x9e3779b9u) : w->hint) % w->wtotal);
+	else
+		slot = w->lo + steer_pick_slot(w->hint, w->n, i);
+	w->found = steer_slot_take(w->base + slot, w->opts);
+	return w->found >= 0; /* 1 ends the loop */
+}
+
 __noinline int steer_pick_tier(__u32 base, __u32 range, __u32 wtotal, __u32 hint, __u32 opts)
 {
 	__u32 lo = range & 0xffff, hi = range >> 16, n, i, slot, rid2, w1, w2;
 	__u8 proto = (opts >> 8) & 0xff, flags = (opts >> 16) & 0xff;
 	bool limited = flags & STEER_SVC_F_LIMITED;
-	__s64 c1 = -1, c2 = -1, a1, a2;
+	struct pick_walk w = {};
+	__s64 c1, c2 = -1, a1, a2;
 
 	if (hi <= lo || hi > STEER_MAX_SLOTS)
 		return -EINVAL;
 	n = hi - lo;
-	for (i = 0; i < STEER_PICK_DRAWS + STEER_MAX_SLOTS && i < steer_pick_steps(n); i++) {
-		if (wtotal && n > 1 && i < STEER_PICK_DRAWS)
-			slot = steer_weighted_slot(
-			    base, lo, hi,
-			    (i ? steer_pick_mix(hint + i * 0x9e3779b9u) : hint) % wtotal);
-		else
-			slot = lo + steer_pick_slot(hint, n, i);
-		c1 = steer_slot_take(base + slot, opts);
-		if (c1 >= 0)
-			break;
-	}
+	w.base = base;
+	w.lo = lo;
+	w.hi = hi;
+	w.n = n;
+	w.wtotal = wtotal;
+	w.hint = hint;
+	w.opts = opts;
+	w.found = -1;
+	bpf_loop(steer_pick_steps(n), steer_pick_walk_step, &w, 0);
+	c1 = w.found;
 	if (c1 < 0)
 		return -EHOSTUNREACH;
 	if (proto != IPPROTO_TCP || (flags & STEER_SVC_F_RANDOM) || n < 2)
