@@ -35,9 +35,8 @@
 # HEALTH_SCALE_AGENTS="NAME=PATH ..." measures several agents interleaved (each
 # network, size and kind runs every agent in turn, HEALTH_SCALE_ROUNDS times; the
 # table shows medians): how a change is compared with its baseline on a
-# noisy machine. Default: one agent, $BUILD/scale/steer (make scale builds
-# it with STEER_MAX_SERVICES=1024 and STEER_MAX_REPLICAS=16384; the default
-# limits hold 4096 replicas).
+# noisy machine. Default: one agent, $BUILD/steer (the default limits hold
+# 262,144 replicas; no special build is needed).
 #
 # Own network namespaces, child cgroup and pin directory
 # (tests/integration/lib.sh), all removed on every exit. Progress on
@@ -64,7 +63,7 @@ fi
 KINDS=${HEALTH_SCALE_KINDS:-none tcp http}
 ROUNDS=${HEALTH_SCALE_ROUNDS:-1}
 PER=${HEALTH_SCALE_PER:-10}
-AGENTS=${HEALTH_SCALE_AGENTS:-steer=$BUILD/scale/steer}
+AGENTS=${HEALTH_SCALE_AGENTS:-steer=$BUILD/steer}
 PORT=8080
 SETTLE=2
 
@@ -77,7 +76,7 @@ AGENT_NAMES=()
 for a in $AGENTS; do
 	name=${a%%=*} path=${a#*=}
 	[ "$name" != "$a" ] || { name=$(basename "$(dirname "$a")")/$(basename "$a"); path=$a; }
-	[ -x "$path" ] || { echo "health-scale: $path is not built (make scale)" >&2; exit 1; }
+	[ -x "$path" ] || { echo "health-scale: $path is not built (make all)" >&2; exit 1; }
 	AGENT_PATH[$name]=$path
 	AGENT_NAMES+=("$name")
 done
@@ -314,7 +313,7 @@ Runs: $SECS s each, $ROUNDS round(s) per agent, network, size and kind, the agen
   $PER, VIPs 198.18.128.0/17, port 80. A fresh pin directory per run, so
   every replica starts \`unknown\` and is checked at once.
 - The replicas: one \`steer-echo --listen 0.0.0.0:$PORT --tcp-only\` for all,
-  so each check is a real TCP connection: \`tcp\` a connect and a close,
+  so each check is a real TCP connection: \`tcp\` a connect and a close (a reset, since the agent sets SO_LINGER 0),
   \`http\` a \`GET /healthz\` answered \`200\` and closed by the replica.
   - **loopback**: in the agent's namespace, where every 127.0.0.0/8
     address is local; replicas 127.1.X.Y:$PORT. The kernel's work for both
@@ -351,10 +350,10 @@ EOF
 ## Commands
 
 \`\`\`
-make scale                 # builds build/scale/steer, runs bench/registry-scale.sh, then this (root)
-bench/health-scale.sh      # this alone, once build/scale/steer and build/steer-echo are built
+make scale                 # runs bench/registry-scale.sh, then this (root)
+bench/health-scale.sh      # this alone, once build/steer and build/steer-echo are built (make all)
 BENCH_QUICK=1 bench/health-scale.sh
-HEALTH_SCALE_AGENTS="before=/path/to/old/steer after=build/scale/steer" HEALTH_SCALE_ROUNDS=3 bench/health-scale.sh
+HEALTH_SCALE_AGENTS="before=/path/to/old/steer after=build/steer" HEALTH_SCALE_ROUNDS=3 bench/health-scale.sh
 \`\`\`
 EOF
 	[ "$FAILED" = 0 ] || printf '\n**The run had failures (see its stderr); the numbers above may be incomplete.**\n'

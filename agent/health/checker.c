@@ -106,7 +106,7 @@ struct checker {
  * - one audit tick (every interval) looks at AUDIT_PER_TICK replicas at
  *   most, so a full audit of N replicas takes N / AUDIT_PER_TICK ticks.
  */
-#define STATUS_REFRESH_S 2.0
+#define STATUS_REFRESH_S 5.0
 #define STATS_FLUSH_S	 1.0
 #define AUDIT_PER_TICK	 1000
 

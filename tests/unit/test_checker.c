@@ -383,7 +383,7 @@ static int count_writes(const struct mem_maps *m, int from, enum mem_write_kind 
 
 /* Passing checks that change nothing but the time and latency of the last
  * check do not each write the replica's status and their service's
- * counters: within 2 s, one status write (the first result) and one
+ * counters: within 5 s, one status write (the first result) and one
  * counters write; a failed check's status is written at once. Everything
  * is in the maps once the checker is freed. */
 static void test_checker_passing_checks_write_the_maps_at_a_bounded_rate(void **state)
