@@ -120,13 +120,6 @@ $(BUILD)/upgrade/steer: FORCE
 .PHONY: FORCE
 FORCE:
 
-# The agent with raised limits, for the registry's scale run (1000 services
-# x 10 replicas; the defaults are 256 services and 4096 replicas).
-SCALE_LIMITS := -DSTEER_MAX_SERVICES=1024 -DSTEER_MAX_REPLICAS=16384
-
-$(BUILD)/scale/steer: FORCE
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/scale LIMITS="$(SCALE_LIMITS)" $(BUILD)/scale/steer
-
 # The agent built with ASan and UBSan, for the sanitized integration run
 # (inside that build, build/san/steer is the plain $(BUILD)/steer rule).
 ifneq ($(SANITIZE),1)
@@ -170,8 +163,10 @@ $(BUILD)/bench-xdp-%: bench/xdp-%.c $(wildcard bench/*.h) $(BENCH_XDP_SRCS) test
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(BENCH_XDP_SRCS) -o $@ -lbpf -lelf -lz
 
-scale: deps all $(BUILD)/bench-registry-load $(BUILD)/scale/steer ## the etcd registry at 1000 services x 10000 replicas, 3 agents; report in docs/registry.md (root; BENCH_QUICK=1: short)
-	$(Q)BUILD=$(CURDIR)/$(BUILD) SCALE_LIMITS="$(SCALE_LIMITS)" bench/registry-scale.sh
+scale: deps all $(BUILD)/bench-registry-load $(BUILD)/bench-connect-spread $(BUILD)/bench-load ## the etcd registry at 1000 services x 10 replicas, 3 agents (docs/registry.md); 1 to 65536 services on one node (docs/node-scale.md); 10000 checked replicas (docs/health-scale.md) (root; BENCH_QUICK=1: short)
+	$(Q)sh scripts/deps.sh scale
+	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/registry-scale.sh
+	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/node-scale.sh
 	$(Q)BUILD=$(CURDIR)/$(BUILD) bench/health-scale.sh
 
 # The peers (HAProxy, nginx's stream module, gnuplot) are installed first.
@@ -188,13 +183,14 @@ demo: deps all ## start 3 replicas, steer a VIP to them, show the spread, tear d
 # input reach the "too many services/replicas" paths.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_TARGETS := config env control http addr registry etcd
+FUZZ_TARGETS := config env control http dns addr registry etcd
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iagent \
 		-DSTEER_MAX_SERVICES=4 -DSTEER_MAX_SLOTS=4
 # The parsers of outside input and what they call: no maps, no event loop.
 FUZZ_OBJS    := $(patsubst agent/%.c,$(FUZZ_DIR)/agent/%.o,$(wildcard agent/lib/*.c agent/config/*.c) \
 		agent/miss/backoff.c agent/control/control_proto.c agent/health/http_parse.c \
+		agent/health/dns_msg.c \
 		agent/xdp/maglev.c agent/registry/etcd_members.c agent/registry/etcd_json.c \
 		agent/registry/registry_decode.c agent/registry/registry_store.c)
 .PHONY: fuzz

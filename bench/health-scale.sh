@@ -35,8 +35,7 @@
 # HEALTH_SCALE_AGENTS="NAME=PATH ..." measures several agents interleaved (each
 # network, size and kind runs every agent in turn, HEALTH_SCALE_ROUNDS times; the
 # table shows medians): how a change is compared with its baseline on a
-# noisy machine. Default: one agent, $BUILD/steer (the default limits hold
-# 262,144 replicas; no special build is needed).
+# noisy machine. Default: one agent, $BUILD/steer.
 #
 # Own network namespaces, child cgroup and pin directory
 # (tests/integration/lib.sh), all removed on every exit. Progress on
@@ -350,8 +349,8 @@ EOF
 ## Commands
 
 \`\`\`
-make scale                 # runs bench/registry-scale.sh, then this (root)
-bench/health-scale.sh      # this alone, once build/steer and build/steer-echo are built (make all)
+make scale                 # bench/registry-scale.sh, bench/node-scale.sh, then this (root)
+bench/health-scale.sh      # this alone, once build/steer and build/steer-echo are built
 BENCH_QUICK=1 bench/health-scale.sh
 HEALTH_SCALE_AGENTS="before=/path/to/old/steer after=build/steer" HEALTH_SCALE_ROUNDS=3 bench/health-scale.sh
 \`\`\`

@@ -1,8 +1,7 @@
 #!/bin/bash
 # The etcd registry at scale (issue 14, point 7): 1000 services x 10
-# replicas in a 3-member etcd cluster, watched by 3 agents built with raised
-# limits (make scale builds $BUILD/scale/steer with STEER_MAX_SERVICES=1024
-# and STEER_MAX_REPLICAS=16384).
+# replicas in a 3-member etcd cluster, watched by 3 agents ($BUILD/steer:
+# its default limits hold 65,536 services and 262,144 replicas).
 #
 #   1. initial sync of one agent started without --config: exec to the
 #      first "config applied" and to "ready:", its CPU time and RSS (and
@@ -40,7 +39,7 @@ HEALTH_ENV=$(env | grep -E '^STEER_HEALTH_(INTERVAL|TIMEOUT)_MS=' || true)
 # shellcheck source-path=SCRIPTDIR source=../tests/integration/registry_lib.sh
 . "$(dirname "$0")/../tests/integration/registry_lib.sh"
 
-STEER=${SCALE_STEER:-$BUILD/scale/steer}
+STEER=${SCALE_STEER:-$BUILD/steer}
 LOAD=$BUILD/bench-registry-load
 DOCS=${BENCH_DOCS:-$ROOT/docs}
 QUICK=${BENCH_QUICK:-0}
@@ -402,7 +401,6 @@ conv_table() {
 	done
 }
 
-LIMITS_TEXT=${SCALE_LIMITS:-the Makefile\'s SCALE_LIMITS}
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
 	cat <<EOF
@@ -450,9 +448,8 @@ Raw numbers: [registry-scale.csv](registry-scale.csv).
 - **Baseline** (\`small\`): the same with $SMALL services, run after it against
   the same etcd cluster (the large registry deleted first) and fresh agents.
 - **Agents**: 3, each in its own network namespace, cgroup, pin directory
-  and control socket, started without \`--config\`, JSON logs. Built with
-  raised limits: \`make scale\` builds \`build/scale/steer\` with
-  \`LIMITS="$LIMITS_TEXT"\` (the defaults, 256 services and 4096 replicas, cannot hold 1000 x 10).
+  and control socket, started without \`--config\`, JSON logs; the default
+  build, whose limits hold 1000 x 10.
 - **Initial sync**: from the exec of \`steer run\` (agent 1, alone; then agents 2
   and 3, with agent 1 running) to its log lines \`registry: listing\` (BPF
   objects loaded, maps pinned), \`registry: listed\`, the first \`config applied\`
@@ -486,7 +483,7 @@ Raw numbers: [registry-scale.csv](registry-scale.csv).
 ## Commands
 
 \`\`\`
-make scale                 # builds build/scale/steer, runs bench/registry-scale.sh (root)
+make scale                 # runs bench/registry-scale.sh, then the node and health benches (root)
 BENCH_QUICK=1 make scale   # 100 services, 5 s of changes
 \`\`\`
 

@@ -56,6 +56,7 @@ section failover.sh
 section health_scale.sh
 section stats-memory.sh
 section xdp.sh
+section udp_failover.sh
 
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; }
 {

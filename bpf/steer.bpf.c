@@ -151,4 +151,15 @@ int BPF_PROG(sock_state_watch, const struct sock *sk, int oldstate, int newstate
 	return 0;
 }
 
+/* Fires for every error reported to an inet socket of the node; only
+ * connected UDP sockets are looked at (see bpf/sock/eject.h). */
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(sock_error_watch, const struct sock *sk)
+{
+	if (sk->sk_protocol != IPPROTO_UDP || sk->__sk_common.skc_state != SK_ESTABLISHED)
+		return 0;
+	on_udp_error(sk);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

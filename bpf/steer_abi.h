@@ -68,7 +68,7 @@ enum steer_replica_state {
 enum steer_eject_reason {
 	STEER_EJECT_NONE = 0,
 	STEER_EJECT_LISTENER_CLOSED = 1, /* its listening socket on this host closed */
-	STEER_EJECT_CONNECT_FAILED = 2,	 /* connects to it failed (SYN_SENT -> CLOSE) */
+	STEER_EJECT_CONNECT_FAILED = 2,	 /* connects failed (SYN_SENT -> CLOSE); UDP: ICMP errors */
 	STEER_EJECT_CHECK_FAILED = 3,	 /* active checks failed `fall` times */
 	/* Not an ejection: a listener opened on a replica's address and port,
 	 * so the agent checks the replica at once instead of at its next
@@ -360,13 +360,15 @@ struct steer_svc_name {
 	char name[STEER_SVC_NAME_LEN]; /* NUL-terminated */
 };
 
-/* Key of steer_backends_v1: one TCP replica endpoint, whichever services use
- * it. UDP replicas have no entry: passive ejection watches TCP only. */
+/* Key of steer_backends_v1: one replica endpoint and protocol, whichever
+ * services use it. TCP replicas have an entry (written by reconcile); UDP
+ * replicas only while their service has checks (written by the checker),
+ * since nothing else would bring an ejected one back. */
 struct steer_backend_key {
 	__be32 addr[4]; /* network order; IPv4 uses addr[0], rest zero */
 	__be16 port;	/* network order */
 	__u8 family;	/* enum steer_family */
-	__u8 proto;	/* IPPROTO_TCP */
+	__u8 proto;	/* IPPROTO_TCP or IPPROTO_UDP */
 };
 
 /* Value of steer_backends_v1. The agent creates the entry and sets `local`;
@@ -374,8 +376,8 @@ struct steer_backend_key {
  * ejected_ns once active checks see the endpoint healthy again. */
 struct steer_backend {
 	__u64 ejected_ns;	    /* bpf_ktime_get_ns() at ejection, 0 = not ejected */
-	__u64 failed_connects;	    /* connects to it that failed, ever */
-	__u32 consecutive_failures; /* failed connects since the last good one */
+	__u64 failed_connects;	    /* connects to it that failed (UDP: ICMP errors), ever */
+	__u32 consecutive_failures; /* since the last good connect (UDP: passing check) */
 	__u8 reason;		    /* enum steer_eject_reason of the last ejection */
 	__u8 local;		    /* 1 if the address is on this host */
 	__u8 pad[2];		    /* zero */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian packages steer's build, tests and demo need, if any is
 # missing. Safe to run repeatedly: it does nothing when all are present.
-# `deps.sh bench` also installs what `make bench` compares against.
+# `deps.sh bench` also installs what `make bench` compares against, `deps.sh
+# scale` what `make scale` does.
 set -eu
 
 PACKAGES="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
@@ -12,6 +13,8 @@ wrk dnsmasq-base bind9-dnsutils libcurl4-openssl-dev libssl-dev etcd-server etcd
 
 BENCH_PACKAGES="haproxy nginx-light libnginx-mod-stream gnuplot-nox socat jq iptables nftables"
 [ "${1:-}" = bench ] && PACKAGES="$PACKAGES $BENCH_PACKAGES"
+# `deps.sh scale`: bench/node-scale.sh's DNAT peers and JSON reader.
+[ "${1:-}" = scale ] && PACKAGES="$PACKAGES iptables nftables jq"
 
 missing=""
 for p in $PACKAGES; do

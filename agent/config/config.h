@@ -41,20 +41,31 @@ enum health_kind {
 	HEALTH_KIND_NONE = 0, /* no periodic checks: replicas are UP at once */
 	HEALTH_KIND_TCP,      /* a non-blocking connect */
 	HEALTH_KIND_HTTP,     /* HTTP/1.1 GET path, status in [expect_lo, expect_hi] */
+	HEALTH_KIND_DNS,      /* one DNS query over the service's protocol */
+	HEALTH_KIND_UDP,      /* one datagram; any reply, or one that starts with expect */
 };
 
-#define HEALTH_PATH_MAX 256
+#define HEALTH_PATH_MAX	    256
+#define HEALTH_DNS_NAME_MAX 256 /* a name as written, its NUL included */
+/* Bytes of `health = udp HEX [expect HEX]`: what one config line can hold. */
+#define HEALTH_PAYLOAD_MAX 92
 
 /* Health keys of a service. A key not in the file takes the STEER_HEALTH_*
  * default (config_apply_env()); `set` records which were in the file. */
 struct health_config {
-	enum health_kind kind;	       /* default: tcp for TCP services, none for UDP */
-	char path[HEALTH_PATH_MAX];    /* http: request path, starts with '/' */
-	uint32_t interval_ms;	       /* health_interval_ms */
-	uint32_t timeout_ms;	       /* health_timeout_ms, <= interval_ms */
-	uint32_t rise;		       /* health_rise */
-	uint32_t fall;		       /* health_fall */
-	uint16_t expect_lo, expect_hi; /* health_expect, default 200-399 */
+	enum health_kind kind;	    /* default: tcp for TCP, dns . for UDP on port 53, else none */
+	char path[HEALTH_PATH_MAX]; /* http: request path, starts with '/' */
+	char dns_name[HEALTH_DNS_NAME_MAX]; /* dns: the query name, "." for the root */
+	uint16_t dns_type;	  /* dns: the query type; NS for ".", else A, unless set */
+	uint8_t payload_len;	  /* udp: bytes of payload, 1..HEALTH_PAYLOAD_MAX */
+	uint8_t reply_prefix_len; /* udp: bytes of reply_prefix, 0 = any reply */
+	uint8_t payload[HEALTH_PAYLOAD_MAX];	  /* udp: the datagram sent */
+	uint8_t reply_prefix[HEALTH_PAYLOAD_MAX]; /* udp: what a good reply starts with */
+	uint32_t interval_ms;			  /* health_interval_ms */
+	uint32_t timeout_ms;			  /* health_timeout_ms, <= interval_ms */
+	uint32_t rise;				  /* health_rise */
+	uint32_t fall;				  /* health_fall */
+	uint16_t expect_lo, expect_hi;		  /* health_expect, default 200-399 */
 	struct {
 		bool kind, interval_ms, timeout_ms, rise, fall, expect;
 	} set;

@@ -2,22 +2,33 @@
  * (fixed defaults), and the numeric health and retry values, which come from
  * the STEER_* environment (config_apply_env()). */
 #include <stdio.h>
+#include <string.h>
 
 #include "config/config_internal.h"
 #include "config/env.h"
+#include "health/dns_msg.h"
 
-/* The kind a service gets without a `health` key. */
-static enum health_kind default_health_kind(uint8_t proto)
+/* The kind a service gets without a `health` key: a UDP service on port 53
+ * is DNS and gets `dns .` (a root NS query); other UDP services have no
+ * check that suits every protocol, and are left unchecked. */
+static enum health_kind default_health_kind(const struct svc_config *svc)
 {
-	return proto == IPPROTO_UDP ? HEALTH_KIND_NONE : HEALTH_KIND_TCP;
+	if (svc->proto != IPPROTO_UDP)
+		return HEALTH_KIND_TCP;
+	return svc->vip.port == 53 ? HEALTH_KIND_DNS : HEALTH_KIND_NONE;
 }
 
 void config_fill_static_defaults(struct svc_config *svc)
 {
 	struct health_config *h = &svc->health;
 
-	if (!h->set.kind)
-		h->kind = default_health_kind(svc->proto);
+	if (!h->set.kind) {
+		h->kind = default_health_kind(svc);
+		if (h->kind == HEALTH_KIND_DNS) {
+			strcpy(h->dns_name, ".");
+			h->dns_type = dns_default_type(h->dns_name);
+		}
+	}
 	if (!h->set.expect) {
 		h->expect_lo = EXPECT_DEFAULT_LO;
 		h->expect_hi = EXPECT_DEFAULT_HI;

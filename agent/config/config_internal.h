@@ -14,13 +14,16 @@
 #define ADDR_ACCEPTED "A.B.C.D:PORT or [IPV6]:PORT"
 #define LINE_ACCEPTED                                                                              \
 	"[service NAME], KEY = VALUE, a blank line, or a comment starting with ';' or '#'"
-#define HEALTH_ACCEPTED	  "tcp|http PATH|none"
-#define PATH_ACCEPTED	  "'/' then at most 254 visible ASCII characters, no blanks"
-#define EXPECT_ACCEPTED	  "a status code 100-599, or LO-HI with 100 <= LO <= HI <= 599"
-#define POLICY_ACCEPTED	  "p2c|random"
-#define REPLICA_ACCEPTED  "ADDR:PORT [weight=1-100] [max_conns=0-1000000] [zone=NAME]"
-#define EXPECT_DEFAULT_LO 200
-#define EXPECT_DEFAULT_HI 399
+#define HEALTH_ACCEPTED	    "tcp|http PATH|dns NAME [TYPE]|udp HEX [expect HEX]|none"
+#define HEALTH_UDP_ACCEPTED "dns NAME [TYPE]|udp HEX [expect HEX]|tcp|none"
+#define HEALTH_TCP_ACCEPTED "tcp|http PATH|dns NAME [TYPE]|none"
+#define HEX_ACCEPTED	    "1-92 bytes as pairs of hex digits, e.g. 0a1b"
+#define PATH_ACCEPTED	    "'/' then at most 254 visible ASCII characters, no blanks"
+#define EXPECT_ACCEPTED	    "a status code 100-599, or LO-HI with 100 <= LO <= HI <= 599"
+#define POLICY_ACCEPTED	    "p2c|random"
+#define REPLICA_ACCEPTED    "ADDR:PORT [weight=1-100] [max_conns=0-1000000] [zone=NAME]"
+#define EXPECT_DEFAULT_LO   200
+#define EXPECT_DEFAULT_HI   399
 
 /* The rows of config_keys[] (config_keys.c asserts the count). */
 #define CONFIG_NKEYS 17

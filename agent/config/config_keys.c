@@ -9,6 +9,7 @@
 
 #include "config/config_internal.h"
 #include "config/env.h"
+#include "health/dns_msg.h"
 
 static int key_vip(struct parse_ctx *ctx, const struct key_def *def, const char *value);
 static int key_protocol(struct parse_ctx *ctx, const struct key_def *def, const char *value);
@@ -233,9 +234,117 @@ static int key_replica(struct parse_ctx *ctx, const struct key_def *def, const c
 	return 0;
 }
 
-/* health = tcp | http PATH | none. Whether http suits the protocol is
- * config_validate_lines()'s question: `protocol` may come later in the
- * section. */
+/* "HEX" into out[0..HEALTH_PAYLOAD_MAX): its length in bytes, or 0 if it
+ * is not an even number of hex digits or is too long. */
+static size_t hex_parse(const char *text, size_t len, uint8_t *out)
+{
+	if (len == 0 || len % 2 || len / 2 > HEALTH_PAYLOAD_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)text[i]))
+			return 0;
+	for (size_t i = 0; i < len / 2; i++) {
+		char byte[3] = {text[2 * i], text[2 * i + 1], '\0'};
+
+		out[i] = (uint8_t)strtoul(byte, NULL, 16);
+	}
+	return len / 2;
+}
+
+/* The blank-separated words of value after its first (the kind), at most
+ * max of them: their count, or -1 if there are more. */
+static int health_words(const char *value, const char **w, size_t *wlen, int max)
+{
+	const char *p = value + strcspn(value, " \t");
+	int n = 0;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		if (!*p)
+			return n;
+		if (n == max)
+			return -1;
+		w[n] = p;
+		wlen[n] = strcspn(p, " \t");
+		p += wlen[n++];
+	}
+}
+
+/* health = dns NAME [TYPE]. */
+static int health_dns(struct parse_ctx *ctx, struct health_config *h, const char *value)
+{
+	const char *w[2];
+	size_t wl[2];
+	char name[HEALTH_DNS_NAME_MAX], type[16];
+	int n = health_words(value, w, wl, 2);
+
+	if (n < 1)
+		return config_fail(ctx, ctx->lineno,
+				   "bad health '%s' (accepted: " HEALTH_ACCEPTED ")", value);
+	if (wl[0] >= sizeof(name) ||
+	    (snprintf(name, sizeof(name), "%.*s", (int)wl[0], w[0]), !dns_name_valid(name)))
+		return config_fail(ctx, ctx->lineno,
+				   "bad health dns name '%.*s' (accepted: " DNS_NAME_ACCEPTED ")",
+				   (int)wl[0], w[0]);
+	h->dns_type = dns_default_type(name);
+	if (n == 2 &&
+	    (wl[1] >= sizeof(type) || (snprintf(type, sizeof(type), "%.*s", (int)wl[1], w[1]),
+				       dns_type_parse(type, &h->dns_type) < 0)))
+		return config_fail(ctx, ctx->lineno,
+				   "bad health dns type '%.*s' (accepted: " DNS_TYPE_ACCEPTED ")",
+				   (int)wl[1], w[1]);
+	strcpy(h->dns_name, name);
+	h->kind = HEALTH_KIND_DNS;
+	return 0;
+}
+
+/* health = udp HEX-PAYLOAD [expect HEX-PREFIX]. */
+static int health_udp(struct parse_ctx *ctx, struct health_config *h, const char *value)
+{
+	const char *w[3];
+	size_t wl[3], len;
+	int n = health_words(value, w, wl, 3);
+
+	if (n < 1)
+		return config_fail(ctx, ctx->lineno,
+				   "bad health '%s' (accepted: " HEALTH_ACCEPTED ")", value);
+	len = hex_parse(w[0], wl[0], h->payload);
+	if (!len)
+		return config_fail(ctx, ctx->lineno,
+				   "bad health udp payload '%.*s' (accepted: " HEX_ACCEPTED ")",
+				   (int)wl[0], w[0]);
+	h->payload_len = (uint8_t)len;
+	h->reply_prefix_len = 0;
+	if (n == 1) {
+		h->kind = HEALTH_KIND_UDP;
+		return 0;
+	}
+	if (n != 3 || wl[1] != 6 || strncmp(w[1], "expect", 6) != 0)
+		return config_fail(ctx, ctx->lineno,
+				   "bad health udp option '%s' (accepted: udp HEX [expect HEX])",
+				   w[1]);
+	len = hex_parse(w[2], wl[2], h->reply_prefix);
+	if (!len)
+		return config_fail(ctx, ctx->lineno,
+				   "bad health udp expect '%.*s' (accepted: " HEX_ACCEPTED ")",
+				   (int)wl[2], w[2]);
+	h->reply_prefix_len = (uint8_t)len;
+	h->kind = HEALTH_KIND_UDP;
+	return 0;
+}
+
+/* Is value the kind word alone, or the kind word and a blank? */
+static bool health_is(const char *value, const char *kind)
+{
+	size_t n = strlen(kind);
+
+	return strncmp(value, kind, n) == 0 &&
+	       (value[n] == '\0' || isblank((unsigned char)value[n]));
+}
+
+/* health = tcp | http PATH | dns NAME [TYPE] | udp HEX [expect HEX] | none.
+ * Whether the kind suits the protocol is config_validate_lines()'s
+ * question: `protocol` may come later in the section. */
 static int key_health(struct parse_ctx *ctx, const struct key_def *def, const char *value)
 {
 	struct health_config *h = &ctx->svc->health;
@@ -246,8 +355,7 @@ static int key_health(struct parse_ctx *ctx, const struct key_def *def, const ch
 		h->kind = HEALTH_KIND_TCP;
 	} else if (strcmp(value, "none") == 0) {
 		h->kind = HEALTH_KIND_NONE;
-	} else if (strncmp(value, "http", 4) == 0 &&
-		   (value[4] == '\0' || isblank((unsigned char)value[4]))) {
+	} else if (health_is(value, "http")) {
 		for (path = value + 4; isblank((unsigned char)*path); path++)
 			;
 		if (!config_health_path_ok(path))
@@ -256,6 +364,12 @@ static int key_health(struct parse_ctx *ctx, const struct key_def *def, const ch
 					   path);
 		h->kind = HEALTH_KIND_HTTP;
 		strcpy(h->path, path);
+	} else if (health_is(value, "dns")) {
+		if (health_dns(ctx, h, value) < 0)
+			return -1;
+	} else if (health_is(value, "udp")) {
+		if (health_udp(ctx, h, value) < 0)
+			return -1;
 	} else {
 		return config_fail(ctx, ctx->lineno,
 				   "bad health '%s' (accepted: " HEALTH_ACCEPTED ")", value);

@@ -20,9 +20,11 @@ static void svc_release(struct svc_config *svc)
 	svc->replicas_cap = 0;
 }
 
+/* Entries past nservices are zero or a service dropped by lowering
+ * nservices: their arrays are released too. */
 void config_clear(struct steer_config *cfg)
 {
-	for (int i = 0; i < cfg->nservices; i++)
+	for (int i = 0; i < cfg->services_cap; i++)
 		svc_release(&cfg->services[i]);
 	free(cfg->services);
 	memset(cfg, 0, sizeof(*cfg));
@@ -81,10 +83,12 @@ struct svc_config *config_add_service(struct steer_config *cfg)
 
 		if (!s)
 			return NULL;
+		memset(s + cfg->services_cap, 0, (size_t)(cap - cfg->services_cap) * sizeof(*s));
 		cfg->services = s;
 		cfg->services_cap = cap;
 	}
 	svc = &cfg->services[cfg->nservices++];
+	svc_release(svc); /* one a lower nservices dropped */
 	memset(svc, 0, sizeof(*svc));
 	return svc;
 }

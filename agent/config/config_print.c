@@ -6,6 +6,7 @@
 #include "config/config_internal.h"
 #include "lib/decimal.h"
 #include "config/env.h"
+#include "health/dns_msg.h"
 
 static const char *health_kind_name(enum health_kind kind)
 {
@@ -16,6 +17,10 @@ static const char *health_kind_name(enum health_kind kind)
 		return "tcp";
 	case HEALTH_KIND_HTTP:
 		return "http";
+	case HEALTH_KIND_DNS:
+		return "dns";
+	case HEALTH_KIND_UDP:
+		return "udp";
 	}
 	return "?";
 }
@@ -59,19 +64,52 @@ static void print_retry(const struct svc_config *svc, FILE *out)
 	}
 }
 
+static void print_hex(FILE *out, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%02x", b[i]);
+}
+
+/* The value of `health`, as the key takes it: the kind and its arguments. */
+static void print_health_value(const struct health_config *h, FILE *out)
+{
+	char type[16];
+
+	fputs(health_kind_name(h->kind), out);
+	if (h->kind == HEALTH_KIND_HTTP) {
+		fprintf(out, " %s", h->path);
+	} else if (h->kind == HEALTH_KIND_DNS) {
+		fprintf(out, " %s %s", h->dns_name, dns_type_name(h->dns_type, type, sizeof(type)));
+	} else if (h->kind == HEALTH_KIND_UDP) {
+		fputc(' ', out);
+		print_hex(out, h->payload, h->payload_len);
+		if (h->reply_prefix_len) {
+			fputs(" expect ", out);
+			print_hex(out, h->reply_prefix, h->reply_prefix_len);
+		}
+	}
+}
+
 static void print_health(const struct svc_config *svc, FILE *out)
 {
 	const struct health_config *h = &svc->health;
 	bool checked = h->kind != HEALTH_KIND_NONE;
 	char expect[16];
 
-	if (h->set.kind)
-		fprintf(out, "health = %s%s%s\n", health_kind_name(h->kind),
-			h->kind == HEALTH_KIND_HTTP ? " " : "",
-			h->kind == HEALTH_KIND_HTTP ? h->path : "");
-	else
-		fprintf(out, "; health = %s (default for %s)\n", health_kind_name(h->kind),
-			proto_name(svc->proto));
+	if (h->set.kind) {
+		fputs("health = ", out);
+		print_health_value(h, out);
+		fputc('\n', out);
+	} else {
+		fputs("; health = ", out);
+		print_health_value(h, out);
+		fprintf(out, " (default for %s%s)\n", proto_name(svc->proto),
+			h->kind == HEALTH_KIND_DNS ? " on port 53" : "");
+		if (svc->proto == IPPROTO_UDP && !checked)
+			fputs("; warning: no health checks: a dead replica keeps its share of the "
+			      "datagrams (set health = dns NAME [TYPE] or udp HEX [expect HEX])\n",
+			      out);
+	}
 	/* Defaults that do not apply to the kind are left out; set keys never. */
 	if (h->set.interval_ms || checked)
 		print_uint(out, "health_interval_ms", h->interval_ms, h->set.interval_ms,

@@ -9,6 +9,7 @@
 #include "config/config_internal.h"
 #include "lib/decimal.h"
 #include "config/env.h"
+#include "health/dns_msg.h"
 
 static const char *family_name(uint8_t family)
 {
@@ -266,14 +267,35 @@ static int health_problem(const struct steer_config *cfg, int i, const struct co
 		return config_report(
 		    err, errlen, name, line,
 		    "service '%s' has health = http but protocol udp (accepted for "
-		    "udp: tcp|none)",
+		    "udp: " HEALTH_UDP_ACCEPTED ")",
 		    svc->name);
+	if (h->kind == HEALTH_KIND_UDP && svc->proto != IPPROTO_UDP)
+		return config_report(err, errlen, name, line,
+				     "service '%s' has health = udp but protocol tcp (accepted for "
+				     "tcp: " HEALTH_TCP_ACCEPTED ")",
+				     svc->name);
 	if (h->kind != HEALTH_KIND_NONE && h->kind != HEALTH_KIND_TCP &&
-	    h->kind != HEALTH_KIND_HTTP)
+	    h->kind != HEALTH_KIND_HTTP && h->kind != HEALTH_KIND_DNS && h->kind != HEALTH_KIND_UDP)
 		return config_report(err, errlen, name, line,
 				     "service '%s' has health kind %d (accepted: " HEALTH_ACCEPTED
 				     ")",
 				     svc->name, (int)h->kind);
+	if (h->kind == HEALTH_KIND_DNS &&
+	    (strnlen(h->dns_name, HEALTH_DNS_NAME_MAX) == HEALTH_DNS_NAME_MAX ||
+	     !dns_name_valid(h->dns_name) || h->dns_type == 0))
+		return config_report(err, errlen, name, line,
+				     "service '%s' has a bad health dns name '%.*s' or type %u "
+				     "(accepted: " DNS_NAME_ACCEPTED "; " DNS_TYPE_ACCEPTED ")",
+				     svc->name, HEALTH_DNS_NAME_MAX - 1, h->dns_name,
+				     (unsigned)h->dns_type);
+	if (h->kind == HEALTH_KIND_UDP &&
+	    (h->payload_len == 0 || h->payload_len > HEALTH_PAYLOAD_MAX ||
+	     h->reply_prefix_len > HEALTH_PAYLOAD_MAX))
+		return config_report(err, errlen, name, line,
+				     "service '%s' has a health udp payload of %u bytes and an "
+				     "expected prefix of %u (accepted: " HEX_ACCEPTED ")",
+				     svc->name, (unsigned)h->payload_len,
+				     (unsigned)h->reply_prefix_len);
 	if (h->kind == HEALTH_KIND_HTTP && (strnlen(h->path, HEALTH_PATH_MAX) == HEALTH_PATH_MAX ||
 					    !config_health_path_ok(h->path)))
 		return config_report(

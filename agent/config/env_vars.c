@@ -72,8 +72,9 @@ const struct env_var env_vars[] = {
     {.name = "STEER_PASSIVE_EJECT_FAILURES",
      .def = "3",
      .accepted = "0-1000",
-     .meaning = "connects in a row that the replica refused or could not be reached on, after "
-		"which the datapath ejects it (0 = never)",
+     .meaning = "connects in a row that the replica refused or could not be reached on (UDP: "
+		"ICMP errors on connected sockets with no passing check between), after which "
+		"the datapath ejects it (0 = never)",
      .kind = ENV_KIND_UINT,
      .lo = 0,
      .hi = 1000,

@@ -191,6 +191,34 @@ static void warn_remote_ports(const struct agent *a, const struct steer_config *
 	}
 }
 
+/* Did prev already hold service sc, unchecked over UDP? */
+static bool was_unchecked_udp(const struct steer_config *prev, const struct svc_config *sc)
+{
+	for (int i = 0; prev && i < prev->nservices; i++)
+		if (!strcmp(prev->services[i].name, sc->name))
+			return prev->services[i].proto == IPPROTO_UDP &&
+			       prev->services[i].health.kind == HEALTH_KIND_NONE;
+	return false;
+}
+
+/* A UDP service without checks keeps a dead replica in its share of the
+ * datagrams (no connect fails, nothing ejects it): said once, when such a
+ * service first appears (prev NULL: the first apply). */
+static void warn_unchecked_udp(const struct steer_config *prev, const struct steer_config *cfg)
+{
+	for (int i = 0; i < cfg->nservices; i++) {
+		const struct svc_config *sc = &cfg->services[i];
+
+		if (sc->proto != IPPROTO_UDP || sc->health.kind != HEALTH_KIND_NONE ||
+		    was_unchecked_udp(prev, sc))
+			continue;
+		log_warn("service %s: UDP without health checks: a dead replica keeps getting its "
+			 "share of the datagrams (set health = dns NAME [TYPE] or udp HEX "
+			 "[expect HEX])",
+			 sc->name);
+	}
+}
+
 /* Write next into the maps; on success it becomes the running config. */
 static int apply_config(struct agent *a, struct steer_config *next, const char *what, char *err,
 			size_t errlen)
@@ -199,6 +227,7 @@ static int apply_config(struct agent *a, struct steer_config *next, const char *
 
 	if (reconcile(&a->ops, &a->rs, next, &res, err, errlen))
 		return -1;
+	warn_unchecked_udp(next != a->cfg ? a->cfg : NULL, next);
 	if (next != a->cfg) {
 		/* next takes the old config, for its owner to free. */
 		struct steer_config old = *a->cfg;
@@ -364,6 +393,12 @@ static int on_control(void *arg, const struct control_cmd *cmd, char *reply, siz
 		 cmd->service, addr, ret ? err : "ok");
 	config_free(next);
 	return ret;
+}
+
+/* The checker learns each service's replicas from what reconcile wrote. */
+static int members_kept(void *arg, const struct steer_svc_key *key, struct svc_members *out)
+{
+	return reconcile_members(arg, key, out);
 }
 
 static void on_replica_change(void *arg, const char *service, bool routable)
@@ -636,6 +671,7 @@ int cmd_run(const struct steer_env *env, const char *config_path)
 		log_err("out of memory");
 		goto cleanup;
 	}
+	checker_members_from(a.checker, members_kept, &a.rs);
 	checker_sync(a.checker, a.cfg);
 	a.hold = hold_new(a.loop, &a.ops,
 			  &(struct hold_limits){.hold_max = env->hold_max,
@@ -707,6 +743,7 @@ cleanup:
 	xdp_path_close(&a.xdp);
 	if (cgfd >= 0)
 		close(cgfd);
+	reconcile_state_forget(&a.rs);
 	config_free(a.cfg);
 	return a.status;
 }

@@ -51,6 +51,8 @@ struct replica_rec {
 struct checker {
 	checker_change_fn on_change;
 	void *on_change_arg;
+	checker_members_fn members; /* NULL: read them from the maps */
+	void *members_arg;
 	struct ev_loop *loop;
 	const struct map_ops *maps;
 	uint64_t started_mono_ns;
@@ -79,7 +81,7 @@ struct checker {
 	ev_check resume;     /* starts waiting checks, after each poll */
 	ev_idle busy;	     /* keeps the loop from sleeping while checks wait */
 	ev_timer audit;	     /* the maps against the agent's view; see audit_rec() */
-	uint32_t audit_next; /* the replica id the next audit tick starts at */
+	uint32_t audit_next; /* the replica id the next audit starts at */
 };
 
 /* At most this many checks start in one loop iteration; the others wait for
@@ -103,12 +105,11 @@ struct checker {
  * - the check counters of the services whose checks ended are written
  *   together, at most every STATS_FLUSH_S, however many checks end in
  *   between (at once with a state change or an ejection);
- * - one audit tick (every interval) looks at AUDIT_PER_TICK replicas at
- *   most, so a full audit of N replicas takes N / AUDIT_PER_TICK ticks.
+ * - an audit looks at AUDIT_PER_INTERVAL replicas at most (see on_audit()),
+ *   and a checked UP replica's only at its state in the map.
  */
 #define STATUS_REFRESH_S 5.0
 #define STATS_FLUSH_S	 1.0
-#define AUDIT_PER_TICK	 1000
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -133,8 +134,12 @@ static const char *check_result_name(uint8_t r)
 	return r < sizeof(names) / sizeof(names[0]) && names[r] ? names[r] : "?";
 }
 
-static const char *eject_reason_name(uint8_t r)
+/* The reason as the log says it; a UDP replica's failed connects are the
+ * ICMP errors its clients' connected sockets got. */
+static const char *eject_reason_name_for(uint8_t r, uint8_t proto)
 {
+	if (r == STEER_EJECT_CONNECT_FAILED && proto == IPPROTO_UDP)
+		return "ICMP errors on connected sockets";
 	switch (r) {
 	case STEER_EJECT_LISTENER_CLOSED:
 		return "listener closed";
@@ -256,7 +261,8 @@ static void note_check(struct replica_rec *r)
 }
 
 /* Clear the datapath's ejection so an UP replica is routable again. Returns
- * whether there was one to clear. */
+ * whether there was one to clear. A UDP replica has an entry only while its
+ * service has checks (udp_backend_ensure()). */
 static bool clear_ejection(struct replica_rec *r)
 {
 	const struct map_ops *m = r->c->maps;
@@ -264,9 +270,7 @@ static bool clear_ejection(struct replica_rec *r)
 	struct steer_backend b;
 	int ret;
 
-	if (r->proto != IPPROTO_TCP)
-		return false;
-	backend_key_encode(&r->ep, IPPROTO_TCP, &key);
+	backend_key_encode(&r->ep, r->proto, &key);
 	if (m->backend_get(m->ctx, &key, &b) || !b.ejected_ns)
 		return false;
 	b.ejected_ns = 0;
@@ -276,6 +280,52 @@ static bool clear_ejection(struct replica_rec *r)
 		log_warn("cannot clear the ejection of a replica of '%s': %s", r->svc,
 			 strerror(-ret));
 	return ret == 0;
+}
+
+/*
+ * UDP replicas' backend entries are the checker's: a UDP replica can be
+ * ejected by the datapath (ICMP errors on connected sockets, bpf/sock/
+ * eject.h) only while it has an entry, and it has one only while its
+ * service has checks to bring it back. reconcile writes the entries of TCP
+ * replicas only (and prunes the others), so each sync writes them again;
+ * an existing entry keeps its ejection and counters.
+ */
+static void udp_backend_ensure(struct replica_rec *r)
+{
+	const struct map_ops *m = r->c->maps;
+	struct steer_backend_key key;
+	struct steer_backend b;
+	int ret;
+
+	if (r->proto != IPPROTO_UDP || r->hc.kind == HEALTH_KIND_NONE)
+		return;
+	backend_key_encode(&r->ep, IPPROTO_UDP, &key);
+	if (m->backend_get(m->ctx, &key, &b) == 0)
+		return;
+	memset(&b, 0, sizeof(b));
+	b.local = m->is_local ? m->is_local(m->ctx, &r->ep) : 0;
+	ret = m->backend_put(m->ctx, &key, &b);
+	if (ret)
+		log_warn("service %s: cannot write the backend entry of replica id %u: %s; its "
+			 "ICMP errors are not counted",
+			 r->svc, r->id, strerror(-ret));
+}
+
+/* A check of a UDP replica passed: the ICMP errors counted so far were not
+ * in a row, so the count starts again (TCP's is reset by a good connect). */
+static void udp_failures_reset(struct replica_rec *r)
+{
+	const struct map_ops *m = r->c->maps;
+	struct steer_backend_key key;
+	struct steer_backend b;
+
+	if (r->proto != IPPROTO_UDP)
+		return;
+	backend_key_encode(&r->ep, IPPROTO_UDP, &key);
+	if (m->backend_get(m->ctx, &key, &b) || !b.consecutive_failures || b.ejected_ns)
+		return;
+	b.consecutive_failures = 0;
+	m->backend_put(m->ctx, &key, &b);
 }
 
 /*
@@ -384,6 +434,8 @@ static void on_probe_done(void *arg, uint8_t result, uint32_t latency_us, const 
 				  "agent had not been told of (a check passed)",
 				  r->svc, endpoint_format(&r->ep, why, sizeof(why)));
 	}
+	if (ok)
+		udp_failures_reset(r);
 	note_check(r);
 	if (needs_checks(r))
 		schedule(r, next_check_s(r, ok));
@@ -446,15 +498,40 @@ static void wait_remove(struct replica_rec *r)
 	}
 }
 
+/* The probe of a health kind; none (a check that brings back a replica
+ * the datapath ejected) connects, as tcp does. */
+static enum probe_kind probe_kind_of(enum health_kind kind)
+{
+	switch (kind) {
+	case HEALTH_KIND_HTTP:
+		return PROBE_HTTP;
+	case HEALTH_KIND_DNS:
+		return PROBE_DNS;
+	case HEALTH_KIND_UDP:
+		return PROBE_UDP;
+	case HEALTH_KIND_NONE:
+	case HEALTH_KIND_TCP:
+		break;
+	}
+	return PROBE_TCP;
+}
+
 static void start_check(struct replica_rec *r)
 {
 	struct probe_spec spec = {
-	    .kind = r->hc.kind == HEALTH_KIND_HTTP ? PROBE_HTTP : PROBE_TCP,
+	    .kind = probe_kind_of(r->hc.kind),
 	    .target = r->ep,
 	    .timeout_ms = r->hc.timeout_ms,
 	    .path = r->hc.path,
 	    .expect_lo = r->hc.expect_lo,
 	    .expect_hi = r->hc.expect_hi,
+	    .proto = r->proto,
+	    .dns_name = r->hc.dns_name,
+	    .dns_type = r->hc.dns_type,
+	    .payload = r->hc.payload,
+	    .payload_len = r->hc.payload_len,
+	    .reply_prefix = r->hc.reply_prefix,
+	    .reply_prefix_len = r->hc.reply_prefix_len,
 	};
 
 	if (r->inflight || !needs_checks(r))
@@ -586,8 +663,8 @@ static void adopt(struct checker *c, uint32_t id, uint32_t svc_id, const struct 
 		health_init(&r->h, rep->state, clock_ns(CLOCK_MONOTONIC));
 		if (c->maps->status_get(c->maps->ctx, id, &r->st) || !r->st.since_ns)
 			r->st.since_ns = clock_ns(CLOCK_REALTIME);
-		backend_key_encode(&ep, IPPROTO_TCP, &key);
-		if (sc->proto == IPPROTO_TCP && c->maps->backend_get(c->maps->ctx, &key, &b) == 0) {
+		backend_key_encode(&ep, sc->proto, &key);
+		if (c->maps->backend_get(c->maps->ctx, &key, &b) == 0) {
 			r->local = b.local;
 			/* Ejected while no agent ran: down until `rise` checks pass. */
 			if (b.ejected_ns)
@@ -603,6 +680,7 @@ static void adopt(struct checker *c, uint32_t id, uint32_t svc_id, const struct 
 	    r->h.state == STEER_REPLICA_UNKNOWN)
 		health_init(&r->h, STEER_REPLICA_UP, clock_ns(CLOCK_MONOTONIC));
 	r->hc = sc->health;
+	udp_backend_ensure(r);
 	apply_state(r, fresh ? "adopted" : "config changed");
 
 	if (!needs_checks(r) || r->inflight || ev_is_active(&r->timer))
@@ -622,7 +700,9 @@ static int sync_service(struct checker *c, const struct svc_config *sc, bool *li
 	int ret;
 
 	svc_key_encode(&sc->vip, sc->proto, &key);
-	ret = svc_read_members(c->maps, &key, &set);
+	ret = c->members ? c->members(c->members_arg, &key, &set) : -EAGAIN;
+	if (ret == -EAGAIN)
+		ret = svc_read_members(c->maps, &key, &set);
 	if (ret)
 		return ret;
 	if (live && set.val.svc_id < STEER_MAX_SERVICES)
@@ -650,6 +730,12 @@ static void forget_gone_services(struct checker *c, const bool *live)
 		c->stats_loaded[i] = false;
 		write_stats(c, i);
 	}
+}
+
+void checker_members_from(struct checker *c, checker_members_fn fn, void *arg)
+{
+	c->members = fn;
+	c->members_arg = arg;
 }
 
 int checker_sync(struct checker *c, const struct steer_config *cfg)
@@ -683,20 +769,39 @@ int checker_sync(struct checker *c, const struct steer_config *cfg)
 	return ret;
 }
 
-/* Does the ejected endpoint (addr zero: a wildcard listener) cover r? */
+/* Is r's backend entry (of its protocol) marked ejected? */
+static bool backend_ejected(const struct replica_rec *r, const struct steer_backend_key *key)
+{
+	const struct map_ops *m = r->c->maps;
+	struct steer_backend b;
+
+	return m->backend_get(m->ctx, key, &b) == 0 && b.ejected_ns;
+}
+
+/* Does the ejected endpoint (addr zero: a wildcard listener) cover r? The
+ * record names no protocol: a failed-connect ejection, which TCP connects
+ * and UDP's ICMP errors both make, covers r only if r's own entry says
+ * ejected, so a TCP replica and a UDP one at the same address and port
+ * are taken out each for its own failures. Listener events are TCP's; a
+ * UDP service without checks is never ejected (nothing would bring its
+ * replica back). */
 static bool event_covers(const struct steer_event *ev, const struct replica_rec *r)
 {
 	struct steer_backend_key key;
 	static const __be32 zero[4];
 
-	if (r->proto != IPPROTO_TCP)
+	if (r->proto == IPPROTO_UDP &&
+	    (ev->reason != STEER_EJECT_CONNECT_FAILED || r->hc.kind == HEALTH_KIND_NONE))
 		return false;
-	backend_key_encode(&r->ep, IPPROTO_TCP, &key);
+	backend_key_encode(&r->ep, r->proto, &key);
 	if (key.port != ev->port)
 		return false;
 	if (!memcmp(ev->addr, zero, sizeof(zero)))
-		return r->local && (ev->family == key.family || ev->family == STEER_FAMILY_V6);
-	return ev->family == key.family && !memcmp(ev->addr, key.addr, sizeof(key.addr));
+		return r->proto == IPPROTO_TCP && r->local &&
+		       (ev->family == key.family || ev->family == STEER_FAMILY_V6);
+	if (ev->family != key.family || memcmp(ev->addr, key.addr, sizeof(key.addr)))
+		return false;
+	return ev->reason != STEER_EJECT_CONNECT_FAILED || backend_ejected(r, &key);
 }
 
 /* A down replica's listener is back: check it now rather than at its next
@@ -756,12 +861,13 @@ static void audit_rec(struct replica_rec *r)
 	 * themselves (and clear it); its failing ones take it down. */
 	bool checks_look = r->hc.kind != HEALTH_KIND_NONE && r->verified_at > 0;
 
-	backend_key_encode(&r->ep, IPPROTO_TCP, &key);
-	if (r->proto == IPPROTO_TCP && r->h.state == STEER_REPLICA_UP && !checks_look &&
-	    m->backend_get(m->ctx, &key, &b) == 0 && b.ejected_ns) {
+	backend_key_encode(&r->ep, r->proto, &key);
+	if (r->h.state == STEER_REPLICA_UP && !checks_look &&
+	    m->backend_get(m->ctx, &key, &b) == 0 && b.ejected_ns &&
+	    (r->proto == IPPROTO_TCP || r->hc.kind != HEALTH_KIND_NONE)) {
 		snprintf(why, sizeof(why),
 			 "repaired: ejected by the datapath (%s) without the agent being told",
-			 eject_reason_name(b.reason));
+			 eject_reason_name_for(b.reason, r->proto));
 		take_ejection(r, b.reason, why, clock_ns(CLOCK_MONOTONIC));
 	}
 	if (m->replica_get(m->ctx, r->id, &rep) == 0 && replica_matches(&rep, &r->ep) &&
@@ -772,22 +878,28 @@ static void audit_rec(struct replica_rec *r)
 	}
 }
 
-/* The next AUDIT_PER_TICK replicas from where the last tick stopped. */
+/* Replicas audited per interval at most: two map reads each, so a node
+ * with 262,144 replicas spends about 1% of a core on it and goes round
+ * them all in a minute, instead of a core on a full pass every interval.
+ * Up to this many replicas, each interval audits them all. */
+#define AUDIT_PER_INTERVAL 2048
+
 static void on_audit(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct checker *c = w->data;
-	uint32_t i = c->audit_next, done = 0;
+	uint32_t seen = 0, done = 0;
 
 	(void)loop;
 	(void)revents;
-	for (uint32_t n = 0; n < STEER_MAX_REPLICAS && done < AUDIT_PER_TICK; n++) {
+	while (done < AUDIT_PER_INTERVAL && seen++ < STEER_MAX_REPLICAS) {
+		uint32_t i = c->audit_next;
+
+		c->audit_next = (i + 1) % STEER_MAX_REPLICAS;
 		if (c->recs[i]) {
 			audit_rec(c->recs[i]);
 			done++;
 		}
-		i = i + 1 < STEER_MAX_REPLICAS ? i + 1 : 0;
 	}
-	c->audit_next = i;
 }
 
 void checker_start_audit(struct checker *c, uint32_t interval_ms)
@@ -802,7 +914,7 @@ void checker_start_audit(struct checker *c, uint32_t interval_ms)
 void checker_on_event(struct checker *c, const struct steer_event *ev)
 {
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	char why[96];
+	char why[128];
 
 	/* Left in the ring while no agent ran: adopt() read the map instead. */
 	if (ev->ts_ns < c->started_mono_ns)
@@ -811,14 +923,15 @@ void checker_on_event(struct checker *c, const struct steer_event *ev)
 		on_listener_up(c, ev);
 		return;
 	}
-	snprintf(why, sizeof(why), "ejected by the datapath: %s, agent told after %llu us",
-		 eject_reason_name(ev->reason),
-		 (unsigned long long)(now > ev->ts_ns ? (now - ev->ts_ns) / 1000 : 0));
 	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
 		struct replica_rec *r = c->recs[i];
 
-		if (r && event_covers(ev, r))
-			take_ejection(r, ev->reason, why, now);
+		if (!r || !event_covers(ev, r))
+			continue;
+		snprintf(why, sizeof(why), "ejected by the datapath: %s, agent told after %llu us",
+			 eject_reason_name_for(ev->reason, r->proto),
+			 (unsigned long long)(now > ev->ts_ns ? (now - ev->ts_ns) / 1000 : 0));
+		take_ejection(r, ev->reason, why, now);
 	}
 }
 

@@ -23,8 +23,17 @@ void checker_free(struct checker *c); /* NULL-safe */
  * for a replica never seen healthy), stop those of removed ones. */
 int checker_sync(struct checker *c, const struct steer_config *cfg);
 
-/* Every interval_ms, compare the maps with the agent's view of every replica
- * and repair what differs: an ejection the agent was never told of (its
+/* Where checker_sync() learns a service's members: fn (0, -ENOENT, or
+ * -EAGAIN to read the maps instead), e.g. reconcile_members(), which knows
+ * them without a map read per service. Without one, the maps. */
+struct svc_members;
+typedef int (*checker_members_fn)(void *arg, const struct steer_svc_key *key,
+				  struct svc_members *out);
+void checker_members_from(struct checker *c, checker_members_fn fn, void *arg);
+
+/* Every interval_ms, compare the maps with the agent's view of up to 2048
+ * replicas, the next ones in id order (all of them each interval on a
+ * node with fewer), and repair what differs: an ejection the agent was never told of (its
  * ring-buffer record was lost) takes the replica down until its checks pass;
  * a replica state other than the agent's is rewritten. Each repair is
  * logged. */

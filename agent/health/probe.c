@@ -1,8 +1,8 @@
 /* The probe core: validates a spec, picks the type's operations, owns the
  * socket, the io watcher and the one timer that bounds the whole check, and
  * hands exactly one verdict to done() from the event loop. The types
- * (probe_tcp.c, probe_http.c) only say what to do when the socket is
- * ready. */
+ * (probe_tcp.c, probe_http.c, probe_dns.c, probe_udp.c) only say what to do
+ * when the socket is ready. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +19,8 @@
 static const struct probe_ops *const probe_types[] = {
     [PROBE_TCP] = &probe_tcp_ops,
     [PROBE_HTTP] = &probe_http_ops,
+    [PROBE_DNS] = &probe_dns_ops,
+    [PROBE_UDP] = &probe_udp_ops,
 };
 
 static const struct probe_ops *probe_ops_of(enum probe_kind kind)
@@ -50,6 +52,13 @@ static bool spec_is_valid(const struct probe_spec *s)
 		return false;
 	if (s->kind == PROBE_HTTP)
 		return http_path_is_valid(s->path) && s->expect_lo <= s->expect_hi;
+	if (s->kind == PROBE_DNS)
+		return (s->proto == IPPROTO_UDP || s->proto == IPPROTO_TCP) && s->dns_name &&
+		       dns_name_valid(s->dns_name) && s->dns_type != 0;
+	if (s->kind == PROBE_UDP)
+		return s->payload && s->payload_len > 0 && s->payload_len <= PROBE_PAYLOAD_MAX &&
+		       s->reply_prefix_len <= PROBE_PAYLOAD_MAX &&
+		       (s->reply_prefix || !s->reply_prefix_len);
 	return true;
 }
 
@@ -85,7 +94,7 @@ static void probe_close(struct probe *p)
 
 	ev_io_stop(p->loop, &p->io);
 	if (p->fd >= 0) {
-		if (p->connected)
+		if (p->connected && p->tcp)
 			setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 		close(p->fd);
 		p->fd = -1;
@@ -212,6 +221,7 @@ int probe_connect(struct probe *p)
 	socklen_t len = endpoint_to_sockaddr(&p->spec.target, &ss);
 
 	p->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	p->tcp = true;
 	if (p->fd < 0) {
 		if (is_resource_error(errno))
 			return -1;
@@ -228,6 +238,48 @@ int probe_connect(struct probe *p)
 	/* Connected at once (loopback may) or under way: both end writable. */
 	probe_wait(p, EV_WRITE);
 	return 0;
+}
+
+int probe_open_udp(struct probe *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = endpoint_to_sockaddr(&p->spec.target, &ss);
+
+	p->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (p->fd < 0) {
+		if (is_resource_error(errno))
+			return -1;
+		probe_decide_errno(p, "socket", errno);
+		return 0;
+	}
+	if (connect(p->fd, (struct sockaddr *)&ss, len) < 0) {
+		if (is_resource_error(errno))
+			return -1;
+		probe_decide_errno(p, "connect", errno);
+		return 0;
+	}
+	p->connected = true; /* nothing to wait for: the timeout is the reply's */
+	return 0;
+}
+
+void probe_quote(const void *in, size_t n, char *out, size_t outlen)
+{
+	const unsigned char *b = in;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 5 <= outlen; i++) {
+		unsigned char c = b[i];
+
+		if (c == '\r' || c == '\n')
+			o += (size_t)snprintf(out + o, outlen - o, "\\%c", c == '\r' ? 'r' : 'n');
+		else if (c == '"' || c == '\\')
+			o += (size_t)snprintf(out + o, outlen - o, "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
 }
 
 bool probe_connected(struct probe *p)
@@ -279,7 +331,10 @@ struct probe *probe_start(struct ev_loop *loop, const struct probe_spec *spec, p
 		return NULL;
 	}
 	p->holding = false;
-	p->spec.path = NULL; /* the caller's; start() has copied what it needs */
+	/* The caller's; start() has copied what it needs. */
+	p->spec.path = NULL;
+	p->spec.dns_name = NULL;
+	p->spec.payload = p->spec.reply_prefix = NULL;
 
 	if (p->decided) {
 		ev_timer_set(&p->timer, 0., 0.);

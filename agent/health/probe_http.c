@@ -41,26 +41,6 @@ static bool would_block(int err)
 	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
 }
 
-/* Bytes a person can read: printable ASCII as is, the rest C-escaped. */
-static void quote(const char *in, size_t n, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && o + 5 <= outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '\r' || c == '\n')
-			o += (size_t)snprintf(out + o, outlen - o, "\\%c", c == '\r' ? 'r' : 'n');
-		else if (c == '"' || c == '\\')
-			o += (size_t)snprintf(out + o, outlen - o, "\\%c", c);
-		else if (c >= 0x20 && c < 0x7f)
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-}
-
 static void http_send(struct probe *p)
 {
 	struct probe_http *h = &p->http;
@@ -83,7 +63,7 @@ static void http_verdict(struct probe *p, enum http_parse_result r, int status)
 	if (r == HTTP_PARSE_BAD) {
 		char quoted[PROBE_HTTP_HEAD_MAX * 4 + 1];
 
-		quote(h->head, h->head_len, quoted, sizeof(quoted));
+		probe_quote(h->head, h->head_len, quoted, sizeof(quoted));
 		probe_decide(p, STEER_CHECK_BAD_RESPONSE, "not an HTTP/1.x status line: \"%s\"",
 			     quoted);
 	} else if (status >= p->spec.expect_lo && status <= p->spec.expect_hi) {
@@ -114,7 +94,7 @@ static void http_recv(struct probe *p)
 				     "connection closed without a reply");
 			return;
 		}
-		quote(h->head, h->head_len, quoted, sizeof(quoted));
+		probe_quote(h->head, h->head_len, quoted, sizeof(quoted));
 		probe_decide(p, STEER_CHECK_BAD_RESPONSE,
 			     "connection closed within the status line: \"%s\"", quoted);
 		return;

@@ -10,6 +10,7 @@
 
 #include <ev.h>
 
+#include "health/dns_msg.h"
 #include "health/http_parse.h"
 #include "health/probe.h"
 
@@ -32,6 +33,10 @@ struct probe_ops {
 
 extern const struct probe_ops probe_tcp_ops;
 extern const struct probe_ops probe_http_ops;
+extern const struct probe_ops probe_dns_ops;
+extern const struct probe_ops probe_udp_ops;
+
+#define PROBE_DNS_REPLY_MAX 4096 /* bytes of a reply read; the rest counts as cut */
 
 struct probe_http {
 	char *request; /* the whole GET, built by start() */
@@ -42,6 +47,20 @@ struct probe_http {
 	size_t head_len;
 };
 
+struct probe_dns {
+	uint8_t query[2 + DNS_QUERY_MAX]; /* over TCP: after its 2-byte length */
+	size_t query_len;		  /* bytes to send, the length included */
+	size_t sent;
+	uint8_t *reply; /* TCP: PROBE_DNS_REPLY_MAX + 2 bytes, the length first */
+	size_t got;
+};
+
+struct probe_udp {
+	uint8_t *payload; /* payload, then reply_prefix, in one allocation */
+	size_t payload_len;
+	size_t prefix_len;
+};
+
 struct probe {
 	struct ev_loop *loop;
 	const struct probe_ops *ops;
@@ -50,6 +69,7 @@ struct probe {
 	void *arg;
 	int fd; /* -1 when closed */
 	bool connected;
+	bool tcp; /* a TCP socket: closed with a reset once connected */
 	/* Inside probe_start() or the timeout's last look at the socket: a
 	 * verdict is recorded, delivered when that returns. */
 	bool holding;
@@ -61,12 +81,23 @@ struct probe {
 	uint32_t latency_us;
 	char detail[PROBE_DETAIL_MAX];
 	struct probe_http http; /* PROBE_HTTP only */
+	struct probe_dns dns;	/* PROBE_DNS only */
+	struct probe_udp udp;	/* PROBE_UDP only */
 };
 
 /* Open a non-blocking socket to spec.target and connect; the probe then
  * waits until it is writable. Returns 0 (under way, or decided when the
  * connect failed at once) or -1 with errno for a resource error. */
 int probe_connect(struct probe *p);
+
+/* Open a non-blocking UDP socket connected to spec.target (the kernel
+ * then delivers only the target's datagrams, and its ICMP errors). Returns
+ * 0 (ready, or decided when the socket call failed) or -1 with errno for a
+ * resource error. */
+int probe_open_udp(struct probe *p);
+
+/* Bytes a person can read: printable ASCII as is, the rest C-escaped. */
+void probe_quote(const void *in, size_t n, char *out, size_t outlen);
 
 /* On the first writable event: true if the connect succeeded, else the
  * verdict is given (REFUSED, TIMEOUT or ERROR) and the probe may be gone. */

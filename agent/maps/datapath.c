@@ -201,8 +201,8 @@ static int attach_tracepoint(struct bpf_program *prog, const char *pin_dir, char
 	int ret;
 
 	if (!link) {
-		snprintf(err, errlen, "cannot attach %s to tracepoint sock/inet_sock_set_state: %s",
-			 bpf_program__name(prog), strerror(errno));
+		snprintf(err, errlen, "cannot attach %s to %s: %s", bpf_program__name(prog),
+			 bpf_program__section_name(prog), strerror(errno));
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/" LINK_PREFIX "%s", pin_dir, bpf_program__name(prog));

@@ -19,6 +19,12 @@ struct live_svc {
 	struct steer_slot_range range; /* of its active bank */
 	uint32_t *ids;		       /* val.count of each, malloc'd */
 	struct steer_replica *reps;
+	/* What this agent wrote (kept snapshots only): its name in
+	 * steer_svc_names_v1 and a hash of its bank's attributes and tiers,
+	 * so an unchanged service costs no map read. */
+	char name[SVC_NAME_MAX];
+	uint64_t sig;
+	bool known;    /* name and sig are this agent's; else read the maps */
 	bool wanted;   /* still in the config */
 	bool replaced; /* its value was flipped or deleted: old bank retirable */
 };
@@ -40,6 +46,11 @@ struct snapshot {
 	struct slot_space space;     /* the live banks' ranges taken */
 	char why[160];		     /* what a stage refused, beyond its errno */
 	struct svc_members *members; /* scratch for reading one service */
+	bool fresh;		     /* read from the maps by this call, not kept */
+	/* Backend keys of the replicas settle() retired: their entries go
+	 * unless another replica has the endpoint. */
+	struct steer_backend_key *gone;
+	uint32_t ngone, gone_cap;
 };
 
 static struct snapshot *snapshot_new(uint32_t stride)
@@ -83,8 +94,15 @@ static void snapshot_free(struct snapshot *s)
 	free(s->replica_kept);
 	free(s->orphans);
 	free(s->members);
+	free(s->gone);
 	slot_space_fini(&s->space);
 	free(s);
+}
+
+void reconcile_state_forget(struct reconcile_state *st)
+{
+	snapshot_free(st->kept);
+	st->kept = NULL;
 }
 
 /* A service value waiting for the flip. */
@@ -92,6 +110,12 @@ struct flip {
 	struct steer_svc_key key;
 	struct steer_svc_value val;
 	struct live_svc *was; /* what it replaces, NULL for a new service */
+	/* The new bank, for the kept snapshot once the flip is done. */
+	struct steer_slot_range range;
+	uint32_t *ids; /* val.count, malloc'd */
+	struct steer_replica *reps;
+	const char *name;
+	uint64_t sig;
 };
 
 /* Replicas ACTIVE in the map but in no live bank: left by a crash or a failed
@@ -430,9 +454,48 @@ static bool bank_matches(const struct map_ops *ops, const struct live_svc *ls,
 	return true;
 }
 
+/* FNV-1a over what a bank holds besides its members: the slots'
+ * attributes, the tiers and the flags. */
+static uint64_t layout_sig(const struct bank_layout *l, uint32_t n)
+{
+	const unsigned char *parts[3] = {(const unsigned char *)l->attrs,
+					 (const unsigned char *)&l->bank, &l->flags};
+	size_t lens[3] = {n * sizeof(l->attrs[0]), sizeof(l->bank), sizeof(l->flags)};
+	uint64_t h = 1469598103934665603ull;
+
+	for (int p = 0; p < 3; p++)
+		for (size_t i = 0; i < lens[p]; i++)
+			h = (h ^ parts[p][i]) * 1099511628211ull;
+	return h;
+}
+
+/* Does a replica of sc have a steer_backends_v1 entry? TCP replicas for
+ * connect failures, UDP replicas of checked services for the ICMP errors
+ * of connected sockets (an unchecked one would never come back). */
+static bool has_backend(const struct svc_config *sc)
+{
+	return sc->proto == IPPROTO_TCP ||
+	       (sc->proto == IPPROTO_UDP && sc->health.kind != HEALTH_KIND_NONE);
+}
+
+/* Before a replica can be UP: its endpoint's steer_backends_v1 entry. */
+static int backend_ensure(const struct map_ops *ops, const struct endpoint *ep, uint8_t proto)
+{
+	struct steer_backend_key key;
+	struct steer_backend b;
+
+	backend_key_encode(ep, proto, &key);
+	if (ops->backend_get(ops->ctx, &key, &b) == 0)
+		return 0;
+	memset(&b, 0, sizeof(b));
+	b.local = ops->is_local(ops->ctx, ep);
+	return ops->backend_put(ops->ctx, &key, &b);
+}
+
 /* Steps 1-2 for one service: new replicas, then its idle bank (slots in
  * the order of its layout, their attributes, the bank's tiers). Fills fl
- * and returns 1 if the service needs a flip, 0 if it is unchanged. */
+ * and returns 1 if the service needs a flip, 0 if it is unchanged. A
+ * service of a kept snapshot that is unchanged costs no map access. */
 static int stage_service(const struct map_ops *ops, struct snapshot *s,
 			 const struct steer_config *cfg, const struct svc_config *sc,
 			 struct flip *fl, struct reconcile_result *res)
@@ -442,6 +505,8 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 	struct steer_slot_range range;
 	struct bank_layout l;
 	uint32_t ids[STEER_MAX_SLOTS], svc_id;
+	struct steer_replica reps[STEER_MAX_SLOTS]; /* as last written */
+	uint64_t sig;
 	bool same;
 	int ret;
 
@@ -460,6 +525,7 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 	}
 
 	bank_layout(ops, cfg, sc, &l);
+	sig = layout_sig(&l, (uint32_t)sc->nreplicas);
 	same = ls && ls->val.count == (uint32_t)sc->nreplicas && ls->val.flags == l.flags;
 	for (int i = 0; i < sc->nreplicas; i++) {
 		int r = l.order[i], at = live_find_replica(ls, &sc->replicas[r]);
@@ -468,10 +534,14 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 		same = same && at == i;
 		if (at >= 0) {
 			ids[i] = ls->ids[at];
+			reps[i] = ls->reps[at];
 			s->replica_kept[ids[i]] = true;
 			continue;
 		}
 		ret = alloc_replica_id(s, &ids[i]);
+		/* A fresh snapshot ensured every entry before the first stage. */
+		if (!ret && !s->fresh && has_backend(sc))
+			ret = backend_ensure(ops, &sc->replicas[r], sc->proto);
 		if (!ret)
 			ret = ops->replica_stats_reset(ops->ctx, ids[i]);
 		replica_encode(&sc->replicas[r], svc_id,
@@ -482,21 +552,39 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 			ret = ops->replica_put(ops->ctx, ids[i], &rep);
 		if (ret)
 			return ret;
+		reps[i] = rep;
 		s->replica_kept[ids[i]] = true;
 		res->replicas_added++;
 	}
 
-	{
+	if (!ls || !ls->known || strcmp(ls->name, sc->name)) {
 		struct steer_svc_name name = {};
 
 		snprintf(name.name, sizeof(name.name), "%s", sc->name);
 		ret = ops->name_put(ops->ctx, svc_id, &name);
 		if (ret)
 			return ret;
+		if (ls)
+			snprintf(ls->name, sizeof(ls->name), "%s", sc->name);
 	}
-	if (same && bank_matches(ops, ls, &l)) {
+	if (same && (ls->known ? ls->sig == sig : bank_matches(ops, ls, &l))) {
+		ls->sig = sig;
+		ls->known = true;
 		res->unchanged++;
 		return 0;
+	}
+	/* The XDP path flips banks too: the idle one is the one not live now. */
+	if (ls && !s->fresh) {
+		struct steer_svc_value now;
+
+		ret = ops->svc_get(ops->ctx, &key, &now);
+		if (ret || now.svc_id != svc_id || now.count != ls->val.count) {
+			snprintf(s->why, sizeof(s->why),
+				 "its service map entry changed under the agent (svc id %u)",
+				 svc_id);
+			return ret ? ret : -EUCLEAN;
+		}
+		ls->val.bank = now.bank;
 	}
 
 	memset(fl, 0, sizeof(*fl));
@@ -506,6 +594,14 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 	fl->val.bank = ls ? (uint8_t)!ls->val.bank : 0;
 	fl->val.flags = l.flags;
 	fl->was = ls;
+	fl->name = sc->name;
+	fl->sig = sig;
+	fl->ids = malloc((size_t)(sc->nreplicas ? sc->nreplicas : 1) * sizeof(*fl->ids));
+	fl->reps = malloc((size_t)(sc->nreplicas ? sc->nreplicas : 1) * sizeof(*fl->reps));
+	if (!fl->ids || !fl->reps)
+		return -ENOMEM;
+	memcpy(fl->ids, ids, (size_t)sc->nreplicas * sizeof(*ids));
+	memcpy(fl->reps, reps, (size_t)sc->nreplicas * sizeof(*reps));
 	/* A fresh range: the old bank's may still be read until the wait. */
 	ret = slot_space_alloc(&s->space, svc_id, fl->val.bank, (uint32_t)sc->nreplicas, &range);
 	if (ret) {
@@ -514,6 +610,7 @@ static int stage_service(const struct map_ops *ops, struct snapshot *s,
 			 sc->nreplicas, s->space.size, s->space.used);
 		return ret;
 	}
+	fl->range = range;
 	for (int i = 0; i < sc->nreplicas; i++) {
 		struct steer_slot slot = {.replica_id = ids[i]};
 		uint32_t idx = range.base + (uint32_t)i;
@@ -553,7 +650,7 @@ static struct steer_backend_key *cfg_backends(const struct steer_config *cfg, si
 	size_t total = 0;
 
 	for (int i = 0; i < cfg->nservices; i++)
-		if (cfg->services[i].proto == IPPROTO_TCP)
+		if (has_backend(&cfg->services[i]))
 			total += (size_t)cfg->services[i].nreplicas;
 	keys = malloc((total ? total : 1) * sizeof(*keys));
 	if (!keys)
@@ -562,29 +659,30 @@ static struct steer_backend_key *cfg_backends(const struct steer_config *cfg, si
 	for (int i = 0; i < cfg->nservices; i++) {
 		const struct svc_config *sc = &cfg->services[i];
 
-		for (int r = 0; sc->proto == IPPROTO_TCP && r < sc->nreplicas; r++)
-			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &keys[(*n)++]);
+		for (int r = 0; has_backend(sc) && r < sc->nreplicas; r++)
+			backend_key_encode(&sc->replicas[r], sc->proto, &keys[(*n)++]);
 	}
 	qsort(keys, *n, sizeof(*keys), backend_key_cmp);
 	return keys;
 }
 
-/* Before any replica can be UP: an entry per TCP endpoint, for the datapath
- * to mark ejected. Existing entries keep their ejection and counters. */
+/* Before any replica can be UP: an entry per endpoint of has_backend(), for
+ * the datapath to mark ejected. Existing entries keep their ejection and
+ * counters. */
 static int backends_ensure(const struct map_ops *ops, const struct steer_config *cfg, char *err,
 			   size_t errlen)
 {
 	for (int i = 0; i < cfg->nservices; i++) {
 		const struct svc_config *sc = &cfg->services[i];
 
-		if (sc->proto != IPPROTO_TCP)
+		if (!has_backend(sc))
 			continue;
 		for (int r = 0; r < sc->nreplicas; r++) {
 			struct steer_backend_key key;
 			struct steer_backend b;
 			int ret;
 
-			backend_key_encode(&sc->replicas[r], IPPROTO_TCP, &key);
+			backend_key_encode(&sc->replicas[r], sc->proto, &key);
 			if (ops->backend_get(ops->ctx, &key, &b) == 0)
 				continue;
 			memset(&b, 0, sizeof(b));
@@ -634,6 +732,50 @@ out:
 	return ret;
 }
 
+/* Remember the backend key of a retired replica (out of memory: its
+ * entry stays until the next agent's first reconcile prunes it). */
+static void note_gone(struct snapshot *s, const struct steer_replica *r, uint8_t proto)
+{
+	struct endpoint ep;
+
+	if (s->ngone == s->gone_cap) {
+		uint32_t cap = s->gone_cap ? 2 * s->gone_cap : 64;
+		struct steer_backend_key *g = realloc(s->gone, cap * sizeof(*g));
+
+		if (!g)
+			return;
+		s->gone = g;
+		s->gone_cap = cap;
+	}
+	replica_decode(r, &ep);
+	backend_key_encode(&ep, proto, &s->gone[s->ngone++]);
+}
+
+/* A kept snapshot's prune: the backend entries of the endpoints retired
+ * now that no replica of cfg has, instead of a walk of the whole map. */
+static int backends_forget(const struct map_ops *ops, const struct snapshot *s,
+			   const struct steer_config *cfg)
+{
+	size_t nkeys = 0;
+	struct steer_backend_key *keys;
+	int ret = 0;
+
+	if (!s->ngone)
+		return 0;
+	keys = cfg_backends(cfg, &nkeys);
+	if (!keys)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->ngone && !ret; i++) {
+		if (bsearch(&s->gone[i], keys, nkeys, sizeof(*keys), backend_key_cmp))
+			continue;
+		ret = ops->backend_del(ops->ctx, &s->gone[i]);
+		if (ret == -ENOENT)
+			ret = 0;
+	}
+	free(keys);
+	return ret;
+}
+
 /* Steps 5-6: wait until no reader holds an old bank, then zero the replicas
  * that left every set. Returns 0 or the first error (with err set). */
 static int settle(const struct map_ops *ops, struct snapshot *s, struct reconcile_result *res,
@@ -656,6 +798,7 @@ static int settle(const struct map_ops *ops, struct snapshot *s, struct reconcil
 			if (s->replica_kept[id])
 				continue;
 			s->replica_kept[id] = true; /* retire once */
+			note_gone(s, &s->svc[i].reps[r], s->svc[i].key.proto);
 			ret = ops->replica_put(ops->ctx, id, &zero);
 			if (ret) {
 				snprintf(err, errlen, "cannot retire replica id %u: %s", id,
@@ -711,37 +854,153 @@ static int commit(const struct map_ops *ops, struct snapshot *s, const struct fl
 	return 0;
 }
 
+/* The applied change, into the kept snapshot: what the maps hold now,
+ * so the next call reads none of it back. Old ranges and retired ids are
+ * free again: the wait for readers is behind. */
+static int snapshot_advance(struct snapshot *s, struct flip *flips, int nflips)
+{
+	int kept = 0, nsvc = s->nsvc;
+	bool moved = false;
+
+	for (int i = 0; i < nsvc; i++) {
+		struct live_svc *ls = &s->svc[i];
+
+		if (!ls->replaced)
+			continue;
+		for (uint32_t r = 0; r < ls->val.count; r++)
+			s->replica_used[ls->ids[r]] = false;
+		slot_space_free(&s->space, &ls->range);
+	}
+	for (int i = 0; i < s->norphans; i++)
+		s->replica_used[s->orphans[i]] = false;
+	s->norphans = 0;
+	for (int i = 0; i < nflips; i++) {
+		struct live_svc *ls = flips[i].was;
+
+		for (uint32_t r = 0; r < flips[i].val.count; r++)
+			s->replica_used[flips[i].ids[r]] = true;
+		if (!ls) {
+			if (s->nsvc == s->cap) {
+				int cap = s->cap ? 2 * s->cap : 64;
+				struct live_svc *more =
+				    realloc(s->svc, (size_t)cap * sizeof(*more));
+
+				if (!more)
+					return -ENOMEM;
+				/* flips[].was of later flips point into the old array */
+				for (int j = i + 1; j < nflips; j++)
+					if (flips[j].was)
+						flips[j].was = more + (flips[j].was - s->svc);
+				s->svc = more;
+				s->cap = cap;
+			}
+			ls = &s->svc[s->nsvc++];
+			memset(ls, 0, sizeof(*ls));
+			ls->key = flips[i].key;
+			ls->wanted = true;
+			moved = true;
+		}
+		free(ls->ids);
+		free(ls->reps);
+		ls->val = flips[i].val;
+		ls->range = flips[i].range;
+		ls->ids = flips[i].ids;
+		ls->reps = flips[i].reps;
+		flips[i].ids = NULL;
+		flips[i].reps = NULL;
+		snprintf(ls->name, sizeof(ls->name), "%s", flips[i].name);
+		ls->sig = flips[i].sig;
+		ls->known = true;
+		ls->replaced = false;
+	}
+	/* Deleted services leave the array. */
+	for (int i = 0; i < s->nsvc; i++) {
+		struct live_svc *ls = &s->svc[i];
+
+		if (!ls->wanted) {
+			s->svc_id_used[ls->val.svc_id] = false;
+			if (!ls->replaced)
+				slot_space_free(&s->space, &ls->range);
+			free(ls->ids);
+			free(ls->reps);
+			moved = true;
+			continue;
+		}
+		s->svc[kept++] = *ls;
+	}
+	s->nsvc = kept;
+	if (moved || nflips) {
+		struct live_svc **by_key =
+		    realloc(s->by_key, (size_t)(s->nsvc ? s->nsvc : 1) * sizeof(*by_key));
+
+		if (!by_key)
+			return -ENOMEM;
+		s->by_key = by_key;
+		for (int i = 0; i < s->nsvc; i++)
+			s->by_key[i] = &s->svc[i];
+		qsort(s->by_key, (size_t)s->nsvc, sizeof(*s->by_key), key_cmp);
+	}
+	return 0;
+}
+
+/* A kept snapshot, ready for another call: nothing wanted or replaced yet. */
+static void snapshot_reuse(struct snapshot *s)
+{
+	for (int i = 0; i < s->nsvc; i++)
+		s->svc[i].wanted = s->svc[i].replaced = false;
+	memset(s->replica_kept, 0, s->nreplica_ids * sizeof(*s->replica_kept));
+	s->svc_id_floor = 0;
+	s->norphans = 0;
+	s->ngone = 0;
+	s->why[0] = '\0';
+	s->fresh = false;
+}
+
 int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struct steer_config *cfg,
 	      struct reconcile_result *res, char *err, size_t errlen)
 {
-	struct snapshot *s = snapshot_new(st->legacy_stride);
+	struct snapshot *s = st->kept;
 	struct flip *flips = calloc((size_t)cfg->nservices + 1, sizeof(*flips));
 	bool touched = false;
 	int nflips = 0, ret;
 
 	memset(res, 0, sizeof(*res));
+	st->kept = NULL;
+	/* A snapshot of another layout, or of other limits, is read anew. */
+	if (s && (s->space.stride != st->legacy_stride || s->nsvc_ids != steer_limits.services ||
+		  s->nreplica_ids != steer_limits.replicas)) {
+		snapshot_free(s);
+		s = NULL;
+	}
+	if (s) {
+		snapshot_reuse(s);
+	} else {
+		s = snapshot_new(st->legacy_stride);
+		if (s)
+			s->fresh = true;
+	}
 	if (!s || !flips) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	ret = snapshot_read(ops, s, err, errlen);
+	ret = s->fresh ? snapshot_read(ops, s, err, errlen) : 0;
 	/* Orphans come from a crash or a failed rewrite: looked for once per
 	 * agent and after a failure, not at every change (a read of every
 	 * replica id, 262,144 of them by default). */
-	if (!ret && (!st->seeded || st->failed)) {
+	if (!ret && s->fresh && (!st->seeded || st->failed)) {
 		ret = snapshot_find_orphans(ops, s);
 		if (ret)
 			snprintf(err, errlen, "cannot read the replica map: %s", strerror(-ret));
 	}
 	if (ret)
 		goto out;
-	if (st->seeded)
+	if (st->seeded && s->fresh)
 		s->next_replica = st->next_replica % s->nreplica_ids;
 	ret = check_capacity(s, cfg, err, errlen);
 	if (ret)
 		goto out;
-	ret = backends_ensure(ops, cfg, err, errlen);
+	ret = s->fresh ? backends_ensure(ops, cfg, err, errlen) : 0;
 	if (ret)
 		goto out;
 
@@ -750,6 +1009,7 @@ int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struc
 		if (ret < 0) {
 			snprintf(err, errlen, "service '%s': cannot stage replicas: %s",
 				 cfg->services[i].name, s->why[0] ? s->why : strerror(-ret));
+			nflips++; /* its arrays are freed below */
 			goto out;
 		}
 		nflips += ret;
@@ -768,10 +1028,15 @@ int reconcile(const struct map_ops *ops, struct reconcile_state *st, const struc
 	if (touched || s->norphans)
 		ret = settle(ops, s, res, err, errlen);
 	if (ret == 0) {
-		ret = backends_prune(ops, cfg);
+		ret = s->fresh ? backends_prune(ops, cfg) : backends_forget(ops, s, cfg);
 		if (ret)
 			snprintf(err, errlen, "cannot remove unused backend entries: %s",
 				 strerror(-ret));
+	}
+	if (ret == 0 && snapshot_advance(s, flips, nflips)) {
+		/* Applied; only the memory of it is lost: read the maps next time. */
+		snapshot_free(s);
+		s = NULL;
 	}
 out:
 	if (s) {
@@ -779,7 +1044,34 @@ out:
 		st->next_replica = s->next_replica;
 	}
 	st->failed = ret != 0;
+	for (int i = 0; flips && i < nflips; i++) {
+		free(flips[i].ids);
+		free(flips[i].reps);
+	}
 	free(flips);
-	snapshot_free(s);
+	if (ret == 0 && s)
+		st->kept = s; /* what the maps hold, for the next call */
+	else
+		snapshot_free(s);
 	return ret;
+}
+
+int reconcile_members(const struct reconcile_state *st, const struct steer_svc_key *key,
+		      struct svc_members *out)
+{
+	struct live_svc *ls;
+
+	if (!st->kept)
+		return -EAGAIN;
+	ls = snapshot_find(st->kept, key);
+	if (!ls)
+		return -ENOENT;
+	out->val = ls->val;
+	out->n = ls->val.count;
+	out->unreadable = 0;
+	for (uint32_t i = 0; i < out->n; i++) {
+		out->m[i].id = ls->ids[i];
+		out->m[i].r = ls->reps[i];
+	}
+	return 0;
 }

@@ -15,7 +15,8 @@
  * a bank a reader may hold. Replicas left ACTIVE but unreferenced (a crash
  * between steps 1 and 3) are found by the first snapshot of an agent, or the
  * next one after a failed call, and retired in step 6.
- * Before step 1, every TCP replica endpoint gets its steer_backends_v1 entry
+ * Before step 1, every TCP replica endpoint, and every UDP one of a checked service, gets
+ * its steer_backends_v1 entry
  * (never ejected, `local` set), and after step 6 entries no replica uses any
  * more are deleted. New replicas start UNKNOWN (no traffic until checks pass)
  * or UP for a service without checks; a kept replica keeps its state.
@@ -36,6 +37,8 @@
 #include "maps/map_ops.h"
 #include "bpf/steer_abi.h"
 
+struct snapshot;
+
 /* State the caller keeps between calls. Replica ids are handed out
  * round-robin from next_replica, so a retired id is not reused soon and a
  * replica id in status or bpftool output does not silently change owner. */
@@ -47,7 +50,23 @@ struct reconcile_state {
 	 * (datapath.legacy_slot_stride): until its programs are replaced,
 	 * every bank is written in its fixed place (maps/slot_space.h). */
 	uint32_t legacy_stride;
+	/* What the maps hold, as the last successful call left them: the next
+	 * call reads back only what it changes (a service whose replicas and
+	 * attributes are the same costs no map access). NULL: read the maps. */
+	struct snapshot *kept;
 };
+
+/* Drop the kept view: the next reconcile() reads the maps (they were
+ * changed by something else). Also what frees it. */
+void reconcile_state_forget(struct reconcile_state *st);
+
+/* The members of service key as the last call wrote them (their replica
+ * values as written then: a state set since by the checker is not in
+ * them), without reading the maps: 0, -ENOENT for no such service, or
+ * -EAGAIN when no view is kept (read the maps: svc_read_members()). */
+struct svc_members;
+int reconcile_members(const struct reconcile_state *st, const struct steer_svc_key *key,
+		      struct svc_members *out);
 
 struct reconcile_result {
 	int added, changed, removed, unchanged; /* services */

@@ -22,6 +22,13 @@
 #define METRICS_MAX_BYTES (32u << 20)
 #endif
 
+/* Services a page is rendered for at most: with more, even empty
+ * histograms pass METRICS_MAX_BYTES, so a scrape fails at once, before
+ * reading every service back (tens of MB and seconds at 65,536). */
+#ifndef METRICS_MAX_SERVICES
+#define METRICS_MAX_SERVICES 4096u
+#endif
+
 struct metrics_replica {
 	char addr[ADDR_STRLEN];	  /* ADDR:PORT, as endpoint_format() writes it */
 	uint8_t state;		  /* enum steer_replica_state */

@@ -27,12 +27,13 @@ static void load_replica(const struct map_ops *ops, uint8_t proto, const struct 
 	out->state = m->r.state;
 	if (ops->replica_stats_sum(ops->ctx, m->id, &rs) == 0)
 		out->steered = rs.steered;
-	if (proto == IPPROTO_TCP) {
+	if (proto == IPPROTO_TCP)
 		ops->replica_active_get(ops->ctx, m->id, &out->active);
-		backend_key_encode(&ep, IPPROTO_TCP, &bk);
-		if (ops->backend_get(ops->ctx, &bk, &be) == 0)
-			out->failed_connects = be.failed_connects;
-	}
+	/* UDP: the ICMP errors of connected sockets, while the service has
+	 * checks (no entry otherwise). */
+	backend_key_encode(&ep, proto, &bk);
+	if (ops->backend_get(ops->ctx, &bk, &be) == 0)
+		out->failed_connects = be.failed_connects;
 }
 
 /* One service and the replicas of its active slot bank. */
@@ -107,6 +108,10 @@ int metrics_collect(const char *pin_dir, struct metrics_snapshot *s)
 
 		prev = key;
 		prevp = &prev;
+		if ((unsigned int)s->nservices >= METRICS_MAX_SERVICES) {
+			map_fds_close(&fds);
+			return -EFBIG;
+		}
 		if (s->nservices == cap) {
 			struct metrics_service *more =
 			    realloc(s->services, 2 * (size_t)cap * sizeof(*more));

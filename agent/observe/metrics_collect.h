@@ -6,8 +6,9 @@
 #include "observe/metrics.h"
 
 /* Every service pinned under pin_dir, sorted by name, into s. s->services
- * is calloc'd, free it, also when this fails: returns 0, -ENOMEM, or the
- * negative errno of opening the pinned maps. */
+ * is calloc'd, free it, also when this fails: returns 0, -ENOMEM, -EFBIG
+ * past METRICS_MAX_SERVICES services, or the negative errno of opening the
+ * pinned maps. */
 int metrics_collect(const char *pin_dir, struct metrics_snapshot *s);
 
 #endif

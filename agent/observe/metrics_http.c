@@ -53,7 +53,12 @@ static enum MHD_Result scrape(struct metrics *m, struct MHD_Connection *conn)
 	int err;
 
 	err = metrics_collect(m->pin_dir, &s);
-	if (err)
+	if (err == -EFBIG)
+		snprintf(msg, sizeof(msg),
+			 "more than %u services: past the metrics page's bound (use steer status "
+			 "--json)\n",
+			 METRICS_MAX_SERVICES);
+	else if (err)
 		snprintf(msg, sizeof(msg), "cannot read the maps pinned under %s: %s\n", m->pin_dir,
 			 strerror(-err));
 	else if ((err = metrics_render(&s, &text, &len)))

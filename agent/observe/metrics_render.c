@@ -234,7 +234,7 @@ enum family_kind {
 struct family {
 	const char *name, *type, *help;
 	enum family_kind kind;
-	bool tcp_only; /* the miss path and failed connects exist for TCP only */
+	bool tcp_only; /* the miss path and active connections exist for TCP only */
 	size_t off;
 };
 
@@ -255,7 +255,9 @@ static const struct family families[] = {
     {"steer_replica_active_connections", "gauge",
      "TCP connections steered to this replica and not closed yet.", FAM_REPLICA_ACTIVE, true, 0},
     {"steer_replica_failed_connects_total", "counter",
-     "Connects to this replica that failed (TCP services).", FAM_REPLICA_FAILED, true, 0},
+     "Connects to this replica that failed (TCP), or ICMP errors that sockets steer connected "
+     "to it got (UDP services with checks).",
+     FAM_REPLICA_FAILED, false, 0},
     {"steer_replica_state", "gauge",
      "1 for the replica's current state (up, down, draining, unknown), 0 for the others.",
      FAM_REPLICA_STATE, false, 0},

@@ -57,12 +57,15 @@ static int load_service(const struct map_ops *ops, struct svc_view *sv)
 		rv->steered = rs.steered;
 		ops->replica_active_get(ops->ctx, rv->id, &rv->active);
 		ops->status_get(ops->ctx, rv->id, &rv->st);
-		if (sv->key.proto == IPPROTO_TCP) {
+		{
+			/* TCP replicas, and UDP ones of services with checks,
+			 * have an entry (ejection, failed connects or ICMP
+			 * errors). */
 			struct steer_backend_key bk;
 			struct endpoint ep;
 
 			replica_decode(&rv->r, &ep);
-			backend_key_encode(&ep, IPPROTO_TCP, &bk);
+			backend_key_encode(&ep, sv->key.proto, &bk);
 			ops->backend_get(ops->ctx, &bk, &rv->b);
 		}
 	}

@@ -1,12 +1,22 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Passive, in-kernel ejection, driven by the sock/inet_sock_set_state
- * tracepoint:
+ * tracepoint (TCP) and the sock/inet_sk_error_report one (UDP):
  *  - a listening socket of a replica on this host closes (LISTEN -> CLOSE):
  *    the replica is ejected at once; a wildcard listener ejects every local
  *    replica on its port;
  *  - connects to a replica fail (SYN_SENT -> CLOSE) eject_after_failures
- *    times in a row: the replica is ejected.
+ *    times in a row: the replica is ejected;
+ *  - connected UDP sockets that steer connected to a UDP replica get an ICMP
+ *    error from it (port or host unreachable) eject_after_failures times
+ *    with no passing check between: the replica is ejected. The kernel
+ *    reports the error only to the socket whose 4-tuple the ICMP quotes
+ *    (__udp4_lib_err(), __udp6_lib_err()), so it is the replica's answer
+ *    to a datagram the socket sent; and only the replica steer chose
+ *    counts: a client that connected itself elsewhere, or to another port
+ *    of the same host, counts for nothing. UDP replicas have a backend
+ *    entry only while their service has checks (the agent writes it), so a
+ *    replica is never ejected that nothing would bring back.
  * Ejecting sets steer_backend.ejected_ns, which the connect hook checks, and
  * tells the agent through the steer_events_v1 ring buffer. Only the agent
  * clears an ejection, once active checks see the replica healthy again.
@@ -27,6 +37,7 @@
 #include "bpf/steer_abi.h"
 #include "bpf/lib/maps.h"
 #include "bpf/lib/kernel.h"
+#include "bpf/sock/peer.h"
 
 /* Failed connects in a row that eject a replica (0: never). Set by the agent
  * from STEER_PASSIVE_EJECT_FAILURES before load. */
@@ -203,6 +214,50 @@ static __always_inline void on_connect_done(const struct sock_state_rec *ctx, bo
 	}
 	if (!connect_error_is_replicas(ctx->err))
 		return;
+	__sync_fetch_and_add(&b->failed_connects, 1);
+	failures = __sync_add_and_fetch(&b->consecutive_failures, 1);
+	if (eject_after_failures && failures >= eject_after_failures)
+		backend_eject(&key, b, STEER_EJECT_CONNECT_FAILED, bpf_ktime_get_ns());
+}
+
+/* An error a connected UDP socket was told of that is the replica's doing:
+ * nothing listens on its port (ICMP port unreachable: ECONNREFUSED), or it
+ * cannot be reached (host or network unreachable; the kernel reports these
+ * to a connected socket only with IP_RECVERR). */
+static __always_inline bool icmp_error_is_replicas(int err)
+{
+	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH;
+}
+
+/* Did steer connect socket s to the endpoint key (over UDP)? */
+static __always_inline bool sock_steered_to(const struct steer_sock *s,
+					    const struct steer_backend_key *key)
+{
+	return s->conn_proto == IPPROTO_UDP && s->conn_family == key->family &&
+	       s->conn_port == key->port && addr_eq(s->conn_addr, key->addr);
+}
+
+/* sk, a connected UDP socket, was told of an error (sk_err). */
+static __always_inline void on_udp_error(const struct sock *sk)
+{
+	struct sock_state_rec rec;
+	struct steer_backend_key key;
+	struct steer_backend *b;
+	struct steer_sock *s;
+	__u64 cookie;
+	__u32 failures;
+
+	sock_state_read(sk, &rec);
+	if (!icmp_error_is_replicas(rec.err) || !tp_endpoint(&rec, false, &key))
+		return;
+	key.proto = IPPROTO_UDP;
+	cookie = bpf_get_socket_cookie((void *)sk);
+	s = bpf_map_lookup_elem(&steer_socks_v1, &cookie);
+	if (!s || !sock_steered_to(s, &key))
+		return;
+	b = bpf_map_lookup_elem(&steer_backends_v1, &key);
+	if (!b)
+		return; /* its service has no checks */
 	__sync_fetch_and_add(&b->failed_connects, 1);
 	failures = __sync_add_and_fetch(&b->consecutive_failures, 1);
 	if (eject_after_failures && failures >= eject_after_failures)

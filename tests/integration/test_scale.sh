@@ -14,7 +14,7 @@ NSVC=65536 NV6=8192 POOL4=32 POOL6=16 SPOT=${SCALE_SPOT:-1000}
 NV4=$((NSVC - NV6))
 
 for k in $(seq 0 $((POOL4 - 1))); do start_echo "r$k" "127.0.2.$((k + 1)):8080" || finish; done
-for k in $(seq 0 $((POOL6 - 1))); do start_echo "s$k" "[::1]:$((9100 + k))" || finish; done
+for k in $(seq 0 $((POOL6 - 1))); do start_echo "s$k" "[::1]:$((29100 + k))" || finish; done
 
 # Service i: v4 VIP 198.19.(i/256).(i%256):80 or v6 [fd00:19::i]:80, and
 # replicas a = i % pool, b = (a + 1 + (i / pool) % (pool - 1)) % pool.
@@ -30,7 +30,7 @@ gen_config() {
 				printf "replica = 127.0.2.%d:8080\nreplica = 127.0.2.%d:8080\n", a + 1, b + 1
 			} else {
 				printf "vip = [fd00:19::%x]:80\n", i
-				printf "replica = [::1]:%d\nreplica = [::1]:%d\n", 9100 + a, 9100 + b
+				printf "replica = [::1]:%d\nreplica = [::1]:%d\n", 29100 + a, 29100 + b
 			}
 		}
 	}'
@@ -65,6 +65,14 @@ for m in "$PIN"/steer_*; do
 	memlock=$((memlock + ${b:-0}))
 done
 log "kernel memory of the maps (bytes_memlock): $((memlock / 1048576)) MiB"
+t0=$(date +%s%N)
+nsvc_status=$("$STEER" status --json | grep -o '"vip":' | wc -l)
+t1=$(date +%s%N)
+check_eq "services steer status shows" "$NSVC" "$nsvc_status"
+log "steer status --json: $(((t1 - t0) / 1000000)) ms"
+code=$(in_ns curl -s -o "$TMP/metrics" -w '%{http_code}' --max-time 60 "http://127.0.0.1:9477/metrics")
+check_eq "a metrics scrape past 4096 services fails at once, saying why" "500 more than 4096 services" \
+	"$code $(grep -o 'more than [0-9]* services' "$TMP/metrics")"
 
 echo "subtest spot-check"
 # Random services, then one connect to each from the cgroup.

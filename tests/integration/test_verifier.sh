@@ -14,7 +14,7 @@ unshare -m --propagation private sh -c '
 	ls /sys/fs/bpf/progs' sh "$BUILD/steer.bpf.o" >"$TMP/loadall.out" 2>&1 ||
 	fail "bpftool prog loadall refused the object: $(tail -20 "$TMP/loadall.out")"
 for p in sock4_connect sock6_connect sock4_sendmsg sock6_sendmsg sock4_recvmsg sock6_recvmsg \
-	sock4_getpeername sock6_getpeername sock_state_watch; do
+	sock4_getpeername sock6_getpeername sock_state_watch sock_error_watch; do
 	grep -qx "$p" "$TMP/loadall.out" || fail "program $p was not loaded: $(cat "$TMP/loadall.out")"
 done
 

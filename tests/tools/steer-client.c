@@ -55,9 +55,13 @@ struct opts {
 	bool resolver;		   /* udp on one long-lived socket, as a stub resolver */
 	bool connect_poll;	   /* call connect() again until connected (EALREADY) */
 	bool late_peer_check;	   /* stream: check the peer after the run, not before */
+	const char *dns;	   /* udp, resolver: send a DNS query for this A name */
 };
 
 static struct table replies, errors;
+/* What each attempt sends: "hello\n", or with --dns one DNS query. */
+static unsigned char request[300] = "hello\n";
+static size_t request_len = 6;
 static unsigned long n_ok, n_fail;
 static long long t0_ms;
 
@@ -115,6 +119,9 @@ static void usage(const char *why)
 	    "                    is closed and connected again after a socket error; prints\n"
 	    "                    \"switch FROM TO MS\" (CLOCK_REALTIME ms) when the replica "
 	    "changes\n"
+	    "  udp, resolver: --dns NAME sends a DNS query for NAME (type A) instead of\n"
+	    "                    \"hello\", and a reply's name is its first A record\n"
+	    "                    (\"rcode:N\" without one)\n"
 	    "  tcp, stream: --connect-poll calls connect() again until connected (EALREADY)\n"
 	    "  ADDR:PORT is A.B.C.D:PORT or [V6]:PORT, PORT 1..65535; N >= 1, D and T in\n"
 	    "  1..%d, U in 0..60000000\n",
@@ -273,6 +280,111 @@ static int check_peer(int fd, const struct opts *o, char *why)
 /* Wait for the reply: for TCP up to the first '\n' (it may arrive in pieces),
  * for UDP one datagram. Unconnected UDP also checks who sent it. The name is
  * the reply without '\n', one token so the summary stays parseable. */
+/* The DNS query for name (A, RD, id from the clock) into request[]. */
+static int dns_request(const char *name)
+{
+	size_t o = 12;
+	const char *p = name;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	memset(request, 0, 12);
+	request[0] = (unsigned char)(ts.tv_nsec >> 8);
+	request[1] = (unsigned char)ts.tv_nsec;
+	request[2] = 0x01; /* RD */
+	request[5] = 1;	   /* one question */
+	while (*p) {
+		size_t n = strcspn(p, ".");
+
+		if (n == 0 || n > 63 || o + n + 6 > sizeof(request))
+			return -1;
+		request[o++] = (unsigned char)n;
+		memcpy(request + o, p, n);
+		o += n;
+		p += n + (p[n] == '.');
+	}
+	request[o++] = 0;
+	request[o++] = 0;
+	request[o++] = 1; /* A */
+	request[o++] = 0;
+	request[o++] = 1; /* IN */
+	request_len = o;
+	return 0;
+}
+
+/* Skip a name at msg[*pos]; false if it runs out. */
+static bool dns_skip_name(const unsigned char *msg, size_t len, size_t *pos)
+{
+	while (*pos < len) {
+		unsigned char c = msg[*pos];
+
+		if ((c & 0xc0) == 0xc0) {
+			*pos += 2;
+			return *pos <= len;
+		}
+		*pos += 1u + c;
+		if (c == 0)
+			return *pos <= len;
+	}
+	return false;
+}
+
+/* The reply's name: its first A record, or "rcode:N". 0, 1 (another id:
+ * not ours) or -1 with why. */
+static int dns_reply_name(const unsigned char *msg, size_t len, char *name, char *why)
+{
+	size_t pos = request_len; /* the question is ours, of the same length */
+	unsigned an;
+
+	if (len < 12)
+		return fail(why, "dns:short");
+	if (msg[0] != request[0] || msg[1] != request[1] || !(msg[2] & 0x80))
+		return 1;
+	an = (unsigned)msg[6] << 8 | msg[7];
+	for (unsigned i = 0; i < an; i++) {
+		unsigned type, rdlen;
+
+		if (!dns_skip_name(msg, len, &pos) || pos + 10 > len)
+			return fail(why, "dns:malformed");
+		type = (unsigned)msg[pos] << 8 | msg[pos + 1];
+		rdlen = (unsigned)msg[pos + 8] << 8 | msg[pos + 9];
+		pos += 10;
+		if (pos + rdlen > len)
+			return fail(why, "dns:malformed");
+		if (type == 1 && rdlen == 4) {
+			snprintf(name, KEY_LEN, "%u.%u.%u.%u", msg[pos], msg[pos + 1], msg[pos + 2],
+				 msg[pos + 3]);
+			return 0;
+		}
+		pos += rdlen;
+	}
+	snprintf(name, KEY_LEN, "rcode:%u", (unsigned)(msg[3] & 0x0f));
+	return 0;
+}
+
+/* A DNS reply on a UDP socket: datagrams with another id are skipped. */
+static int recv_dns(int fd, const struct opts *o, char *name, char *why)
+{
+	long long deadline = now_ms() + (long long)o->timeout_ms;
+
+	for (;;) {
+		unsigned char msg[1500];
+		int ready = wait_fd(fd, POLLIN, deadline), r;
+		ssize_t n;
+
+		if (ready == 0)
+			return fail(why, "recv:timeout");
+		n = ready > 0 ? recv(fd, msg, sizeof(msg), 0) : -1;
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return fail(why, "recv:%s", errno_name(errno));
+		if (n < 0)
+			continue;
+		r = dns_reply_name(msg, (size_t)n, name, why);
+		if (r <= 0)
+			return r;
+	}
+}
+
 static int recv_reply(int fd, const struct opts *o, char *name, char *why)
 {
 	long long deadline = now_ms() + (long long)o->timeout_ms;
@@ -282,6 +394,8 @@ static int recv_reply(int fd, const struct opts *o, char *name, char *why)
 	size_t len = 0;
 	bool done = false;
 
+	if (o->dns)
+		return recv_dns(fd, o, name, why);
 	while (!done) {
 		int ready = wait_fd(fd, POLLIN, deadline);
 		ssize_t n = ready > 0 ? recvfrom(fd, buf + len, sizeof(buf) - len, 0,
@@ -314,8 +428,8 @@ static int recv_reply(int fd, const struct opts *o, char *name, char *why)
 /* One attempt on a fresh socket: 0 with the replica's name, or -1 with why. */
 static int attempt(const struct opts *o, char *name, char *why)
 {
-	static const char hello[] = "hello\n";
-	const ssize_t hello_len = sizeof(hello) - 1;
+	const unsigned char *hello = request;
+	const ssize_t hello_len = (ssize_t)request_len;
 	int fd = socket(o->target.ss_family,
 			(o->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	ssize_t n;
@@ -399,6 +513,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->timeout_ms = parse_num(opt, val, 1, RUN_CAP_MS);
 		} else if (!strcmp(opt, "--until-file")) {
 			o->until_file = val;
+		} else if (!strcmp(opt, "--dns")) {
+			if (!o->udp || dns_request(val) < 0)
+				usage(
+				    "--dns NAME: udp or resolver mode, labels of 1-63 characters");
+			o->dns = val;
 		} else if (!strcmp(opt, "--expect-peer")) {
 			if (endpoint_text_parse(val, &o->expect, &len) < 0) {
 				snprintf(why, sizeof(why),
@@ -515,8 +634,8 @@ static int resolver_socket(const struct opts *o, char *why)
  * one, which a new connect() steers again. */
 static void run_resolver(const struct opts *o)
 {
-	static const char hello[] = "hello\n";
-	const ssize_t hello_len = sizeof(hello) - 1;
+	const unsigned char *hello = request;
+	const ssize_t hello_len = (ssize_t)request_len;
 	char last[KEY_LEN] = "", name[KEY_LEN], why[KEY_LEN];
 	unsigned long done = 0, reconnects = 0;
 	int fd = -1;

@@ -53,7 +53,7 @@ static void on_change(void *arg, const char *service, bool routable)
 {
 	struct world *w = arg;
 
-	assert_string_equal(service, "web");
+	assert_true(!strcmp(service, "web") || !strcmp(service, "dns"));
 	if (routable)
 		w->routable_calls++;
 	else
@@ -488,6 +488,146 @@ static void test_checker_a_burst_of_new_replicas_starts_32_checks_per_iteration(
 	one_service_fini(&o);
 }
 
+#define UDP_SVC_ID	4
+#define UDP_REPLICA_ID	9
+#define UDP2_SVC_ID	5
+#define UDP2_REPLICA_ID 11
+
+/* Beside "web", UDP service svc_id (VIP vip_text) on the same replica
+ * endpoint, up, with health kind; checks every 10 s, so none completes
+ * while a test runs. */
+static void add_udp_service(struct world *w, const char *name, const char *vip_text,
+			    uint32_t svc_id, uint32_t replica_id, enum health_kind kind)
+{
+	struct svc_config *sc = config_add_service(w->o.cfg);
+	char err[128];
+
+	assert_non_null(sc);
+	w->o.sc = &w->o.cfg->services[0]; /* the array may have moved */
+	assert_int_equal(svc_reserve(sc, 1), 0);
+	snprintf(sc->name, sizeof(sc->name), "%s", name);
+	assert_int_equal(endpoint_parse(vip_text, &sc->vip, err, sizeof(err)), 0);
+	sc->proto = IPPROTO_UDP;
+	sc->nreplicas = 1;
+	sc->replicas[0] = w->o.replica;
+	sc->health = (struct health_config){
+	    .kind = kind, .interval_ms = 10000, .timeout_ms = 200, .rise = 1, .fall = 3};
+	sc->health.payload_len = 1;
+	mem_maps_add_service(w->o.mem, svc_id, &sc->vip, IPPROTO_UDP, &w->o.replica, 1, replica_id,
+			     STEER_REPLICA_UP);
+}
+
+static int udp_backend(struct world *w, struct steer_backend *b)
+{
+	struct steer_backend_key key;
+
+	backend_key_encode(&w->o.replica, IPPROTO_UDP, &key);
+	return w->o.ops.backend_get(w->o.ops.ctx, &key, b);
+}
+
+static void udp_backend_set_ejected(struct world *w)
+{
+	struct steer_backend_key key;
+	struct steer_backend b;
+
+	backend_key_encode(&w->o.replica, IPPROTO_UDP, &key);
+	assert_int_equal(w->o.ops.backend_get(w->o.ops.ctx, &key, &b), 0);
+	b.ejected_ns = mono_ns();
+	b.reason = STEER_EJECT_CONNECT_FAILED;
+	assert_int_equal(w->o.ops.backend_put(w->o.ops.ctx, &key, &b), 0);
+}
+
+/* A UDP replica whose service has checks gets a backend entry (the
+ * datapath counts its ICMP errors there); one without checks gets none,
+ * and is never taken down by an ejection, which nothing would undo. A
+ * failed-connect event covers only the protocol whose entry says ejected:
+ * the TCP replica at the same address and port is not the UDP one. */
+static void test_checker_udp_ejection_takes_down_only_the_udp_replica_with_checks(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 10000, 2, 3);
+	struct steer_event ev = event_for(&w->o.replica, STEER_EJECT_CONNECT_FAILED);
+	struct steer_backend b;
+
+	(void)state;
+	w->o.sc->health.kind = HEALTH_KIND_NONE; /* web: no checks of its own */
+	add_udp_service(w, "dns", "198.18.0.10:53", UDP_SVC_ID, UDP_REPLICA_ID, HEALTH_KIND_UDP);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
+	assert_int_equal(udp_backend(w, &b), 0);
+	assert_int_equal(b.ejected_ns, 0);
+
+	udp_backend_set_ejected(w); /* the datapath saw ICMP errors */
+	checker_on_event(w->checker, &ev);
+	assert_int_equal(w->o.mem->replicas[UDP_REPLICA_ID].state, STEER_REPLICA_DOWN);
+	assert_int_equal(replica_state(w), STEER_REPLICA_UP); /* TCP: its entry is not ejected */
+	assert_int_equal(w->o.mem->check_stats[UDP_SVC_ID].ejections[STEER_EJECT_CONNECT_FAILED],
+			 1);
+	assert_true(w->unroutable_calls >= 1); /* the sweep of its connected sockets */
+	world_free(w);
+
+	/* The same, the service without checks: no entry, and an ejection
+	 * that another way made is not taken. */
+	w = world_new(STEER_REPLICA_UP, 10000, 2, 3);
+	ev = event_for(&w->o.replica, STEER_EJECT_CONNECT_FAILED);
+	add_udp_service(w, "dns", "198.18.0.10:5353", UDP_SVC_ID, UDP_REPLICA_ID, HEALTH_KIND_NONE);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
+	assert_int_not_equal(udp_backend(w, &b), 0);
+	checker_on_event(w->checker, &ev);
+	assert_int_equal(w->o.mem->replicas[UDP_REPLICA_ID].state, STEER_REPLICA_UP);
+	world_free(w);
+}
+
+/* A passing check of a UDP replica starts its ICMP error count again: the
+ * errors before it were not in a row. */
+static void test_checker_udp_passing_check_resets_the_error_count(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 10000, 2, 3);
+	struct steer_backend_key key;
+	struct steer_backend b;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	struct endpoint ep;
+	double start;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct svc_config *sc;
+	char err[64];
+
+	(void)state;
+	/* A UDP replica that answers every datagram: this test's own socket,
+	 * echoed from the loop. */
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(err, sizeof(err), "127.0.0.1:%u", ntohs(sin.sin_port));
+	assert_int_equal(endpoint_parse(err, &ep, err, sizeof(err)), 0);
+	add_udp_service(w, "dns", "198.18.0.10:53", UDP_SVC_ID, UDP_REPLICA_ID, HEALTH_KIND_UDP);
+	sc = &w->o.cfg->services[1];
+	sc->replicas[0] = ep;
+	sc->health.interval_ms = 20;
+	w->o.mem->replicas[UDP_REPLICA_ID].addr[0] = ep.addr[0];
+	w->o.mem->replicas[UDP_REPLICA_ID].port = htons(ep.port);
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
+	backend_key_encode(&ep, IPPROTO_UDP, &key);
+	assert_int_equal(w->o.ops.backend_get(w->o.ops.ctx, &key, &b), 0);
+	b.consecutive_failures = 2; /* two ICMP errors so far */
+	assert_int_equal(w->o.ops.backend_put(w->o.ops.ctx, &key, &b), 0);
+	start = test_now_s();
+	while (b.consecutive_failures && test_now_s() - start < DEADLINE_S) {
+		char buf[64];
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+
+		if (n >= 0)
+			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		ev_run(w->o.loop, EVRUN_NOWAIT);
+		assert_int_equal(w->o.ops.backend_get(w->o.ops.ctx, &key, &b), 0);
+	}
+	assert_int_equal(b.consecutive_failures, 0);
+	assert_int_equal(w->o.mem->replicas[UDP_REPLICA_ID].state, STEER_REPLICA_UP);
+	close(fd);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +635,8 @@ int main(void)
 	    cmocka_unit_test(test_checker_fall_refused_checks_take_a_replica_down),
 	    cmocka_unit_test(test_checker_one_failed_check_below_fall_keeps_a_replica_up),
 	    cmocka_unit_test(test_checker_ejection_downs_at_once_and_checks_clear_it_before_up),
+	    cmocka_unit_test(test_checker_udp_ejection_takes_down_only_the_udp_replica_with_checks),
+	    cmocka_unit_test(test_checker_udp_passing_check_resets_the_error_count),
 	    cmocka_unit_test(test_checker_wildcard_listener_closed_ejects_only_local_replicas),
 	    cmocka_unit_test(test_checker_ignores_events_older_than_the_agent),
 	    cmocka_unit_test(test_checker_listener_up_checks_a_down_replica_at_once),

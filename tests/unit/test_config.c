@@ -183,7 +183,7 @@ static void test_config_accepts_limits_exactly(void **state)
 }
 
 #define WEB		"[service web]\nvip = 1.2.3.4:80\n"
-#define HEALTH_ACCEPTED "(accepted: tcp|http PATH|none)"
+#define HEALTH_ACCEPTED "(accepted: tcp|http PATH|dns NAME [TYPE]|udp HEX [expect HEX]|none)"
 #define PATH_ACCEPTED	"(accepted: '/' then at most 254 visible ASCII characters, no blanks)"
 #define EXPECT_ACCEPTED "(accepted: a status code 100-599, or LO-HI with 100 <= LO <= HI <= 599)"
 #define LINE_ACCEPTED                                                                              \
@@ -309,11 +309,13 @@ static const struct {
      "t.ini:4: duplicate key 'health' in service 'web' (first at line 3; accepted: once per "
      "service)"},
     {"http on a udp service", "[service dns]\nvip = 1.2.3.4:53\nprotocol = udp\nhealth = http /x\n",
-     "t.ini:4: service 'dns' has health = http but protocol udp (accepted for udp: tcp|none)"},
+     "t.ini:4: service 'dns' has health = http but protocol udp (accepted for udp: dns NAME "
+     "[TYPE]|udp HEX [expect HEX]|tcp|none)"},
     {"http on a service that says udp later",
      "[service dns]\nvip = 1.2.3.4:53\nhealth = http /x\nreplica = 10.0.0.1:53\nprotocol = "
      "udp\n",
-     "t.ini:3: service 'dns' has health = http but protocol udp (accepted for udp: tcp|none)"},
+     "t.ini:3: service 'dns' has health = http but protocol udp (accepted for udp: dns NAME "
+     "[TYPE]|udp HEX [expect HEX]|tcp|none)"},
     {"bad policy", WEB "policy = leastconn\n",
      "t.ini:3: bad policy 'leastconn' (accepted: p2c|random)"},
     {"p2c on a udp service", "[service dns]\nvip = 1.2.3.4:53\nprotocol = udp\npolicy = p2c\n",
@@ -544,27 +546,30 @@ static void test_config_print_round_trips(void **state)
 	config_print(cfg, f);
 	fclose(f);
 	/* without config_apply_env(), only the kind's default is known */
-	assert_string_equal(out, "[service web]\n"
-				 "vip = 10.96.0.1:80\n"
-				 "protocol = tcp\n"
-				 "; health = tcp (default for tcp)\n"
-				 "; policy = p2c (default for tcp)\n"
-				 "replica = 10.0.0.1:8080\n"
-				 "replica = 10.0.0.2:8080\n"
-				 "replica = 10.0.0.3:8080\n"
-				 "\n"
-				 "[service dns.v6-1]\n"
-				 "vip = [fd00::53]:53\n"
-				 "protocol = udp\n"
-				 "; health = none (default for udp)\n"
-				 "; policy = random (default for udp)\n"
-				 "replica = [fd00::1]:5353\n"
-				 "\n"
-				 "[service empty_one]\n"
-				 "vip = 10.96.0.1:80\n"
-				 "protocol = udp\n"
-				 "; health = none (default for udp)\n"
-				 "; policy = random (default for udp)\n");
+	assert_string_equal(out,
+			    "[service web]\n"
+			    "vip = 10.96.0.1:80\n"
+			    "protocol = tcp\n"
+			    "; health = tcp (default for tcp)\n"
+			    "; policy = p2c (default for tcp)\n"
+			    "replica = 10.0.0.1:8080\n"
+			    "replica = 10.0.0.2:8080\n"
+			    "replica = 10.0.0.3:8080\n"
+			    "\n"
+			    "[service dns.v6-1]\n"
+			    "vip = [fd00::53]:53\n"
+			    "protocol = udp\n"
+			    "; health = dns . NS (default for udp on port 53)\n"
+			    "; policy = random (default for udp)\n"
+			    "replica = [fd00::1]:5353\n"
+			    "\n"
+			    "[service empty_one]\n"
+			    "vip = 10.96.0.1:80\n"
+			    "protocol = udp\n"
+			    "; health = none (default for udp)\n"
+			    "; warning: no health checks: a dead replica keeps its share of "
+			    "the datagrams (set health = dns NAME [TYPE] or udp HEX [expect HEX])\n"
+			    "; policy = random (default for udp)\n");
 
 	assert_int_equal(parse(again, out), 0);
 	assert_int_equal(again->nservices, cfg->nservices);
@@ -597,11 +602,16 @@ static const struct {
 	const char *set; /* set.kind, interval_ms, timeout_ms, rise, fall, expect as 0/1 */
 } health_good[] = {
     {"tcp service checks tcp by default", WEB, HEALTH_KIND_TCP, "", 0, 0, 0, 0, 200, 399, "000000"},
-    {"udp service has no checks by default", "[service d]\nvip = 1.2.3.4:53\nprotocol = udp\n",
+    {"udp service has no checks by default", "[service d]\nvip = 1.2.3.4:5353\nprotocol = udp\n",
      HEALTH_KIND_NONE, "", 0, 0, 0, 0, 200, 399, "000000"},
+    {"udp service on port 53 checks dns by default",
+     "[service d]\nvip = 1.2.3.4:53\nprotocol = udp\n", HEALTH_KIND_DNS, "", 0, 0, 0, 0, 200, 399,
+     "000000"},
     {"protocol after the other keys still decides the default",
-     "[service d]\nvip = 1.2.3.4:53\nreplica = 10.0.0.1:53\nprotocol = udp\n", HEALTH_KIND_NONE, "",
-     0, 0, 0, 0, 200, 399, "000000"},
+     "[service d]\nvip = 1.2.3.4:5353\nreplica = 10.0.0.1:53\nprotocol = udp\n", HEALTH_KIND_NONE,
+     "", 0, 0, 0, 0, 200, 399, "000000"},
+    {"tcp service on port 53 checks tcp by default", "[service d]\nvip = 1.2.3.4:53\n",
+     HEALTH_KIND_TCP, "", 0, 0, 0, 0, 200, 399, "000000"},
     {"explicit tcp", WEB "health = tcp\n", HEALTH_KIND_TCP, "", 0, 0, 0, 0, 200, 399, "100000"},
     {"tcp checks on a udp service", "[service d]\nvip = 1.2.3.4:53\nprotocol = udp\nhealth = tcp\n",
      HEALTH_KIND_TCP, "", 0, 0, 0, 0, 200, 399, "100000"},
@@ -652,6 +662,132 @@ static void test_config_parses_health_keys(void **state)
 			 health_good[i].interval_ms, health_good[i].timeout_ms, health_good[i].rise,
 			 health_good[i].fall, health_good[i].expect_lo, health_good[i].expect_hi,
 			 health_good[i].set);
+		assert_string_equal(got, want);
+	}
+}
+
+#define UDP53 "[service dns]\nvip = 1.2.3.4:53\nprotocol = udp\n"
+
+/* health = dns and health = udp: what they parse to, and the line
+ * check-config prints for them (which parses back to the same). */
+static const struct {
+	const char *what;
+	const char *text;
+	const char *printed; /* the health line of config_print() */
+} dns_udp_good[] = {
+    {"default for udp on port 53", UDP53, "; health = dns . NS (default for udp on port 53)"},
+    {"dns with its default type", UDP53 "health = dns example.com\n", "health = dns example.com A"},
+    {"dns of the root defaults to NS", UDP53 "health = dns .\n", "health = dns . NS"},
+    {"dns with a type, any case", UDP53 "health = dns Example.COM. aaaa\n",
+     "health = dns Example.COM. AAAA"},
+    {"dns with a numeric type", UDP53 "health = dns _dns.resolver.arpa TYPE64\n",
+     "health = dns _dns.resolver.arpa TYPE64"},
+    {"dns type as a number", UDP53 "health = dns a.b 16\n", "health = dns a.b TXT"},
+    {"dns on a tcp service", "[service d]\nvip = 1.2.3.4:53\nhealth = dns a.b SOA\n",
+     "health = dns a.b SOA"},
+    {"udp payload", UDP53 "health = udp 00ff\n", "health = udp 00ff"},
+    {"udp payload and expected prefix, upper case hex", UDP53 "health = udp C0FFEE expect 0A\n",
+     "health = udp c0ffee expect 0a"},
+};
+
+static void test_config_parses_dns_and_udp_health(void **state)
+{
+	struct steer_config *cfg = *state, *again = cfg + 1;
+
+	for (size_t i = 0; i < sizeof(dns_udp_good) / sizeof(dns_udp_good[0]); i++) {
+		char *out = NULL, line[256] = "";
+		size_t len;
+		FILE *f;
+
+		if (parse(cfg, dns_udp_good[i].text) != 0)
+			fail_msg("%s: %s", dns_udp_good[i].what, err);
+		f = open_memstream(&out, &len);
+		config_print(cfg, f);
+		fclose(f);
+		if (strstr(out, "; health = "))
+			sscanf(strstr(out, "; health = "), "%255[^\n]", line);
+		else
+			sscanf(strstr(out, "health = "), "%255[^\n]", line);
+		assert_string_equal(line, dns_udp_good[i].printed);
+		assert_int_equal(parse(again, out), 0);
+		assert_int_equal(again->services[0].health.kind, cfg->services[0].health.kind);
+		assert_string_equal(again->services[0].health.dns_name,
+				    cfg->services[0].health.dns_name);
+		assert_int_equal(again->services[0].health.dns_type,
+				 cfg->services[0].health.dns_type);
+		assert_int_equal(again->services[0].health.payload_len,
+				 cfg->services[0].health.payload_len);
+		assert_memory_equal(again->services[0].health.payload,
+				    cfg->services[0].health.payload, HEALTH_PAYLOAD_MAX);
+		assert_int_equal(again->services[0].health.reply_prefix_len,
+				 cfg->services[0].health.reply_prefix_len);
+		assert_memory_equal(again->services[0].health.reply_prefix,
+				    cfg->services[0].health.reply_prefix, HEALTH_PAYLOAD_MAX);
+		free(out);
+	}
+	assert_int_equal(parse(cfg, UDP53 "health = udp C0FFEE expect 0A\n"), 0);
+	assert_int_equal(cfg->services[0].health.payload_len, 3);
+	assert_memory_equal(cfg->services[0].health.payload, "\xc0\xff\xee", 3);
+	assert_int_equal(cfg->services[0].health.reply_prefix_len, 1);
+	assert_int_equal(cfg->services[0].health.reply_prefix[0], 0x0a);
+}
+
+#define DNS_NAME_ACC                                                                               \
+	"(accepted: '.' or dot-separated labels of 1-63 of A-Z a-z 0-9 - _, 253 at most)"
+#define DNS_TYPE_ACC "(accepted: A|AAAA|NS|SOA|CNAME|PTR|MX|TXT|SRV|CAA|ANY|TYPE1-65535|1-65535)"
+#define HEX_ACC	     "(accepted: 1-92 bytes as pairs of hex digits, e.g. 0a1b)"
+
+static const struct {
+	const char *what;
+	const char *text;
+	const char *err;
+} dns_udp_bad[] = {
+    {"dns without a name", UDP53 "health = dns\n", "t.ini:4: bad health 'dns' " HEALTH_ACCEPTED},
+    {"dns with an empty label", UDP53 "health = dns a..b\n",
+     "t.ini:4: bad health dns name 'a..b' " DNS_NAME_ACC},
+    {"dns with a leading dot", UDP53 "health = dns .a\n",
+     "t.ini:4: bad health dns name '.a' " DNS_NAME_ACC},
+    {"dns label of 64",
+     UDP53 "health = dns "
+	   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b\n",
+     "t.ini:4: bad health dns name "
+     "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b' " DNS_NAME_ACC},
+    {"dns name with an escape", UDP53 "health = dns a\\.b\n",
+     "t.ini:4: bad health dns name 'a\\.b' " DNS_NAME_ACC},
+    {"dns with a bad type", UDP53 "health = dns a.b AAA\n",
+     "t.ini:4: bad health dns type 'AAA' " DNS_TYPE_ACC},
+    {"dns type 0", UDP53 "health = dns a.b TYPE0\n",
+     "t.ini:4: bad health dns type 'TYPE0' " DNS_TYPE_ACC},
+    {"dns type too big", UDP53 "health = dns a.b 65536\n",
+     "t.ini:4: bad health dns type '65536' " DNS_TYPE_ACC},
+    {"dns with a third word", UDP53 "health = dns a.b A x\n",
+     "t.ini:4: bad health 'dns a.b A x' " HEALTH_ACCEPTED},
+    {"udp without a payload", UDP53 "health = udp\n", "t.ini:4: bad health 'udp' " HEALTH_ACCEPTED},
+    {"udp odd hex", UDP53 "health = udp abc\n", "t.ini:4: bad health udp payload 'abc' " HEX_ACC},
+    {"udp not hex", UDP53 "health = udp zz\n", "t.ini:4: bad health udp payload 'zz' " HEX_ACC},
+    {"udp 0x prefix", UDP53 "health = udp 0x01\n",
+     "t.ini:4: bad health udp payload '0x01' " HEX_ACC},
+    {"udp expect without prefix", UDP53 "health = udp 01 expect\n",
+     "t.ini:4: bad health udp option 'expect' (accepted: udp HEX [expect HEX])"},
+    {"udp other option", UDP53 "health = udp 01 want 02\n",
+     "t.ini:4: bad health udp option 'want 02' (accepted: udp HEX [expect HEX])"},
+    {"udp bad prefix", UDP53 "health = udp 01 expect 0g\n",
+     "t.ini:4: bad health udp expect '0g' " HEX_ACC},
+    {"udp on a tcp service", "[service web]\nvip = 1.2.3.4:80\nhealth = udp 01\n",
+     "t.ini:3: service 'web' has health = udp but protocol tcp (accepted for tcp: tcp|http "
+     "PATH|dns NAME [TYPE]|none)"},
+};
+
+static void test_config_rejects_bad_dns_and_udp_health(void **state)
+{
+	struct steer_config *cfg = *state;
+
+	for (size_t i = 0; i < sizeof(dns_udp_bad) / sizeof(dns_udp_bad[0]); i++) {
+		char got[1200], want[1200];
+
+		assert_int_equal(parse(cfg, dns_udp_bad[i].text), -1);
+		snprintf(got, sizeof(got), "%s: %s", dns_udp_bad[i].what, err);
+		snprintf(want, sizeof(want), "%s: %s", dns_udp_bad[i].what, dns_udp_bad[i].err);
 		assert_string_equal(got, want);
 	}
 }
@@ -1116,7 +1252,8 @@ static const struct {
     {"too many services", break_too_many_services,
      "mem: 257 services (limit STEER_MAX_SERVICES=256)"},
     {"http on udp", break_http_on_udp,
-     "mem: service 'dns' has health = http but protocol udp (accepted for udp: tcp|none)"},
+     "mem: service 'dns' has health = http but protocol udp (accepted for udp: dns NAME [TYPE]|udp "
+     "HEX [expect HEX]|tcp|none)"},
     {"bad http path", break_http_path,
      "mem: service 'web' has a bad health path 'x' (accepted: '/' then at most 254 visible "
      "ASCII characters, no blanks)"},
@@ -1418,7 +1555,11 @@ static void test_config_print_round_trips_health_keys(void **state)
 		 "[service dns]\n"
 		 "vip = [fd00::53]:53\n"
 		 "protocol = udp\n"
-		 "; health = none (default for udp)\n"
+		 "; health = dns . NS (default for udp on port 53)\n"
+		 "; health_interval_ms = 500 (default: STEER_HEALTH_INTERVAL_MS)\n"
+		 "; health_timeout_ms = 250 (default: STEER_HEALTH_TIMEOUT_MS)\n"
+		 "; health_rise = 2 (default: STEER_HEALTH_RISE)\n"
+		 "; health_fall = 2 (default: STEER_HEALTH_FALL)\n"
 		 "; policy = random (default for udp)\n"
 		 "replica = [fd00::1]:53\n"
 		 "\n"
@@ -1495,7 +1636,7 @@ static const char retry_file[] = "[service web]\n"
 				 "\n"
 				 "[service dns]\n"
 				 "protocol = udp\n"
-				 "vip = [fd00::53]:53\n"
+				 "vip = [fd00::53]:5353\n"
 				 "retry_jitter = 0.05\n";
 
 /* The retry keys print as the health ones do: the file's as keys, the
@@ -1539,9 +1680,11 @@ static void test_config_print_round_trips_retry_keys(void **state)
 		 "; retry_timeout_ms = 30000 (default: STEER_RETRY_TIMEOUT_MS)\n"
 		 "\n"
 		 "[service dns]\n"
-		 "vip = [fd00::53]:53\n"
+		 "vip = [fd00::53]:5353\n"
 		 "protocol = udp\n"
 		 "; health = none (default for udp)\n"
+		 "; warning: no health checks: a dead replica keeps its share of the datagrams "
+		 "(set health = dns NAME [TYPE] or udp HEX [expect HEX])\n"
 		 "; policy = random (default for udp)\n"
 		 "retry_jitter = 0.05\n");
 
@@ -1680,6 +1823,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_config_rejects_duplicate_vip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_print_round_trips, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_parses_health_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_parses_dns_and_udp_health, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_rejects_bad_dns_and_udp_health, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_config_apply_env_fills_only_unset_values, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_config_apply_env_refuses_timeout_over_interval,

@@ -108,6 +108,7 @@ struct fake {
 
 	/* this apply: every write attempted (wait_for_readers included) */
 	int writes;
+	int reads; /* map reads of any kind */
 	int calls[OP_KINDS];
 	int fail_at; /* the fail_at-th write of this apply fails with -EIO; 0: none */
 	struct op *log;
@@ -315,6 +316,7 @@ static void fake_log(struct fake *f, const struct op *op)
 
 static int fake_svc_next(void *ctx, const struct steer_svc_key *prev, struct steer_svc_key *next)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	struct fake *f = F(ctx);
 	int i = 0;
 
@@ -330,6 +332,7 @@ static int fake_svc_next(void *ctx, const struct steer_svc_key *prev, struct ste
 
 static int fake_svc_get(void *ctx, const struct steer_svc_key *key, struct steer_svc_value *val)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	struct fake *f = F(ctx);
 	int i = fake_svc_index(f, key);
 
@@ -388,6 +391,7 @@ static int fake_svc_del(void *ctx, const struct steer_svc_key *key)
 
 static int fake_slot_get(void *ctx, uint32_t idx, struct steer_slot *slot)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	if (idx >= STEER_MAX_SLOT_ENTRIES)
 		return -ENOENT;
 	*slot = F(ctx)->m.slots[idx];
@@ -443,6 +447,7 @@ static int fake_slot_attrs_put(void *ctx, uint32_t idx, const struct steer_slot_
 
 static int fake_slot_attrs_get(void *ctx, uint32_t idx, struct steer_slot_attrs *a)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	if (idx >= STEER_MAX_SLOT_ENTRIES)
 		return -ENOENT;
 	*a = F(ctx)->m.attrs[idx];
@@ -497,6 +502,7 @@ static int fake_range_put(void *ctx, uint32_t idx, const struct steer_slot_range
 
 static int fake_range_get(void *ctx, uint32_t idx, struct steer_slot_range *r)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	if (idx >= ARRAY_SIZE(F(ctx)->m.ranges))
 		return -ENOENT;
 	*r = F(ctx)->m.ranges[idx];
@@ -505,6 +511,7 @@ static int fake_range_get(void *ctx, uint32_t idx, struct steer_slot_range *r)
 
 static int fake_bank_get(void *ctx, uint32_t idx, struct steer_bank *b)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	if (idx >= STEER_MAX_SERVICES * STEER_SLOT_BANKS)
 		return -ENOENT;
 	*b = F(ctx)->m.banks[idx];
@@ -513,6 +520,7 @@ static int fake_bank_get(void *ctx, uint32_t idx, struct steer_bank *b)
 
 static int fake_replica_get(void *ctx, uint32_t id, struct steer_replica *r)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	if (id >= STEER_MAX_REPLICAS)
 		return -ENOENT;
 	*r = F(ctx)->m.replicas[id];
@@ -619,6 +627,7 @@ static int fake_backend_index(const struct fake *f, const struct steer_backend_k
 static int fake_backend_next(void *ctx, const struct steer_backend_key *prev,
 			     struct steer_backend_key *next)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	struct fake *f = ctx;
 	int i = prev ? fake_backend_index(f, prev) + 1 : 0;
 
@@ -630,6 +639,7 @@ static int fake_backend_next(void *ctx, const struct steer_backend_key *prev,
 
 static int fake_backend_get(void *ctx, const struct steer_backend_key *key, struct steer_backend *b)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	struct fake *f = ctx;
 	int i = fake_backend_index(f, key);
 
@@ -678,6 +688,7 @@ static bool fake_is_local(void *ctx, const struct endpoint *ep)
 
 static int fake_xdp_bank_get(void *ctx, uint32_t idx, struct steer_xdp_bank *b)
 {
+	F(ctx)->reads++; /* every map read, for the kept-snapshot test */
 	(void)ctx;
 	(void)idx;
 	(void)b;
@@ -755,6 +766,7 @@ static int teardown(void **state)
 
 	if (w->f)
 		free(w->f->log);
+	reconcile_state_forget(&w->rs);
 	free(w->f);
 	config_free(w->applied);
 	for (size_t i = 0; i < ARRAY_SIZE(w->cfg); i++)
@@ -772,6 +784,7 @@ static int apply_ex(struct world *w, const struct steer_config *cfg, int fail_at
 	int ret;
 
 	f->writes = 0;
+	f->reads = 0;
 	f->nlog = 0;
 	memset(f->calls, 0, sizeof(f->calls));
 	f->fail_at = fail_at;
@@ -1010,6 +1023,7 @@ static const char cfg_three[] = "[service web]\n"
 				"[service dns6]\n"
 				"protocol = udp\n"
 				"vip = [fd00::53]:53\n"
+				"health = none\n" /* port 53 would be checked with dns . */
 				"replica = [fd00::1]:5353\n"
 				"replica = [fd00::2]:5353\n"
 				"[service empty]\n"
@@ -1082,6 +1096,7 @@ static void test_reconcile_same_config_again_writes_nothing_the_datapath_reads(v
 	assert_non_null(before);
 	for (size_t i = 0; i < ARRAY_SIZE(unchanged_cases); i++) {
 		memset(&w->f->m, 0, sizeof(w->f->m));
+		reconcile_state_forget(&w->rs); /* the maps changed behind the agent */
 		memset(&w->f->b, 0, sizeof(w->f->b));
 		config_clear(w->applied);
 		parse(w->cfg[0], unchanged_cases[i]);
@@ -1163,6 +1178,7 @@ static void test_reconcile_changed_replicas_fill_other_bank_flip_then_wait_then_
 
 		print_message("  case: %s\n", change_cases[c].what);
 		memset(&f->m, 0, sizeof(f->m));
+		reconcile_state_forget(&w->rs); /* the maps changed behind the agent */
 		config_clear(w->applied);
 		build_change_cfg(w->cfg[0], before);
 		build_change_cfg(w->cfg[1], after);
@@ -1459,6 +1475,7 @@ static void test_reconcile_replaced_replica_gets_a_fresh_id(void **state)
 		uint32_t gone, joined;
 
 		memset(&w->f->m, 0, sizeof(w->f->m));
+		reconcile_state_forget(&w->rs); /* the maps changed behind the agent */
 		memset(&w->f->b, 0, sizeof(w->f->b));
 		config_clear(w->applied);
 		snprintf(text, sizeof(text), "[service web]\nvip = 10.96.0.1:80\n%s",
@@ -1509,6 +1526,7 @@ static void test_reconcile_retired_replica_id_is_not_reused_by_the_next_reconcil
 		uint32_t gone, joined;
 
 		memset(&w->f->m, 0, sizeof(w->f->m));
+		reconcile_state_forget(&w->rs); /* the maps changed behind the agent */
 		memset(&w->f->b, 0, sizeof(w->f->b));
 		config_clear(w->applied);
 		parse(w->cfg[0], cases[c].a);
@@ -1587,6 +1605,7 @@ test_reconcile_refuses_config_needing_more_replica_ids_than_free_before_any_writ
 
 		print_message("  case: %s\n", cases[c].what);
 		memset(&w->f->m, 0, sizeof(w->f->m));
+		reconcile_state_forget(&w->rs); /* the maps changed behind the agent */
 		memset(&w->f->b, 0, sizeof(w->f->b));
 		config_clear(w->applied);
 		config_clear(held);
@@ -1682,6 +1701,7 @@ static void test_reconcile_adopts_pinned_maps_after_restart(void **state)
 	uint32_t joined;
 
 	populate_pinned(f);
+	reconcile_state_forget(&w->rs); /* the maps changed behind the agent */
 	parse(w->cfg[0], pinned_cfg);
 	parse(w->applied, pinned_cfg); /* what the earlier agent applied */
 
@@ -1755,6 +1775,7 @@ static void test_reconcile_refuses_corrupt_pinned_service_without_writing(void *
 		int ret;
 
 		populate_pinned(w->f);
+		reconcile_state_forget(&w->rs); /* the maps changed behind the agent */
 		w->f->m.svc_val[0] = cases[c].val;
 		w->f->m.slots[fake_slot_index(w->f, 7, 1, 0)].replica_id = cases[c].slot0;
 		memcpy(before, &w->f->m, sizeof(*before));
@@ -1810,6 +1831,7 @@ static void test_reconcile_failed_write_returns_error_and_leaves_complete_banks(
 		int ret;
 
 		memcpy(&f->m, start, sizeof(*start));
+		reconcile_state_forget(&w->rs); /* the maps changed behind the agent */
 		assert_int_equal(config_copy(w->applied, applied), 0);
 		fake_drain_readers(f);
 		ret = apply_ex(w, w->cfg[1], n, NULL);
@@ -1851,6 +1873,7 @@ static void apply_failing_second_flip(struct world *w, const struct steer_config
 			return;
 		}
 		memcpy(&f->m, start, sizeof(*start));
+		reconcile_state_forget(&w->rs); /* the maps changed behind the agent */
 		fake_drain_readers(f);
 	}
 	free(start);
@@ -1974,6 +1997,79 @@ static void test_reconcile_resets_stats_of_fresh_svc_and_replica_ids(void **stat
 		assert_int_equal(f->replica_stats_resets[slot_replica(f, &web, s)], 1);
 }
 
+/* After an apply, the agent knows what the maps hold: applying a change to
+ * one service of many reads and writes that service only, not every one;
+ * forgetting what it knows (the maps changed behind it) reads them all. */
+static void test_reconcile_kept_view_reads_only_the_changed_service(void **state)
+{
+	struct world *w = *state;
+	struct fake *f = w->f;
+	struct endpoint vip, rep;
+	int reads_all;
+
+	config_clear(w->cfg[0]);
+	for (int i = 0; i < 100; i++) {
+		char name[16], text[32];
+		struct svc_config *s;
+
+		snprintf(name, sizeof(name), "s%d", i);
+		snprintf(text, sizeof(text), "10.96.1.%d:80", i);
+		vip = ep(text);
+		s = cfg_add_svc(w->cfg[0], name, &vip, IPPROTO_TCP);
+		snprintf(text, sizeof(text), "10.0.1.%d:80", i);
+		cfg_add_rep(s, ep(text));
+	}
+	apply_ok(w, w->cfg[0]);
+	assert_int_equal(w->res.added, 100);
+
+	/* the same again: nothing read, nothing written */
+	apply_ok(w, w->cfg[0]);
+	assert_int_equal(w->res.unchanged, 100);
+	assert_int_equal(f->reads, 0);
+	assert_int_equal(datapath_writes(f), 0);
+
+	/* one service gains a replica: a handful of reads, one flip */
+	assert_int_equal(config_copy(w->cfg[1], w->cfg[0]), 0);
+	rep = ep("10.0.2.1:80");
+	cfg_add_rep(&w->cfg[1]->services[42], rep);
+	apply_ok(w, w->cfg[1]);
+	assert_int_equal(w->res.changed, 1);
+	assert_int_equal(w->res.unchanged, 99);
+	assert_int_equal(f->calls[OP_SVC_PUT], 1);
+	if (f->reads > 5)
+		fail_msg("changing 1 service of 100 read the maps %d times", f->reads);
+	assert_maps_hold(f, w->cfg[1]);
+
+	/* a service removed: no reads but its own backend check */
+	assert_int_equal(config_copy(w->cfg[2], w->cfg[1]), 0);
+	config_clear(w->cfg[3]);
+	for (int i = 0; i < w->cfg[2]->nservices; i++)
+		if (i != 7) {
+			struct svc_config *s = config_add_service(w->cfg[3]);
+
+			assert_non_null(s);
+			*s = w->cfg[2]->services[i];
+			s->replicas = NULL;
+			s->ropts = NULL;
+			s->replicas_cap = 0;
+			s->nreplicas = 0;
+			for (int r = 0; r < w->cfg[2]->services[i].nreplicas; r++)
+				cfg_add_rep(s, w->cfg[2]->services[i].replicas[r]);
+		}
+	apply_ok(w, w->cfg[3]);
+	assert_int_equal(w->res.removed, 1);
+	assert_int_equal(f->reads, 0);
+	assert_maps_hold(f, w->cfg[3]);
+
+	/* forgotten: the next apply reads every service back */
+	reconcile_state_forget(&w->rs);
+	apply_ok(w, w->cfg[3]);
+	reads_all = f->reads;
+	assert_int_equal(w->res.unchanged, 99);
+	assert_true(reads_all > 99 * 3);
+	assert_int_equal(datapath_writes(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2017,6 +2113,8 @@ int main(void)
 		teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_reconcile_resets_stats_of_fresh_svc_and_replica_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reconcile_kept_view_reads_only_the_changed_service,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);

@@ -65,7 +65,7 @@ static void test_registry_values_parse_as_a_config_section(void **state)
 			  "\"retry_backoff_multiplier\": 1.5, \"policy\": \"random\"}";
 	const char *rep = "{\"weight\": 3, \"zone\": \"a\"}";
 	char text[REGISTRY_LINES_MAX], line[256], msg[256];
-	struct steer_config *cfg = calloc(1, sizeof(*cfg));
+	struct steer_config *cfg = config_new();
 	char err[512];
 
 	(void)state;
@@ -90,7 +90,7 @@ static void test_registry_values_parse_as_a_config_section(void **state)
 	assert_int_equal(cfg->services[0].ropts[0].weight, 3);
 	assert_string_equal(cfg->services[0].ropts[0].zone, "a");
 	assert_int_equal(cfg->services[0].ropts[1].weight, 1);
-	free(cfg);
+	config_free(cfg);
 }
 
 /* Each bad value is refused alone, and the message names the member and
