@@ -75,7 +75,7 @@ AGENT_NAMES=()
 for a in $AGENTS; do
 	name=${a%%=*} path=${a#*=}
 	[ "$name" != "$a" ] || { name=$(basename "$(dirname "$a")")/$(basename "$a"); path=$a; }
-	[ -x "$path" ] || { echo "health-scale: $path is not built (make scale)" >&2; exit 1; }
+	[ -x "$path" ] || { echo "health-scale: $path is not built (make all)" >&2; exit 1; }
 	AGENT_PATH[$name]=$path
 	AGENT_NAMES+=("$name")
 done
@@ -312,7 +312,7 @@ Runs: $SECS s each, $ROUNDS round(s) per agent, network, size and kind, the agen
   $PER, VIPs 198.18.128.0/17, port 80. A fresh pin directory per run, so
   every replica starts \`unknown\` and is checked at once.
 - The replicas: one \`steer-echo --listen 0.0.0.0:$PORT --tcp-only\` for all,
-  so each check is a real TCP connection: \`tcp\` a connect and a close,
+  so each check is a real TCP connection: \`tcp\` a connect and a close (a reset, since the agent sets SO_LINGER 0),
   \`http\` a \`GET /healthz\` answered \`200\` and closed by the replica.
   - **loopback**: in the agent's namespace, where every 127.0.0.0/8
     address is local; replicas 127.1.X.Y:$PORT. The kernel's work for both

@@ -23,6 +23,14 @@ struct replica_rec {
 	struct health_config hc;
 	struct health h;
 	struct steer_replica_status st; /* mirrored into steer_replica_status_v1 */
+	/* What the map was last given, and when (ev_now): a check that changes
+	 * nothing but last_check_ns and last_latency_us is written at most
+	 * every STATUS_REFRESH_S; see note_check(). */
+	struct steer_replica_status written;
+	double written_at;
+	/* When a passed check last read the backend entry for an ejection the
+	 * agent was not told of (ev_now; 0: never). */
+	double verified_at;
 	ev_timer timer;
 	struct probe *inflight;
 	/* Due, but the loop iteration had started its share of checks: queued
@@ -60,7 +68,10 @@ struct checker {
 	bool queued[STEER_MAX_SERVICES];
 	uint32_t dirty[STEER_MAX_SERVICES];
 	uint32_t ndirty;
-	ev_prepare flush;
+	/* Writes the dirty stats, STATS_FLUSH_S after the last time it did
+	 * (at once, in the next loop iteration, if that is longer ago). */
+	ev_timer flush;
+	double flushed_at; /* ev_now */
 	/* Checks started in loop iteration started_iter, and the replicas whose
 	 * checks are due but wait for a later iteration, oldest first; see
 	 * start_budget(). */
@@ -79,6 +90,26 @@ struct checker {
  * at once would otherwise hold the loop for longer than a check's timeout,
  * and checks whose connects had completed would time out unread. */
 #define CHECK_STARTS_PER_ITERATION 32
+
+/*
+ * What a check costs is mostly system calls: socket, connect, the epoll
+ * registration, getsockopt and close are the check itself; every map
+ * access on top is one more bpf() call. 10000 replicas at the default
+ * 500 ms interval are 20000 checks a second, so the map traffic per check
+ * is bounded:
+ * - a passed check that changes nothing but the time and latency of the
+ *   last check updates the replica's status entry at most every
+ *   STATUS_REFRESH_S (any other change is written at once);
+ * - it reads the backend entry for an ejection the agent was not told of
+ *   at most as often (a check that changes the state always does);
+ * - the check counters of the services whose checks ended are written
+ *   together, at most every STATS_FLUSH_S, however many checks end in
+ *   between (at once with a state change or an ejection);
+ * - an audit looks at AUDIT_PER_INTERVAL replicas at most (see on_audit()),
+ *   and a checked UP replica's only at its state in the map.
+ */
+#define STATUS_REFRESH_S 5.0
+#define STATS_FLUSH_S	 1.0
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -155,11 +186,13 @@ static void flush_stats(struct checker *c)
 		write_stats(c, c->dirty[i]);
 		c->queued[c->dirty[i]] = false;
 	}
+	if (c->ndirty)
+		c->flushed_at = ev_now(c->loop);
 	c->ndirty = 0;
-	ev_prepare_stop(c->loop, &c->flush);
+	ev_timer_stop(c->loop, &c->flush);
 }
 
-static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+static void on_flush(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
@@ -168,7 +201,7 @@ static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
 
 /* r's service stats changed: written at once (now: with a state change or
  * an ejection, so that the counts that led to it are in the map with it),
- * or before the loop next waits. */
+ * or with every other dirty service's, at most every STATS_FLUSH_S. */
 static void publish_stats(struct replica_rec *r, bool now)
 {
 	struct checker *c = r->c;
@@ -182,7 +215,12 @@ static void publish_stats(struct replica_rec *r, bool now)
 		return;
 	c->queued[r->svc_id] = true;
 	c->dirty[c->ndirty++] = r->svc_id;
-	ev_prepare_start(c->loop, &c->flush);
+	if (!ev_is_active(&c->flush)) {
+		double wait = c->flushed_at + STATS_FLUSH_S - ev_now(c->loop);
+
+		ev_timer_set(&c->flush, wait > 0 ? wait : 0., 0.);
+		ev_timer_start(c->loop, &c->flush);
+	}
 }
 
 static void write_status(struct replica_rec *r)
@@ -193,8 +231,33 @@ static void write_status(struct replica_rec *r)
 	r->st.consecutive_failures =
 	    r->h.consecutive_fail > 0xffff ? 0xffff : (uint16_t)r->h.consecutive_fail;
 	ret = m->status_put(m->ctx, r->id, &r->st);
-	if (ret)
+	if (ret) {
 		log_debug("replica id %u: cannot write status: %s", r->id, strerror(-ret));
+		return;
+	}
+	r->written = r->st;
+	r->written_at = ev_now(r->c->loop);
+}
+
+/* Does the status differ from the map's in more than the time and latency
+ * of the last check? */
+static bool status_changed(struct replica_rec *r)
+{
+	struct steer_replica_status st = r->st;
+
+	st.consecutive_failures =
+	    r->h.consecutive_fail > 0xffff ? 0xffff : (uint16_t)r->h.consecutive_fail;
+	st.last_check_ns = r->written.last_check_ns;
+	st.last_latency_us = r->written.last_latency_us;
+	return memcmp(&st, &r->written, sizeof(st)) != 0;
+}
+
+/* A check ended: its status is written if it changed anything else, or if
+ * the map's last check is STATUS_REFRESH_S old. */
+static void note_check(struct replica_rec *r)
+{
+	if (status_changed(r) || ev_now(r->c->loop) - r->written_at >= STATUS_REFRESH_S)
+		write_status(r);
 }
 
 /* Clear the datapath's ejection so an UP replica is routable again. Returns
@@ -363,14 +426,17 @@ static void on_probe_done(void *arg, uint8_t result, uint32_t latency_us, const 
 			 check_result_name(result), detail && *detail ? ", " : "",
 			 detail ? detail : "");
 		apply_state(r, why);
-	} else if (ok && health_map_state(&r->h) == STEER_REPLICA_UP && clear_ejection(r)) {
-		log_event("service %s replica %s: repaired: cleared an ejection the agent had "
-			  "not been told of (a check passed)",
-			  r->svc, endpoint_format(&r->ep, why, sizeof(why)));
+	} else if (ok && health_map_state(&r->h) == STEER_REPLICA_UP &&
+		   ev_now(r->c->loop) - r->verified_at >= STATUS_REFRESH_S) {
+		r->verified_at = ev_now(r->c->loop);
+		if (clear_ejection(r))
+			log_event("service %s replica %s: repaired: cleared an ejection the "
+				  "agent had not been told of (a check passed)",
+				  r->svc, endpoint_format(&r->ep, why, sizeof(why)));
 	}
 	if (ok)
 		udp_failures_reset(r);
-	write_status(r);
+	note_check(r);
 	if (needs_checks(r))
 		schedule(r, next_check_s(r, ok));
 	r->listener_up_pending = false;
@@ -541,7 +607,7 @@ struct checker *checker_new(struct ev_loop *loop, const struct map_ops *maps)
 	c->started_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	ev_timer_init(&c->audit, on_audit, 0., 0.);
 	c->audit.data = c;
-	ev_prepare_init(&c->flush, on_flush);
+	ev_timer_init(&c->flush, on_flush, 0., 0.);
 	c->flush.data = c;
 	ev_check_init(&c->resume, on_resume);
 	c->resume.data = c;
@@ -554,8 +620,14 @@ void checker_free(struct checker *c)
 	if (!c)
 		return;
 	ev_timer_stop(c->loop, &c->audit);
-	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++)
-		rec_free(c->recs[i]);
+	for (uint32_t i = 0; i < STEER_MAX_REPLICAS; i++) {
+		struct replica_rec *r = c->recs[i];
+
+		/* the last check's time and latency, if not written yet */
+		if (r && memcmp(&r->st, &r->written, sizeof(r->st)))
+			write_status(r);
+		rec_free(r);
+	}
 	flush_stats(c);
 	free(c);
 }
@@ -785,9 +857,14 @@ static void audit_rec(struct replica_rec *r)
 	struct steer_backend b;
 	char why[128];
 
+	/* A checked UP replica's passing checks look for that ejection
+	 * themselves (and clear it); its failing ones take it down. */
+	bool checks_look = r->hc.kind != HEALTH_KIND_NONE && r->verified_at > 0;
+
 	backend_key_encode(&r->ep, r->proto, &key);
-	if (r->h.state == STEER_REPLICA_UP && m->backend_get(m->ctx, &key, &b) == 0 &&
-	    b.ejected_ns && (r->proto == IPPROTO_TCP || r->hc.kind != HEALTH_KIND_NONE)) {
+	if (r->h.state == STEER_REPLICA_UP && !checks_look &&
+	    m->backend_get(m->ctx, &key, &b) == 0 && b.ejected_ns &&
+	    (r->proto == IPPROTO_TCP || r->hc.kind != HEALTH_KIND_NONE)) {
 		snprintf(why, sizeof(why),
 			 "repaired: ejected by the datapath (%s) without the agent being told",
 			 eject_reason_name_for(b.reason, r->proto));

@@ -69,8 +69,11 @@ struct probe {
 	void *arg;
 	int fd; /* -1 when closed */
 	bool connected;
-	bool starting; /* inside probe_start(): a verdict waits for the loop */
-	bool decided;  /* result, latency_us and detail hold the verdict */
+	bool tcp; /* a TCP socket: closed with a reset once connected */
+	/* Inside probe_start() or the timeout's last look at the socket: a
+	 * verdict is recorded, delivered when that returns. */
+	bool holding;
+	bool decided; /* result, latency_us and detail hold the verdict */
 	ev_io io;
 	ev_timer timer;	    /* the whole timeout; zero delay delivers a verdict */
 	struct timespec t0; /* CLOCK_MONOTONIC at probe_start() */
@@ -103,8 +106,9 @@ bool probe_connected(struct probe *p);
 /* Wait for EV_READ or EV_WRITE on the socket. */
 void probe_wait(struct probe *p, int events);
 
-/* Give the verdict: closes the socket and, unless inside probe_start()
- * (then the loop's next iteration does it), calls done() and frees p. */
+/* Give the verdict: closes the socket (with a reset once connected) and,
+ * unless the verdict is held (inside probe_start(): the loop's next
+ * iteration delivers it), calls done() and frees p. */
 __attribute__((format(printf, 3, 4))) void probe_decide(struct probe *p, uint8_t result,
 							const char *fmt, ...);
 

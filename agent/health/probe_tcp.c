@@ -1,5 +1,5 @@
 /* TCP check: the replica is up when a connect completes. The socket is
- * then closed with a plain FIN; nothing is sent. */
+ * then closed with a reset (probe_close()); nothing is sent. */
 #include "health/probe_impl.h"
 #include "bpf/steer_abi.h"
 

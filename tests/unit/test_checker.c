@@ -372,6 +372,60 @@ static void test_checker_audit_rewrites_a_state_the_map_lost(void **state)
 	world_free(w);
 }
 
+static int count_writes(const struct mem_maps *m, int from, enum mem_write_kind kind)
+{
+	int n = 0;
+
+	for (int i = from; i < m->nlog; i++)
+		n += m->log[i].kind == kind;
+	return n;
+}
+
+/* Passing checks that change nothing but the time and latency of the last
+ * check do not each write the replica's status and their service's
+ * counters: within 5 s, one status write (the first result) and one
+ * counters write; a failed check's status is written at once. Everything
+ * is in the maps once the checker is freed. */
+static void test_checker_passing_checks_write_the_maps_at_a_bounded_rate(void **state)
+{
+	struct world *w = world_new(STEER_REPLICA_UP, 20, 2, 3);
+	int from = w->o.mem->nlog, failed_from;
+	double start;
+
+	(void)state;
+	/* no timeout on a loaded machine; its accept queue kept empty */
+	w->o.sc->health.timeout_ms = 1000;
+	assert_int_equal(checker_sync(w->checker, w->o.cfg), 0);
+	start = test_now_s();
+	while (test_now_s() - start < 0.4) {
+		int fd;
+
+		ev_run(w->o.loop, EVRUN_ONCE);
+		while ((fd = accept4(w->o.replica_fd, NULL, NULL, SOCK_NONBLOCK)) >= 0)
+			close(fd);
+	}
+	assert_int_equal(count_writes(w->o.mem, from, MEM_STATUS_PUT), 1);
+	assert_int_equal(count_writes(w->o.mem, from, MEM_CHECK_STATS_PUT), 1);
+	assert_int_equal(w->o.mem->status[REPLICA_ID].last_result, STEER_CHECK_OK);
+
+	close_listener(w);
+	failed_from = w->o.mem->nlog;
+	start = test_now_s();
+	while (w->o.mem->status[REPLICA_ID].last_result == STEER_CHECK_OK &&
+	       test_now_s() - start < DEADLINE_S)
+		ev_run(w->o.loop, EVRUN_ONCE);
+	assert_int_equal(w->o.mem->status[REPLICA_ID].last_result, STEER_CHECK_REFUSED);
+	assert_int_equal(w->o.mem->status[REPLICA_ID].consecutive_failures, 1);
+	assert_int_equal(count_writes(w->o.mem, failed_from, MEM_STATUS_PUT), 1);
+
+	checker_free(w->checker);
+	w->checker = NULL;
+	/* 0.4 s of checks every 20 ms, counted */
+	assert_true(w->o.mem->check_stats[SVC_ID].checks >= 10);
+	assert_int_equal(w->o.mem->check_stats[SVC_ID].check_failures, 1);
+	world_free(w);
+}
+
 /* How many of the listeners have a connection waiting to be accepted. */
 static int listeners_connected(const int *fds, int n)
 {
@@ -591,6 +645,7 @@ int main(void)
 	    cmocka_unit_test(test_checker_service_gone_from_the_config_loses_its_check_stats),
 	    cmocka_unit_test(test_checker_audit_finds_an_ejection_it_was_not_told_of),
 	    cmocka_unit_test(test_checker_audit_rewrites_a_state_the_map_lost),
+	    cmocka_unit_test(test_checker_passing_checks_write_the_maps_at_a_bounded_rate),
 	    cmocka_unit_test(test_checker_a_burst_of_new_replicas_starts_32_checks_per_iteration),
 	};
 

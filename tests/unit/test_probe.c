@@ -639,6 +639,52 @@ static void test_probe_done_may_start_the_next_probe(void **state)
 	assert_int_equal(ch.ok, 5);
 }
 
+/* The loop was busy past the timeout (blocked here): the connect had
+ * completed in time, so the check passes; libev runs the due timer before
+ * the socket's callback, and the probe looks at the socket first. */
+static void test_probe_reply_in_time_passes_when_the_loop_is_late(void **state)
+{
+	struct probe_spec spec = {.kind = PROBE_TCP, .timeout_ms = 20};
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct outcome o = {0};
+
+	(void)state;
+	keep_fd(listen_loopback(AF_INET, 16, &spec.target));
+	assert_non_null(start(loop, &spec, &o));
+	sleep_ms(3 * spec.timeout_ms);
+	run_until(loop, &o.calls, 1, WATCHDOG_S);
+	ev_loop_destroy(loop);
+
+	assert_int_equal(o.calls, 1);
+	if (o.result != STEER_CHECK_OK)
+		fail_msg("result %u (%s), want ok", o.result, o.detail);
+	assert_true(o.latency_us >= 3 * spec.timeout_ms * 1000);
+}
+
+/* A passed TCP check closes with a reset: the replica's side reads
+ * ECONNRESET, not an end of file, and keeps no TIME_WAIT. */
+static void test_probe_tcp_check_closes_with_a_reset(void **state)
+{
+	struct probe_spec spec = {.kind = PROBE_TCP, .timeout_ms = 1000};
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct outcome o = {0};
+	int lfd, c;
+	char b;
+
+	(void)state;
+	lfd = keep_fd(listen_loopback(AF_INET, 16, &spec.target));
+	assert_non_null(start(loop, &spec, &o));
+	run_until(loop, &o.calls, 1, WATCHDOG_S);
+	ev_loop_destroy(loop);
+	assert_int_equal(o.result, STEER_CHECK_OK);
+
+	c = keep_fd(accept(lfd, NULL, NULL));
+	errno = 0;
+	if (recv(c, &b, 1, 0) != -1 || errno != ECONNRESET)
+		fail_msg("the replica's recv: errno %d (%s), want ECONNRESET", errno,
+			 strerror(errno));
+}
+
 static void test_probe_invalid_spec_is_einval(void **state)
 {
 	static const struct {
@@ -801,7 +847,7 @@ static void test_probe_leaves_no_fd_behind_after_100_probes(void **state)
 int main(void)
 {
 	static char names[2 * NCASES][96];
-	struct CMUnitTest tests[2 * NCASES + 6];
+	struct CMUnitTest tests[2 * NCASES + 8];
 	size_t n = 0;
 
 	for (size_t i = 0; i < NCASES; i++) {
@@ -821,6 +867,10 @@ int main(void)
 	    test_probe_cancel_in_flight_never_calls_done, teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
 	    test_probe_done_may_start_the_next_probe, teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
+	    test_probe_reply_in_time_passes_when_the_loop_is_late, teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
+	    test_probe_tcp_check_closes_with_a_reset, teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(test_probe_invalid_spec_is_einval,
 								  teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
