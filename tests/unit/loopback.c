@@ -2,7 +2,10 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
+#include <unistd.h>
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -34,6 +37,60 @@ int test_listen_loopback(uint16_t port, struct endpoint *ep)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	*ep = (struct endpoint){.family = STEER_FAMILY_V4, .port = ntohs(sin.sin_port)};
 	ep->addr[0] = sin.sin_addr.s_addr;
+	return fd;
+}
+
+int test_bind_loopback(int family, int type, struct endpoint *ep)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len;
+	int fd = socket(family, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 && family == AF_INET6) {
+		print_message("IPv6 sockets unavailable (%s)\n", strerror(errno));
+		skip();
+	}
+	assert_true(fd >= 0);
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		len = sizeof(*sin6);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		int err = errno;
+
+		close(fd);
+		if (family == AF_INET6) {
+			print_message("::1 unavailable (%s)\n", strerror(err));
+			skip();
+		}
+		fail_msg("bind 127.0.0.1:0: %s", strerror(err));
+	}
+	len = sizeof(ss);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	memset(ep, 0, sizeof(*ep));
+	if (family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+		ep->family = STEER_FAMILY_V4;
+		ep->addr[0] = sin->sin_addr.s_addr;
+		ep->port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+
+		ep->family = STEER_FAMILY_V6;
+		memcpy(ep->addr, &sin6->sin6_addr, sizeof(ep->addr));
+		ep->port = ntohs(sin6->sin6_port);
+	}
+	assert_int_not_equal(ep->port, 0);
 	return fd;
 }
 

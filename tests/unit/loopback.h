@@ -16,6 +16,12 @@ double test_now_s(void);
  * *ep gets its address. Fails the test when it cannot. */
 int test_listen_loopback(uint16_t port, struct endpoint *ep);
 
+/* A socket of type (SOCK_STREAM, SOCK_DGRAM) bound to 127.0.0.1 or ::1
+ * (family AF_INET or AF_INET6) on an ephemeral port; *ep gets its address.
+ * Skips the test where IPv6 is unavailable, fails it on other errors. The
+ * caller closes it. */
+int test_bind_loopback(int family, int type, struct endpoint *ep);
+
 /* A repeating timer that only wakes the loop, so that a caller running
  * ev_run(EVRUN_ONCE) in a loop sees its deadline while nothing happens. */
 void test_wake_start(struct ev_loop *loop, ev_timer *t);

@@ -29,6 +29,7 @@
 #include <ev.h>
 
 #include "health/probe.h"
+#include "loopback.h"
 #include "bpf/steer_abi.h"
 
 #define WATCHDOG_S 10.0 /* no run of the loop in this file may take longer */
@@ -75,57 +76,9 @@ static void sleep_ms(unsigned ms)
  * ep. Skips the test when the family is not available on this host. */
 static int bind_loopback(int family, struct endpoint *ep)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t len = sizeof(ss);
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = test_bind_loopback(family, SOCK_STREAM, ep);
 
-	if (fd < 0 && family == AF_INET6) {
-		print_message("IPv6 sockets unavailable (%s)\n", strerror(errno));
-		skip();
-	}
-	assert_true(fd >= 0);
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
-		len = sizeof(*sin6);
-	}
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-		int err = errno;
-
-		close(fd);
-		if (family == AF_INET6) {
-			print_message("::1 unavailable (%s)\n", strerror(err));
-			skip();
-		}
-		fail_msg("bind 127.0.0.1:0: %s", strerror(err));
-	}
 	keep_fd(fd);
-	len = sizeof(ss);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
-
-	memset(ep, 0, sizeof(*ep));
-	if (family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-
-		ep->family = STEER_FAMILY_V4;
-		ep->addr[0] = sin->sin_addr.s_addr;
-		ep->port = ntohs(sin->sin_port);
-	} else {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-
-		ep->family = STEER_FAMILY_V6;
-		memcpy(ep->addr, &sin6->sin6_addr, sizeof(ep->addr));
-		ep->port = ntohs(sin6->sin6_port);
-	}
-	assert_int_not_equal(ep->port, 0);
 	return fd;
 }
 

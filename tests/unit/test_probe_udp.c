@@ -24,6 +24,7 @@
 #include <ev.h>
 
 #include "health/probe.h"
+#include "loopback.h"
 #include "bpf/steer_abi.h"
 
 #define WATCHDOG_S 10.0
@@ -50,44 +51,9 @@ static int teardown(void **state)
 /* A socket of type bound to 127.0.0.1 or ::1 on an ephemeral port. */
 static int bind_loopback(int family, int type, struct endpoint *ep)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t len;
-	int fd = socket(family, type | SOCK_CLOEXEC, 0);
+	int fd = test_bind_loopback(family, type, ep);
 
-	if (fd < 0 && family == AF_INET6)
-		skip();
-	assert_true(fd >= 0);
-	memset(ep, 0, sizeof(*ep));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
-		len = sizeof(*sin6);
-	}
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-		close(fd);
-		if (family == AF_INET6)
-			skip();
-		fail_msg("bind: %s", strerror(errno));
-	}
 	fds[nfds++] = fd;
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
-	if (family == AF_INET) {
-		ep->family = STEER_FAMILY_V4;
-		ep->addr[0] = ((struct sockaddr_in *)&ss)->sin_addr.s_addr;
-		ep->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	} else {
-		ep->family = STEER_FAMILY_V6;
-		memcpy(ep->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-		ep->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
 	return fd;
 }
 
