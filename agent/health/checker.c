@@ -849,6 +849,10 @@ static void take_ejection(struct replica_rec *r, uint8_t reason, const char *why
  * replica's state in the map other than the agent's: both are found here
  * and repaired, with a log line saying what was repaired.
  */
+/* How long an ejection's ring-buffer record may take to reach the agent
+ * before the audit takes it as lost. */
+#define AUDIT_EVENT_GRACE_NS 1000000000ull
+
 static void audit_rec(struct replica_rec *r)
 {
 	const struct map_ops *m = r->c->maps;
@@ -862,8 +866,12 @@ static void audit_rec(struct replica_rec *r)
 	bool checks_look = r->hc.kind != HEALTH_KIND_NONE && r->verified_at > 0;
 
 	backend_key_encode(&r->ep, r->proto, &key);
+	/* Only an ejection older than AUDIT_EVENT_GRACE_NS is one whose event
+	 * was lost: a newer one's record may be waiting in the ring buffer
+	 * (libev runs a due timer before the I/O callbacks of its iteration). */
 	if (r->h.state == STEER_REPLICA_UP && !checks_look &&
 	    m->backend_get(m->ctx, &key, &b) == 0 && b.ejected_ns &&
+	    clock_ns(CLOCK_MONOTONIC) - b.ejected_ns > AUDIT_EVENT_GRACE_NS &&
 	    (r->proto == IPPROTO_TCP || r->hc.kind != HEALTH_KIND_NONE)) {
 		snprintf(why, sizeof(why),
 			 "repaired: ejected by the datapath (%s) without the agent being told",
