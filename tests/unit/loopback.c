@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "bpf/steer_abi.h"
@@ -92,6 +94,38 @@ int test_bind_loopback(int family, int type, struct endpoint *ep)
 	}
 	assert_int_not_equal(ep->port, 0);
 	return fd;
+}
+
+static int kept_fds[32], nkept_fds;
+static pid_t kept_children[8];
+static int nkept_children;
+
+int test_keep_fd(int fd)
+{
+	assert_true(fd >= 0);
+	assert_true(nkept_fds < (int)(sizeof(kept_fds) / sizeof(kept_fds[0])));
+	kept_fds[nkept_fds++] = fd;
+	return fd;
+}
+
+void test_keep_child(pid_t pid)
+{
+	assert_true(nkept_children < (int)(sizeof(kept_children) / sizeof(kept_children[0])));
+	kept_children[nkept_children++] = pid;
+}
+
+int test_release(void **state)
+{
+	(void)state;
+	for (int i = 0; i < nkept_children; i++) {
+		kill(kept_children[i], SIGKILL);
+		waitpid(kept_children[i], NULL, 0);
+	}
+	nkept_children = 0;
+	for (int i = 0; i < nkept_fds; i++)
+		close(kept_fds[i]);
+	nkept_fds = 0;
+	return 0;
 }
 
 static void on_wake(struct ev_loop *loop, ev_timer *t, int revents)

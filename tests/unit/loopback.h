@@ -4,6 +4,7 @@
 #define STEER_TEST_LOOPBACK_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <ev.h>
 
@@ -21,6 +22,14 @@ int test_listen_loopback(uint16_t port, struct endpoint *ep);
  * Skips the test where IPv6 is unavailable, fails it on other errors. The
  * caller closes it. */
 int test_bind_loopback(int family, int type, struct endpoint *ep);
+
+/* What a test started, to end at its teardown: fds to close (at most 32)
+ * and child processes to kill (at most 8). test_keep_fd() returns fd. */
+int test_keep_fd(int fd);
+void test_keep_child(pid_t pid);
+
+/* A cmocka teardown: kill and reap the kept children, close the kept fds. */
+int test_release(void **state);
 
 /* A repeating timer that only wakes the loop, so that a caller running
  * ev_run(EVRUN_ONCE) in a loop sees its deadline while nothing happens. */

@@ -34,34 +34,6 @@
 
 #define WATCHDOG_S 10.0 /* no run of the loop in this file may take longer */
 
-/* What a test started, undone by teardown() even when an assertion fails. */
-static pid_t children[8];
-static int nchildren;
-static int fds[32];
-static int nfds;
-
-static int keep_fd(int fd)
-{
-	assert_true(fd >= 0);
-	assert_true(nfds < (int)(sizeof(fds) / sizeof(fds[0])));
-	fds[nfds++] = fd;
-	return fd;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	for (int i = 0; i < nchildren; i++) {
-		kill(children[i], SIGKILL);
-		waitpid(children[i], NULL, 0);
-	}
-	nchildren = 0;
-	for (int i = 0; i < nfds; i++)
-		close(fds[i]);
-	nfds = 0;
-	return 0;
-}
-
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -78,7 +50,7 @@ static int bind_loopback(int family, struct endpoint *ep)
 {
 	int fd = test_bind_loopback(family, SOCK_STREAM, ep);
 
-	keep_fd(fd);
+	test_keep_fd(fd);
 	return fd;
 }
 
@@ -112,7 +84,7 @@ static int connect_nonblock(const struct endpoint *ep)
 		sin6->sin6_port = htons(ep->port);
 		len = sizeof(*sin6);
 	}
-	fd = keep_fd(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+	fd = test_keep_fd(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	assert_true(connect(fd, (struct sockaddr *)&ss, len) == 0 || errno == EINPROGRESS);
 	return fd;
 }
@@ -200,14 +172,13 @@ static void serve_on(int lfd, const struct script *s)
 {
 	pid_t pid;
 
-	assert_true(nchildren < (int)(sizeof(children) / sizeof(children[0])));
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		child_serve(lfd, s);
 		_exit(0);
 	}
-	children[nchildren++] = pid;
+	test_keep_child(pid);
 }
 
 /* A child serving s on a new listener; its address goes to ep. */
@@ -602,7 +573,7 @@ static void test_probe_reply_in_time_passes_when_the_loop_is_late(void **state)
 	struct outcome o = {0};
 
 	(void)state;
-	keep_fd(listen_loopback(AF_INET, 16, &spec.target));
+	test_keep_fd(listen_loopback(AF_INET, 16, &spec.target));
 	assert_non_null(start(loop, &spec, &o));
 	sleep_ms(3 * spec.timeout_ms);
 	run_until(loop, &o.calls, 1, WATCHDOG_S);
@@ -625,13 +596,13 @@ static void test_probe_tcp_check_closes_with_a_reset(void **state)
 	char b;
 
 	(void)state;
-	lfd = keep_fd(listen_loopback(AF_INET, 16, &spec.target));
+	lfd = test_keep_fd(listen_loopback(AF_INET, 16, &spec.target));
 	assert_non_null(start(loop, &spec, &o));
 	run_until(loop, &o.calls, 1, WATCHDOG_S);
 	ev_loop_destroy(loop);
 	assert_int_equal(o.result, STEER_CHECK_OK);
 
-	c = keep_fd(accept(lfd, NULL, NULL));
+	c = test_keep_fd(accept(lfd, NULL, NULL));
 	errno = 0;
 	if (recv(c, &b, 1, 0) != -1 || errno != ECONNRESET)
 		fail_msg("the replica's recv: errno %d (%s), want ECONNRESET", errno,
@@ -810,26 +781,26 @@ int main(void)
 				 cases[i].name);
 			tests[n] = (struct CMUnitTest){names[n],
 						       v6 ? test_check_case_v6 : test_check_case_v4,
-						       NULL, teardown, (void *)&cases[i]};
+						       NULL, test_release, (void *)&cases[i]};
 			n++;
 		}
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
-	    test_probe_connect_failing_at_once_is_reported_from_the_loop, teardown);
+	    test_probe_connect_failing_at_once_is_reported_from_the_loop, test_release);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
-	    test_probe_cancel_in_flight_never_calls_done, teardown);
+	    test_probe_cancel_in_flight_never_calls_done, test_release);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
-	    test_probe_done_may_start_the_next_probe, teardown);
+	    test_probe_done_may_start_the_next_probe, test_release);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
-	    test_probe_reply_in_time_passes_when_the_loop_is_late, teardown);
+	    test_probe_reply_in_time_passes_when_the_loop_is_late, test_release);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
-	    test_probe_tcp_check_closes_with_a_reset, teardown);
+	    test_probe_tcp_check_closes_with_a_reset, test_release);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(test_probe_invalid_spec_is_einval,
-								  teardown);
+								  test_release);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
-	    test_probe_out_of_fds_returns_null_with_emfile, teardown);
+	    test_probe_out_of_fds_returns_null_with_emfile, test_release);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
-	    test_probe_leaves_no_fd_behind_after_100_probes, teardown);
+	    test_probe_leaves_no_fd_behind_after_100_probes, test_release);
 
 	return _cmocka_run_group_tests("probe", tests, n, NULL, NULL);
 }

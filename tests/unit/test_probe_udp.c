@@ -29,32 +29,10 @@
 
 #define WATCHDOG_S 10.0
 
-static pid_t children[4];
-static int nchildren;
-static int fds[8];
-static int nfds;
-
-static int teardown(void **state)
-{
-	(void)state;
-	for (int i = 0; i < nchildren; i++) {
-		kill(children[i], SIGKILL);
-		waitpid(children[i], NULL, 0);
-	}
-	nchildren = 0;
-	for (int i = 0; i < nfds; i++)
-		close(fds[i]);
-	nfds = 0;
-	return 0;
-}
-
 /* A socket of type bound to 127.0.0.1 or ::1 on an ephemeral port. */
 static int bind_loopback(int family, int type, struct endpoint *ep)
 {
-	int fd = test_bind_loopback(family, type, ep);
-
-	fds[nfds++] = fd;
-	return fd;
+	return test_keep_fd(test_bind_loopback(family, type, ep));
 }
 
 enum reply {
@@ -162,7 +140,7 @@ static void start_server(int family, int type, const struct server *s, struct en
 			child_tcp(fd, s);
 		_exit(0);
 	}
-	children[nchildren++] = pid;
+	test_keep_child(pid);
 }
 
 struct outcome {
@@ -338,8 +316,7 @@ static void run_dns_case(const struct dns_case *c, int family)
 	struct outcome o;
 
 	if (c->closed) {
-		close(bind_loopback(family, type, &spec.target));
-		nfds--;
+		close(test_bind_loopback(family, type, &spec.target)); /* a closed port */
 	} else {
 		start_server(family, type, &c->server, &spec.target);
 	}
@@ -432,8 +409,7 @@ static void run_udp_case(const struct udp_case *c, int family)
 	struct outcome o;
 
 	if (c->closed) {
-		close(bind_loopback(family, SOCK_DGRAM, &spec.target));
-		nfds--;
+		close(test_bind_loopback(family, SOCK_DGRAM, &spec.target)); /* a closed port */
 	} else {
 		start_server(family, SOCK_DGRAM, &c->server, &spec.target);
 	}
@@ -499,7 +475,7 @@ int main(void)
 				 dns_cases[i].name);
 			tests[n] =
 			    (struct CMUnitTest){names[n], v6 ? test_dns_case_v6 : test_dns_case_v4,
-						NULL, teardown, (void *)&dns_cases[i]};
+						NULL, test_release, (void *)&dns_cases[i]};
 			n++;
 		}
 	}
@@ -509,11 +485,11 @@ int main(void)
 				 udp_cases[i].name);
 			tests[n] =
 			    (struct CMUnitTest){names[n], v6 ? test_udp_case_v6 : test_udp_case_v4,
-						NULL, teardown, (void *)&udp_cases[i]};
+						NULL, test_release, (void *)&udp_cases[i]};
 			n++;
 		}
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(
-	    test_probe_dns_and_udp_invalid_specs_are_einval, teardown);
+	    test_probe_dns_and_udp_invalid_specs_are_einval, test_release);
 	return _cmocka_run_group_tests("probe_udp", tests, n, NULL, NULL);
 }
